@@ -1,0 +1,15 @@
+//! mtls-harness: a test harness and conformance suite for mutual TLS
+//! (client-certificate) authentication.
+//!
+//! The pipeline for one scenario: `scenario file -> PkiSpec -> Pki -> Gateway
+//! [-> Middlebox] <- Client -> Observation -> Oracle -> Verdict`.
+
+pub mod errors;
+pub mod exit_codes;
+pub mod observation;
+pub mod pki;
+pub mod scenario;
+pub mod source;
+
+pub use errors::Error;
+pub use observation::{Observation, Side, TlsVersion};

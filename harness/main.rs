@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(mtls_harness::exit_codes::SUCCESS);
+}

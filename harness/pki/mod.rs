@@ -1,0 +1,259 @@
+//! PKI generation: a [`PkiSpec`] becomes an in-memory [`Pki`] (certificates,
+//! keys, CRLs), which can be written to a directory and loaded back.
+
+mod dn;
+mod generate;
+mod output;
+pub mod spec;
+
+use rustls_pki_types::{
+    CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+pub use dn::parse_subject;
+pub use spec::{BulkSpec, CertSpec, Defect, KeyType, PkiSpec, Role, Validity};
+
+/// Why a spec could not be read, checked, generated or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    /// The TOML could not be parsed or did not fit the schema (unknown key, bad type).
+    #[error("{rendered}")]
+    Parse {
+        path: String,
+        line: Option<usize>,
+        rendered: String,
+    },
+    /// The spec parsed but says something impossible (unknown issuer, cycle, ...).
+    #[error("{path}{}: field `{field}`: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        path: String,
+        line: Option<usize>,
+        field: String,
+        message: String,
+    },
+    /// rcgen or the key generator refused.
+    #[error("generating `{name}`: {message}")]
+    Generate { name: String, message: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: output directory exists and is not empty", path.display())]
+    OutDirNotEmpty { path: PathBuf },
+    /// A PKI directory (written by `pki generate`) could not be loaded.
+    #[error("{}: {message}", path.display())]
+    Load { path: PathBuf, message: String },
+    /// A name that is not in the PKI.
+    #[error("no certificate named `{name}` in the PKI{}", hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    UnknownCert { name: String, hint: Option<String> },
+}
+
+/// One generated certificate with its key and chain.
+#[derive(Debug, Clone)]
+pub struct IssuedCert {
+    pub name: String,
+    pub role: Role,
+    /// Subject as written (`CN=..,O=..`).
+    pub subject: String,
+    /// DER of the subject Name (a SEQUENCE): what goes into a CA-names list.
+    pub subject_der: Vec<u8>,
+    /// Name of the issuing cert in the PKI (`None`: self-signed).
+    pub issuer: Option<String>,
+    /// Serial number, lower-case hex.
+    pub serial: String,
+    pub key_type: KeyType,
+    pub der: CertificateDer<'static>,
+    /// The private key handed out with this cert. With `key-mismatch` it does
+    /// not match the certificate's public key.
+    pub key_pkcs8: Vec<u8>,
+    /// Intermediates from the issuer up, the root excluded (what a client or
+    /// server sends after its leaf).
+    pub chain: Vec<CertificateDer<'static>>,
+    /// Names of the certs in `chain`, in order.
+    pub chain_names: Vec<String>,
+    /// The self-signed anchor at the top of this cert's issuer chain.
+    pub root: Option<String>,
+    pub defects: Vec<Defect>,
+    pub signs_client_certs: bool,
+    /// The `[[bulk]]` prefix that generated it.
+    pub bulk: Option<String>,
+}
+
+impl IssuedCert {
+    pub fn private_key(&self) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::Pkcs8(self.pkcs8())
+    }
+
+    /// The handed-out private key (PKCS#8).
+    pub fn pkcs8(&self) -> PrivatePkcs8KeyDer<'static> {
+        PrivatePkcs8KeyDer::from(self.key_pkcs8.clone())
+    }
+
+    pub fn has(&self, defect: Defect) -> bool {
+        self.defects.contains(&defect)
+    }
+
+    /// The leaf followed by its intermediates.
+    pub fn chain_with_leaf(&self) -> Vec<CertificateDer<'static>> {
+        std::iter::once(self.der.clone())
+            .chain(self.chain.iter().cloned())
+            .collect()
+    }
+
+    pub fn cert_pem(&self) -> String {
+        output::pem_block("CERTIFICATE", &self.der)
+    }
+
+    pub fn key_pem(&self) -> String {
+        output::pem_block("PRIVATE KEY", &self.key_pkcs8)
+    }
+
+    /// PEM of the cert followed by its intermediates (root excluded).
+    pub fn chain_pem(&self) -> String {
+        self.chain_with_leaf()
+            .iter()
+            .map(|c| output::pem_block("CERTIFICATE", c))
+            .collect()
+    }
+}
+
+/// A generated PKI, in memory.
+#[derive(Debug, Clone, Default)]
+pub struct Pki {
+    certs: Vec<IssuedCert>,
+    by_name: HashMap<String, usize>,
+    /// CRL of each issuer that has a revoked or `crl-expired` subject
+    /// (written to `<issuer>.crl`).
+    crls: BTreeMap<String, CertificateRevocationListDer<'static>>,
+    /// An empty, current CRL for every other named CA, for servers that load one.
+    empty_crls: BTreeMap<String, CertificateRevocationListDer<'static>>,
+    bulk: BTreeMap<String, std::ops::Range<usize>>,
+}
+
+impl Pki {
+    /// Generate every certificate, key and CRL of `spec`.
+    pub fn generate(spec: &PkiSpec) -> Result<Pki, PkiError> {
+        generate::generate(spec, "<spec>", None)
+    }
+
+    /// Parse and generate a spec read from `path` (errors name the file and line).
+    pub fn generate_from_file(path: &std::path::Path) -> Result<(PkiSpec, Pki), PkiError> {
+        let source = std::fs::read_to_string(path).map_err(|source| PkiError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = path.display().to_string();
+        let spec = PkiSpec::from_toml(&source, &name)?;
+        let pki = generate::generate(&spec, &name, Some(&source))?;
+        Ok((spec, pki))
+    }
+
+    /// Generate with errors that name `path` and lines of `source`.
+    pub fn generate_with_source(spec: &PkiSpec, path: &str, source: &str) -> Result<Pki, PkiError> {
+        generate::generate(spec, path, Some(source))
+    }
+
+    /// Every certificate, in generation order (issuers before subjects).
+    pub fn certs(&self) -> &[IssuedCert] {
+        &self.certs
+    }
+
+    pub fn get(&self, name: &str) -> Option<&IssuedCert> {
+        self.by_name.get(name).map(|&i| &self.certs[i])
+    }
+
+    pub fn cert(&self, name: &str) -> Result<&IssuedCert, PkiError> {
+        self.get(name).ok_or_else(|| PkiError::UnknownCert {
+            name: name.to_string(),
+            hint: self.suggest(name),
+        })
+    }
+
+    fn suggest(&self, name: &str) -> Option<String> {
+        let names: Vec<&str> = self
+            .certs
+            .iter()
+            .filter(|c| c.bulk.is_none())
+            .map(|c| c.name.as_str())
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        let close = names
+            .iter()
+            .find(|n| n.contains(name) || name.contains(**n));
+        Some(match close {
+            Some(n) => format!("did you mean `{n}`?"),
+            None => format!("known: {}", names.join(", ")),
+        })
+    }
+
+    /// Resolve a list of names; `<prefix>-*` expands to every cert of that
+    /// `[[bulk]]` table, in order.
+    pub fn resolve(&self, names: &[String]) -> Result<Vec<&IssuedCert>, PkiError> {
+        let mut out = Vec::new();
+        for name in names {
+            if let Some(prefix) = name.strip_suffix("-*") {
+                let range = self.bulk.get(prefix).ok_or_else(|| PkiError::UnknownCert {
+                    name: name.clone(),
+                    hint: Some(format!("no [[bulk]] table with prefix `{prefix}`")),
+                })?;
+                out.extend(self.certs[range.clone()].iter());
+            } else {
+                out.push(self.cert(name)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The CRL `issuer` publishes. Issuers without revoked certs get an empty,
+    /// current CRL, so a server can always load one.
+    pub fn crl(&self, issuer: &str) -> Option<&CertificateRevocationListDer<'static>> {
+        self.crls
+            .get(issuer)
+            .or_else(|| self.empty_crls.get(issuer))
+    }
+
+    /// Issuers whose CRL lists something (the `<issuer>.crl` files).
+    pub fn crl_issuers(&self) -> impl Iterator<Item = &str> {
+        self.crls.keys().map(String::as_str)
+    }
+
+    pub fn bulk_prefixes(&self) -> impl Iterator<Item = &str> {
+        self.bulk.keys().map(String::as_str)
+    }
+
+    /// Write the files `pki generate` promises (see DESIGN.md) into `dir`,
+    /// which must not exist or be empty. On error nothing is left behind.
+    pub fn write_dir(&self, dir: &std::path::Path) -> Result<(), PkiError> {
+        output::write_dir(self, dir)
+    }
+
+    /// Load a directory written by [`Pki::write_dir`].
+    pub fn load_dir(dir: &std::path::Path) -> Result<Pki, PkiError> {
+        output::load_dir(dir)
+    }
+
+    fn push(&mut self, cert: IssuedCert) {
+        self.by_name.insert(cert.name.clone(), self.certs.len());
+        self.certs.push(cert);
+    }
+}
+
+impl PkiSpec {
+    /// Parse a spec; errors name `path`, the line and the key.
+    pub fn from_toml(source: &str, path: &str) -> Result<PkiSpec, PkiError> {
+        toml::from_str(source).map_err(|e| {
+            let (line, rendered) = crate::source::describe_toml_error(path, source, &e);
+            PkiError::Parse {
+                path: path.to_string(),
+                line,
+                rendered,
+            }
+        })
+    }
+}

@@ -1,0 +1,278 @@
+//! The scenario file format (`scenarios/<namespace>/<name>.toml`). A contract:
+//! see DESIGN.md. Extend, never rename.
+
+use crate::observation::{Side, TlsVersion};
+use crate::pki::spec::PkiSpec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One scenario file, as written on disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub description: String,
+    /// The field report it reproduces: "000" | "001" | "002" | "003".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub pki: PkiSpec,
+    pub server: ServerSpec,
+    #[serde(default)]
+    pub client: ClientSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub middlebox: Option<MiddleboxSpec>,
+    #[serde(default)]
+    pub expect: ExpectSpec,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    None,
+    Optional,
+    #[default]
+    Required,
+}
+
+/// Which CA names go into the CertificateRequest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaNamesPolicy {
+    /// Every trust anchor's subject (rustls, nginx `ssl_client_certificate`).
+    #[default]
+    AllTrusted,
+    /// Only CAs marked `signs_client_certs` (a Layer7-style gateway trust store).
+    Flagged,
+    /// No names at all (clients may send any cert).
+    Empty,
+    /// Exactly these certs' subjects, in order.
+    Explicit(Vec<String>),
+    /// All trusted names, keeping whole names while the encoded list fits in
+    /// this many bytes (Windows/Schannel: 16,384).
+    TruncateBytes(usize),
+    /// All trusted names plus this many generated filler names (oversized lists).
+    ExtraFiller(usize),
+}
+
+/// Forwarding headers a TLS-terminating proxy uses to pass the client cert on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardHeader {
+    /// Envoy `x-forwarded-client-cert`.
+    Xfcc,
+    /// RFC 9440 `Client-Cert`.
+    ClientCert,
+    /// nginx/HAProxy style `X-SSL-Client-Cert`.
+    XSslClientCert,
+}
+
+impl ForwardHeader {
+    pub fn header_name(self) -> &'static str {
+        match self {
+            ForwardHeader::Xfcc => "x-forwarded-client-cert",
+            ForwardHeader::ClientCert => "client-cert",
+            ForwardHeader::XSslClientCert => "x-ssl-client-cert",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSpec {
+    /// The server certificate (a `server` cert of the PKI).
+    pub cert: String,
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// Trust anchors / CAs for client verification (`<prefix>-*` allowed).
+    #[serde(default)]
+    pub trust: Vec<String>,
+    #[serde(default)]
+    pub ca_names: CaNamesPolicy,
+    /// The scenario runs once per version listed.
+    #[serde(default = "default_tls")]
+    pub tls: Vec<TlsVersion>,
+    /// Issuers whose CRL the server loads.
+    #[serde(default)]
+    pub crls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_forwarded_header: Option<ForwardHeader>,
+    /// Per-profile modes, e.g. `nginx = "optional_no_ca"`, `apache = "per-directory"`,
+    /// `haproxy = "optional-deny"`, `envoy = "rbac"`. Default derives from `client_auth`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mode: BTreeMap<String, String>,
+    /// Also send these certs after the leaf (intermediates), default: the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_chain: Option<bool>,
+}
+
+pub fn default_tls() -> Vec<TlsVersion> {
+    TlsVersion::ALL.to_vec()
+}
+
+/// How a client picks a certificate from its wallet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SelectionPolicy {
+    /// OpenSSL / curl / reqwest Identity: send the first cert whatever the CA names.
+    #[default]
+    Always,
+    /// Never send a certificate.
+    Never,
+    /// Browsers, Java, Windows: only a cert whose chain's issuer is among the CA names.
+    MatchIssuer,
+    /// As `match-issuer`, but any cert when the server sent no names.
+    MatchIssuerOrAnyIfEmpty,
+}
+
+impl SelectionPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelectionPolicy::Always => "always",
+            SelectionPolicy::Never => "never",
+            SelectionPolicy::MatchIssuer => "match-issuer",
+            SelectionPolicy::MatchIssuerOrAnyIfEmpty => "match-issuer-or-any-if-empty",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// The wallet: cert names, each sent with its chain.
+    #[serde(default)]
+    pub certs: Vec<String>,
+    #[serde(default)]
+    pub selection: SelectionPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge_header: Option<ForwardHeader>,
+    /// Send the intermediates after the leaf (default true).
+    #[serde(default = "yes")]
+    pub send_intermediates: bool,
+    /// Versions the client offers (default: the server's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Vec<TlsVersion>>,
+    /// Server name to send (default `localhost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// Root(s) the client trusts for the server cert (default: the server cert's root).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trust: Vec<String>,
+}
+
+impl Default for ClientSpec {
+    fn default() -> Self {
+        ClientSpec {
+            certs: Vec::new(),
+            selection: SelectionPolicy::default(),
+            forge_header: None,
+            send_intermediates: true,
+            tls: None,
+            sni: None,
+            trust: Vec::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MiddleboxKind {
+    /// HTTP CONNECT, bytes passed through untouched.
+    Tunnel,
+    /// TLS offload: a new upstream TLS connection without a client cert.
+    TerminateStrip,
+    /// TLS offload forwarding the client cert in a header.
+    TerminateForward,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MiddleboxSpec {
+    pub kind: MiddleboxKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<ForwardHeader>,
+    #[serde(default = "yes")]
+    pub request_client_cert: bool,
+    /// The certificate the middlebox presents to clients (default: the server's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ExpectedResult {
+    /// The request was authenticated: a 2xx response.
+    Success,
+    /// Anything else.
+    Failure,
+}
+
+/// Expected `ca_names` facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaNamesExpectation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    /// The encoded list is at most this many bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<bool>,
+}
+
+/// One set of expected fields. A missing field is not checked; a present one is exact.
+///
+/// The same table shape is used at three levels: `[expect]` (defaults for every
+/// profile), `[expect.gateway.<profile>]` / `[expect.client.<policy>]`
+/// (overrides), and `."1.2"` / `."1.3"` below either (per-version overrides).
+/// Loading rejects nesting that makes no sense (a `gateway` table inside a
+/// gateway table, a version inside a version).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<ExpectedResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake: Option<crate::observation::Handshake>,
+    /// RFC 8446 snake_case alert name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_sent_by: Option<Side>,
+    /// Canonical SCREAMING_SNAKE client error code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_substatus: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_contains: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate_sent: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_requested: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_names: Option<CaNamesExpectation>,
+    /// A substring of the gateway's log line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_contains: Option<String>,
+    #[serde(rename = "1.2", default, skip_serializing_if = "Option::is_none")]
+    pub tls12: Option<Box<Expectation>>,
+    #[serde(rename = "1.3", default, skip_serializing_if = "Option::is_none")]
+    pub tls13: Option<Box<Expectation>>,
+    /// `[expect.gateway.<profile>]`
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gateway: BTreeMap<String, Expectation>,
+    /// `[expect.client.<selection-policy>]`
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client: BTreeMap<String, Expectation>,
+}
+
+/// The `[expect]` table of a scenario.
+pub type ExpectSpec = Expectation;
