@@ -4,12 +4,15 @@
 //! The pipeline for one scenario: `scenario file -> PkiSpec -> Pki -> Gateway
 //! [-> Middlebox] <- Client -> Observation -> Oracle -> Verdict`.
 
+pub mod case;
 pub mod errors;
 pub mod exit_codes;
+pub mod gateway;
 pub mod observation;
 pub mod pki;
 pub mod scenario;
 pub mod source;
+pub mod tls;
 
 pub use errors::Error;
 pub use observation::{Observation, Side, TlsVersion};

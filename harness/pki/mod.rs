@@ -104,6 +104,11 @@ impl IssuedCert {
             .collect()
     }
 
+    /// PEM of any certificate.
+    pub fn pem_of(der: &[u8]) -> String {
+        output::pem_block("CERTIFICATE", der)
+    }
+
     pub fn cert_pem(&self) -> String {
         output::pem_block("CERTIFICATE", &self.der)
     }

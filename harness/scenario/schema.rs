@@ -54,6 +54,9 @@ pub enum CaNamesPolicy {
     TruncateBytes(usize),
     /// All trusted names plus this many generated filler names (oversized lists).
     ExtraFiller(usize),
+    /// All trusted names plus filler names until the encoded list is exactly
+    /// this many bytes (to land just under or just over 64 KiB).
+    FillToBytes(usize),
 }
 
 /// Forwarding headers a TLS-terminating proxy uses to pass the client cert on.

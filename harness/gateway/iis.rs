@@ -1,0 +1,82 @@
+//! IIS with "Require SSL" and client certificates `require` (or `negotiate`,
+//! IIS "Accept"): the handshake completes and IIS answers 403 with a
+//! substatus: 403.7 none sent, 403.13 revoked, 403.16 untrusted or invalid,
+//! 403.17 expired or not yet valid.
+
+use super::{ClientCertStatus, Enforcement, GatewayResponse};
+use crate::tls::verify::{CertFailure, Rules};
+
+pub(super) const MODES: &[&str] = &["require", "negotiate"];
+
+pub(super) fn enforcement() -> Enforcement {
+    // CryptoAPI chain building checks keyCertSign too.
+    Enforcement::Http {
+        rules: Rules::OpenSsl,
+    }
+}
+
+fn page(sub: u16, title: &str, text: &str) -> String {
+    format!(
+        "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n<title>IIS 10.0 Detailed Error - 403.{sub} - Forbidden</title>\r\n</head>\r\n<body>\r\n<div id=\"content\">\r\n<div class=\"content-container\">\r\n<h3>HTTP Error 403.{sub} - Forbidden</h3>\r\n<h4>{title}</h4>\r\n</div>\r\n<div class=\"content-container\">\r\n<fieldset><h4>Most likely causes:</h4>\r\n<ul><li>{text}</li></ul>\r\n</fieldset>\r\n</div>\r\n</div>\r\n</body>\r\n</html>\r\n"
+    )
+}
+
+fn forbidden(sub: u16, title: &str, text: &str) -> GatewayResponse {
+    GatewayResponse::html(
+        403,
+        page(sub, title, text),
+        format!("GET / - 443 - 127.0.0.1 - - 403 {sub} 0 0"),
+    )
+}
+
+pub(super) fn respond(mode: &str, status: &ClientCertStatus) -> GatewayResponse {
+    match status {
+        ClientCertStatus::NotSent | ClientCertStatus::NotRequested if mode == "require" => forbidden(
+            7,
+            "The page you are attempting to access requires your browser to have a Secure Sockets Layer (SSL) client certificate that the Web server recognizes.",
+            "No client certificate was sent, or the client could not find one matching the server's trusted issuer list.",
+        ),
+        ClientCertStatus::Failed(CertFailure::Revoked) => forbidden(
+            13,
+            "The client certificate used for this request has been revoked by the Web server's certificate authority.",
+            "The client certificate is listed in the issuer's certificate revocation list.",
+        ),
+        ClientCertStatus::Failed(f) if f.is_validity() => forbidden(
+            17,
+            "The client certificate used for this request has expired or is not yet valid.",
+            "The client certificate's validity period does not include the current time.",
+        ),
+        ClientCertStatus::Failed(f) => forbidden(
+            16,
+            "The client certificate used for this request is not trusted by the Web server.",
+            &format!("Your client certificate is either not trusted or is invalid ({f})."),
+        ),
+        other => GatewayResponse::ok(other),
+    }
+}
+
+/// The substatus of an IIS error page (`HTTP Error 403.7`), if any.
+pub fn parse_substatus(body: &str) -> Option<u16> {
+    let re = regex_lite::Regex::new(r"HTTP Error \d{3}\.(\d+)").expect("static regex");
+    re.captures(body)?.get(1)?.as_str().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substatus_round_trips_through_the_page() {
+        for (status, sub) in [
+            (ClientCertStatus::NotSent, 7),
+            (ClientCertStatus::Failed(CertFailure::Revoked), 13),
+            (ClientCertStatus::Failed(CertFailure::Untrusted), 16),
+            (ClientCertStatus::Failed(CertFailure::NotYetValid), 17),
+        ] {
+            let r = respond("require", &status);
+            assert_eq!(r.status, 403);
+            assert_eq!(parse_substatus(&r.body), Some(sub), "{status:?}");
+        }
+        assert_eq!(parse_substatus("HTTP Error 404 - Not Found"), None);
+    }
+}

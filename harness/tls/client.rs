@@ -1,0 +1,495 @@
+//! Clients that pick a certificate the way real clients do, over a raw
+//! tokio-rustls connection or reqwest, and report an [`Observation`].
+
+use super::classify::{
+    alert_for_local_error, alert_name, client_error_code, find_io_error, find_rustls_error,
+    io_error_code,
+};
+use super::{provider, Timeouts};
+use crate::observation::{
+    AlertSeen, CaNamesSeen, Handshake, HttpSeen, Observation, Side, TlsVersion,
+};
+use crate::pki::IssuedCert;
+use crate::scenario::schema::SelectionPolicy;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use rustls::client::ResolvesClientCert;
+use rustls::sign::CertifiedKey;
+use rustls::SignatureScheme;
+use rustls_pki_types::{CertificateDer, ServerName};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// How much of a response body an observation keeps.
+pub const BODY_EXCERPT_BYTES: usize = 4096;
+
+/// One certificate a client holds, with what it needs to choose it.
+#[derive(Debug, Clone)]
+pub struct WalletEntry {
+    pub name: String,
+    /// Leaf first, then the intermediates it sends.
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: Arc<rustls::sign::CertifiedKey>,
+    /// Issuer Name (DER) of every cert of the chain: what `match-issuer`
+    /// compares against the server's CA names.
+    pub issuers: Vec<Vec<u8>>,
+}
+
+impl WalletEntry {
+    /// From a PKI cert; `send_intermediates` false sends the leaf alone.
+    pub fn from_issued(cert: &IssuedCert, send_intermediates: bool) -> Result<Self, String> {
+        let chain = if send_intermediates {
+            cert.chain_with_leaf()
+        } else {
+            vec![cert.der.clone()]
+        };
+        Self::new(&cert.name, chain, cert.private_key())
+    }
+
+    pub fn new(
+        name: &str,
+        chain: Vec<CertificateDer<'static>>,
+        key: rustls_pki_types::PrivateKeyDer<'static>,
+    ) -> Result<Self, String> {
+        let signing = provider()
+            .key_provider
+            .load_private_key(key)
+            .map_err(|e| format!("`{name}`: private key not usable: {e}"))?;
+        let mut issuers = Vec::new();
+        for der in &chain {
+            let (_, c) = x509_parser::parse_x509_certificate(der)
+                .map_err(|e| format!("`{name}`: certificate does not parse: {e}"))?;
+            issuers.push(c.tbs_certificate.issuer.as_raw().to_vec());
+        }
+        // CertifiedKey::new does not check that key and cert match: a
+        // key-mismatch client must be able to try.
+        let key = Arc::new(CertifiedKey::new(chain.clone(), signing));
+        Ok(WalletEntry {
+            name: name.to_string(),
+            chain,
+            key,
+            issuers,
+        })
+    }
+}
+
+/// What the client saw of the CertificateRequest and what it chose.
+#[derive(Debug, Default, Clone)]
+struct Selection {
+    requested: bool,
+    ca_names: Option<CaNamesSeen>,
+    chosen: Option<String>,
+    reason: Option<String>,
+}
+
+/// A `ResolvesClientCert` applying a [`SelectionPolicy`] to a wallet.
+#[derive(Debug)]
+struct SelectingResolver {
+    wallet: Vec<WalletEntry>,
+    policy: SelectionPolicy,
+    seen: Mutex<Selection>,
+}
+
+impl SelectingResolver {
+    fn choose(&self, hints: &[&[u8]]) -> (Option<usize>, String) {
+        if self.wallet.is_empty() {
+            return (None, "the client holds no certificate".into());
+        }
+        let matching = || {
+            self.wallet.iter().position(|w| {
+                w.issuers
+                    .iter()
+                    .any(|i| hints.iter().any(|h| *h == i.as_slice()))
+            })
+        };
+        match self.policy {
+            SelectionPolicy::Never => (None, "policy `never`: certificates are not sent".into()),
+            SelectionPolicy::Always => (Some(0), format!("policy `always`: sends `{}` whatever the CA names", self.wallet[0].name)),
+            SelectionPolicy::MatchIssuerOrAnyIfEmpty if hints.is_empty() => (
+                Some(0),
+                format!("policy `match-issuer-or-any-if-empty`: the server sent no CA names, so `{}` is sent", self.wallet[0].name),
+            ),
+            SelectionPolicy::MatchIssuer | SelectionPolicy::MatchIssuerOrAnyIfEmpty => match matching() {
+                Some(i) => (Some(i), format!("`{}`: an issuer in its chain is among the server's {} CA names", self.wallet[i].name, hints.len())),
+                None => (
+                    None,
+                    format!(
+                        "no certificate in the wallet ({}) has an issuer among the server's {} CA names",
+                        self.wallet.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", "),
+                        hints.len()
+                    ),
+                ),
+            },
+        }
+    }
+}
+
+impl ResolvesClientCert for SelectingResolver {
+    fn resolve(
+        &self,
+        root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        let (index, reason) = self.choose(root_hint_subjects);
+        let mut seen = self.seen.lock().expect("selection lock");
+        seen.requested = true;
+        seen.ca_names = Some(CaNamesSeen {
+            count: root_hint_subjects.len(),
+            encoded_bytes: root_hint_subjects.iter().map(|h| 2 + h.len()).sum(),
+            truncated: false,
+            subjects: root_hint_subjects
+                .iter()
+                .map(|h| name_to_string(h))
+                .collect(),
+        });
+        seen.chosen = index.map(|i| self.wallet[i].name.clone());
+        seen.reason = Some(reason);
+        index.map(|i| self.wallet[i].key.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        !self.wallet.is_empty()
+    }
+}
+
+/// A readable form of a DER Name.
+pub fn name_to_string(der: &[u8]) -> String {
+    use x509_parser::prelude::FromDer;
+    x509_parser::x509::X509Name::from_der(der)
+        .map(|(_, n)| n.to_string())
+        .unwrap_or_else(|_| format!("<{} bytes, not a Name>", der.len()))
+}
+
+/// Which client library carries the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientKind {
+    /// tokio-rustls + hyper's HTTP/1 client.
+    #[default]
+    Raw,
+    /// reqwest given a prebuilt rustls config.
+    Reqwest,
+}
+
+/// A client: wallet, selection policy, trust for the server, versions.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    pub wallet: Vec<WalletEntry>,
+    pub selection: SelectionPolicy,
+    /// Roots the client trusts for the server certificate.
+    pub server_roots: Vec<CertificateDer<'static>>,
+    pub versions: Vec<TlsVersion>,
+    pub server_name: String,
+    pub timeouts: Timeouts,
+    pub kind: ClientKind,
+    /// Extra request headers (a forged forwarding header, say).
+    pub headers: Vec<(String, String)>,
+}
+
+impl ClientSpec {
+    fn config(&self) -> Result<(Arc<rustls::ClientConfig>, Arc<SelectingResolver>), String> {
+        let mut roots = rustls::RootCertStore::empty();
+        for r in &self.server_roots {
+            roots
+                .add(r.clone())
+                .map_err(|e| format!("server trust root: {e}"))?;
+        }
+        let versions: Vec<&'static rustls::SupportedProtocolVersion> = self
+            .versions
+            .iter()
+            .map(|v| match v {
+                TlsVersion::Tls12 => &rustls::version::TLS12,
+                TlsVersion::Tls13 => &rustls::version::TLS13,
+            })
+            .collect();
+        let resolver = Arc::new(SelectingResolver {
+            wallet: self.wallet.clone(),
+            policy: self.selection,
+            seen: Mutex::new(Selection::default()),
+        });
+        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+            .with_protocol_versions(&versions)
+            .map_err(|e| format!("client TLS versions: {e}"))?
+            .with_root_certificates(roots)
+            .with_client_cert_resolver(resolver.clone());
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok((Arc::new(config), resolver))
+    }
+
+    /// Connect to `addr`, send `GET /`, and report everything seen.
+    pub async fn exchange(&self, addr: SocketAddr) -> Observation {
+        self.exchange_with_local_addr(addr).await.0
+    }
+
+    /// As [`Self::exchange`], also returning the local address used (how a
+    /// gateway's record of the same connection is found).
+    pub async fn exchange_with_local_addr(
+        &self,
+        addr: SocketAddr,
+    ) -> (Observation, Option<SocketAddr>) {
+        let mut obs = Observation::default();
+        let mut local = None;
+        let (config, resolver) = match self.config() {
+            Ok(c) => c,
+            Err(e) => {
+                obs.client_error = Some("CLIENT_SETUP".into());
+                obs.client_error_detail = Some(e);
+                return (obs, None);
+            }
+        };
+        match self.kind {
+            ClientKind::Raw => self.exchange_raw(addr, config, &mut obs, &mut local).await,
+            ClientKind::Reqwest => self.exchange_reqwest(addr, config, &mut obs).await,
+        }
+        let seen = resolver.seen.lock().expect("selection lock").clone();
+        obs.certificate_requested = seen.requested;
+        obs.ca_names = seen.ca_names;
+        obs.chosen_cert = seen.chosen.clone();
+        obs.selection_reason = seen.reason;
+        obs.client_certificate_sent = seen.requested && seen.chosen.is_some();
+        (obs, local)
+    }
+
+    async fn exchange_raw(
+        &self,
+        addr: SocketAddr,
+        config: Arc<rustls::ClientConfig>,
+        obs: &mut Observation,
+        local: &mut Option<SocketAddr>,
+    ) {
+        let t0 = Instant::now();
+        let tcp =
+            match tokio::time::timeout(self.timeouts.connect, tokio::net::TcpStream::connect(addr))
+                .await
+            {
+                Err(_) => {
+                    obs.hang = Some("connect".into());
+                    return;
+                }
+                Ok(Err(e)) => {
+                    obs.client_error = Some(io_error_code(&e));
+                    obs.client_error_detail = Some(format!("connect to {addr}: {e}"));
+                    return;
+                }
+                Ok(Ok(s)) => s,
+            };
+        *local = tcp.local_addr().ok();
+        obs.timings.connect_ms = Some(ms(t0));
+        let server_name = match ServerName::try_from(self.server_name.clone()) {
+            Ok(n) => n,
+            Err(e) => {
+                obs.client_error = Some("INVALID_SERVER_NAME".into());
+                obs.client_error_detail = Some(format!("`{}`: {e}", self.server_name));
+                return;
+            }
+        };
+        let t1 = Instant::now();
+        let connector = tokio_rustls::TlsConnector::from(config);
+        let tls = match tokio::time::timeout(
+            self.timeouts.handshake,
+            connector.connect(server_name, tcp),
+        )
+        .await
+        {
+            Err(_) => {
+                obs.hang = Some("handshake".into());
+                return;
+            }
+            Ok(Err(e)) => {
+                obs.handshake = Some(Handshake::Aborted);
+                classify_into(obs, &e);
+                return;
+            }
+            Ok(Ok(tls)) => tls,
+        };
+        obs.timings.handshake_ms = Some(ms(t1));
+        obs.handshake = Some(Handshake::Complete);
+        obs.tls_version = tls.get_ref().1.protocol_version().and_then(version_of);
+
+        // TLS 1.3: the server's verdict on our certificate arrives after our
+        // handshake completed, on the first read; classify on the response.
+        let t2 = Instant::now();
+        let result = tokio::time::timeout(self.timeouts.response, self.http_get(tls)).await;
+        match result {
+            Err(_) => obs.hang = Some("response".into()),
+            Ok(Err(e)) => {
+                classify_into(obs, e.as_ref());
+                if obs.alert.is_some() {
+                    obs.handshake = Some(Handshake::Aborted);
+                }
+            }
+            Ok(Ok(http)) => {
+                obs.timings.response_ms = Some(ms(t2));
+                obs.http = Some(http);
+            }
+        }
+    }
+
+    async fn http_get(
+        &self,
+        tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    ) -> Result<HttpSeen, Box<dyn std::error::Error + Send + Sync>> {
+        let io = hyper_util::rt::TokioIo::new(tls);
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io).await?;
+        let conn_task = tokio::spawn(conn);
+        let mut req = hyper::Request::builder()
+            .uri("/")
+            .header("host", self.server_name.as_str());
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let req = req.body(Empty::<Bytes>::new())?;
+        let response = sender.send_request(req);
+        let response = match response.await {
+            Ok(r) => r,
+            Err(e) => {
+                // The connection task holds the TLS error (an alert) when the
+                // request failed because the peer aborted.
+                if let Ok(Ok(Err(conn_err))) =
+                    tokio::time::timeout(std::time::Duration::from_secs(1), conn_task).await
+                {
+                    if find_rustls_error(&conn_err).is_some() {
+                        return Err(Box::new(conn_err));
+                    }
+                }
+                return Err(Box::new(e));
+            }
+        };
+        let status = response.status().as_u16();
+        let body = collect_limited(response.into_body()).await?;
+        conn_task.abort();
+        Ok(http_seen(status, &body))
+    }
+
+    async fn exchange_reqwest(
+        &self,
+        addr: SocketAddr,
+        config: Arc<rustls::ClientConfig>,
+        obs: &mut Observation,
+    ) {
+        super::install_default_provider();
+        let client = match reqwest::Client::builder()
+            .tls_backend_preconfigured((*config).clone())
+            .connect_timeout(self.timeouts.connect)
+            .timeout(self.timeouts.handshake + self.timeouts.response)
+            .resolve(&self.server_name, addr)
+            .http1_only()
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                obs.client_error = Some("CLIENT_SETUP".into());
+                obs.client_error_detail = Some(e.to_string());
+                return;
+            }
+        };
+        let url = format!("https://{}:{}/", self.server_name, addr.port());
+        let mut req = client.get(&url);
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let t0 = Instant::now();
+        match req.send().await {
+            Err(e) if e.is_timeout() => obs.hang = Some("response".into()),
+            Err(e) => {
+                classify_into(obs, &e);
+                obs.handshake = Some(Handshake::Aborted);
+            }
+            Ok(resp) => {
+                obs.handshake = Some(Handshake::Complete);
+                obs.tls_version = self
+                    .versions
+                    .first()
+                    .copied()
+                    .filter(|_| self.versions.len() == 1);
+                let status = resp.status().as_u16();
+                match resp.bytes().await {
+                    Ok(body) => obs.http = Some(http_seen(status, &body)),
+                    Err(e) => classify_into(obs, &e),
+                }
+                obs.timings.response_ms = Some(ms(t0));
+            }
+        }
+    }
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+fn version_of(v: rustls::ProtocolVersion) -> Option<TlsVersion> {
+    match v {
+        rustls::ProtocolVersion::TLSv1_2 => Some(TlsVersion::Tls12),
+        rustls::ProtocolVersion::TLSv1_3 => Some(TlsVersion::Tls13),
+        _ => None,
+    }
+}
+
+async fn collect_limited(mut body: hyper::body::Incoming) -> Result<Vec<u8>, hyper::Error> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            out.extend_from_slice(&data);
+            if out.len() >= 64 * 1024 {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn http_seen(status: u16, body: &[u8]) -> HttpSeen {
+    let text = String::from_utf8_lossy(body);
+    let mut excerpt: String = text.chars().take(BODY_EXCERPT_BYTES).collect();
+    if excerpt.len() < text.len() {
+        excerpt.push('…');
+    }
+    HttpSeen {
+        status,
+        substatus: crate::gateway::parse_substatus(&text),
+        body_excerpt: excerpt,
+    }
+}
+
+/// Put a failure into the observation: an alert from the server, or the
+/// client's own error (and the alert it sent for it).
+pub fn classify_into(obs: &mut Observation, e: &(dyn std::error::Error + 'static)) {
+    if let Some(tls) = find_rustls_error(e) {
+        match tls {
+            rustls::Error::AlertReceived(a) => {
+                obs.alert = Some(AlertSeen {
+                    description: alert_name(*a),
+                    sent_by: Side::Server,
+                });
+            }
+            other => {
+                obs.client_error = Some(client_error_code(other));
+                obs.alert = Some(AlertSeen {
+                    description: alert_name(alert_for_local_error(other)),
+                    sent_by: Side::Client,
+                });
+            }
+        }
+        obs.client_error_detail = Some(tls.to_string());
+        return;
+    }
+    if let Some(io) = find_io_error(e) {
+        obs.client_error = Some(io_error_code(io));
+        obs.client_error_detail = Some(io.to_string());
+        return;
+    }
+    obs.client_error = Some("REQUEST_FAILED".into());
+    obs.client_error_detail = Some(full_chain(e));
+}
+
+fn full_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
