@@ -7,7 +7,9 @@
 pub mod errors;
 pub mod exit_codes;
 pub mod observation;
+pub mod oracle;
 pub mod pki;
+pub mod runner;
 pub mod scenario;
 pub mod source;
 
