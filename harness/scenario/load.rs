@@ -377,6 +377,29 @@ result = "SUCCESS"
         ));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_loads_or_errors_without_panicking(text in "\\PC{0,200}") {
+            let _ = Scenario::from_source("p::p", Path::new("p.toml"), text);
+        }
+
+        #[test]
+        fn a_scenario_missing_any_line_still_gives_a_result(drop in 0usize..15) {
+            let text: Vec<&str> = MINIMAL.lines().collect();
+            let kept: Vec<&str> = text
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != drop)
+                .map(|(_, l)| *l)
+                .collect();
+            let result = Scenario::from_source("p::p", Path::new("p.toml"), kept.join("\n"));
+            if let Err(e) = result {
+                // Every error names the file.
+                proptest::prop_assert!(e.to_string().contains("p.toml"), "{}", e);
+            }
+        }
+    }
+
     #[test]
     fn locator_points_at_keys_and_elements() {
         let loc = Locator::new(MINIMAL);
