@@ -130,6 +130,18 @@ pub enum SelectionPolicy {
 }
 
 impl SelectionPolicy {
+    pub const ALL: [SelectionPolicy; 4] = [
+        SelectionPolicy::Always,
+        SelectionPolicy::Never,
+        SelectionPolicy::MatchIssuer,
+        SelectionPolicy::MatchIssuerOrAnyIfEmpty,
+    ];
+
+    /// The policy spelled as in scenario files (`match-issuer`, ...).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SelectionPolicy::Always => "always",

@@ -1,0 +1,3 @@
+//! Running scenarios: selection, concurrency, timeouts, reports.
+
+pub mod report;

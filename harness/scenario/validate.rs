@@ -1,0 +1,573 @@
+//! Checks a parsed scenario for things serde cannot see: names that are not in
+//! the PKI, unknown profiles/modes/policies/alerts, nesting that means nothing.
+//! Every error names the file, the line and the dotted key.
+
+use super::load::{Locator, Scenario, Seg};
+use super::schema::{CaNamesPolicy, Expectation, MiddleboxKind, SelectionPolicy};
+use super::{is_known_alert, modes_of, ScenarioError, PROFILES, SEEDS};
+use crate::pki::spec::{Defect, Role};
+use std::collections::HashMap;
+
+/// Every problem found in `scenario` (empty: valid).
+pub(crate) fn validate(scenario: &Scenario) -> Vec<ScenarioError> {
+    let mut v = Validator {
+        scenario,
+        loc: Locator::new(&scenario.source),
+        names: PkiNames::new(scenario),
+        errors: Vec::new(),
+    };
+    v.check_seed();
+    v.check_server();
+    v.check_client();
+    v.check_middlebox();
+    v.check_expect();
+    v.errors
+}
+
+/// The names a scenario may reference, with the role each one has.
+struct PkiNames {
+    named: HashMap<String, Role>,
+    /// prefix -> (count, role)
+    bulk: HashMap<String, (usize, Role)>,
+}
+
+impl PkiNames {
+    fn new(scenario: &Scenario) -> Self {
+        let pki = &scenario.file.pki;
+        let mut named = HashMap::new();
+        for c in &pki.cert {
+            named.insert(c.name.clone(), c.role);
+            // The cross certificate is named like pki::generate names it.
+            if c.defects.contains(&Defect::CrossSigned) {
+                named.insert(format!("{}-cross", c.name), Role::Intermediate);
+            }
+        }
+        let bulk = pki
+            .bulk
+            .iter()
+            .map(|b| (b.prefix.clone(), (b.count, b.role)))
+            .collect();
+        PkiNames { named, bulk }
+    }
+
+    /// The role of a referenced name. `<prefix>-*` only where `wildcard_ok`.
+    fn role_of(&self, name: &str, wildcard_ok: bool) -> Option<Role> {
+        if let Some(role) = self.named.get(name) {
+            return Some(*role);
+        }
+        if let Some(prefix) = name.strip_suffix("-*") {
+            return self
+                .bulk
+                .get(prefix)
+                .filter(|_| wildcard_ok)
+                .map(|(_, role)| *role);
+        }
+        // A concrete bulk name: `<prefix>-{n:0width}`, width = max(5, digits of count).
+        let (prefix, digits) = name.rsplit_once('-')?;
+        let (count, role) = self.bulk.get(prefix)?;
+        let width = count.to_string().len().max(5);
+        let n: usize = digits.parse().ok()?;
+        let well_formed = digits.len() == width && digits.bytes().all(|b| b.is_ascii_digit());
+        (well_formed && (1..=*count).contains(&n)).then_some(*role)
+    }
+
+    fn hint(&self) -> String {
+        let mut names: Vec<String> = self.named.keys().cloned().collect();
+        names.extend(self.bulk.keys().map(|p| format!("{p}-*")));
+        names.sort();
+        if names.is_empty() {
+            "[pki] defines no certificates".into()
+        } else {
+            format!("known: {}", names.join(", "))
+        }
+    }
+}
+
+struct Validator<'a> {
+    scenario: &'a Scenario,
+    loc: Locator<'a>,
+    names: PkiNames,
+    errors: Vec<ScenarioError>,
+}
+
+impl Validator<'_> {
+    fn push(&mut self, segs: &[Seg<'_>], message: String) {
+        let key = dotted(segs);
+        let last_key = segs.iter().rev().find_map(|s| match s {
+            Seg::Key(k) => Some(*k),
+            Seg::Index(_) => None,
+        });
+        let line = self.loc.line_or_search(segs, last_key.unwrap_or(""), None);
+        self.errors.push(ScenarioError::Invalid {
+            path: self.scenario.path.clone(),
+            line,
+            key,
+            message,
+        });
+    }
+
+    fn check_seed(&mut self) {
+        if let Some(seed) = &self.scenario.file.seed {
+            if !SEEDS.contains(&seed.as_str()) {
+                let msg = format!("unknown seed `{seed}` (known: {})", SEEDS.join(", "));
+                self.push(&[Seg::Key("seed")], msg);
+            }
+        }
+    }
+
+    /// Each name of a list must be in the PKI.
+    fn check_names(&mut self, segs: &[Seg<'_>], names: &[String]) {
+        for (i, name) in names.iter().enumerate() {
+            if self.names.role_of(name, true).is_none() {
+                let mut at = segs.to_vec();
+                at.push(Seg::Index(i));
+                let msg = format!("no certificate `{name}` in [pki] ({})", self.names.hint());
+                self.push(&at, msg);
+            }
+        }
+    }
+
+    fn check_server(&mut self) {
+        let server = &self.scenario.file.server;
+        match self.names.role_of(&server.cert, false) {
+            None => {
+                let msg = format!(
+                    "no certificate `{}` in [pki] ({})",
+                    server.cert,
+                    self.names.hint()
+                );
+                self.push(&[Seg::Key("server"), Seg::Key("cert")], msg);
+            }
+            Some(Role::Server) => {}
+            Some(role) => {
+                let msg = format!(
+                    "`{}` is a {role} certificate; the server needs role = \"server\"",
+                    server.cert
+                );
+                self.push(&[Seg::Key("server"), Seg::Key("cert")], msg);
+            }
+        }
+        self.check_names(&[Seg::Key("server"), Seg::Key("trust")], &server.trust);
+        self.check_names(&[Seg::Key("server"), Seg::Key("crls")], &server.crls);
+        if let CaNamesPolicy::Explicit(names) = &server.ca_names {
+            self.check_names(
+                &[
+                    Seg::Key("server"),
+                    Seg::Key("ca_names"),
+                    Seg::Key("explicit"),
+                ],
+                names,
+            );
+        }
+        if server.tls.is_empty() {
+            self.push(
+                &[Seg::Key("server"), Seg::Key("tls")],
+                "lists no TLS version: the scenario would never run".into(),
+            );
+        }
+        for (profile, mode) in &server.mode {
+            let at = [Seg::Key("server"), Seg::Key("mode"), Seg::Key(profile)];
+            match modes_of(profile) {
+                None => {
+                    let msg = format!(
+                        "unknown profile `{profile}` (known: {})",
+                        PROFILES.join(", ")
+                    );
+                    self.push(&at, msg);
+                }
+                Some([]) => {
+                    self.push(&at, format!("profile `{profile}` has no modes"));
+                }
+                Some(modes) if !modes.contains(&mode.as_str()) => {
+                    let msg = format!(
+                        "unknown {profile} mode `{mode}` (known: {})",
+                        modes.join(", ")
+                    );
+                    self.push(&at, msg);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn check_client(&mut self) {
+        let client = &self.scenario.file.client;
+        self.check_names(&[Seg::Key("client"), Seg::Key("certs")], &client.certs);
+        self.check_names(&[Seg::Key("client"), Seg::Key("trust")], &client.trust);
+        if client.tls.as_ref().is_some_and(|t| t.is_empty()) {
+            self.push(
+                &[Seg::Key("client"), Seg::Key("tls")],
+                "lists no TLS version (leave it out to offer the server's)".into(),
+            );
+        }
+    }
+
+    fn check_middlebox(&mut self) {
+        let Some(mb) = &self.scenario.file.middlebox else {
+            return;
+        };
+        if let Some(cert) = &mb.cert {
+            if self.names.role_of(cert, false).is_none() {
+                let msg = format!("no certificate `{cert}` in [pki] ({})", self.names.hint());
+                self.push(&[Seg::Key("middlebox"), Seg::Key("cert")], msg);
+            }
+        }
+        if mb.kind == MiddleboxKind::TerminateForward && mb.header.is_none() {
+            self.push(
+                &[Seg::Key("middlebox"), Seg::Key("kind")],
+                "terminate-forward needs `header = \"xfcc\" | \"client-cert\" | \"x-ssl-client-cert\"`"
+                    .into(),
+            );
+        }
+    }
+
+    fn check_expect(&mut self) {
+        let expect = &self.scenario.file.expect;
+        self.check_expectation(expect, &[Seg::Key("expect")], Level::Base);
+        if self.scenario.profiles_to_run().0.is_empty() {
+            self.push(
+                &[Seg::Key("expect")],
+                "checks nothing: give [expect] fields (every profile runs) or [expect.gateway.<profile>] tables"
+                    .into(),
+            );
+        }
+    }
+
+    fn check_expectation<'k>(&mut self, e: &'k Expectation, at: &[Seg<'k>], level: Level) {
+        let with = |extra: &[Seg<'k>]| -> Vec<Seg<'k>> {
+            let mut v = at.to_vec();
+            v.extend_from_slice(extra);
+            v
+        };
+        if let Some(alert) = &e.alert {
+            if !is_known_alert(alert) {
+                let msg = format!(
+                    "unknown alert `{alert}` (use the RFC 8446 snake_case name, e.g. `certificate_required`, `unknown_ca`)"
+                );
+                self.push(&with(&[Seg::Key("alert")]), msg);
+            }
+        }
+        if let Some(code) = &e.client_error {
+            let canonical = !code.is_empty()
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if !canonical {
+                let msg = format!("`{code}` is not a canonical SCREAMING_SNAKE client error code");
+                self.push(&with(&[Seg::Key("client_error")]), msg);
+            }
+        }
+
+        let versions = [("1.2", &e.tls12), ("1.3", &e.tls13)];
+        if level == Level::Version {
+            for (v, table) in versions {
+                if table.is_some() {
+                    self.push(
+                        &with(&[Seg::Key(v)]),
+                        "a TLS version table cannot hold another version table".into(),
+                    );
+                }
+            }
+        } else {
+            for (v, table) in versions {
+                if let Some(table) = table {
+                    self.check_expectation(table, &with(&[Seg::Key(v)]), Level::Version);
+                }
+            }
+        }
+
+        for (kind, map) in [("gateway", &e.gateway), ("client", &e.client)] {
+            if map.is_empty() {
+                continue;
+            }
+            if level != Level::Base {
+                let msg = format!(
+                    "`{kind}` tables go directly under [expect], not inside a gateway, client or version table"
+                );
+                self.push(&with(&[Seg::Key(kind)]), msg);
+                continue;
+            }
+            for (name, table) in map {
+                let here = with(&[Seg::Key(kind), Seg::Key(name)]);
+                let unknown = match kind {
+                    "gateway" => (!PROFILES.contains(&name.as_str())).then(|| {
+                        format!("unknown profile `{name}` (known: {})", PROFILES.join(", "))
+                    }),
+                    _ => SelectionPolicy::parse(name).is_none().then(|| {
+                        let known: Vec<&str> =
+                            SelectionPolicy::ALL.iter().map(|p| p.as_str()).collect();
+                        format!(
+                            "unknown selection policy `{name}` (known: {})",
+                            known.join(", ")
+                        )
+                    }),
+                };
+                if let Some(msg) = unknown {
+                    self.push(&here, msg);
+                }
+                self.check_expectation(table, &here, Level::Override);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// `[expect]`
+    Base,
+    /// `[expect.gateway.X]` / `[expect.client.Y]`
+    Override,
+    /// `."1.2"` / `."1.3"` below either
+    Version,
+}
+
+/// `expect.gateway.nginx."1.2".alert`, `server.trust[1]`.
+fn dotted(segs: &[Seg<'_>]) -> String {
+    let mut out = String::new();
+    for seg in segs {
+        match seg {
+            Seg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                if k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    out.push_str(k);
+                } else {
+                    out.push_str(&format!("\"{k}\""));
+                }
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const BASE: &str = r#"description = "base"
+[[pki.cert]]
+name = "root"
+role = "root"
+defects = ["cross-signed"]
+cross_signed_by = "other"
+[[pki.cert]]
+name = "other"
+role = "root"
+[[pki.cert]]
+name = "gw"
+role = "server"
+issuer = "root"
+[[pki.cert]]
+name = "alice"
+role = "client"
+issuer = "root"
+[[pki.bulk]]
+prefix = "filler"
+count = 20
+[server]
+cert = "gw"
+trust = ["root", "filler-*"]
+[client]
+certs = ["alice"]
+[expect]
+result = "SUCCESS"
+"#;
+
+    fn load(text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::from_source("t::t", Path::new("t/t.toml"), text.to_string())
+    }
+
+    /// The single error of `text`, rendered.
+    fn error_of(text: &str) -> String {
+        let err = load(text).expect_err("should be rejected");
+        let all = err.errors();
+        assert_eq!(all.len(), 1, "expected one error, got: {err}");
+        err.to_string()
+    }
+
+    #[test]
+    fn the_base_scenario_is_valid() {
+        load(BASE).expect("valid");
+    }
+
+    #[test]
+    fn names_resolve_through_cross_and_bulk() {
+        let ok = BASE.replace(
+            "trust = [\"root\", \"filler-*\"]",
+            "trust = [\"root-cross\", \"filler-00001\", \"filler-00020\"]\ncrls = [\"root\"]\nca_names = { explicit = [\"other\"] }",
+        );
+        load(&ok).expect("valid");
+        for bad in [
+            "filler-00021",
+            "filler-1",
+            "filler-000001",
+            "filler-00000",
+            "gw-cross",
+            "nope-*",
+        ] {
+            let text = BASE.replace("\"filler-*\"", &format!("\"{bad}\""));
+            let msg = error_of(&text);
+            assert!(
+                msg.starts_with("t/t.toml:23: `server.trust[1]`:") && msg.contains(bad),
+                "{bad}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn bulk_width_grows_with_count() {
+        let text = BASE
+            .replace("count = 20", "count = 123456")
+            .replace("\"filler-*\"", "\"filler-123456\"");
+        load(&text).expect("six digits when count has six");
+        let text = BASE
+            .replace("count = 20", "count = 123456")
+            .replace("\"filler-*\"", "\"filler-00001\"");
+        assert!(error_of(&text).contains("filler-00001"));
+    }
+
+    #[test]
+    fn every_reference_list_is_checked() {
+        let cases = [
+            (
+                "certs = [\"alice\"]",
+                "certs = [\"bob\"]",
+                "client.certs[0]",
+            ),
+            (
+                "certs = [\"alice\"]",
+                "certs = [\"alice\"]\ntrust = [\"x\"]",
+                "client.trust[0]",
+            ),
+            (
+                "cert = \"gw\"",
+                "cert = \"gw\"\ncrls = [\"x\"]",
+                "server.crls[0]",
+            ),
+            (
+                "cert = \"gw\"",
+                "cert = \"gw\"\nca_names = { explicit = [\"root\", \"x\"] }",
+                "server.ca_names.explicit[1]",
+            ),
+            ("cert = \"gw\"", "cert = \"ghost\"", "server.cert"),
+            ("cert = \"gw\"", "cert = \"alice\"", "server.cert"),
+        ];
+        for (from, to, key) in cases {
+            let msg = error_of(&BASE.replace(from, to));
+            assert!(msg.contains(&format!("`{key}`")), "{key}: {msg}");
+            assert!(msg.starts_with("t/t.toml:2"), "{key} has a line: {msg}");
+        }
+        assert!(error_of(&BASE.replace("cert = \"gw\"", "cert = \"alice\""))
+            .contains("client certificate"));
+    }
+
+    #[test]
+    fn middlebox_cert_and_header() {
+        let with_mb = |mb: &str| format!("{BASE}[middlebox]\n{mb}\n");
+        load(&with_mb(
+            "kind = \"terminate-forward\"\nheader = \"xfcc\"\ncert = \"gw\"",
+        ))
+        .expect("valid");
+        let msg = error_of(&with_mb("kind = \"terminate-forward\""));
+        assert!(msg.contains(":29: `middlebox.kind`"), "{msg}");
+        let msg = error_of(&with_mb("kind = \"tunnel\"\ncert = \"ghost\""));
+        assert!(msg.contains(":30: `middlebox.cert`"), "{msg}");
+    }
+
+    #[test]
+    fn seed_tls_and_modes() {
+        let msg = error_of(&BASE.replace(
+            "description = \"base\"",
+            "description = \"base\"\nseed = \"004\"",
+        ));
+        assert!(msg.contains(":2: `seed`"), "{msg}");
+        load(&BASE.replace(
+            "description = \"base\"",
+            "description = \"base\"\nseed = \"003\"",
+        ))
+        .expect("valid seed");
+
+        let msg = error_of(&BASE.replace("cert = \"gw\"", "cert = \"gw\"\ntls = []"));
+        assert!(msg.contains("`server.tls`"), "{msg}");
+        let msg = error_of(&BASE.replace("certs = [\"alice\"]", "certs = [\"alice\"]\ntls = []"));
+        assert!(msg.contains("`client.tls`"), "{msg}");
+
+        let mode =
+            |m: &str| BASE.replace("cert = \"gw\"", &format!("cert = \"gw\"\nmode = {{ {m} }}"));
+        load(&mode("nginx = \"optional_no_ca\", apache = \"per-directory\", haproxy = \"optional-deny\", envoy = \"rbac\", iis = \"negotiate\"")).expect("valid modes");
+        assert!(error_of(&mode("nginx = \"sometimes\""))
+            .contains("`server.mode.nginx`: unknown nginx mode `sometimes`"));
+        assert!(error_of(&mode("squid = \"on\"")).contains("unknown profile `squid`"));
+        assert!(error_of(&mode("strict = \"on\"")).contains("has no modes"));
+    }
+
+    #[test]
+    fn expectations_are_checked_at_every_level() {
+        let with = |tail: &str| format!("{BASE}{tail}\n");
+        load(&with("[expect.gateway.nginx.\"1.2\"]\nalert = \"handshake_failure\"\n[expect.client.match-issuer]\nresult = \"FAILURE\"")).expect("valid");
+
+        let msg = error_of(&with("[expect.gateway.squid]\nresult = \"FAILURE\""));
+        assert!(
+            msg.contains(":28: `expect.gateway.squid`: unknown profile"),
+            "{msg}"
+        );
+
+        let msg = error_of(&with("[expect.client.sometimes]\nresult = \"FAILURE\""));
+        assert!(
+            msg.contains("`expect.client.sometimes`: unknown selection policy"),
+            "{msg}"
+        );
+
+        let msg = error_of(&with(
+            "[expect.gateway.nginx.\"1.3\"]\nalert = \"UnknownCA\"",
+        ));
+        assert!(
+            msg.contains(":29: `expect.gateway.nginx.\"1.3\".alert`: unknown alert"),
+            "{msg}"
+        );
+
+        let msg = error_of(&with(
+            "[expect.gateway.nginx.gateway.iis]\nresult = \"FAILURE\"",
+        ));
+        assert!(msg.contains("`expect.gateway.nginx.gateway`"), "{msg}");
+
+        let msg = error_of(&with(
+            "[expect.client.never.gateway.iis]\nresult = \"FAILURE\"",
+        ));
+        assert!(msg.contains("`expect.client.never.gateway`"), "{msg}");
+
+        let msg = error_of(&with("[expect.\"1.2\".\"1.3\"]\nresult = \"FAILURE\""));
+        assert!(msg.contains("`expect.\"1.2\".\"1.3\"`"), "{msg}");
+
+        let msg = error_of(&with("[expect.\"1.2\".client.never]\nresult = \"FAILURE\""));
+        assert!(msg.contains("`expect.\"1.2\".client`"), "{msg}");
+
+        let msg = error_of(&with(
+            "[expect.gateway.iis]\nclient_error = \"message buffer full\"",
+        ));
+        assert!(msg.contains("`expect.gateway.iis.client_error`"), "{msg}");
+    }
+
+    #[test]
+    fn an_expectation_that_runs_nothing_is_an_error() {
+        let text = BASE.replace(
+            "[expect]\nresult = \"SUCCESS\"\n",
+            "[expect.client.always]\nresult = \"SUCCESS\"\n",
+        );
+        assert!(error_of(&text).contains("`expect`: checks nothing"));
+    }
+
+    #[test]
+    fn all_errors_of_one_file_are_reported() {
+        let text = BASE
+            .replace("cert = \"gw\"", "cert = \"ghost\"")
+            .replace("certs = [\"alice\"]", "certs = [\"bob\"]");
+        let err = load(&text).expect_err("two errors");
+        assert_eq!(err.errors().len(), 2, "{err}");
+    }
+}
