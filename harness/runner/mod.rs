@@ -1,3 +1,6 @@
 //! Running scenarios: selection, concurrency, timeouts, reports.
 
+pub mod execute;
 pub mod report;
+
+pub use execute::{run_all, run_one, RunOptions};

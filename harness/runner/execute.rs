@@ -1,0 +1,226 @@
+//! Running scenarios: one case per scenario x profile x TLS version, bounded
+//! concurrency, every case under a time limit.
+
+use super::report::{CaseResult, RunReport};
+use crate::case::{run_case, CaseError};
+use crate::gateway::ProfileKind;
+use crate::observation::TlsVersion;
+use crate::oracle::{judge, Diff, Verdict};
+use crate::pki::{Pki, PkiError};
+use crate::scenario::Scenario;
+use crate::tls::Timeouts;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Only scenarios whose id matches one of these globs.
+    pub filter: Option<globset::GlobSet>,
+    /// Only these profiles (still limited to those a scenario expects).
+    pub profiles: Option<Vec<ProfileKind>>,
+    /// Only these versions (still limited to the scenario's `server.tls`).
+    pub tls: Option<Vec<TlsVersion>>,
+    pub timeouts: Timeouts,
+    /// Cases in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            filter: None,
+            profiles: None,
+            tls: None,
+            timeouts: Timeouts::default(),
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
+/// Cases are mostly waiting on loopback I/O: a few per core keeps both busy.
+pub fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 4
+}
+
+/// One planned case.
+#[derive(Debug, Clone)]
+pub struct PlannedCase {
+    pub scenario: usize,
+    pub profile: ProfileKind,
+    pub tls: TlsVersion,
+}
+
+/// The scenarios `opts` selects.
+pub fn select<'a>(scenarios: &'a [Scenario], opts: &RunOptions) -> Vec<&'a Scenario> {
+    scenarios
+        .iter()
+        .filter(|s| opts.filter.as_ref().is_none_or(|f| f.is_match(&s.id)))
+        .collect()
+}
+
+/// Every case of `scenario` under `opts`, and the profiles it does not run on
+/// (with why).
+pub fn plan(
+    scenario: &Scenario,
+    opts: &RunOptions,
+) -> (Vec<(ProfileKind, TlsVersion)>, Vec<(String, String)>) {
+    let (run, not_run) = scenario.profiles_to_run();
+    let mut skipped: Vec<(String, String)> = not_run
+        .iter()
+        .map(|p| {
+            (
+                p.to_string(),
+                "no expectation for this profile in the scenario".to_string(),
+            )
+        })
+        .collect();
+    let mut cases = Vec::new();
+    for name in run {
+        let Some(kind) = ProfileKind::from_name(name) else {
+            continue;
+        };
+        if opts.profiles.as_ref().is_some_and(|ps| !ps.contains(&kind)) {
+            skipped.push((name.to_string(), "not selected (--profile)".into()));
+            continue;
+        }
+        for v in &scenario.file.server.tls {
+            if opts.tls.as_ref().is_none_or(|t| t.contains(v)) {
+                cases.push((kind, *v));
+            }
+        }
+    }
+    (cases, skipped)
+}
+
+/// Generate each scenario's PKI (once per scenario); a PKI that cannot be
+/// generated is bad input naming the scenario file.
+pub fn generate_pkis(scenarios: &[&Scenario]) -> Result<Vec<Arc<Pki>>, PkiError> {
+    scenarios
+        .iter()
+        .map(|s| {
+            Pki::generate_with_source(&s.file.pki, &s.path.display().to_string(), &s.source)
+                .map(Arc::new)
+        })
+        .collect()
+}
+
+/// Run one case and judge it.
+pub async fn run_one(
+    scenario: &Scenario,
+    pki: &Pki,
+    profile: ProfileKind,
+    tls: TlsVersion,
+    timeouts: Timeouts,
+) -> CaseResult {
+    let started = Instant::now();
+    let limit = timeouts.connect
+        + timeouts.handshake
+        + timeouts.response
+        + std::time::Duration::from_secs(5);
+    let outcome =
+        tokio::time::timeout(limit, run_case(pki, &scenario.file, profile, tls, timeouts)).await;
+    let (verdict, observation) = match outcome {
+        Err(_) => (
+            Verdict::Hang {
+                stage: "case".into(),
+            },
+            None,
+        ),
+        Ok(Err(CaseError::Unsupported(why))) => (Verdict::Skip { reason: why }, None),
+        Ok(Err(CaseError::Setup(why))) => (
+            Verdict::Fail {
+                diffs: vec![Diff {
+                    field: "setup".into(),
+                    expected: "a runnable case".into(),
+                    got: why,
+                }],
+            },
+            None,
+        ),
+        Ok(Ok(obs)) => {
+            let expected = scenario.expectation(profile.name(), tls);
+            (judge(&expected, &obs), Some(obs))
+        }
+    };
+    CaseResult {
+        scenario: scenario.id.clone(),
+        description: scenario.file.description.clone(),
+        profile: profile.name().to_string(),
+        tls,
+        verdict,
+        observation,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        not_run_reason: None,
+    }
+}
+
+/// Run every selected case; `on_result` sees each result as it finishes
+/// (progress). PKIs must come from [`generate_pkis`] for the same scenarios.
+pub async fn run_all(
+    scenarios: &[&Scenario],
+    pkis: &[Arc<Pki>],
+    opts: &RunOptions,
+    mut on_result: impl FnMut(&CaseResult, usize, usize),
+) -> RunReport {
+    let started = Instant::now();
+    let mut report = RunReport::default();
+    let mut planned = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        let (cases, skipped) = plan(s, opts);
+        for (p, reason) in skipped {
+            report.not_run.push((s.id.clone(), p, reason));
+        }
+        planned.extend(cases.into_iter().map(|(profile, tls)| PlannedCase {
+            scenario: i,
+            profile,
+            tls,
+        }));
+    }
+    let total = planned.len();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for case in planned {
+        let scenario = (*scenarios[case.scenario]).clone();
+        let pki = pkis[case.scenario].clone();
+        let permit = semaphore.clone();
+        let timeouts = opts.timeouts;
+        set.spawn(async move {
+            let _permit = permit.acquire_owned().await.expect("semaphore open");
+            run_one(&scenario, &pki, case.profile, case.tls, timeouts).await
+        });
+    }
+    let mut done = 0;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(result) => {
+                done += 1;
+                on_result(&result, done, total);
+                report.results.push(result);
+            }
+            Err(e) => {
+                done += 1;
+                let result = CaseResult {
+                    scenario: "<internal>".into(),
+                    description: String::new(),
+                    profile: String::new(),
+                    tls: TlsVersion::Tls13,
+                    verdict: Verdict::Fail {
+                        diffs: vec![Diff {
+                            field: "internal".into(),
+                            expected: "case completes".into(),
+                            got: e.to_string(),
+                        }],
+                    },
+                    observation: None,
+                    duration_ms: 0.0,
+                    not_run_reason: None,
+                };
+                on_result(&result, done, total);
+                report.results.push(result);
+            }
+        }
+    }
+    report.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    report
+}
