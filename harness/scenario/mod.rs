@@ -9,28 +9,23 @@ use std::path::PathBuf;
 
 pub use load::{load_catalog, load_file, Scenario};
 
-/// The gateway profiles, in report order.
+use crate::gateway::ProfileKind;
+
+/// The gateway profiles, in report order (the names of [`ProfileKind::ALL`]).
 pub const PROFILES: [&str; 7] = [
-    "strict", "nginx", "layer7", "iis", "apache", "haproxy", "envoy",
+    ProfileKind::Strict.name(),
+    ProfileKind::Nginx.name(),
+    ProfileKind::Layer7.name(),
+    ProfileKind::Iis.name(),
+    ProfileKind::Apache.name(),
+    ProfileKind::Haproxy.name(),
+    ProfileKind::Envoy.name(),
 ];
 
-/// The `[server] mode` values each profile accepts (empty: the profile has no modes).
-pub const PROFILE_MODES: [(&str, &[&str]); 7] = [
-    ("strict", &[]),
-    ("nginx", &["on", "optional", "optional_no_ca"]),
-    ("layer7", &[]),
-    ("iis", &["require", "negotiate"]),
-    ("apache", &["per-server", "per-directory"]),
-    ("haproxy", &["required", "optional-deny"]),
-    ("envoy", &["require", "rbac"]),
-];
-
-/// The modes of `profile`, or `None` for an unknown profile.
+/// The `[server.mode]` values `profile` accepts (empty: the profile has no
+/// modes), or `None` for an unknown profile. The gateway module owns the list.
 pub fn modes_of(profile: &str) -> Option<&'static [&'static str]> {
-    PROFILE_MODES
-        .iter()
-        .find(|(p, _)| *p == profile)
-        .map(|(_, modes)| *modes)
+    ProfileKind::from_name(profile).map(ProfileKind::modes)
 }
 
 /// Alert names an expectation may use, with their codes: RFC 8446 §6 plus the

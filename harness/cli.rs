@@ -1,0 +1,521 @@
+//! Command-line interface (clap). Handlers return the process exit code;
+//! errors become exit code 2 in `main`.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mtls_harness::exit_codes;
+use mtls_harness::gateway::ProfileKind;
+use mtls_harness::observation::TlsVersion;
+use mtls_harness::pki::Pki;
+use mtls_harness::runner::{execute, RunOptions};
+use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth, ServerSpec};
+use mtls_harness::scenario::{load_catalog, Scenario};
+use mtls_harness::tls::Timeouts;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mtls-harness",
+    version,
+    about = "Test harness and conformance suite for mutual TLS (client-certificate) authentication"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the scenario catalog against the built-in gateways.
+    Run(RunArgs),
+    /// List scenario ids with their descriptions.
+    List {
+        /// Catalog directory (default: ./scenarios).
+        dir: Option<PathBuf>,
+    },
+    /// Show a scenario, its PKI and what each profile is expected to do.
+    Explain {
+        /// Scenario id, e.g. `seeds::flagged_ca_names_401`.
+        id: String,
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+    },
+    /// PKI tools.
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
+    /// Run one built-in gateway for your own client to connect to.
+    Serve(ServeArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PkiCommand {
+    /// Generate the certificates, keys and CRLs of a PKI spec into DIR.
+    Generate {
+        spec: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Junit,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Catalog directory or scenario files (default: ./scenarios).
+    pub paths: Vec<PathBuf>,
+    /// Only scenarios whose id matches this glob (repeatable).
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Only this profile (repeatable): strict, nginx, layer7, iis, apache, haproxy, envoy.
+    #[arg(long)]
+    pub profile: Vec<String>,
+    /// Only this TLS version (repeatable): 1.2 or 1.3.
+    #[arg(long)]
+    pub tls: Vec<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the report here instead of stdout (table still prints a summary).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// `builtin` (default). Real gateways (`real:nginx`, ...) are not built yet.
+    #[arg(long, default_value = "builtin")]
+    pub gateway: String,
+    /// An external gateway URL (not built yet).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Cases in flight at once.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Per-stage timeout in seconds (connect, handshake, response).
+    #[arg(long, default_value_t = 5)]
+    pub timeout: u64,
+    /// Never use colours.
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// A directory written by `pki generate`.
+    #[arg(long)]
+    pub pki: PathBuf,
+    /// The server certificate's name in the PKI.
+    #[arg(long)]
+    pub cert: String,
+    /// Trusted CA names, comma-separated (`<prefix>-*` for a bulk table).
+    #[arg(long, value_delimiter = ',')]
+    pub trust: Vec<String>,
+    #[arg(long, default_value = "strict")]
+    pub profile: String,
+    /// Profile mode (nginx: on|optional|optional_no_ca, apache: per-server|per-directory, ...).
+    #[arg(long)]
+    pub mode: Option<String>,
+    #[arg(long, default_value = "required")]
+    pub client_auth: String,
+    /// all-trusted | flagged | empty | truncate:BYTES | filler:N | fill-to:BYTES | explicit:a,b
+    #[arg(long, default_value = "all-trusted")]
+    pub ca_names: String,
+    /// 1.2 or 1.3 (repeatable; default both).
+    #[arg(long)]
+    pub tls: Vec<String>,
+    /// Load this issuer's CRL (repeatable).
+    #[arg(long)]
+    pub crl: Vec<String>,
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// The catalog used when none is named: ./scenarios, else the one shipped
+/// with the source tree.
+fn default_catalog() -> PathBuf {
+    let here = PathBuf::from("scenarios");
+    if here.is_dir() {
+        here
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+    }
+}
+
+fn parse_versions(raw: &[String]) -> Result<Vec<TlsVersion>> {
+    raw.iter()
+        .map(|v| TlsVersion::parse(v).with_context(|| format!("--tls: `{v}` is not 1.2 or 1.3")))
+        .collect()
+}
+
+fn parse_profiles(raw: &[String]) -> Result<Vec<ProfileKind>> {
+    raw.iter()
+        .map(|p| {
+            ProfileKind::from_name(p).with_context(|| {
+                format!("--profile: unknown profile `{p}` (known: strict, nginx, layer7, iis, apache, haproxy, envoy)")
+            })
+        })
+        .collect()
+}
+
+fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>> {
+    let paths = if paths.is_empty() {
+        vec![default_catalog()]
+    } else {
+        paths.to_vec()
+    };
+    let mut all = Vec::new();
+    for p in &paths {
+        if p.is_dir() {
+            all.extend(load_catalog(p).map_err(|e| anyhow::anyhow!("{e}"))?);
+        } else if p.is_file() {
+            all.push(
+                mtls_harness::scenario::load_file(p, None).map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
+        } else {
+            bail!(
+                "{}: no such scenario file or catalog directory",
+                p.display()
+            );
+        }
+    }
+    Ok(all)
+}
+
+pub fn run(args: RunArgs) -> Result<i32> {
+    if args.gateway != "builtin" {
+        bail!("--gateway {}: only `builtin` gateways exist so far (real nginx/haproxy/apache/openssl are not built yet)", args.gateway);
+    }
+    if let Some(t) = &args.target {
+        bail!("--target {t}: running against an external gateway is not built yet");
+    }
+    let scenarios = load_scenarios(&args.paths)?;
+    let mut opts = RunOptions {
+        timeouts: Timeouts {
+            connect: Duration::from_secs(args.timeout),
+            handshake: Duration::from_secs(args.timeout),
+            response: Duration::from_secs(args.timeout),
+        },
+        ..Default::default()
+    };
+    if let Some(c) = args.concurrency {
+        if c == 0 {
+            bail!("--concurrency must be at least 1");
+        }
+        opts.concurrency = c;
+    }
+    if !args.filter.is_empty() {
+        let mut b = globset::GlobSetBuilder::new();
+        for f in &args.filter {
+            b.add(globset::Glob::new(f).with_context(|| format!("--filter `{f}` is not a glob"))?);
+        }
+        opts.filter = Some(b.build()?);
+    }
+    if !args.profile.is_empty() {
+        opts.profiles = Some(parse_profiles(&args.profile)?);
+    }
+    if !args.tls.is_empty() {
+        opts.tls = Some(parse_versions(&args.tls)?);
+    }
+    let selected = execute::select(&scenarios, &opts);
+    if selected.is_empty() {
+        eprintln!("no scenario selected");
+        return Ok(exit_codes::NO_SCENARIO_SELECTED);
+    }
+    let pkis = execute::generate_pkis(&selected).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tty = std::io::stderr().is_terminal();
+    let bar = indicatif::ProgressBar::new(0);
+    if !tty {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(execute::run_all(
+        &selected,
+        &pkis,
+        &opts,
+        |r, done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(r.scenario.clone());
+        },
+    ));
+    bar.finish_and_clear();
+    if report.results.is_empty() {
+        eprintln!("no case selected (check --profile / --tls)");
+        return Ok(exit_codes::NO_SCENARIO_SELECTED);
+    }
+    let color =
+        !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = match args.format {
+        Format::Table => report.render_table(color && args.output.is_none()),
+        Format::Json => serde_json::to_string_pretty(&report.to_json())? + "\n",
+        Format::Junit => report.to_junit(),
+    };
+    match &args.output {
+        Some(path) => {
+            write_atomically(path, text.as_bytes())?;
+            println!("{}", report.summary());
+            println!("report written to {}", path.display());
+        }
+        None => {
+            std::io::stdout().write_all(text.as_bytes())?;
+        }
+    }
+    Ok(report.exit_code())
+}
+
+/// Write via a temp file in the same directory and rename: never a partial file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("{}: cannot write here", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+pub fn list(dir: Option<PathBuf>) -> Result<i32> {
+    let scenarios = load_scenarios(&dir.into_iter().collect::<Vec<_>>())?;
+    if scenarios.is_empty() {
+        eprintln!("no scenario found");
+        return Ok(exit_codes::NO_SCENARIO_SELECTED);
+    }
+    let width = scenarios.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    for s in &scenarios {
+        let seed = s
+            .file
+            .seed
+            .as_deref()
+            .map(|x| format!(" [seed {x}]"))
+            .unwrap_or_default();
+        println!("{:width$}  {}{seed}", s.id, s.file.description);
+    }
+    Ok(exit_codes::SUCCESS)
+}
+
+pub fn explain(id: &str, catalog: Option<PathBuf>) -> Result<i32> {
+    let scenarios = load_scenarios(&catalog.into_iter().collect::<Vec<_>>())?;
+    let Some(s) = scenarios.iter().find(|s| s.id == id) else {
+        let close: Vec<&str> = scenarios
+            .iter()
+            .filter(|s| s.id.contains(id) || id.contains(s.id.split("::").last().unwrap_or("")))
+            .map(|s| s.id.as_str())
+            .take(5)
+            .collect();
+        bail!(
+            "no scenario `{id}`{}",
+            if close.is_empty() {
+                String::new()
+            } else {
+                format!(" (did you mean: {})", close.join(", "))
+            }
+        );
+    };
+    println!("{}  ({})", s.id, s.path.display());
+    println!("  {}", s.file.description);
+    if let Some(seed) = &s.file.seed {
+        println!("  reproduces field report {seed}");
+    }
+    println!("\nPKI:");
+    for c in &s.file.pki.cert {
+        let issuer = c
+            .issuer
+            .as_deref()
+            .map(|i| format!(" issued by {i}"))
+            .unwrap_or_else(|| " self-signed".into());
+        let defects = if c.defects.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "  defects: {}",
+                c.defects
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let validity = c
+            .validity
+            .map(|v| format!("  validity: {v:?}"))
+            .unwrap_or_default();
+        println!(
+            "  {:<20} {:<12}{issuer}{defects}{validity}",
+            c.name,
+            c.role.as_str()
+        );
+    }
+    for b in &s.file.pki.bulk {
+        println!("  {}-* ({} filler {}s)", b.prefix, b.count, b.role.as_str());
+    }
+    let srv = &s.file.server;
+    println!(
+        "\nServer: cert {}, client_auth {:?}, trust [{}], ca_names {:?}, TLS {}",
+        srv.cert,
+        srv.client_auth,
+        srv.trust.join(", "),
+        srv.ca_names,
+        srv.tls
+            .iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join("+")
+    );
+    let cl = &s.file.client;
+    println!(
+        "Client: wallet [{}], selection {}",
+        cl.certs.join(", "),
+        cl.selection.as_str()
+    );
+    println!("\nExpected per profile:");
+    let (run, not_run) = s.profiles_to_run();
+    for p in run {
+        for v in &srv.tls {
+            let e = s.expectation(p, *v);
+            println!("  {p:<8} TLS {v}: {}", serde_json::to_string(&e)?);
+        }
+    }
+    if !not_run.is_empty() {
+        println!("  not run on: {}", not_run.join(", "));
+    }
+    Ok(exit_codes::SUCCESS)
+}
+
+pub fn pki_generate(spec: &Path, out: &Path) -> Result<i32> {
+    let started = std::time::Instant::now();
+    let (_, pki) = Pki::generate_from_file(spec).map_err(|e| anyhow::anyhow!("{e}"))?;
+    pki.write_dir(out).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let named = pki.certs().iter().filter(|c| c.bulk.is_none()).count();
+    println!(
+        "wrote {} certificates ({} named, {} bulk) to {} in {:.0} ms",
+        pki.certs().len(),
+        named,
+        pki.certs().len() - named,
+        out.display(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(exit_codes::SUCCESS)
+}
+
+fn parse_ca_names(raw: &str) -> Result<CaNamesPolicy> {
+    let number = |v: &str, what: &str| {
+        v.parse::<usize>()
+            .with_context(|| format!("--ca-names {what}:{v}: not a number"))
+    };
+    Ok(match raw.split_once(':') {
+        None => match raw {
+            "all-trusted" => CaNamesPolicy::AllTrusted,
+            "flagged" => CaNamesPolicy::Flagged,
+            "empty" => CaNamesPolicy::Empty,
+            other => bail!("--ca-names `{other}`: expected all-trusted | flagged | empty | truncate:BYTES | filler:N | fill-to:BYTES | explicit:a,b"),
+        },
+        Some(("truncate", v)) => CaNamesPolicy::TruncateBytes(number(v, "truncate")?),
+        Some(("filler", v)) => CaNamesPolicy::ExtraFiller(number(v, "filler")?),
+        Some(("fill-to", v)) => CaNamesPolicy::FillToBytes(number(v, "fill-to")?),
+        Some(("explicit", v)) => CaNamesPolicy::Explicit(v.split(',').map(str::to_string).collect()),
+        Some((k, _)) => bail!("--ca-names `{k}:...`: unknown policy"),
+    })
+}
+
+pub fn serve(args: ServeArgs) -> Result<i32> {
+    let pki = Pki::load_dir(&args.pki).map_err(|e| anyhow::anyhow!("--pki: {e}"))?;
+    let profile = ProfileKind::from_name(&args.profile)
+        .with_context(|| format!("--profile: unknown profile `{}`", args.profile))?;
+    let client_auth = match args.client_auth.as_str() {
+        "none" => ClientAuth::None,
+        "optional" => ClientAuth::Optional,
+        "required" => ClientAuth::Required,
+        other => bail!("--client-auth `{other}`: expected none | optional | required"),
+    };
+    let versions = if args.tls.is_empty() {
+        TlsVersion::ALL.to_vec()
+    } else {
+        parse_versions(&args.tls)?
+    };
+    let listen: std::net::SocketAddr = args.listen.parse().with_context(|| {
+        format!(
+            "--listen `{}` is not an address such as 127.0.0.1:0",
+            args.listen
+        )
+    })?;
+    let mut mode = std::collections::BTreeMap::new();
+    if let Some(m) = &args.mode {
+        mode.insert(profile.name().to_string(), m.clone());
+    }
+    let server = ServerSpec {
+        cert: args.cert.clone(),
+        client_auth,
+        trust: args.trust.clone(),
+        ca_names: parse_ca_names(&args.ca_names)?,
+        tls: versions.clone(),
+        crls: args.crl.clone(),
+        trust_forwarded_header: None,
+        mode,
+        send_chain: None,
+    };
+    let mut config =
+        mtls_harness::case::gateway_config(&pki, &server, profile, versions, Timeouts::default())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    config.listen = listen;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let gateway = mtls_harness::tls::server::start(config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("listening on {}", gateway.url());
+        std::io::stdout().flush()?;
+        let mut events = gateway.subscribe();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                ev = events.recv() => match ev {
+                    Ok(rec) => {
+                        let line = match args.log_format {
+                            LogFormat::Json => serde_json::to_string(&rec)?,
+                            LogFormat::Text => format!(
+                                "{} tls={} cert_sent={} alert={} http={} | {}",
+                                rec.peer,
+                                rec.tls_version.map_or("-".into(), |v| v.to_string()),
+                                rec.client_certificate_sent.map_or("-".into(), |b| b.to_string()),
+                                rec.alert.as_deref().unwrap_or("-"),
+                                rec.http_status.map_or("-".into(), |s| s.to_string()),
+                                rec.log
+                            ),
+                        };
+                        println!("{line}");
+                        std::io::stdout().flush()?;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => eprintln!("({n} connection records dropped)"),
+                    Err(_) => break,
+                },
+            }
+        }
+        gateway.shutdown().await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(exit_codes::SUCCESS)
+}
