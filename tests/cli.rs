@@ -1,0 +1,354 @@
+//! The `mtls-harness` binary: exit codes, error messages naming file and line,
+//! output files, and `serve` against real curl.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).output().expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const SPEC: &str = r#"
+[[cert]]
+name = "root"
+role = "root"
+[[cert]]
+name = "gw"
+role = "server"
+issuer = "root"
+[[cert]]
+name = "alice"
+role = "client"
+issuer = "root"
+"#;
+
+const SCENARIO: &str = r#"
+description = "a good client certificate is accepted"
+[[pki.cert]]
+name = "root"
+role = "root"
+[[pki.cert]]
+name = "gw"
+role = "server"
+issuer = "root"
+[[pki.cert]]
+name = "alice"
+role = "client"
+issuer = "root"
+[server]
+cert = "gw"
+trust = ["root"]
+[client]
+certs = ["alice"]
+[expect]
+result = "SUCCESS"
+http_status = 200
+"#;
+
+fn catalog(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (rel, text) in files {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+#[test]
+fn pki_generate_writes_the_promised_files_with_private_keys_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = write(tmp.path(), "spec.toml", SPEC);
+    let out = tmp.path().join("pki");
+    let (code, stdout, stderr) = run(&[
+        "pki",
+        "generate",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for f in [
+        "root.crt",
+        "root.key",
+        "gw.crt",
+        "gw.chain.pem",
+        "alice.key",
+        "manifest.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let mode = std::fs::metadata(out.join("alice.key"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // A second run into the now non-empty directory is refused and changes nothing.
+    let (code, _, stderr) = run(&[
+        "pki",
+        "generate",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not empty"), "{stderr}");
+}
+
+#[test]
+fn pki_generate_names_file_line_and_field_of_a_bad_spec_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bad = SPEC.replace(
+        "issuer = \"root\"\n[[cert]]\nname = \"alice\"",
+        "issuer = \"nope\"\n[[cert]]\nname = \"alice\"",
+    );
+    let spec = write(tmp.path(), "bad.toml", &bad);
+    let out = tmp.path().join("pki");
+    let (code, _, stderr) = run(&[
+        "pki",
+        "generate",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("bad.toml:8:"), "{stderr}");
+    assert!(
+        stderr.contains("issuer") && stderr.contains("nope"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing may be left behind");
+}
+
+#[test]
+fn run_passes_a_good_catalog_and_writes_json_with_both_versions() {
+    let cat = catalog(&[("basic/good.toml", SCENARIO)]);
+    let report = cat.path().join("report.json");
+    let (code, stdout, stderr) = run(&[
+        "run",
+        cat.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--output",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let text = json.to_string();
+    assert!(text.contains("basic::good"), "{text}");
+    assert!(
+        text.contains("\"1.2\"") && text.contains("\"1.3\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_wrong_expectation_exits_1_with_a_diff_naming_the_field() {
+    let wrong = SCENARIO.replace("http_status = 200", "http_status = 418");
+    let cat = catalog(&[("basic/wrong.toml", &wrong)]);
+    let (code, stdout, _) = run(&["run", cat.path().to_str().unwrap(), "--no-color"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("http_status=418"), "{stdout}");
+    assert!(stdout.contains("FAIL"), "{stdout}");
+}
+
+#[test]
+fn a_malformed_file_exits_2_naming_file_and_line() {
+    let bad = SCENARIO.replace("[client]", "[client]\nbogus_key = 1");
+    let cat = catalog(&[("basic/bad.toml", &bad)]);
+    let (code, _, stderr) = run(&["run", cat.path().to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("bad.toml:"), "{stderr}");
+    assert!(stderr.contains("bogus_key"), "{stderr}");
+}
+
+#[test]
+fn a_filter_that_selects_nothing_exits_3() {
+    let cat = catalog(&[("basic/good.toml", SCENARIO)]);
+    let (code, _, stderr) = run(&[
+        "run",
+        cat.path().to_str().unwrap(),
+        "--filter",
+        "nothing::*",
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let (code, _, stderr) = run(&["run", "--tls", "1.1"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("1.1"), "{stderr}");
+    let (code, _, _) = run(&["no-such-command"]);
+    assert_eq!(code, 2);
+}
+
+/// A spawned `serve` process, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(pki: &Path, profile: &str) -> Served {
+    let mut child = bin()
+        .args([
+            "serve",
+            "--pki",
+            pki.to_str().unwrap(),
+            "--cert",
+            "gw",
+            "--trust",
+            "root",
+            "--profile",
+            profile,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(first)) = lines.next() {
+            let _ = tx.send(first);
+        }
+        for _ in lines {}
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a first line within 20 s");
+    let url = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first}"))
+        .to_string();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    Served { child, url }
+}
+
+fn require_tool(tool: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(found, "`{tool}` is needed by this test: install it with `apt-get install -y {tool}` (ci/test does)");
+}
+
+fn curl(url: &str, pki: &Path, with_cert: bool) -> (String, String) {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-sS",
+        "--max-time",
+        "10",
+        "--cacert",
+        pki.join("root.crt").to_str().unwrap(),
+        "-w",
+        "\n%{http_code}",
+    ]);
+    if with_cert {
+        cmd.args([
+            "--cert",
+            pki.join("alice.crt").to_str().unwrap(),
+            "--key",
+            pki.join("alice.key").to_str().unwrap(),
+        ]);
+    }
+    let url = url.replace("127.0.0.1", "localhost");
+    let out = cmd.arg(format!("{url}/")).output().expect("curl runs");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
+    require_tool("curl");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = write(tmp.path(), "spec.toml", SPEC);
+    let pki = tmp.path().join("pki");
+    let (code, _, stderr) = run(&[
+        "pki",
+        "generate",
+        spec.to_str().unwrap(),
+        "--out",
+        pki.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let nginx = serve(&pki, "nginx");
+    let (body, err) = curl(&nginx.url, &pki, false);
+    assert!(body.ends_with("\n400"), "{body}{err}");
+    assert!(
+        body.contains("No required SSL certificate was sent"),
+        "{body}"
+    );
+    let (body, err) = curl(&nginx.url, &pki, true);
+    assert!(
+        body.ends_with("\n200") && body.contains("authenticated"),
+        "{body}{err}"
+    );
+    drop(nginx);
+
+    let iis = serve(&pki, "iis");
+    let (body, _) = curl(&iis.url, &pki, false);
+    assert!(
+        body.ends_with("\n403") && body.contains("HTTP Error 403.7"),
+        "{body}"
+    );
+    drop(iis);
+
+    let mut layer7 = serve(&pki, "layer7");
+    let (body, _) = curl(&layer7.url, &pki, false);
+    assert!(
+        body.ends_with("\n401") && body.contains("Authentication Required"),
+        "{body}"
+    );
+    // SIGTERM stops it cleanly, with exit code 0.
+    let pid = layer7.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = layer7.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}
