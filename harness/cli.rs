@@ -472,12 +472,19 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
         tls: versions.clone(),
         crls: args.crl.clone(),
         trust_forwarded_header: None,
+        trusted_proxies: Vec::new(),
         mode,
         send_chain: None,
     };
-    let mut config =
-        mtls_harness::case::gateway_config(&pki, &server, profile, versions, Timeouts::default())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut config = mtls_harness::case::gateway_config(
+        &pki,
+        &server,
+        profile,
+        versions,
+        Timeouts::default(),
+        None,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     config.listen = listen;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

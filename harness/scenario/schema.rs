@@ -101,6 +101,10 @@ pub struct ServerSpec {
     pub crls: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_forwarded_header: Option<ForwardHeader>,
+    /// Client certs (names) of the proxies whose forwarding header is trusted.
+    /// Default: the scenario's `middlebox.upstream_cert`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
     /// Per-profile modes, e.g. `nginx = "optional_no_ca"`, `apache = "per-directory"`,
     /// `haproxy = "optional-deny"`, `envoy = "rbac"`. Default derives from `client_auth`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -216,6 +220,10 @@ pub struct MiddleboxSpec {
     /// The certificate the middlebox presents to clients (default: the server's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert: Option<String>,
+    /// The client certificate a terminating middlebox presents to the
+    /// gateway (its own identity; none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_cert: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

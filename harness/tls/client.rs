@@ -184,6 +184,8 @@ pub struct ClientSpec {
     pub kind: ClientKind,
     /// Extra request headers (a forged forwarding header, say).
     pub headers: Vec<(String, String)>,
+    /// Reach the server through this HTTP CONNECT proxy.
+    pub via_tunnel: Option<SocketAddr>,
 }
 
 impl ClientSpec {
@@ -275,6 +277,30 @@ impl ClientSpec {
             };
         *local = tcp.local_addr().ok();
         obs.timings.connect_ms = Some(ms(t0));
+        match self.via_tunnel {
+            None => self.tls_and_http(tcp, config, obs).await,
+            Some(_) => {
+                drop(tcp);
+                let proxy = self.via_tunnel.expect("checked");
+                match super::proxy::connect_via(proxy, &addr.to_string(), self.timeouts).await {
+                    Ok(io) => self.tls_and_http(io, config, obs).await,
+                    Err(e) => {
+                        obs.client_error = Some("PROXY_CONNECT_FAILED".into());
+                        obs.client_error_detail = Some(e);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn tls_and_http<IO>(
+        &self,
+        io: IO,
+        config: Arc<rustls::ClientConfig>,
+        obs: &mut Observation,
+    ) where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let server_name = match ServerName::try_from(self.server_name.clone()) {
             Ok(n) => n,
             Err(e) => {
@@ -285,23 +311,21 @@ impl ClientSpec {
         };
         let t1 = Instant::now();
         let connector = tokio_rustls::TlsConnector::from(config);
-        let tls = match tokio::time::timeout(
-            self.timeouts.handshake,
-            connector.connect(server_name, tcp),
-        )
-        .await
-        {
-            Err(_) => {
-                obs.hang = Some("handshake".into());
-                return;
-            }
-            Ok(Err(e)) => {
-                obs.handshake = Some(Handshake::Aborted);
-                classify_into(obs, &e);
-                return;
-            }
-            Ok(Ok(tls)) => tls,
-        };
+        let tls =
+            match tokio::time::timeout(self.timeouts.handshake, connector.connect(server_name, io))
+                .await
+            {
+                Err(_) => {
+                    obs.hang = Some("handshake".into());
+                    return;
+                }
+                Ok(Err(e)) => {
+                    obs.handshake = Some(Handshake::Aborted);
+                    classify_into(obs, &e);
+                    return;
+                }
+                Ok(Ok(tls)) => tls,
+            };
         obs.timings.handshake_ms = Some(ms(t1));
         obs.handshake = Some(Handshake::Complete);
         obs.tls_version = tls.get_ref().1.protocol_version().and_then(version_of);
@@ -325,10 +349,13 @@ impl ClientSpec {
         }
     }
 
-    async fn http_get(
+    async fn http_get<IO>(
         &self,
-        tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
-    ) -> Result<HttpSeen, Box<dyn std::error::Error + Send + Sync>> {
+        tls: tokio_rustls::client::TlsStream<IO>,
+    ) -> Result<HttpSeen, Box<dyn std::error::Error + Send + Sync>>
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let io = hyper_util::rt::TokioIo::new(tls);
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io).await?;

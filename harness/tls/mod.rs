@@ -5,6 +5,8 @@ pub mod alert_rewrite;
 pub mod ca_names;
 pub mod classify;
 pub mod client;
+pub mod forwarded;
+pub mod proxy;
 pub mod server;
 pub mod verify;
 

@@ -9,7 +9,7 @@ use super::verify::{CertFailure, Rules, TrustStore};
 use super::{provider, Timeouts};
 use crate::gateway::{ClientCertStatus, Enforcement, GatewayProfile};
 use crate::observation::{CaNamesSeen, Side, TlsVersion};
-use crate::scenario::schema::ClientAuth;
+use crate::scenario::schema::{ClientAuth, ForwardHeader};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::service::service_fn;
@@ -39,6 +39,17 @@ pub struct GatewayConfig {
     pub timeouts: Timeouts,
     /// Where to listen; port 0 picks a free one.
     pub listen: SocketAddr,
+    /// Accept a client certificate forwarded in a header by these proxies.
+    pub forwarded: Option<ForwardedTrust>,
+}
+
+/// Which forwarding header the gateway trusts, and from whom: only requests
+/// on a connection authenticated with one of `proxies` (exact certificate).
+/// A direct request carrying the header is never authenticated by it.
+#[derive(Debug, Clone)]
+pub struct ForwardedTrust {
+    pub header: ForwardHeader,
+    pub proxies: Vec<CertificateDer<'static>>,
 }
 
 /// What the gateway saw of one connection.
@@ -64,16 +75,21 @@ pub struct ServerRecord {
     pub hang: Option<String>,
     #[serde(skip)]
     pub done: bool,
+    /// Order of completion.
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 #[derive(Default)]
 struct RecordBook {
     records: Mutex<HashMap<SocketAddr, ServerRecord>>,
+    seq: std::sync::atomic::AtomicU64,
     changed: Notify,
 }
 
 impl RecordBook {
-    fn put(&self, peer: SocketAddr, rec: ServerRecord) {
+    fn put(&self, peer: SocketAddr, mut rec: ServerRecord) {
+        rec.seq = self.seq.fetch_add(1, Ordering::SeqCst);
         self.records.lock().expect("record lock").insert(peer, rec);
         self.changed.notify_waiters();
     }
@@ -126,6 +142,27 @@ impl RunningGateway {
                     .get(&peer)
                     .cloned();
             }
+        }
+    }
+
+    /// The most recently completed connection's record (a middlebox's
+    /// upstream connection has no client address to look it up by).
+    pub async fn last_record(&self, wait: std::time::Duration) -> Option<ServerRecord> {
+        let mut events = self.events.subscribe();
+        let latest = || {
+            let records = self.book.records.lock().expect("record lock");
+            records
+                .values()
+                .filter(|r| r.done)
+                .max_by_key(|r| r.seq)
+                .cloned()
+        };
+        if let Some(r) = latest() {
+            return Some(r);
+        }
+        match tokio::time::timeout(wait, events.recv()).await {
+            Ok(Ok(r)) => Some(r),
+            _ => latest(),
         }
     }
 
@@ -455,11 +492,33 @@ async fn handle(
         r.client_certificate_sent = Some(!chain.is_empty());
         r.cert_status = Some(describe_status(&status));
     }
-    let response = profile.respond(&status);
+    let peer_leaf = chain.first().cloned();
     let svc_rec = rec.clone();
-    let service = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
-        let response = response.clone();
+    let svc_shared = shared.clone();
+    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let rec = svc_rec.clone();
+        let (status, note) = forwarded_status(
+            &svc_shared.config,
+            peer_leaf.as_ref(),
+            &status,
+            req.headers(),
+        );
+        let mut response = match (&status, profile.enforcement(), note.is_some()) {
+            // A forwarded certificate that fails where the profile verifies in
+            // the handshake: there is no alert to send any more.
+            (ClientCertStatus::Failed(f), Enforcement::Handshake { .. }, true) => {
+                crate::gateway::GatewayResponse {
+                    status: 403,
+                    content_type: "text/plain",
+                    body: format!("forwarded client certificate rejected: {f}\n"),
+                    log: format!("forwarded client certificate rejected: {f}"),
+                }
+            }
+            _ => profile.respond(&status),
+        };
+        if let Some(note) = note {
+            response.log = format!("{note}; {}", response.log);
+        }
         async move {
             {
                 let mut r = rec.lock().expect("record lock");
@@ -595,6 +654,57 @@ fn record_rustls_error(
     };
     if failure.is_none() && by == Side::Server && !matches!(e, E::NoCertificatesPresented) {
         r.log.push_str(&format!(" [{e}]"));
+    }
+}
+
+/// The certificate status of a request, taking a forwarding header into
+/// account: trusted only from a configured proxy; otherwise ignored (and said
+/// so in the log).
+fn forwarded_status(
+    cfg: &GatewayConfig,
+    peer_leaf: Option<&CertificateDer<'static>>,
+    tls_status: &ClientCertStatus,
+    headers: &hyper::HeaderMap,
+) -> (ClientCertStatus, Option<String>) {
+    let Some(trust) = &cfg.forwarded else {
+        return (tls_status.clone(), None);
+    };
+    let Some(value) = headers.get(trust.header.header_name()) else {
+        return (tls_status.clone(), None);
+    };
+    let from_proxy = matches!(tls_status, ClientCertStatus::Verified { .. })
+        && peer_leaf.is_some_and(|leaf| trust.proxies.iter().any(|p| p == leaf));
+    if !from_proxy {
+        let note = format!(
+            "ignored `{}` header from a connection that is not a trusted proxy",
+            trust.header.header_name()
+        );
+        return (tls_status.clone(), Some(note));
+    }
+    let rules = match cfg.profile.enforcement() {
+        Enforcement::Handshake { rules, .. } | Enforcement::Http { rules } => rules,
+    };
+    let note = format!(
+        "client certificate from trusted proxy header `{}`",
+        trust.header.header_name()
+    );
+    match super::forwarded::decode(trust.header, value.to_str().unwrap_or_default()) {
+        Ok(der) => match cfg
+            .trust
+            .verify_client_chain(std::slice::from_ref(&der), rules)
+        {
+            Ok(()) => (
+                ClientCertStatus::Verified {
+                    subject: subject_of(&der),
+                },
+                Some(note),
+            ),
+            Err(f) => (ClientCertStatus::Failed(f), Some(note)),
+        },
+        Err(e) => (
+            ClientCertStatus::Failed(CertFailure::Other(format!("forwarded header: {e}"))),
+            Some(note),
+        ),
     }
 }
 
