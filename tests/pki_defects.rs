@@ -16,7 +16,8 @@ use x509_parser::prelude::*;
 // helpers
 
 fn spec(src: &str) -> PkiSpec {
-    PkiSpec::from_toml(src, "inline.toml").unwrap_or_else(|e| panic!("spec does not parse: {e}\n{src}"))
+    PkiSpec::from_toml(src, "inline.toml")
+        .unwrap_or_else(|e| panic!("spec does not parse: {e}\n{src}"))
 }
 
 fn generate(src: &str) -> Pki {
@@ -27,7 +28,10 @@ fn generate(src: &str) -> Pki {
 fn x509<'a>(pki: &'a Pki, name: &str) -> X509Certificate<'a> {
     let der: &'a [u8] = &pki.cert(name).unwrap().der;
     let (rest, cert) = parse_x509_certificate(der).expect("generated cert parses");
-    assert!(rest.is_empty(), "{name}: trailing bytes after the certificate");
+    assert!(
+        rest.is_empty(),
+        "{name}: trailing bytes after the certificate"
+    );
     cert
 }
 
@@ -52,10 +56,16 @@ fn eku(pki: &Pki, name: &str) -> Option<(bool, bool, usize)> {
         .expect("at most one EKU")
         .map(|e| {
             let v = e.value;
-            let others = [v.any, v.code_signing, v.email_protection, v.time_stamping, v.ocsp_signing]
-                .iter()
-                .filter(|b| **b)
-                .count()
+            let others = [
+                v.any,
+                v.code_signing,
+                v.email_protection,
+                v.time_stamping,
+                v.ocsp_signing,
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count()
                 + v.other.len();
             (v.server_auth, v.client_auth, others)
         })
@@ -78,7 +88,9 @@ fn dns_sans(pki: &Pki, name: &str) -> Vec<String> {
 
 fn permitted_dns(pki: &Pki, name: &str) -> Option<Vec<String>> {
     let cert = x509(pki, name);
-    let nc = cert.name_constraints().expect("at most one nameConstraints")?;
+    let nc = cert
+        .name_constraints()
+        .expect("at most one nameConstraints")?;
     Some(
         nc.value
             .permitted_subtrees
@@ -116,7 +128,11 @@ fn handed_key_spki(dir: &Path, name: &str) -> Vec<u8> {
         .arg(dir.join(format!("{name}.key")))
         .output()
         .expect("run openssl pkey");
-    assert!(out.status.success(), "openssl pkey: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl pkey: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -140,7 +156,9 @@ fn handed_key_signs_for_cert(pki: &Pki, name: &str) -> bool {
 
 /// Serials (lower-case hex) the CRL of `issuer` lists, and its nextUpdate.
 fn crl_facts(pki: &Pki, issuer: &str) -> (Vec<String>, i64) {
-    let der = pki.crl(issuer).unwrap_or_else(|| panic!("no CRL for {issuer}"));
+    let der = pki
+        .crl(issuer)
+        .unwrap_or_else(|| panic!("no CRL for {issuer}"));
     let (_, crl) = parse_x509_crl(der).expect("CRL parses");
     let serials = crl
         .iter_revoked_certificates()
@@ -207,12 +225,19 @@ fn openssl_verdict(pki: &Pki, v: &Verify<'_>) -> String {
         std::fs::write(&path, pem).unwrap();
         cmd.arg("-untrusted").arg(path);
     }
-    let purpose = if leaf.role == Role::Server { "sslserver" } else { "sslclient" };
+    let purpose = if leaf.role == Role::Server {
+        "sslserver"
+    } else {
+        "sslclient"
+    };
     cmd.args(["-purpose", purpose]);
     if v.crl {
         // From memory, not the written file: a control chain (no revoked cert)
         // has no `<issuer>.crl` file, but its issuer still publishes an empty CRL.
-        let issuer = leaf.issuer.as_deref().expect("CRL check needs an issued leaf");
+        let issuer = leaf
+            .issuer
+            .as_deref()
+            .expect("CRL check needs an issued leaf");
         let crl = pki.crl(issuer).expect("issuer has a CRL");
         let pem = ::pem::encode(&::pem::Pem::new("X509 CRL", crl.to_vec()));
         let path = tmp.path().join("leaf-issuer.crl");
@@ -233,14 +258,20 @@ fn openssl_verdict(pki: &Pki, v: &Verify<'_>) -> String {
     } else if !out.status.success() && !errors.is_empty() {
         errors.join("; ")
     } else {
-        format!("UNEXPECTED status={} stdout={stdout:?} stderr={stderr:?}", out.status)
+        format!(
+            "UNEXPECTED status={} stdout={stdout:?} stderr={stderr:?}",
+            out.status
+        )
     }
 }
 
 /// The name of an enum variant from its Debug form (`CertExpired { .. }` -> `CertExpired`).
 fn variant(e: &webpki::Error) -> String {
     let dbg = format!("{e:?}");
-    dbg.split(['(', ' ', '{']).next().unwrap_or_default().to_string()
+    dbg.split(['(', ' ', '{'])
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Verify with rustls-webpki for client auth. Returns "Ok" or the error variant.
@@ -256,7 +287,10 @@ fn webpki_verdict(pki: &Pki, v: &Verify<'_>) -> String {
         Err(e) => return format!("end entity rejected: {}", variant(&e)),
     };
     let intermediates: Vec<CertificateDer<'static>> = match v.intermediates {
-        Some(names) => names.iter().map(|n| pki.cert(n).unwrap().der.clone()).collect(),
+        Some(names) => names
+            .iter()
+            .map(|n| pki.cert(n).unwrap().der.clone())
+            .collect(),
         None => leaf.chain.clone(),
     };
     let crl: Option<webpki::CertRevocationList<'static>> = v.crl.then(|| {
@@ -699,10 +733,16 @@ fn defect_table_openssl_and_webpki() {
         let got_openssl = openssl_verdict(&pki, &v);
         let got_webpki = webpki_verdict(&pki, &v);
         if got_openssl != r.openssl {
-            failures.push(format!("[{}] openssl: expected {:?}, got {:?}", r.defect, r.openssl, got_openssl));
+            failures.push(format!(
+                "[{}] openssl: expected {:?}, got {:?}",
+                r.defect, r.openssl, got_openssl
+            ));
         }
         if got_webpki != r.webpki {
-            failures.push(format!("[{}] webpki: expected {:?}, got {:?}", r.defect, r.webpki, got_webpki));
+            failures.push(format!(
+                "[{}] webpki: expected {:?}, got {:?}",
+                r.defect, r.webpki, got_webpki
+            ));
         }
 
         // The control: the same chain without the defect verifies on both.
@@ -710,21 +750,37 @@ fn defect_table_openssl_and_webpki() {
             Control::Strip => r
                 .spec
                 .lines()
-                .filter(|l| !l.starts_with("defects") && !l.starts_with("validity") && !l.starts_with("not_"))
+                .filter(|l| {
+                    !l.starts_with("defects")
+                        && !l.starts_with("validity")
+                        && !l.starts_with("not_")
+                })
                 .map(|l| format!("{l}\n"))
                 .collect::<String>(),
             Control::Spec(s) => s.to_string(),
         };
         let control = generate(&control_src);
-        assert!(control.certs().iter().all(|c| c.defects.is_empty()), "[{}] control still has a defect", r.defect);
+        assert!(
+            control.certs().iter().all(|c| c.defects.is_empty()),
+            "[{}] control still has a defect",
+            r.defect
+        );
         let c_openssl = openssl_verdict(&control, &v);
         let c_webpki = webpki_verdict(&control, &v);
         if c_openssl != "OK" || c_webpki != "Ok" {
-            failures.push(format!("[{}] control: openssl {c_openssl:?}, webpki {c_webpki:?}", r.defect));
+            failures.push(format!(
+                "[{}] control: openssl {c_openssl:?}, webpki {c_webpki:?}",
+                r.defect
+            ));
         }
         table.push((r.defect, r.openssl, r.webpki, r.note));
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     check_docs(&table);
 }
 
@@ -739,10 +795,15 @@ fn check_docs(table: &[(&str, &str, &str, &str)]) {
     md += "Each row: the chain `root -> sub -> alice` (client leaf) with one defect, verified by\n";
     md += "`openssl verify -CAfile root.crt -untrusted <intermediates> -purpose sslclient [-crl_check -CRLfile <issuer>.crl] alice.crt`\n";
     md += "and by `webpki::EndEntityCert::verify_for_usage(.., KeyUsage::client_auth(), ..)` (CRL: end entity only,\n";
-    md += "unknown status denied). The same chain without the defect verifies on both (tested).\n\n";
+    md +=
+        "unknown status denied). The same chain without the defect verifies on both (tested).\n\n";
     md += "| defect | OpenSSL 3.0 says | webpki says |\n|---|---|---|\n";
     for (d, o, w, _) in table {
-        let mark = if same_verdict(o, w) { "" } else { " **(differ)**" };
+        let mark = if same_verdict(o, w) {
+            ""
+        } else {
+            " **(differ)**"
+        };
         md += &format!("| {d}{mark} | {} | `{w}` |\n", o.replace('|', "\\|"));
     }
     md += "\n## Where they disagree\n\n";
@@ -754,5 +815,569 @@ fn check_docs(table: &[(&str, &str, &str, &str)]) {
         std::fs::write(&path, &md).unwrap();
     }
     let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(on_disk, md, "{} is stale: rerun with UPDATE_DOCS=1", path.display());
+    assert_eq!(
+        on_disk,
+        md,
+        "{} is stale: rerun with UPDATE_DOCS=1",
+        path.display()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// key types, deep chains
+
+fn chain_of_type(key: &str) -> String {
+    format!(
+        "[[cert]]\nname = \"root\"\nrole = \"root\"\nkey = \"{key}\"\n\n\
+         [[cert]]\nname = \"sub\"\nrole = \"intermediate\"\nissuer = \"root\"\nkey = \"{key}\"\n\n\
+         [[cert]]\nname = \"alice\"\nrole = \"client\"\nissuer = \"sub\"\nkey = \"{key}\"\n\n\
+         [[cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"sub\"\nkey = \"{key}\"\n"
+    )
+}
+
+/// Both leaves verify with OpenSSL and webpki, every handed key matches its cert.
+fn assert_chain_verifies(src: &str, expect_key: KeyType) {
+    let pki = generate(src);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    pki.write_dir(&dir).unwrap();
+    for name in ["root", "sub", "alice", "gw"] {
+        let c = pki.cert(name).unwrap();
+        assert_eq!(c.key_type, expect_key, "{name}");
+        assert_eq!(
+            handed_key_spki(&dir, name),
+            spki_der(&pki, name),
+            "{name}: key matches cert"
+        );
+        rustls::crypto::ring::sign::any_supported_type(&c.private_key())
+            .unwrap_or_else(|e| panic!("{name}: rustls cannot load the {expect_key:?} key: {e}"));
+    }
+    for leaf in ["alice", "gw"] {
+        let v = Verify {
+            anchor: "root",
+            leaf,
+            intermediates: None,
+            crl: true,
+            enforce_crl_expiry: true,
+        };
+        assert_eq!(openssl_verdict(&pki, &v), "OK", "{expect_key:?} {leaf}");
+        assert_eq!(webpki_verdict(&pki, &v), "Ok", "{expect_key:?} {leaf}");
+    }
+    assert_eq!(eku(&pki, "gw"), Some((true, false, 0)));
+    assert_eq!(dns_sans(&pki, "gw"), vec!["localhost".to_string()]);
+}
+
+#[test]
+fn every_fast_key_type_verifies_with_openssl_and_webpki() {
+    openssl();
+    for (key, ty) in [
+        ("ecdsa-p256", KeyType::EcdsaP256),
+        ("ecdsa-p384", KeyType::EcdsaP384),
+        ("ed25519", KeyType::Ed25519),
+        ("rsa-2048", KeyType::Rsa2048),
+    ] {
+        assert_chain_verifies(&chain_of_type(key), ty);
+    }
+}
+
+#[test]
+fn rsa_3072_and_4096_verify_with_openssl() {
+    openssl();
+    // One chain mixing both big sizes (they are slow in debug builds).
+    let src = r#"
+[[cert]]
+name = "root"
+role = "root"
+key = "rsa-4096"
+
+[[cert]]
+name = "alice"
+role = "client"
+issuer = "root"
+key = "rsa-3072"
+"#;
+    let pki = generate(src);
+    assert_eq!(pki.cert("root").unwrap().key_type, KeyType::Rsa4096);
+    assert_eq!(pki.cert("alice").unwrap().key_type, KeyType::Rsa3072);
+    let bits = |name: &str| x509(&pki, name).public_key().parsed().unwrap().key_size();
+    assert_eq!((bits("root"), bits("alice")), (4096, 3072));
+    let v = Verify {
+        anchor: "root",
+        leaf: "alice",
+        intermediates: None,
+        crl: false,
+        enforce_crl_expiry: false,
+    };
+    assert_eq!(openssl_verdict(&pki, &v), "OK");
+    assert_eq!(webpki_verdict(&pki, &v), "Ok");
+}
+
+#[test]
+fn mixed_key_types_in_one_chain_verify() {
+    openssl();
+    let src = r#"
+[[cert]]
+name = "root"
+role = "root"
+key = "rsa-2048"
+
+[[cert]]
+name = "sub"
+role = "intermediate"
+issuer = "root"
+key = "ed25519"
+
+[[cert]]
+name = "alice"
+role = "client"
+issuer = "sub"
+key = "ecdsa-p384"
+"#;
+    let pki = generate(src);
+    let v = Verify {
+        anchor: "root",
+        leaf: "alice",
+        intermediates: None,
+        crl: false,
+        enforce_crl_expiry: false,
+    };
+    assert_eq!(openssl_verdict(&pki, &v), "OK");
+    assert_eq!(webpki_verdict(&pki, &v), "Ok");
+}
+
+const DEEP: &str = r#"
+[[cert]]
+name = "root"
+role = "root"
+
+[[cert]]
+name = "i1"
+role = "intermediate"
+issuer = "root"
+
+[[cert]]
+name = "i2"
+role = "intermediate"
+issuer = "i1"
+
+[[cert]]
+name = "i3"
+role = "intermediate"
+issuer = "i2"
+
+[[cert]]
+name = "alice"
+role = "client"
+issuer = "i3"
+"#;
+
+#[test]
+fn three_intermediates_deep_chain_verifies_and_chain_pem_excludes_root() {
+    openssl();
+    let pki = generate(DEEP);
+    let alice = pki.cert("alice").unwrap();
+    assert_eq!(alice.chain_names, vec!["i3", "i2", "i1"]);
+    assert_eq!(alice.root.as_deref(), Some("root"));
+    let ders: Vec<_> = ["i3", "i2", "i1"]
+        .iter()
+        .map(|n| pki.cert(n).unwrap().der.clone())
+        .collect();
+    assert_eq!(alice.chain, ders);
+    // Each link: issuer DN of a cert == subject DN of the next.
+    let names = ["alice", "i3", "i2", "i1", "root"];
+    for w in names.windows(2) {
+        assert_eq!(
+            x509(&pki, w[0]).issuer().as_raw(),
+            x509(&pki, w[1]).subject().as_raw(),
+            "{w:?}"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pki");
+    pki.write_dir(&dir).unwrap();
+    // alice.chain.pem = alice, i3, i2, i1 (no root).
+    let pem = std::fs::read(dir.join("alice.chain.pem")).unwrap();
+    let blocks = ::pem::parse_many(&pem).unwrap();
+    let got: Vec<Vec<u8>> = blocks.iter().map(|b| b.contents().to_vec()).collect();
+    let want: Vec<Vec<u8>> = ["alice", "i3", "i2", "i1"]
+        .iter()
+        .map(|n| pki.cert(n).unwrap().der.to_vec())
+        .collect();
+    assert_eq!(got, want);
+    let root_pem = std::fs::read(dir.join("root.chain.pem")).unwrap();
+    assert_eq!(
+        ::pem::parse_many(&root_pem).unwrap().len(),
+        1,
+        "a root's chain is itself"
+    );
+    // openssl with the chain file as the untrusted set.
+    let out = Command::new(openssl())
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(dir.join("root.crt"))
+        .arg("-untrusted")
+        .arg(dir.join("alice.chain.pem"))
+        .args(["-purpose", "sslclient", "-show_chain"])
+        .arg(dir.join("alice.crt"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("depth=4: CN = root"), "{stdout}");
+    let v = Verify {
+        anchor: "root",
+        leaf: "alice",
+        intermediates: None,
+        crl: false,
+        enforce_crl_expiry: false,
+    };
+    assert_eq!(webpki_verdict(&pki, &v), "Ok");
+}
+
+// ---------------------------------------------------------------------------
+// output files
+
+const FILES: &str = r#"
+[[cert]]
+name = "root"
+role = "root"
+subject = "CN=Files Root,O=Acme"
+
+[[cert]]
+name = "sub"
+role = "intermediate"
+issuer = "root"
+
+[[cert]]
+name = "quiet"
+role = "intermediate"
+issuer = "root"
+
+[[cert]]
+name = "alice"
+role = "client"
+issuer = "sub"
+defects = ["revoked"]
+
+[[cert]]
+name = "bob"
+role = "client"
+issuer = "root"
+defects = ["crl-expired"]
+
+[[cert]]
+name = "carol"
+role = "client"
+issuer = "quiet"
+
+[[bulk]]
+prefix = "filler"
+role = "root"
+count = 5
+"#;
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn write_dir_writes_the_promised_files() {
+    let pki = generate(FILES);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    pki.write_dir(&dir).unwrap();
+    let mut want: Vec<String> = ["root", "sub", "quiet", "alice", "bob", "carol"]
+        .iter()
+        .flat_map(|n| {
+            [
+                format!("{n}.crt"),
+                format!("{n}.key"),
+                format!("{n}.chain.pem"),
+            ]
+        })
+        .collect();
+    // CRL files only for issuers with a revoked / crl-expired subject.
+    want.extend(["sub.crl".into(), "root.crl".into()]);
+    want.extend([
+        "filler.bundle.pem".into(),
+        "filler.key".into(),
+        "manifest.json".into(),
+    ]);
+    want.sort();
+    assert_eq!(files_in(&dir), want);
+    assert_eq!(pki.crl_issuers().collect::<Vec<_>>(), vec!["root", "sub"]);
+    assert!(
+        pki.crl("quiet").is_some(),
+        "an issuer without revocations still has an empty CRL in memory"
+    );
+    assert!(crl_facts(&pki, "quiet").0.is_empty());
+    assert!(crl_facts(&pki, "root").0.is_empty() && crl_facts(&pki, "root").1 < now());
+
+    // CRL files hold the issuer's CRL.
+    let crl_pem = std::fs::read(dir.join("sub.crl")).unwrap();
+    let block = ::pem::parse(&crl_pem).unwrap();
+    assert_eq!(block.tag(), "X509 CRL");
+    assert_eq!(block.contents(), pki.crl("sub").unwrap().as_ref());
+
+    // Bundle: every bulk cert, in order.
+    let bundle = ::pem::parse_many(std::fs::read(dir.join("filler.bundle.pem")).unwrap()).unwrap();
+    let bulk: Vec<_> = pki.resolve(&["filler-*".to_string()]).unwrap();
+    assert_eq!(bulk.len(), 5);
+    assert_eq!(bulk[0].name, "filler-00001");
+    assert_eq!(bulk[4].name, "filler-00005");
+    assert_eq!(
+        bundle
+            .iter()
+            .map(|b| b.contents().to_vec())
+            .collect::<Vec<_>>(),
+        bulk.iter().map(|c| c.der.to_vec()).collect::<Vec<_>>()
+    );
+    for c in &bulk {
+        let (_, x) = parse_x509_certificate(&c.der).unwrap();
+        assert_eq!(x.subject().to_string(), format!("CN={}", c.name));
+        assert_eq!(
+            x.subject().as_raw(),
+            x.issuer().as_raw(),
+            "bulk roots are self-signed"
+        );
+        assert!(x.is_ca());
+    }
+
+    // Key files are private; certs are not.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in files_in(&dir) {
+            let mode = std::fs::metadata(dir.join(&f))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            if f.ends_with(".key") {
+                assert_eq!(mode, 0o600, "{f}");
+            } else {
+                assert_ne!(
+                    mode & 0o044,
+                    0,
+                    "{f} should be readable by others: {mode:o}"
+                );
+            }
+        }
+    }
+
+    // manifest.json
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let certs = m["certs"].as_array().unwrap();
+    assert_eq!(certs.len(), 6);
+    for c in certs {
+        let name = c["name"].as_str().unwrap();
+        let ic = pki.cert(name).unwrap();
+        assert_eq!(c["role"], ic.role.as_str());
+        assert_eq!(c["subject"], ic.subject.as_str());
+        assert_eq!(c["serial"], ic.serial.as_str());
+        assert_eq!(
+            c["serial"].as_str().unwrap(),
+            x509(&pki, name).raw_serial_as_string().replace(':', "")
+        );
+        assert_eq!(c["files"]["cert"], format!("{name}.crt"));
+        assert_eq!(c["files"]["key"], format!("{name}.key"));
+        assert_eq!(c["files"]["chain"], format!("{name}.chain.pem"));
+        let defects: Vec<&str> = c["defects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            defects,
+            ic.defects.iter().map(|d| d.as_str()).collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(certs[0]["subject"], "CN=Files Root,O=Acme");
+    let alice = certs.iter().find(|c| c["name"] == "alice").unwrap();
+    assert_eq!(alice["defects"], serde_json::json!(["revoked"]));
+    assert_eq!(alice["issuer"], "sub");
+    assert_eq!(
+        m["crls"],
+        serde_json::json!({"root": "root.crl", "sub": "sub.crl"})
+    );
+    let b = &m["bulk"][0];
+    assert_eq!(b["prefix"], "filler");
+    assert_eq!(b["count"], 5);
+    assert_eq!(b["bundle"], "filler.bundle.pem");
+    assert_eq!(b["names"].as_array().unwrap().len(), 5);
+    assert_eq!(b["serials"][2], bulk[2].serial.as_str());
+}
+
+#[test]
+fn write_dir_refuses_a_non_empty_dir_and_accepts_an_empty_one() {
+    let pki = generate(DEEP);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("precious.txt"), "keep me").unwrap();
+    let err = pki.write_dir(&dir).unwrap_err();
+    assert!(matches!(err, PkiError::OutDirNotEmpty { .. }), "{err:?}");
+    assert!(err.to_string().contains("not empty"), "{err}");
+    assert_eq!(files_in(&dir), vec!["precious.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("precious.txt")).unwrap(),
+        "keep me"
+    );
+    assert_eq!(
+        files_in(tmp.path()),
+        vec!["out"],
+        "no staging dir left behind"
+    );
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    pki.write_dir(&empty).unwrap();
+    assert!(empty.join("manifest.json").exists());
+    // A second write into the now-full dir is refused.
+    assert!(matches!(
+        pki.write_dir(&empty),
+        Err(PkiError::OutDirNotEmpty { .. })
+    ));
+}
+
+#[test]
+fn write_dir_leaves_nothing_behind_on_error() {
+    let pki = generate(DEEP);
+    let tmp = tempfile::tempdir().unwrap();
+
+    // The parent is a file: nothing can be created.
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let err = pki.write_dir(&file.join("out")).unwrap_err();
+    assert!(matches!(err, PkiError::Io { .. }), "{err:?}");
+    assert_eq!(files_in(tmp.path()), vec!["a-file"]);
+
+    // An error in the middle of writing (a PKI loaded from a doctored
+    // manifest, whose bulk key file collides with a named cert's key file):
+    // the half-written staging dir is removed and DIR never appears.
+    let good = tmp.path().join("good");
+    pki.write_dir(&good).unwrap();
+    let bulk_src = "[[bulk]]\nprefix = \"filler\"\ncount = 2\n";
+    let bulk_dir = tmp.path().join("bulk");
+    generate(bulk_src).write_dir(&bulk_dir).unwrap();
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(good.join("manifest.json")).unwrap()).unwrap();
+    let b: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bulk_dir.join("manifest.json")).unwrap()).unwrap();
+    let mut bulk = b["bulk"].clone();
+    bulk[0]["prefix"] = "i2".into(); // writes i2.key, like the named cert i2
+    bulk[0]["bundle"] = "../bulk/filler.bundle.pem".into();
+    bulk[0]["key"] = "../bulk/filler.key".into();
+    m["bulk"] = bulk;
+    std::fs::write(good.join("manifest.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+    let doctored = Pki::load_dir(&good).unwrap();
+    let out = tmp.path().join("out");
+    let err = doctored.write_dir(&out).unwrap_err();
+    assert!(matches!(err, PkiError::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("i2.key"), "{err}");
+    assert_eq!(
+        files_in(tmp.path()),
+        vec!["a-file", "bulk", "good"],
+        "no DIR, no staging dir"
+    );
+
+    // A read-only parent (only meaningful when not running as root).
+    #[cfg(unix)]
+    if unsafe { libc::geteuid() } != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        let ro = tmp.path().join("ro");
+        std::fs::create_dir(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let err = pki.write_dir(&ro.join("out")).unwrap_err();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(matches!(err, PkiError::Io { .. }), "{err:?}");
+        assert!(files_in(&ro).is_empty());
+    }
+}
+
+#[test]
+fn load_dir_round_trips() {
+    let pki = generate(FILES);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    pki.write_dir(&dir).unwrap();
+    let back = Pki::load_dir(&dir).unwrap();
+    assert_eq!(back.certs().len(), pki.certs().len());
+    for c in pki.certs() {
+        let b = back.cert(&c.name).unwrap();
+        assert_eq!(b.role, c.role, "{}", c.name);
+        assert_eq!(b.subject, c.subject, "{}", c.name);
+        assert_eq!(b.subject_der, c.subject_der, "{}", c.name);
+        assert_eq!(b.issuer, c.issuer, "{}", c.name);
+        assert_eq!(b.serial, c.serial, "{}", c.name);
+        assert_eq!(b.key_type, c.key_type, "{}", c.name);
+        assert_eq!(b.der, c.der, "{}", c.name);
+        assert_eq!(b.key_pkcs8, c.key_pkcs8, "{}", c.name);
+        assert_eq!(b.chain, c.chain, "{}", c.name);
+        assert_eq!(b.chain_names, c.chain_names, "{}", c.name);
+        assert_eq!(b.root, c.root, "{}", c.name);
+        assert_eq!(b.defects, c.defects, "{}", c.name);
+        assert_eq!(b.signs_client_certs, c.signs_client_certs, "{}", c.name);
+        assert_eq!(b.bulk, c.bulk, "{}", c.name);
+    }
+    assert_eq!(
+        back.crl_issuers().collect::<Vec<_>>(),
+        pki.crl_issuers().collect::<Vec<_>>()
+    );
+    for issuer in pki.crl_issuers() {
+        assert_eq!(back.crl(issuer), pki.crl(issuer));
+    }
+    // Issuers without revocations still get a (regenerated) empty CRL.
+    let quiet = back.crl("quiet").expect("empty CRL for quiet after load");
+    let (_, crl) = parse_x509_crl(quiet).unwrap();
+    assert_eq!(crl.iter_revoked_certificates().count(), 0);
+    assert!(crl
+        .verify_signature(x509(&back, "quiet").public_key())
+        .is_ok());
+    assert_eq!(back.bulk_prefixes().collect::<Vec<_>>(), vec!["filler"]);
+    assert_eq!(back.resolve(&["filler-*".into()]).unwrap().len(), 5);
+    // And the loaded copy writes the same files again.
+    let again = tmp.path().join("again");
+    back.write_dir(&again).unwrap();
+    assert_eq!(files_in(&again), files_in(&dir));
+    for f in files_in(&dir) {
+        assert_eq!(
+            std::fs::read(dir.join(&f)).unwrap(),
+            std::fs::read(again.join(&f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn cross_signed_intermediate_can_issue_and_chains_both_ways() {
+    openssl();
+    let src =
+        format!("{CROSS}\n[[cert]]\nname = \"bob\"\nrole = \"client\"\nissuer = \"sub-cross\"\n");
+    let pki = generate(&src);
+    let bob = pki.cert("bob").unwrap();
+    assert_eq!(bob.chain_names, vec!["sub-cross"]);
+    assert_eq!(bob.root.as_deref(), Some("root-b"));
+    for (anchor, via) in [("root-b", "sub-cross"), ("root-a", "sub")] {
+        let v = Verify {
+            anchor,
+            leaf: "bob",
+            intermediates: Some(&[via]),
+            crl: false,
+            enforce_crl_expiry: false,
+        };
+        assert_eq!(openssl_verdict(&pki, &v), "OK", "{anchor}");
+        assert_eq!(webpki_verdict(&pki, &v), "Ok", "{anchor}");
+    }
 }
