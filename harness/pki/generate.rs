@@ -576,13 +576,27 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
 
 fn cycle_error(spec: &PkiSpec, node: Node, ctx: &Ctx<'_>) -> PkiError {
     match node {
-        Node::Cert(i) => ctx.invalid(
-            "cert",
-            i,
-            "issuer",
-            spec.cert[i].issuer.as_deref(),
-            format!("issuer cycle through `{}`", spec.cert[i].name),
-        ),
+        Node::Cert(i) => ctx.invalid("cert", i, "issuer", spec.cert[i].issuer.as_deref(), {
+            // Follow the issuer links to spell the loop out: `a` -> `b` -> `a`.
+            let mut path = vec![spec.cert[i].name.clone()];
+            let mut cur = i;
+            while let Some(next) = spec.cert[cur]
+                .issuer
+                .as_ref()
+                .and_then(|n| spec.cert.iter().position(|c| &c.name == n))
+            {
+                path.push(spec.cert[next].name.clone());
+                if next == i || path.len() > spec.cert.len() + 1 {
+                    break;
+                }
+                cur = next;
+            }
+            let path: Vec<String> = path.iter().map(|n| format!("`{n}`")).collect();
+            format!(
+                "issuer cycle {} (every chain must end at a root)",
+                path.join(" -> ")
+            )
+        }),
         Node::Bulk(b) => ctx.invalid(
             "bulk",
             b,
