@@ -19,7 +19,7 @@ pub fn line_of(source: &str, key: &str, value: Option<&str>, after_line: usize) 
                 if !rest.starts_with('=') {
                     return false;
                 }
-                value.is_none_or(|v| rest.contains(v))
+                value.map_or(true, |v| rest.contains(v))
             })
             .map(|(i, _)| i + 1)
     };

@@ -95,6 +95,12 @@ fn cases() -> Vec<Case> {
             message: "field `cert[0].defects`: `revoked` changes the issuer, but `filler-00001` is a [[bulk]] filler CA; issue `alice` from a [[cert]] CA",
         },
         Case {
+            what: "CA cross-signed by itself",
+            spec: "[[cert]]\nname = \"root\"\nrole = \"root\"\n\n[[cert]]\nname = \"sub\"\nrole = \"intermediate\"\nissuer = \"root\"\ndefects = [\"cross-signed\"]\ncross_signed_by = \"sub\"\n",
+            line: 10,
+            message: "field `cert[1].cross_signed_by`: `sub` cannot cross-sign itself: name another CA",
+        },
+        Case {
             what: "eku defect on a CA",
             spec: "[[cert]]\nname = \"root\"\nrole = \"root\"\ndefects = [\"eku-server-only\"]\n",
             line: 4,

@@ -379,10 +379,8 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
                 ));
             }
         }
-        if c.has(Defect::PathLenExceeded) {
-            if !c.role.is_ca() || c.issuer.is_none() {
-                return Err(ctx.invalid("cert", i, "defects", Some("path-len-exceeded"), "`path-len-exceeded` goes on an intermediate CA: its issuer then gets pathLen 0, which this CA violates".into()));
-            }
+        if c.has(Defect::PathLenExceeded) && (!c.role.is_ca() || c.issuer.is_none()) {
+            return Err(ctx.invalid("cert", i, "defects", Some("path-len-exceeded"), "`path-len-exceeded` goes on an intermediate CA: its issuer then gets pathLen 0, which this CA violates".into()));
         }
         if c.has(Defect::NameConstraintsViolated) && (c.role.is_ca() || c.issuer.is_none()) {
             return Err(ctx.invalid("cert", i, "defects", Some("name-constraints-violated"), "`name-constraints-violated` goes on an issued client or server cert: its issuer then permits only `permitted.test`".into()));
@@ -399,6 +397,15 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
                     ))
                 }
                 Some(other) => match owner.get(other) {
+                    Some((Node::Cert(j), _)) if *j == i => {
+                        return Err(ctx.invalid(
+                            "cert",
+                            i,
+                            "cross_signed_by",
+                            Some(other),
+                            format!("`{}` cannot cross-sign itself: name another CA", c.name),
+                        ))
+                    }
                     Some((_, role)) if role.is_ca() => {}
                     Some(_) => {
                         return Err(ctx.invalid(
@@ -623,6 +630,15 @@ fn bulk_name(prefix: &str, n: usize, count: usize) -> String {
     format!("{prefix}-{n:0width$}")
 }
 
+/// One generated filler: name, subject, DER, serial, subject DN DER.
+type BulkOut = (
+    String,
+    String,
+    CertificateDer<'static>,
+    SerialNumber,
+    Vec<u8>,
+);
+
 /// What a CA needs to issue: its parameters and its real signing key.
 struct CaMaterial {
     params: CertificateParams,
@@ -822,13 +838,13 @@ impl<'s> Generator<'s> {
         let key = make_key(c.key).map_err(gen_err)?;
         let self_signed = c.issuer.is_none();
         let der = if self_signed {
-            params.self_signed(&key)
+            params.self_signed(&key).map_err(|e| e.to_string())
         } else {
             params.use_authority_key_identifier_extension = true;
             let issuer_name = c.issuer.as_deref().unwrap_or_default();
             self.sign(&params, &key, issuer_name)
         }
-        .map_err(|e| gen_err(e.to_string()))?
+        .map_err(gen_err)?
         .der()
         .clone();
 
@@ -919,11 +935,7 @@ impl<'s> Generator<'s> {
         let mut p = params.clone();
         p.serial_number = Some(random_serial());
         p.use_authority_key_identifier_extension = true;
-        let der = self
-            .sign(&p, key, other)
-            .map_err(|e| gen_err(e.to_string()))?
-            .der()
-            .clone();
+        let der = self.sign(&p, key, other).map_err(gen_err)?.der().clone();
         let (chain, chain_names, root) = self.chain_of(Some(other));
         let serial = hex(&p
             .serial_number
@@ -958,27 +970,24 @@ impl<'s> Generator<'s> {
         params: &CertificateParams,
         key: &KeyPair,
         issuer_name: &str,
-    ) -> Result<rcgen::Certificate, rcgen::Error> {
+    ) -> Result<rcgen::Certificate, String> {
         if let Some(m) = self.cas.get(issuer_name) {
             let issuer = Issuer::from_params(&m.params, &m.key);
-            return params.signed_by(key, &issuer);
+            return params.signed_by(key, &issuer).map_err(|e| e.to_string());
         }
         // A bulk-generated issuer: rebuild its issuer data from the DER.
-        let ca = self
-            .pki
-            .get(issuer_name)
-            .expect("validated: issuer exists and is generated first");
-        let bulk_key = self.bulk_key(ca.bulk.as_deref().unwrap_or_default());
-        let issuer = Issuer::from_ca_cert_der(&ca.der, bulk_key)?;
-        params.signed_by(key, &issuer)
+        // Validation orders issuers first; never panic if that ever breaks.
+        let not_ready =
+            || format!("issuer `{issuer_name}` is not generated yet (internal ordering error)");
+        let ca = self.pki.get(issuer_name).ok_or_else(not_ready)?;
+        let prefix = ca.bulk.as_deref().ok_or_else(not_ready)?;
+        let bulk_key = self.bulk_key(prefix).ok_or_else(not_ready)?;
+        let issuer = Issuer::from_ca_cert_der(&ca.der, bulk_key).map_err(|e| e.to_string())?;
+        params.signed_by(key, &issuer).map_err(|e| e.to_string())
     }
 
-    fn bulk_key(&self, prefix: &str) -> &KeyPair {
-        &self
-            .cas
-            .get(&format!("\0bulk:{prefix}"))
-            .expect("bulk key stored before use")
-            .key
+    fn bulk_key(&self, prefix: &str) -> Option<&KeyPair> {
+        self.cas.get(&format!("\0bulk:{prefix}")).map(|m| &m.key)
     }
 
     fn chain_of(
@@ -1029,29 +1038,31 @@ impl<'s> Generator<'s> {
             self.now - Duration::days(1),
             self.now + Duration::days(3650),
         );
-        let make =
-            |n: usize| -> Result<(String, String, CertificateDer<'static>, SerialNumber), String> {
-                let name = bulk_name(&bulk.prefix, n, bulk.count);
-                let idx = name[bulk.prefix.len() + 1..].to_string();
-                let subject = template.replace("{n}", &idx);
-                let mut params = CertificateParams::default();
-                params.distinguished_name = super::dn::parse_subject(&subject)?;
-                params.not_before = nb;
-                params.not_after = na;
-                let serial = random_serial();
-                params.serial_number = Some(serial.clone());
-                params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-                params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-                let cert = match &issuer_material {
-                    Some(Some((ip, ik))) => {
-                        params.use_authority_key_identifier_extension = true;
-                        params.signed_by(&key, &Issuer::from_params(ip, ik))
-                    }
-                    _ => params.self_signed(&key),
+        let make = |n: usize| -> Result<BulkOut, String> {
+            let name = bulk_name(&bulk.prefix, n, bulk.count);
+            let idx = name[bulk.prefix.len() + 1..].to_string();
+            let subject = template.replace("{n}", &idx);
+            let mut params = CertificateParams::default();
+            params.distinguished_name = super::dn::parse_subject(&subject)?;
+            params.not_before = nb;
+            params.not_after = na;
+            let serial = random_serial();
+            params.serial_number = Some(serial.clone());
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            let cert = match &issuer_material {
+                Some(Some((ip, ik))) => {
+                    params.use_authority_key_identifier_extension = true;
+                    params.signed_by(&key, &Issuer::from_params(ip, ik))
                 }
-                .map_err(|e| e.to_string())?;
-                Ok((name, subject, cert.der().clone(), serial))
-            };
+                _ => params.self_signed(&key),
+            }
+            .map_err(|e| e.to_string())?;
+            let der = cert.der().clone();
+            // Parsed here, in the worker threads, not serially afterwards.
+            let sdn = subject_der(&der)?;
+            Ok((name, subject, der, serial, sdn))
+        };
         if matches!(issuer_material, Some(None)) {
             return Err(gen_err(
                 "bulk certificates can only be issued by named CAs".into(),
@@ -1082,8 +1093,7 @@ impl<'s> Generator<'s> {
         let start = self.pki.certs.len();
         let key_der = output_pkcs8(&key);
         for r in results {
-            for (name, subject, der, serial) in r.map_err(gen_err)? {
-                let subject_der = subject_der(&der).map_err(gen_err)?;
+            for (name, subject, der, serial, subject_der) in r.map_err(gen_err)? {
                 let self_signed = bulk.issuer.is_none();
                 self.pki.push(IssuedCert {
                     root: if self_signed {
