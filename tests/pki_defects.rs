@@ -1381,3 +1381,33 @@ fn cross_signed_intermediate_can_issue_and_chains_both_ways() {
         assert_eq!(webpki_verdict(&pki, &v), "Ok", "{anchor}");
     }
 }
+
+#[test]
+fn ten_thousand_fillers_share_one_key_and_have_unique_serials() {
+    let src = "[[bulk]]\nprefix = \"filler\"\ncount = 10000\nsubject = \"CN=Filler {n},O=Bulk\"\n";
+    let started = std::time::Instant::now();
+    let pki = generate(src);
+    let took = started.elapsed();
+    // The release figure is in benches/pki.rs (~0.2 s on 2 cores); this only
+    // catches a gross regression (e.g. a key per filler) in a debug build.
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "10,000 fillers took {took:?}"
+    );
+    let all = pki.resolve(&["filler-*".to_string()]).unwrap();
+    assert_eq!(all.len(), 10_000);
+    assert_eq!(all[0].name, "filler-00001");
+    assert_eq!(all[9_999].name, "filler-10000");
+    assert_eq!(all[41].subject, "CN=Filler 00042,O=Bulk");
+    let spki = spki_der(&pki, "filler-00001");
+    assert_eq!(
+        spki_der(&pki, "filler-10000"),
+        spki,
+        "one key per bulk table"
+    );
+    let serials: std::collections::HashSet<&str> = all.iter().map(|c| c.serial.as_str()).collect();
+    assert_eq!(serials.len(), 10_000, "serials are unique");
+    let subjects: std::collections::HashSet<&[u8]> =
+        all.iter().map(|c| c.subject_der.as_slice()).collect();
+    assert_eq!(subjects.len(), 10_000, "subjects are unique");
+}
