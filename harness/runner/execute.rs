@@ -59,12 +59,16 @@ pub fn select<'a>(scenarios: &'a [Scenario], opts: &RunOptions) -> Vec<&'a Scena
         .collect()
 }
 
-/// Every case of `scenario` under `opts`, and the profiles it does not run on
-/// (with why).
-pub fn plan(
-    scenario: &Scenario,
-    opts: &RunOptions,
-) -> (Vec<(ProfileKind, TlsVersion)>, Vec<(String, String)>) {
+/// The cases of one scenario, and the profiles it does not run on (with why).
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioPlan {
+    pub cases: Vec<(ProfileKind, TlsVersion)>,
+    /// `(profile, reason)`
+    pub not_run: Vec<(String, String)>,
+}
+
+/// Every case of `scenario` under `opts`, and the profiles it does not run on.
+pub fn plan(scenario: &Scenario, opts: &RunOptions) -> ScenarioPlan {
     let (run, not_run) = scenario.profiles_to_run();
     let mut skipped: Vec<(String, String)> = not_run
         .iter()
@@ -90,7 +94,7 @@ pub fn plan(
             }
         }
     }
-    (cases, skipped)
+    ScenarioPlan { cases, not_run: skipped }
 }
 
 /// Generate each scenario's PKI (once per scenario); a PKI that cannot be
@@ -167,8 +171,8 @@ pub async fn run_all(
     let mut report = RunReport::default();
     let mut planned = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
-        let (cases, skipped) = plan(s, opts);
-        for (p, reason) in skipped {
+        let ScenarioPlan { cases, not_run } = plan(s, opts);
+        for (p, reason) in not_run {
             report.not_run.push((s.id.clone(), p, reason));
         }
         planned.extend(cases.into_iter().map(|(profile, tls)| PlannedCase {

@@ -100,7 +100,7 @@ impl SelectingResolver {
             self.wallet.iter().position(|w| {
                 w.issuers
                     .iter()
-                    .any(|i| hints.iter().any(|h| *h == i.as_slice()))
+                    .any(|i| hints.contains(&i.as_slice()))
             })
         };
         match self.policy {
