@@ -94,7 +94,10 @@ pub fn plan(scenario: &Scenario, opts: &RunOptions) -> ScenarioPlan {
             }
         }
     }
-    ScenarioPlan { cases, not_run: skipped }
+    ScenarioPlan {
+        cases,
+        not_run: skipped,
+    }
 }
 
 /// Generate each scenario's PKI (once per scenario); a PKI that cannot be
