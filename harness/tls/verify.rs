@@ -79,15 +79,17 @@ impl CertFailure {
             | CertFailure::SelfSigned
             | CertFailure::CrlUnavailable
             | CertFailure::InvalidCa
+            // OpenSSL 3.0.19 reports an issuer without keyCertSign as
+            // X509_V_ERR_INVALID_CA (79) and sends unknown_ca (checked with s_server).
+            | CertFailure::NoCertSign
             | CertFailure::PathLength => "unknown_ca",
-            CertFailure::Expired => "certificate_expired",
-            CertFailure::NotYetValid | CertFailure::CrlExpired => "bad_certificate",
+            // ssl_verify_alarm_type: CERT_HAS_EXPIRED and CRL_HAS_EXPIRED -> certificate_expired.
+            CertFailure::Expired | CertFailure::CrlExpired => "certificate_expired",
+            CertFailure::NotYetValid => "bad_certificate",
             CertFailure::Revoked => "certificate_revoked",
             CertFailure::BadPurpose => "unsupported_certificate",
             CertFailure::BadSignature => "decrypt_error",
-            CertFailure::NoCertSign | CertFailure::NameConstraints | CertFailure::Other(_) => {
-                "certificate_unknown"
-            }
+            CertFailure::NameConstraints | CertFailure::Other(_) => "certificate_unknown",
         }
     }
 
