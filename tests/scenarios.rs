@@ -27,7 +27,10 @@ fn main() -> ExitCode {
     let scenarios = match load_catalog(&root) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot load the scenario catalog {}:\n{e}", root.display());
+            eprintln!(
+                "error: cannot load the scenario catalog {}:\n{e}",
+                root.display()
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -82,7 +85,9 @@ fn main() -> ExitCode {
     let count = scenarios.len();
     trials.push(Trial::test("catalog::size_and_tls_versions", move || {
         if count < MIN_SCENARIOS {
-            return Err(format!("catalog has {count} scenarios, want at least {MIN_SCENARIOS}").into());
+            return Err(
+                format!("catalog has {count} scenarios, want at least {MIN_SCENARIOS}").into(),
+            );
         }
         for v in TlsVersion::ALL {
             if !versions_seen.contains(&v) {

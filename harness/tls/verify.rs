@@ -320,7 +320,14 @@ fn lacks_key_cert_sign(der: &[u8]) -> bool {
 fn subject_content(der: &[u8]) -> Option<Vec<u8>> {
     let c = parse(der)?;
     let raw = c.tbs_certificate.subject.as_raw();
-    let (_, obj) = x509_parser::der_parser::parse_der(raw).ok()?;
-    let header_len = raw.len() - obj.as_slice().ok()?.len();
-    Some(raw[header_len..].to_vec())
+    // Strip the SEQUENCE tag and DER length (short or long form) by hand:
+    // der-parser's `as_slice` refuses constructed objects, so the previous
+    // version always returned None and the trust-anchor check never ran.
+    let len_byte = *raw.get(1)?;
+    let header_len = if len_byte < 0x80 {
+        2
+    } else {
+        2 + usize::from(len_byte & 0x7f)
+    };
+    raw.get(header_len..).map(<[u8]>::to_vec)
 }
