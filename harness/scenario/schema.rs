@@ -51,11 +51,14 @@ pub enum CaNamesPolicy {
     Explicit(Vec<String>),
     /// All trusted names, keeping whole names while the encoded list fits in
     /// this many bytes (Windows/Schannel: 16,384).
+    #[serde(rename = "truncate_bytes", alias = "truncate-bytes")]
     TruncateBytes(usize),
     /// All trusted names plus this many generated filler names (oversized lists).
+    #[serde(rename = "extra_filler", alias = "extra-filler")]
     ExtraFiller(usize),
     /// All trusted names plus filler names until the encoded list is exactly
     /// this many bytes (to land just under or just over 64 KiB).
+    #[serde(rename = "fill_to_bytes", alias = "fill-to-bytes")]
     FillToBytes(usize),
 }
 

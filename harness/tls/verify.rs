@@ -79,15 +79,17 @@ impl CertFailure {
             | CertFailure::SelfSigned
             | CertFailure::CrlUnavailable
             | CertFailure::InvalidCa
+            // OpenSSL 3.0.19 reports an issuer without keyCertSign as
+            // X509_V_ERR_INVALID_CA (79) and sends unknown_ca (checked with s_server).
+            | CertFailure::NoCertSign
             | CertFailure::PathLength => "unknown_ca",
-            CertFailure::Expired => "certificate_expired",
-            CertFailure::NotYetValid | CertFailure::CrlExpired => "bad_certificate",
+            // ssl_verify_alarm_type: CERT_HAS_EXPIRED and CRL_HAS_EXPIRED -> certificate_expired.
+            CertFailure::Expired | CertFailure::CrlExpired => "certificate_expired",
+            CertFailure::NotYetValid => "bad_certificate",
             CertFailure::Revoked => "certificate_revoked",
             CertFailure::BadPurpose => "unsupported_certificate",
             CertFailure::BadSignature => "decrypt_error",
-            CertFailure::NoCertSign | CertFailure::NameConstraints | CertFailure::Other(_) => {
-                "certificate_unknown"
-            }
+            CertFailure::NameConstraints | CertFailure::Other(_) => "certificate_unknown",
         }
     }
 
@@ -318,7 +320,14 @@ fn lacks_key_cert_sign(der: &[u8]) -> bool {
 fn subject_content(der: &[u8]) -> Option<Vec<u8>> {
     let c = parse(der)?;
     let raw = c.tbs_certificate.subject.as_raw();
-    let (_, obj) = x509_parser::der_parser::parse_der(raw).ok()?;
-    let header_len = raw.len() - obj.as_slice().ok()?.len();
-    Some(raw[header_len..].to_vec())
+    // Strip the SEQUENCE tag and DER length (short or long form) by hand:
+    // der-parser's `as_slice` refuses constructed objects, so the previous
+    // version always returned None and the trust-anchor check never ran.
+    let len_byte = *raw.get(1)?;
+    let header_len = if len_byte < 0x80 {
+        2
+    } else {
+        2 + usize::from(len_byte & 0x7f)
+    };
+    raw.get(header_len..).map(<[u8]>::to_vec)
 }
