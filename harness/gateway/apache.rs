@@ -2,12 +2,13 @@
 //! virtual host, so OpenSSL aborts the handshake (TLS 1.3 certificate_required,
 //! TLS 1.2 handshake_failure). `per-directory`: the directive in a
 //! `<Location>`, where the certificate can only be asked for after the
-//! handshake; a client that cannot give one there gets 403.
+//! handshake; a client that cannot give one there gets 403. `optional`:
+//! `SSLVerifyClient optional` (none is served; a bad one is an alert).
 
 use super::{ClientCertStatus, Enforcement, GatewayResponse};
 use crate::tls::verify::Rules;
 
-pub(super) const MODES: &[&str] = &["per-server", "per-directory"];
+pub(super) const MODES: &[&str] = &["per-server", "per-directory", "optional"];
 
 pub(super) fn enforcement(mode: &str, required: bool) -> Enforcement {
     match mode {
@@ -16,7 +17,7 @@ pub(super) fn enforcement(mode: &str, required: bool) -> Enforcement {
         },
         _ => Enforcement::Handshake {
             rules: Rules::OpenSsl,
-            cert_mandatory: required,
+            cert_mandatory: required && mode != "optional",
             openssl_alerts: true,
         },
     }
