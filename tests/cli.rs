@@ -364,6 +364,18 @@ fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
         body.ends_with("\n200") && body.contains("authenticated"),
         "{body}{err}"
     );
+    // openssl s_client gets the same answers as curl and the built-in clients.
+    require_tool("openssl");
+    let out = s_client(&nginx.url, &pki, false);
+    assert!(
+        out.starts_with("HTTP/1.1 400") && out.contains("No required SSL certificate was sent"),
+        "{out}"
+    );
+    let out = s_client(&nginx.url, &pki, true);
+    assert!(
+        out.starts_with("HTTP/1.1 200") && out.contains("authenticated"),
+        "{out}"
+    );
     drop(nginx);
 
     let iis = serve(&pki, "iis");

@@ -194,14 +194,7 @@ impl ClientSpec {
                 .add(r.clone())
                 .map_err(|e| format!("server trust root: {e}"))?;
         }
-        let versions: Vec<&'static rustls::SupportedProtocolVersion> = self
-            .versions
-            .iter()
-            .map(|v| match v {
-                TlsVersion::Tls12 => &rustls::version::TLS12,
-                TlsVersion::Tls13 => &rustls::version::TLS13,
-            })
-            .collect();
+        let versions = super::rustls_versions(&self.versions);
         let resolver = Arc::new(SelectingResolver {
             wallet: self.wallet.clone(),
             policy: self.selection,

@@ -9,9 +9,7 @@ use crate::scenario::schema::{ForwardHeader, MiddleboxKind};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Bytes;
 use hyper::service::service_fn;
-use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::DistinguishedName;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
@@ -41,8 +39,7 @@ pub struct MiddleboxConfig {
 /// A running middlebox; dropping it stops it.
 pub struct RunningMiddlebox {
     addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    service: super::ServiceHandle,
 }
 
 impl RunningMiddlebox {
@@ -50,87 +47,8 @@ impl RunningMiddlebox {
         self.addr
     }
 
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(t) = self.task.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
-        }
-    }
-}
-
-impl Drop for RunningMiddlebox {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-    }
-}
-
-fn rustls_versions(v: &[TlsVersion]) -> Vec<&'static rustls::SupportedProtocolVersion> {
-    v.iter()
-        .map(|v| match v {
-            TlsVersion::Tls12 => &rustls::version::TLS12,
-            TlsVersion::Tls13 => &rustls::version::TLS13,
-        })
-        .collect()
-}
-
-/// Asks for any certificate and accepts whatever comes (a TLS offloader that
-/// records the client certificate for forwarding, not judging it).
-#[derive(Debug)]
-struct AcceptAnyClientCert {
-    offer: bool,
-}
-
-impl ClientCertVerifier for AcceptAnyClientCert {
-    fn offer_client_auth(&self) -> bool {
-        self.offer
-    }
-    fn client_auth_mandatory(&self) -> bool {
-        false
-    }
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &[]
-    }
-    fn verify_client_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        Ok(ClientCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            m,
-            c,
-            d,
-            &provider().signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            m,
-            c,
-            d,
-            &provider().signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        provider()
-            .signature_verification_algorithms
-            .supported_schemes()
+    pub async fn shutdown(self) {
+        self.service.shutdown().await;
     }
 }
 
@@ -142,16 +60,16 @@ struct Shared {
 
 /// Start a middlebox on 127.0.0.1 (port 0).
 pub async fn start(config: MiddleboxConfig) -> Result<RunningMiddlebox, String> {
-    let versions = rustls_versions(&config.versions);
+    let versions = super::rustls_versions(&config.versions);
     let acceptor = match config.kind {
         MiddleboxKind::Tunnel => None,
         _ => {
             let mut sc = rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
                 .with_protocol_versions(&versions)
                 .map_err(|e| format!("middlebox TLS versions: {e}"))?
-                .with_client_cert_verifier(Arc::new(AcceptAnyClientCert {
-                    offer: config.request_client_cert,
-                }))
+                .with_client_cert_verifier(Arc::new(super::server::GatewayVerifier::accept_any(
+                    config.request_client_cert,
+                )))
                 .with_single_cert(config.server_chain.clone(), config.server_key.clone_key())
                 .map_err(|e| format!("middlebox certificate: {e}"))?;
             sc.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -184,13 +102,8 @@ pub async fn start(config: MiddleboxConfig) -> Result<RunningMiddlebox, String> 
         acceptor,
         connector,
     });
-    let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, shared, stop_rx));
-    Ok(RunningMiddlebox {
-        addr,
-        stop,
-        task: Some(task),
-    })
+    let service = super::ServiceHandle::spawn(move |stop| accept_loop(listener, shared, stop));
+    Ok(RunningMiddlebox { addr, service })
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {

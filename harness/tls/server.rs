@@ -100,8 +100,7 @@ pub struct RunningGateway {
     addr: SocketAddr,
     book: Arc<RecordBook>,
     events: broadcast::Sender<ServerRecord>,
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    service: super::ServiceHandle,
 }
 
 impl RunningGateway {
@@ -167,33 +166,38 @@ impl RunningGateway {
     }
 
     /// Stop accepting and end open connections.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
-        }
-    }
-}
-
-impl Drop for RunningGateway {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+    pub async fn shutdown(self) {
+        self.service.shutdown().await;
     }
 }
 
 /// The client-certificate verifier every profile uses: it sends the chosen
 /// CA names and, per the profile, verifies in the handshake or defers.
 #[derive(Debug)]
-struct GatewayVerifier {
+pub(crate) struct GatewayVerifier {
     names: Vec<DistinguishedName>,
     offer: bool,
     mandatory: bool,
     mode: VerifyMode,
     trust: TrustStore,
     schemes: Vec<SignatureScheme>,
+}
+
+impl GatewayVerifier {
+    /// Asks for a certificate (when `offer`), names no CA, accepts whatever
+    /// comes: a TLS offloader that passes the certificate on, not judging it.
+    pub(crate) fn accept_any(offer: bool) -> Self {
+        GatewayVerifier {
+            names: Vec::new(),
+            offer,
+            mandatory: false,
+            mode: VerifyMode::Deferred,
+            trust: TrustStore::new(&[], &[]).expect("an empty store is valid"),
+            schemes: provider()
+                .signature_verification_algorithms
+                .supported_schemes(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -329,14 +333,7 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
             .signature_verification_algorithms
             .supported_schemes(),
     };
-    let versions: Vec<&'static rustls::SupportedProtocolVersion> = config
-        .versions
-        .iter()
-        .map(|v| match v {
-            TlsVersion::Tls12 => &rustls::version::TLS12,
-            TlsVersion::Tls13 => &rustls::version::TLS13,
-        })
-        .collect();
+    let versions = super::rustls_versions(&config.versions);
     if versions.is_empty() {
         return Err("no TLS version enabled".into());
     }
@@ -359,20 +356,15 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
     });
     let book = Arc::new(RecordBook::default());
     let (events, _) = broadcast::channel(1024);
-    let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(
-        listener,
-        shared,
-        book.clone(),
-        events.clone(),
-        stop_rx,
-    ));
+    let (loop_book, loop_events) = (book.clone(), events.clone());
+    let service = super::ServiceHandle::spawn(move |stop| {
+        accept_loop(listener, shared, loop_book, loop_events, stop)
+    });
     Ok(RunningGateway {
         addr,
         book,
         events,
-        stop,
-        task: Some(task),
+        service,
     })
 }
 
