@@ -147,6 +147,7 @@ pub fn client_spec(
         kind: ClientKind::Raw,
         headers,
         via_tunnel: None,
+        accept_any_server_cert: false,
     })
 }
 

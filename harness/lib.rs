@@ -52,6 +52,7 @@ pub mod gateway;
 pub mod observation;
 pub mod oracle;
 pub mod pki;
+pub mod probe;
 pub mod runner;
 pub mod scenario;
 pub mod source;

@@ -184,6 +184,57 @@ pub struct ClientSpec {
     pub headers: Vec<(String, String)>,
     /// Reach the server through this HTTP CONNECT proxy.
     pub via_tunnel: Option<SocketAddr>,
+    /// Do not verify the server's certificate (the probe looks at servers
+    /// whose CA it does not know; never for authentication decisions).
+    pub accept_any_server_cert: bool,
+}
+
+/// Accepts any server certificate, still checking handshake signatures.
+#[derive(Debug)]
+struct AnyServerCert;
+
+impl rustls::client::danger::ServerCertVerifier for AnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            m,
+            c,
+            d,
+            &provider().signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            m,
+            c,
+            d,
+            &provider().signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 impl ClientSpec {
@@ -200,11 +251,17 @@ impl ClientSpec {
             policy: self.selection,
             seen: Mutex::new(Selection::default()),
         });
-        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
             .with_protocol_versions(&versions)
-            .map_err(|e| format!("client TLS versions: {e}"))?
-            .with_root_certificates(roots)
-            .with_client_cert_resolver(resolver.clone());
+            .map_err(|e| format!("client TLS versions: {e}"))?;
+        let builder = if self.accept_any_server_cert {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyServerCert))
+        } else {
+            builder.with_root_certificates(roots)
+        };
+        let mut config = builder.with_client_cert_resolver(resolver.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok((Arc::new(config), resolver))
     }
