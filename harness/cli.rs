@@ -52,6 +52,30 @@ pub enum Command {
     /// Diagnose a target: does it ask for a certificate, which CA names, why
     /// yours would not be sent.
     Probe(ProbeArgs),
+    /// Handshake throughput against built-in gateways with large trust
+    /// stores, with ratios against the first (baseline) point.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Trust-store sizes to measure; the first is the baseline.
+    #[arg(long, value_delimiter = ',', default_value = "1,100,1000,10000")]
+    pub trust_anchors: Vec<usize>,
+    /// Send the CA-names list (`on`) or an empty one (`off`).
+    #[arg(long, default_value = "on")]
+    pub ca_names: String,
+    #[arg(long, default_value = "1.3")]
+    pub tls: String,
+    /// How long each point runs, e.g. 10s, 500ms.
+    #[arg(long, default_value = "5s")]
+    pub duration: String,
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -592,4 +616,132 @@ pub fn probe(args: ProbeArgs) -> Result<i32> {
         LogFormat::Text => print!("{}", report.render()),
     }
     Ok(exit_codes::SUCCESS)
+}
+
+fn parse_duration(raw: &str) -> Result<Duration> {
+    let (num, unit) = raw.trim().split_at(
+        raw.trim()
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(raw.trim().len()),
+    );
+    let n: f64 = num
+        .parse()
+        .with_context(|| format!("--duration `{raw}`: expected e.g. 10s or 500ms"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        _ => bail!("--duration `{raw}`: unit must be ms, s or m"),
+    };
+    if !(0.05..=3600.0).contains(&secs) {
+        bail!("--duration `{raw}`: must be between 50ms and 1h");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+pub fn bench(args: BenchArgs) -> Result<i32> {
+    use mtls_harness::bench::{load, setup};
+    let names = match args.ca_names.as_str() {
+        "on" => true,
+        "off" => false,
+        other => bail!("--ca-names `{other}`: expected on or off"),
+    };
+    let version = TlsVersion::parse(&args.tls)
+        .with_context(|| format!("--tls `{}` is not 1.2 or 1.3", args.tls))?;
+    let duration = parse_duration(&args.duration)?;
+    if args.trust_anchors.is_empty()
+        || args.trust_anchors.contains(&0)
+        || args.trust_anchors.iter().any(|&n| n > 100_000)
+    {
+        bail!("--trust-anchors: sizes must be 1..=100000");
+    }
+    if args.concurrency == 0 || args.concurrency > 256 {
+        bail!("--concurrency must be 1..=256");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let tty = std::io::stderr().is_terminal();
+    let mut rows = Vec::new();
+    for &n in &args.trust_anchors {
+        let s =
+            setup(n, names, version).map_err(|e| anyhow::anyhow!("setting up {n} anchors: {e}"))?;
+        let bar = indicatif::ProgressBar::new(1000);
+        if !tty {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        bar.set_message(format!("{n} trust anchors"));
+        let b2 = bar.clone();
+        let stats = rt.block_on(async {
+            let gateway = mtls_harness::tls::server::start(s.gateway.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let stats = load(
+                gateway.addr(),
+                &s.client,
+                duration,
+                args.concurrency,
+                move |f| b2.set_position((f * 1000.0) as u64),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+            gateway.shutdown().await;
+            Ok::<_, anyhow::Error>(stats)
+        })?;
+        bar.finish_and_clear();
+        rows.push((n, s.ca_names_bytes, s.ca_names_truncated, stats));
+    }
+    let base = rows[0].3.handshakes_per_s.max(f64::MIN_POSITIVE);
+    let json = serde_json::json!({
+        "tls": version.as_str(),
+        "ca_names": names,
+        "duration_s": duration.as_secs_f64(),
+        "concurrency": args.concurrency,
+        "baseline_trust_anchors": rows[0].0,
+        "points": rows.iter().map(|(n, bytes, over, st)| serde_json::json!({
+            "trust_anchors": n, "ca_names_bytes": bytes, "ca_names_truncated": over,
+            "ratio_vs_baseline": st.handshakes_per_s / base, "stats": st,
+        })).collect::<Vec<_>>(),
+    });
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&json)? + "\n",
+        Format::Junit => bail!("--format junit is for `run`; bench writes table or json"),
+        Format::Table => {
+            let mut t = format!(
+                "TLS {}, CA names {}, {} workers, {:?} per point; baseline = {} anchors\n{:>8} {:>10} {:>9} {:>8} {:>8} {:>8} {:>10} {:>7} {:>6}\n",
+                version, args.ca_names, args.concurrency, duration, rows[0].0,
+                "anchors", "names B", "hs/s", "p50 ms", "p90 ms", "p99 ms", "cpu us/hs", "errors", "ratio"
+            );
+            for (n, bytes, over, st) in &rows {
+                let b = if *over {
+                    format!("{bytes} cut")
+                } else {
+                    bytes.to_string()
+                };
+                t.push_str(&format!(
+                    "{:>8} {:>10} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>10.0} {:>7} {:>6.2}\n",
+                    n,
+                    b,
+                    st.handshakes_per_s,
+                    st.p50_ms,
+                    st.p90_ms,
+                    st.p99_ms,
+                    st.cpu_us_per_handshake,
+                    st.errors,
+                    st.handshakes_per_s / base
+                ));
+            }
+            t
+        }
+    };
+    match &args.output {
+        Some(p) => write_atomically(p, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    let failed = rows.iter().any(|(_, _, _, st)| st.handshakes == 0);
+    Ok(if failed {
+        exit_codes::SCENARIO_FAILED
+    } else {
+        exit_codes::SUCCESS
+    })
 }

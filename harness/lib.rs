@@ -45,6 +45,7 @@
 //! assert_eq!(obs.http.unwrap().status, 401);
 //! ```
 
+pub mod bench;
 pub mod case;
 pub mod errors;
 pub mod exit_codes;

@@ -238,6 +238,12 @@ impl rustls::client::danger::ServerCertVerifier for AnyServerCert {
 }
 
 impl ClientSpec {
+    /// The rustls client configuration this client uses (benchmarks drive
+    /// it in memory).
+    pub fn rustls_config(&self) -> Result<Arc<rustls::ClientConfig>, String> {
+        self.config().map(|(c, _)| c)
+    }
+
     fn config(&self) -> Result<(Arc<rustls::ClientConfig>, Arc<SelectingResolver>), String> {
         let mut roots = rustls::RootCertStore::empty();
         for r in &self.server_roots {

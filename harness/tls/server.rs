@@ -285,8 +285,19 @@ struct Shared {
     rewrite_tls12_alert: bool,
 }
 
-/// Start a gateway; it runs until the returned handle is dropped or shut down.
-pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
+/// The rustls side of a gateway, without sockets (benchmarks drive it in
+/// memory).
+pub struct GatewayTls {
+    pub config: Arc<rustls::ServerConfig>,
+    /// The CA list does not fit a CertificateRequest: the gateway aborts
+    /// with internal_error instead of handing it to rustls.
+    pub oversized: bool,
+    /// Rewrite TLS 1.2 certificate_required to handshake_failure (OpenSSL).
+    pub rewrite_tls12_alert: bool,
+}
+
+/// Build the rustls server configuration a gateway uses.
+pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, String> {
     let profile = config.profile;
     let offer = profile.client_auth != ClientAuth::None;
     let enforcement = profile.enforcement();
@@ -344,15 +355,25 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
         .with_single_cert(config.server_chain.clone(), config.server_key.clone_key())
         .map_err(|e| format!("server certificate/key: {e}"))?;
     server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(GatewayTls {
+        config: Arc::new(server_config),
+        oversized,
+        rewrite_tls12_alert: openssl_alerts && config.versions.contains(&TlsVersion::Tls12),
+    })
+}
+
+/// Start a gateway; it runs until the returned handle is dropped or shut down.
+pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
+    let tls = gateway_tls(&config)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let shared = Arc::new(Shared {
-        rewrite_tls12_alert: openssl_alerts && config.versions.contains(&TlsVersion::Tls12),
+        rewrite_tls12_alert: tls.rewrite_tls12_alert,
         config,
-        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(server_config)),
-        oversized,
+        acceptor: tokio_rustls::TlsAcceptor::from(tls.config),
+        oversized: tls.oversized,
     });
     let book = Arc::new(RecordBook::default());
     let (events, _) = broadcast::channel(1024);

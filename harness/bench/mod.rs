@@ -1,0 +1,275 @@
+//! Handshake benchmarks: an in-memory handshake driver (no sockets; what
+//! criterion measures) and a loopback load generator (what `bench` runs), on
+//! gateways with large trust stores and CA-name lists.
+
+use crate::case::{client_spec, gateway_config};
+use crate::gateway::ProfileKind;
+use crate::observation::TlsVersion;
+use crate::pki::Pki;
+use crate::scenario::schema::{CaNamesPolicy, ScenarioFile};
+use crate::tls::client::ClientSpec;
+use crate::tls::server::GatewayConfig;
+use crate::tls::Timeouts;
+use rustls_pki_types::ServerName;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A gateway and a client for one benchmark point.
+pub struct BenchSetup {
+    pub trust_anchors: usize,
+    pub gateway: GatewayConfig,
+    pub client: ClientSpec,
+    /// Encoded size of the CA list the gateway sends (0 when off).
+    pub ca_names_bytes: usize,
+    /// The full list was cut at 16 KB, as Windows cuts it (a list that does
+    /// not fit makes every handshake fail, which measures nothing).
+    pub ca_names_truncated: bool,
+}
+
+/// `trust_anchors` trusted roots (the client's own plus fillers with
+/// realistic DNs), CA names sent or not, the `strict` profile requiring a
+/// certificate, one TLS version.
+pub fn setup(
+    trust_anchors: usize,
+    ca_names: bool,
+    version: TlsVersion,
+) -> Result<BenchSetup, String> {
+    let fillers = trust_anchors.saturating_sub(1);
+    let bulk = if fillers > 0 {
+        format!(
+            "[[pki.bulk]]\nprefix = \"anchor\"\ncount = {fillers}\nsubject = \"CN=Benchmark Root CA {{n}},O=Example Trust Services,C=DE\"\n"
+        )
+    } else {
+        String::new()
+    };
+    let trust = if fillers > 0 {
+        "[\"anchor-*\", \"root\"]"
+    } else {
+        "[\"root\"]"
+    };
+    let text = format!(
+        "description = \"bench\"\n[[pki.cert]]\nname = \"root\"\nrole = \"root\"\n[[pki.cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n[[pki.cert]]\nname = \"alice\"\nrole = \"client\"\nissuer = \"root\"\n{bulk}[server]\ncert = \"gw\"\ntrust = {trust}\n[client]\ncerts = [\"alice\"]\n"
+    );
+    let mut file: ScenarioFile = toml::from_str(&text).map_err(|e| e.to_string())?;
+    file.server.ca_names = if ca_names {
+        // Cut where Windows cuts: a list near 64 KiB fits the encoding but
+        // rustls clients refuse the flight ("message buffer full").
+        CaNamesPolicy::TruncateBytes(16 * 1024)
+    } else {
+        CaNamesPolicy::Empty
+    };
+    let pki = Pki::generate(&file.pki).map_err(|e| e.to_string())?;
+    let timeouts = Timeouts::default();
+    let gateway = gateway_config(
+        &pki,
+        &file.server,
+        ProfileKind::Strict,
+        vec![version],
+        timeouts,
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    let client = client_spec(&pki, &file, version, timeouts).map_err(|e| e.to_string())?;
+    Ok(BenchSetup {
+        trust_anchors,
+        ca_names_bytes: gateway.ca_list.encoded_bytes(),
+        ca_names_truncated: gateway.ca_list.truncated,
+        gateway,
+        client,
+    })
+}
+
+/// Configurations for in-memory handshakes.
+pub struct InMemory {
+    pub client: Arc<rustls::ClientConfig>,
+    pub server: Arc<rustls::ServerConfig>,
+    pub name: ServerName<'static>,
+}
+
+impl BenchSetup {
+    pub fn in_memory(&self) -> Result<InMemory, String> {
+        let server = crate::tls::server::gateway_tls(&self.gateway)?.config;
+        let client = self.client.rustls_config()?;
+        let name =
+            ServerName::try_from(self.client.server_name.clone()).map_err(|e| e.to_string())?;
+        Ok(InMemory {
+            client,
+            server,
+            name,
+        })
+    }
+}
+
+/// One full handshake between a rustls client and server through memory
+/// buffers. Returns whether the client sent a certificate.
+pub fn handshake_in_memory(m: &InMemory) -> Result<bool, String> {
+    let mut client = rustls::ClientConnection::new(m.client.clone(), m.name.clone())
+        .map_err(|e| e.to_string())?;
+    let mut server = rustls::ServerConnection::new(m.server.clone()).map_err(|e| e.to_string())?;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    for _ in 0..64 {
+        if !client.is_handshaking() && !server.is_handshaking() {
+            return Ok(server.peer_certificates().is_some_and(|c| !c.is_empty()));
+        }
+        buf.clear();
+        while client.wants_write() {
+            client.write_tls(&mut buf).map_err(|e| e.to_string())?;
+        }
+        let mut rd = &buf[..];
+        while !rd.is_empty() {
+            server.read_tls(&mut rd).map_err(|e| e.to_string())?;
+            server
+                .process_new_packets()
+                .map_err(|e| format!("server: {e}"))?;
+        }
+        buf.clear();
+        while server.wants_write() {
+            server.write_tls(&mut buf).map_err(|e| e.to_string())?;
+        }
+        let mut rd = &buf[..];
+        while !rd.is_empty() {
+            client.read_tls(&mut rd).map_err(|e| e.to_string())?;
+            client
+                .process_new_packets()
+                .map_err(|e| format!("client: {e}"))?;
+        }
+    }
+    Err("handshake did not finish in 64 flights".into())
+}
+
+/// Results of a load run.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadStats {
+    pub handshakes: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub wall_s: f64,
+    pub handshakes_per_s: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    /// Process CPU (user + system) per handshake, client and server together.
+    pub cpu_us_per_handshake: f64,
+}
+
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes into the struct we hand it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    if rc != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// Full TCP + TLS handshakes against `addr` for `duration` with
+/// `concurrency` workers (bounded in time; stops by itself).
+pub async fn load(
+    addr: std::net::SocketAddr,
+    client: &ClientSpec,
+    duration: Duration,
+    concurrency: usize,
+    progress: impl Fn(f64) + Send + Sync + 'static,
+) -> Result<LoadStats, String> {
+    let config = client.rustls_config()?;
+    let name = ServerName::try_from(client.server_name.clone()).map_err(|e| e.to_string())?;
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let deadline = Instant::now() + duration;
+    let cpu0 = cpu_seconds();
+    let started = Instant::now();
+    let progress = Arc::new(progress);
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..concurrency.max(1) {
+        let (connector, name, progress, timeouts) = (
+            connector.clone(),
+            name.clone(),
+            progress.clone(),
+            client.timeouts,
+        );
+        workers.spawn(async move {
+            let mut lat = Vec::new();
+            let (mut errors, mut first_error) = (0u64, None);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let attempt = async {
+                    let tcp = tokio::net::TcpStream::connect(addr).await?;
+                    tcp.set_nodelay(true)?;
+                    connector.connect(name.clone(), tcp).await
+                };
+                match tokio::time::timeout(timeouts.handshake, attempt).await {
+                    Ok(Ok(_tls)) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
+                    Ok(Err(e)) => {
+                        errors += 1;
+                        first_error.get_or_insert_with(|| e.to_string());
+                    }
+                    Err(_) => {
+                        errors += 1;
+                        first_error.get_or_insert_with(|| "handshake timed out".to_string());
+                    }
+                }
+                if w == 0 {
+                    progress((started.elapsed().as_secs_f64() / duration.as_secs_f64()).min(1.0));
+                }
+            }
+            (lat, errors, first_error)
+        });
+    }
+    let (mut lat, mut errors, mut first_error) = (Vec::new(), 0, None);
+    while let Some(r) = workers.join_next().await {
+        let (l, e, f) = r.map_err(|e| e.to_string())?;
+        lat.extend(l);
+        errors += e;
+        if first_error.is_none() {
+            first_error = f;
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let n = lat.len() as u64;
+    Ok(LoadStats {
+        handshakes: n,
+        errors,
+        first_error,
+        wall_s: wall,
+        handshakes_per_s: n as f64 / wall,
+        p50_ms: percentile(&lat, 0.5),
+        p90_ms: percentile(&lat, 0.9),
+        p99_ms: percentile(&lat, 0.99),
+        cpu_us_per_handshake: if n > 0 { cpu * 1e6 / n as f64 } else { 0.0 },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_memory_handshake_sends_the_certificate_only_when_names_allow() {
+        for names in [true, false] {
+            let s = setup(10, names, TlsVersion::Tls13).unwrap();
+            let m = s.in_memory().unwrap();
+            // The bench client always sends (selection `always`), names or not.
+            assert!(handshake_in_memory(&m).unwrap());
+            assert_eq!(s.ca_names_bytes > 0, names);
+        }
+    }
+
+    #[test]
+    fn percentiles_pick_ranks() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 51.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+}
