@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod observation;
 pub mod oracle;
 pub mod pki;
+pub mod real;
 pub mod runner;
 pub mod scenario;
 pub mod source;

@@ -19,8 +19,8 @@ pub fn line_of(source: &str, key: &str, value: Option<&str>, after_line: usize) 
                 if !rest.starts_with('=') {
                     return false;
                 }
-                // map_or, not is_none_or: the MSRV is 1.80.
-                value.map_or(true, |v| rest.contains(v))
+                // is_none_or: stable since 1.82 (MSRV 1.85).
+                value.is_none_or(|v| rest.contains(v))
             })
             .map(|(i, _)| i + 1)
     };

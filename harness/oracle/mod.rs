@@ -191,7 +191,7 @@ pub fn judge(expected: &Expectation, obs: &Observation) -> Verdict {
             }
         }
         if let Some(max) = want.max_bytes {
-            if !seen.is_some_and(|c| c.encoded_bytes <= max) {
+            if seen.is_none_or(|c| c.encoded_bytes > max) {
                 let got = seen.map_or_else(none, |c| format!("{} bytes", c.encoded_bytes));
                 diff("ca_names.max_bytes", format!("<= {max}"), got);
             }
@@ -226,7 +226,7 @@ pub fn judge(expected: &Expectation, obs: &Observation) -> Verdict {
 
 /// True when nothing is expected, or what is expected was seen.
 fn unset_or_equal<T: PartialEq + ?Sized>(expected: Option<&T>, got: Option<&T>) -> bool {
-    expected.map_or(true, |want| got == Some(want))
+    expected.is_none_or(|want| got == Some(want))
 }
 
 /// Authenticated means a 2xx response.

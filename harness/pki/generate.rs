@@ -318,10 +318,8 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
                 ));
             }
         }
-        if c.has(Defect::PathLenExceeded) {
-            if !c.role.is_ca() || c.issuer.is_none() {
-                return Err(ctx.invalid("cert", i, "defects", Some("path-len-exceeded"), "`path-len-exceeded` goes on an intermediate CA: its issuer then gets pathLen 0, which this CA violates".into()));
-            }
+        if c.has(Defect::PathLenExceeded) && (!c.role.is_ca() || c.issuer.is_none()) {
+            return Err(ctx.invalid("cert", i, "defects", Some("path-len-exceeded"), "`path-len-exceeded` goes on an intermediate CA: its issuer then gets pathLen 0, which this CA violates".into()));
         }
         if c.has(Defect::NameConstraintsViolated) && (c.role.is_ca() || c.issuer.is_none()) {
             return Err(ctx.invalid("cert", i, "defects", Some("name-constraints-violated"), "`name-constraints-violated` goes on an issued client or server cert: its issuer then permits only `permitted.test`".into()));

@@ -59,12 +59,12 @@ pub fn select<'a>(scenarios: &'a [Scenario], opts: &RunOptions) -> Vec<&'a Scena
         .collect()
 }
 
+/// The cases of a scenario, and the profiles it does not run on (with why).
+pub type Plan = (Vec<(ProfileKind, TlsVersion)>, Vec<(String, String)>);
+
 /// Every case of `scenario` under `opts`, and the profiles it does not run on
 /// (with why).
-pub fn plan(
-    scenario: &Scenario,
-    opts: &RunOptions,
-) -> (Vec<(ProfileKind, TlsVersion)>, Vec<(String, String)>) {
+pub fn plan(scenario: &Scenario, opts: &RunOptions) -> Plan {
     let (run, not_run) = scenario.profiles_to_run();
     let mut skipped: Vec<(String, String)> = not_run
         .iter()

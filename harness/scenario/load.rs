@@ -127,7 +127,7 @@ pub fn scenario_id(path: &Path, catalog_root: Option<&Path>) -> Result<String, S
         path: path.to_path_buf(),
         message,
     };
-    if path.extension().map_or(true, |e| e != "toml") {
+    if path.extension().is_none_or(|e| e != "toml") {
         return Err(bad("a scenario file name ends in `.toml`".into()));
     }
     let stem = path

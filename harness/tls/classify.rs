@@ -83,7 +83,7 @@ pub fn find_io_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a std::io:
 pub fn alert_for_local_error(e: &rustls::Error) -> AlertDescription {
     use rustls::Error as E;
     match e {
-        E::InvalidMessage(m) => AlertDescription::from(m.clone()),
+        E::InvalidMessage(m) => AlertDescription::from(*m),
         E::InvalidCertificate(c) => AlertDescription::from(c.clone()),
         E::NoCertificatesPresented => AlertDescription::CertificateRequired,
         E::PeerIncompatible(_) => AlertDescription::HandshakeFailure,

@@ -97,11 +97,9 @@ impl SelectingResolver {
             return (None, "the client holds no certificate".into());
         }
         let matching = || {
-            self.wallet.iter().position(|w| {
-                w.issuers
-                    .iter()
-                    .any(|i| hints.iter().any(|h| *h == i.as_slice()))
-            })
+            self.wallet
+                .iter()
+                .position(|w| w.issuers.iter().any(|i| hints.contains(&i.as_slice())))
         };
         match self.policy {
             SelectionPolicy::Never => (None, "policy `never`: certificates are not sent".into()),

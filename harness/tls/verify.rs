@@ -79,15 +79,14 @@ impl CertFailure {
             | CertFailure::SelfSigned
             | CertFailure::CrlUnavailable
             | CertFailure::InvalidCa
+            | CertFailure::NoCertSign
             | CertFailure::PathLength => "unknown_ca",
             CertFailure::Expired => "certificate_expired",
             CertFailure::NotYetValid | CertFailure::CrlExpired => "bad_certificate",
             CertFailure::Revoked => "certificate_revoked",
             CertFailure::BadPurpose => "unsupported_certificate",
             CertFailure::BadSignature => "decrypt_error",
-            CertFailure::NoCertSign | CertFailure::NameConstraints | CertFailure::Other(_) => {
-                "certificate_unknown"
-            }
+            CertFailure::NameConstraints | CertFailure::Other(_) => "certificate_unknown",
         }
     }
 
@@ -271,18 +270,23 @@ impl TrustStore {
                 }
             })?;
         if rules == Rules::OpenSsl {
-            // OpenSSL's X509_check_issued wants keyCertSign on every issuer
-            // that has a keyUsage extension; webpki does not look.
+            // OpenSSL wants keyCertSign on every issuer that has a keyUsage
+            // extension; webpki does not look. For an intermediate, OpenSSL
+            // 3.0's check_chain (X509_check_ca == 0) reports it as
+            // X509_V_ERR_INVALID_CA (79, "invalid CA certificate", alert
+            // unknown_ca): seen on real nginx, HAProxy, Apache and s_server
+            // (tests/real_gateways.rs), not KEYUSAGE_NO_CERTSIGN.
             for ca in path.intermediate_certificates() {
                 if lacks_key_cert_sign(ca.der().as_ref()) {
-                    return Err(CertFailure::NoCertSign);
+                    return Err(CertFailure::InvalidCa);
                 }
             }
+            // A trust anchor whose keyUsage lacks keyCertSign: OpenSSL 3.0
+            // says X509_V_ERR_KEYUSAGE_NO_CERTSIGN (32), alert unknown_ca
+            // (real nginx/HAProxy/Apache/s_server agree).
             let anchor_subject = path.anchor().subject.as_ref();
-            for der in &self.anchor_certs {
-                if subject_content(der).as_deref() == Some(anchor_subject)
-                    && lacks_key_cert_sign(der)
-                {
+            for (ta, der) in self.anchors.iter().zip(&self.anchor_certs) {
+                if ta.subject.as_ref() == anchor_subject && lacks_key_cert_sign(der) {
                     return Err(CertFailure::NoCertSign);
                 }
             }
@@ -311,14 +315,4 @@ fn lacks_key_cert_sign(der: &[u8]) -> bool {
                 .map(|ku| !ku.value.key_cert_sign())
         })
         .unwrap_or(false)
-}
-
-/// The subject Name's contents without the outer SEQUENCE header (the form
-/// webpki's `TrustAnchor::subject` holds).
-fn subject_content(der: &[u8]) -> Option<Vec<u8>> {
-    let c = parse(der)?;
-    let raw = c.tbs_certificate.subject.as_raw();
-    let (_, obj) = x509_parser::der_parser::parse_der(raw).ok()?;
-    let header_len = raw.len() - obj.as_slice().ok()?.len();
-    Some(raw[header_len..].to_vec())
 }

@@ -1,0 +1,511 @@
+//! Rendering a scenario's `[server]` table and its PKI into the files and the
+//! command line of a real gateway: nginx, HAProxy, Apache httpd or
+//! `openssl s_server`. Nothing here starts a process; see [`super::RealServer`].
+
+use super::{RealError, RealKind};
+use crate::gateway::GatewayProfile;
+use crate::observation::TlsVersion;
+use crate::pki::{IssuedCert, Pki};
+use crate::scenario::schema::{ClientAuth, ServerSpec};
+use crate::tls::ca_names::AcceptableCaList;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Certificate chains longer than this are rejected by every real gateway.
+/// nginx and Apache default to 1 (no intermediates at all), which would hide
+/// the interesting failures behind "chain too long"; 10 is what deployments set.
+pub const VERIFY_DEPTH: u32 = 10;
+
+/// The files and command line of one real gateway, ready to be written into
+/// `prefix` and started.
+#[derive(Debug, Clone)]
+pub struct RenderedGateway {
+    pub kind: RealKind,
+    /// Directory every path in the config points into.
+    pub prefix: PathBuf,
+    pub port: u16,
+    /// (path relative to `prefix`, contents, private)
+    pub files: Vec<(String, String, bool)>,
+    /// Directories (relative to `prefix`) the process needs.
+    pub dirs: Vec<String>,
+    /// The main config file (relative), if the gateway has one.
+    pub config_file: Option<String>,
+    /// Arguments after the program.
+    pub args: Vec<String>,
+    /// Log files (relative) whose tail is the gateway log.
+    pub logs: Vec<String>,
+    /// The CA names the server is configured to send (subjects, in order).
+    pub ca_names: Vec<String>,
+    /// The names list was cut to fit a byte budget.
+    pub ca_names_truncated: bool,
+}
+
+impl RenderedGateway {
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.prefix.join(rel)
+    }
+
+    /// Write every file (and directory) below `prefix`.
+    pub fn write(&self) -> Result<(), RealError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| RealError::Io { path, source }
+        };
+        std::fs::create_dir_all(&self.prefix).map_err(io(&self.prefix))?;
+        for d in &self.dirs {
+            let p = self.path(d);
+            std::fs::create_dir_all(&p).map_err(io(&p))?;
+        }
+        for (rel, contents, private) in &self.files {
+            let p = self.path(rel);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            std::fs::write(&p, contents).map_err(io(&p))?;
+            #[cfg(unix)]
+            if *private {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io(&p))?;
+            }
+            #[cfg(not(unix))]
+            let _ = private;
+        }
+        Ok(())
+    }
+}
+
+fn pem_crl(der: &[u8]) -> String {
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new("X509 CRL", der.to_vec()), config)
+}
+
+fn pems(certs: &[&IssuedCert]) -> String {
+    certs.iter().map(|c| c.cert_pem()).collect()
+}
+
+/// What every gateway needs from the PKI: server chain and key, which trusted
+/// CAs are sent as names and which only verify, CRLs.
+struct Material<'a> {
+    server: &'a IssuedCert,
+    chain_pem: String,
+    intermediates_pem: String,
+    trusted: Vec<&'a IssuedCert>,
+    named: Vec<&'a IssuedCert>,
+    verify_only: Vec<&'a IssuedCert>,
+    crls_pem: String,
+    truncated: bool,
+}
+
+fn material<'a>(pki: &'a Pki, server: &ServerSpec) -> Result<Material<'a>, RealError> {
+    let setup = |e: String| RealError::Setup(e);
+    let cert = pki
+        .cert(&server.cert)
+        .map_err(|e| setup(format!("server.cert: {e}")))?;
+    let chain: Vec<_> = if server.send_chain.unwrap_or(true) {
+        cert.chain_with_leaf()
+    } else {
+        vec![cert.der.clone()]
+    };
+    let chain_pem: String = chain.iter().map(|c| IssuedCert::pem_of(c)).collect();
+    let intermediates_pem: String = chain[1..].iter().map(|c| IssuedCert::pem_of(c)).collect();
+    let trusted = pki
+        .resolve(&server.trust)
+        .map_err(|e| setup(format!("server.trust: {e}")))?;
+    let list = AcceptableCaList::from_policy(&server.ca_names, &trusted, pki).map_err(setup)?;
+    // A real server sends the subjects of the CA certificates in its names
+    // file: map each name back to a trusted certificate.
+    let mut named: Vec<&IssuedCert> = Vec::new();
+    for (der, subject) in list.names.iter().zip(&list.subjects) {
+        let found = trusted
+            .iter()
+            .find(|c| &c.subject_der == der && !named.iter().any(|n| n.name == c.name));
+        match found {
+            Some(c) => named.push(c),
+            None => {
+                return Err(RealError::Unsupported(format!(
+                    "CA name `{subject}` is not a trusted CA certificate: a real gateway sends the \
+                     names of the CA certificates it loads (filler names and untrusted explicit \
+                     names cannot be expressed)"
+                )))
+            }
+        }
+    }
+    let verify_only: Vec<&IssuedCert> = trusted
+        .iter()
+        .copied()
+        .filter(|c| !named.iter().any(|n| n.name == c.name))
+        .collect();
+    let mut crls_pem = String::new();
+    for issuer in &server.crls {
+        let crl = pki.crl(issuer).ok_or_else(|| {
+            setup(format!(
+                "server.crls: `{issuer}` is not a CA of this PKI that publishes a CRL"
+            ))
+        })?;
+        crls_pem.push_str(&pem_crl(crl));
+    }
+    Ok(Material {
+        server: cert,
+        chain_pem,
+        intermediates_pem,
+        trusted,
+        named,
+        verify_only,
+        crls_pem,
+        truncated: list.truncated,
+    })
+}
+
+/// The profile mode a real gateway is configured from (validated against the
+/// built-in profile's modes).
+fn mode_of(kind: RealKind, server: &ServerSpec) -> Result<&'static str, RealError> {
+    let profile = kind.profile();
+    let mode = server.mode.get(profile.name()).map(String::as_str);
+    GatewayProfile::new(profile, mode, server.client_auth)
+        .map(|p| p.mode)
+        .map_err(|e| RealError::Setup(format!("server.mode: {e}")))
+}
+
+/// Render `kind`'s config for `server` on 127.0.0.1:`port`, TLS `version`
+/// only, with every path below `prefix`.
+pub fn render(
+    kind: RealKind,
+    pki: &Pki,
+    server: &ServerSpec,
+    version: TlsVersion,
+    port: u16,
+    prefix: &Path,
+) -> Result<RenderedGateway, RealError> {
+    if let Some(h) = server.trust_forwarded_header {
+        return Err(RealError::Unsupported(format!(
+            "server.trust_forwarded_header = {}: real gateways are not configured to trust \
+             forwarding headers",
+            h.header_name()
+        )));
+    }
+    let m = material(pki, server)?;
+    let mode = mode_of(kind, server)?;
+    let asks = server.client_auth != ClientAuth::None;
+    if asks && m.trusted.is_empty() {
+        return Err(RealError::Unsupported(
+            "server.trust is empty: real gateways need a CA file to verify client certificates"
+                .into(),
+        ));
+    }
+    let mut r = RenderedGateway {
+        kind,
+        prefix: prefix.to_path_buf(),
+        port,
+        files: vec![
+            ("server.crt".into(), m.chain_pem.clone(), false),
+            ("server.key".into(), m.server.key_pem(), true),
+        ],
+        dirs: vec!["logs".into()],
+        config_file: None,
+        args: Vec::new(),
+        logs: Vec::new(),
+        ca_names: m.named.iter().map(|c| c.subject.clone()).collect(),
+        ca_names_truncated: m.truncated,
+    };
+    let p = |rel: &str| prefix.join(rel).display().to_string();
+    if !m.trusted.is_empty() {
+        r.files.push(("trust.pem".into(), pems(&m.trusted), false));
+    }
+    if !m.named.is_empty() {
+        r.files.push(("ca-names.pem".into(), pems(&m.named), false));
+    }
+    if !m.verify_only.is_empty() {
+        r.files
+            .push(("ca-verify.pem".into(), pems(&m.verify_only), false));
+    }
+    let has_crl = !m.crls_pem.is_empty();
+    if has_crl {
+        r.files.push(("crl.pem".into(), m.crls_pem.clone(), false));
+    }
+    let (ossl_proto, word) = match version {
+        TlsVersion::Tls12 => ("TLSv1.2", "-tls1_2"),
+        TlsVersion::Tls13 => ("TLSv1.3", "-tls1_3"),
+    };
+    match kind {
+        RealKind::Nginx => {
+            let verify = if asks { mode } else { "off" };
+            if asks && m.named.is_empty() && verify != "optional_no_ca" {
+                // nginx 1.22: "no ssl_client_certificate for ssl_verify_client"
+                return Err(RealError::Unsupported(
+                    "nginx needs ssl_client_certificate (sent as CA names) for ssl_verify_client \
+                     on|optional: it cannot send an empty CA list"
+                        .into(),
+                ));
+            }
+            let mut c = String::new();
+            let _ = writeln!(c, "# mtls-harness: real nginx for one case");
+            let _ = writeln!(c, "error_log {} info;", p("logs/error.log"));
+            let _ = writeln!(c, "pid {};", p("logs/nginx.pid"));
+            let _ = writeln!(c, "events {{ worker_connections 64; }}");
+            let _ = writeln!(c, "http {{");
+            let _ = writeln!(c, "  access_log {};", p("logs/access.log"));
+            for t in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
+                let _ = writeln!(c, "  {t}_temp_path {};", p(&format!("tmp/{t}")));
+            }
+            let _ = writeln!(c, "  server {{");
+            let _ = writeln!(c, "    listen 127.0.0.1:{port} ssl;");
+            let _ = writeln!(c, "    server_name localhost;");
+            let _ = writeln!(c, "    ssl_certificate {};", p("server.crt"));
+            let _ = writeln!(c, "    ssl_certificate_key {};", p("server.key"));
+            let _ = writeln!(c, "    ssl_protocols {ossl_proto};");
+            let _ = writeln!(c, "    ssl_verify_client {verify};");
+            if asks {
+                let _ = writeln!(c, "    ssl_verify_depth {VERIFY_DEPTH};");
+                if !m.named.is_empty() {
+                    let _ = writeln!(c, "    # sent as CA names");
+                    let _ = writeln!(c, "    ssl_client_certificate {};", p("ca-names.pem"));
+                }
+                if !m.verify_only.is_empty() {
+                    let _ = writeln!(c, "    # trusted, not sent");
+                    let _ = writeln!(c, "    ssl_trusted_certificate {};", p("ca-verify.pem"));
+                }
+                if has_crl {
+                    let _ = writeln!(c, "    ssl_crl {};", p("crl.pem"));
+                }
+            }
+            let _ = writeln!(c, "    default_type text/plain;");
+            let _ = writeln!(c, "    location / {{");
+            let _ = writeln!(
+                c,
+                "      if ($ssl_client_verify != SUCCESS) {{ return 200 \"anonymous\\n\"; }}"
+            );
+            let _ = writeln!(
+                c,
+                "      return 200 \"authenticated: $ssl_client_s_dn\\n\";"
+            );
+            let _ = writeln!(c, "    }}\n  }}\n}}");
+            r.files.push(("nginx.conf".into(), c, false));
+            r.dirs.push("tmp".into());
+            r.config_file = Some("nginx.conf".into());
+            r.args = vec![
+                "-p".into(),
+                p(""),
+                "-e".into(),
+                p("logs/error.log"),
+                "-c".into(),
+                p("nginx.conf"),
+                "-g".into(),
+                "daemon off; master_process off;".into(),
+            ];
+            r.logs = vec!["logs/error.log".into()];
+        }
+        RealKind::Haproxy => {
+            let mut pem = m.chain_pem.clone();
+            pem.push_str(&m.server.key_pem());
+            r.files.push(("server.pem".into(), pem, true));
+            let mut bind = format!(
+                "bind 127.0.0.1:{port} ssl crt {} ssl-min-ver {ossl_proto} ssl-max-ver {ossl_proto} alpn http/1.1",
+                p("server.pem")
+            );
+            if asks {
+                if m.named.is_empty() {
+                    return Err(RealError::Unsupported(
+                        "HAProxy needs a ca-file (sent as CA names) to verify client \
+                         certificates: it cannot send an empty CA list"
+                            .into(),
+                    ));
+                }
+                let _ = write!(bind, " ca-file {}", p("ca-names.pem"));
+                if !m.verify_only.is_empty() {
+                    let _ = write!(bind, " ca-verify-file {}", p("ca-verify.pem"));
+                }
+                if has_crl {
+                    let _ = write!(bind, " crl-file {}", p("crl.pem"));
+                }
+                match mode {
+                    "optional-deny" => {
+                        bind.push_str(" verify optional ca-ignore-err all crt-ignore-err all")
+                    }
+                    _ => bind.push_str(" verify required"),
+                }
+            } else {
+                bind.push_str(" verify none");
+            }
+            let mut c = String::new();
+            let _ = writeln!(c, "# mtls-harness: real HAProxy for one case");
+            let _ = writeln!(c, "global\n  log stderr format raw local0 info");
+            let _ = writeln!(
+                c,
+                "defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s"
+            );
+            let _ = writeln!(c, "frontend fe\n  {bind}");
+            if asks && mode == "optional-deny" {
+                let _ = writeln!(
+                    c,
+                    "  http-request deny if !{{ ssl_c_used }} || !{{ ssl_c_verify 0 }}"
+                );
+            }
+            let _ = writeln!(
+                c,
+                "  http-request return status 200 content-type text/plain lf-string \"authenticated: %[ssl_c_s_dn]\\n\" if {{ ssl_c_used }} {{ ssl_c_verify 0 }}"
+            );
+            let _ = writeln!(
+                c,
+                "  http-request return status 200 content-type text/plain string \"anonymous\\n\""
+            );
+            r.files.push(("haproxy.cfg".into(), c, false));
+            r.config_file = Some("haproxy.cfg".into());
+            r.args = vec!["-f".into(), p("haproxy.cfg"), "-db".into()];
+            r.logs = vec!["stderr.log".into()];
+        }
+        RealKind::Apache => {
+            let per_dir = mode == "per-directory";
+            let verify_line = format!("SSLVerifyClient {}", if asks { "require" } else { "none" });
+            let modules = [
+                ("mpm_event_module", "mod_mpm_event.so"),
+                ("authz_core_module", "mod_authz_core.so"),
+                ("socache_shmcb_module", "mod_socache_shmcb.so"),
+                ("ssl_module", "mod_ssl.so"),
+                ("rewrite_module", "mod_rewrite.so"),
+                ("mime_module", "mod_mime.so"),
+            ];
+            let mut c = String::new();
+            let _ = writeln!(c, "# mtls-harness: real Apache httpd for one case");
+            let _ = writeln!(c, "ServerRoot \"{}\"", p(""));
+            let _ = writeln!(c, "ServerName localhost");
+            let _ = writeln!(c, "PidFile \"{}\"", p("logs/httpd.pid"));
+            let _ = writeln!(c, "DefaultRuntimeDir \"{}\"", p("run"));
+            for (name, file) in modules {
+                let _ = writeln!(
+                    c,
+                    "LoadModule {name} {}",
+                    Path::new(super::APACHE_MODULES).join(file).display()
+                );
+            }
+            let _ = writeln!(
+                c,
+                "StartServers 1\nServerLimit 1\nThreadLimit 8\nThreadsPerChild 8\nMaxRequestWorkers 8\nMinSpareThreads 1\nMaxSpareThreads 8"
+            );
+            let _ = writeln!(c, "ErrorLog \"{}\"", p("logs/error.log"));
+            let _ = writeln!(c, "LogLevel info ssl:info");
+            let _ = writeln!(c, "TypesConfig /dev/null\nAddType text/plain .txt");
+            let _ = writeln!(
+                c,
+                "SSLSessionCache \"shmcb:{}(65536)\"",
+                p("run/ssl_scache")
+            );
+            let _ = writeln!(c, "Listen 127.0.0.1:{port} https");
+            let _ = writeln!(c, "DocumentRoot \"{}\"", p("htdocs"));
+            let _ = writeln!(
+                c,
+                "<Directory \"{}\">\n  Require all granted\n</Directory>",
+                p("htdocs")
+            );
+            let _ = writeln!(c, "<VirtualHost 127.0.0.1:{port}>");
+            let _ = writeln!(c, "  ServerName localhost");
+            let _ = writeln!(c, "  SSLEngine on");
+            let _ = writeln!(c, "  SSLProtocol -all +{ossl_proto}");
+            let _ = writeln!(c, "  SSLCertificateFile \"{}\"", p("server.crt"));
+            let _ = writeln!(c, "  SSLCertificateKeyFile \"{}\"", p("server.key"));
+            if asks {
+                let _ = writeln!(c, "  SSLCACertificateFile \"{}\"", p("trust.pem"));
+                if m.named.is_empty() {
+                    return Err(RealError::Unsupported(
+                        "Apache sends the SSLCACertificateFile names when SSLCADNRequestFile is \
+                         absent or empty: it cannot send an empty CA list"
+                            .into(),
+                    ));
+                }
+                let _ = writeln!(c, "  # the CA names sent");
+                let _ = writeln!(c, "  SSLCADNRequestFile \"{}\"", p("ca-names.pem"));
+                let _ = writeln!(c, "  SSLVerifyDepth {VERIFY_DEPTH}");
+                if has_crl {
+                    let _ = writeln!(c, "  SSLCARevocationFile \"{}\"", p("crl.pem"));
+                    let _ = writeln!(c, "  SSLCARevocationCheck chain");
+                }
+            }
+            if !per_dir {
+                let _ = writeln!(c, "  {verify_line}");
+            }
+            let _ = writeln!(c, "  RewriteEngine on");
+            let _ = writeln!(c, "  RewriteCond %{{SSL:SSL_CLIENT_VERIFY}} !=SUCCESS");
+            let _ = writeln!(c, "  RewriteRule ^/$ /anonymous.txt [L]");
+            let _ = writeln!(c, "  RewriteRule ^/$ /authenticated.txt [L]");
+            if per_dir {
+                let _ = writeln!(c, "  <Location />\n    {verify_line}\n  </Location>");
+            }
+            let _ = writeln!(c, "</VirtualHost>");
+            r.files.push(("httpd.conf".into(), c, false));
+            r.files.push((
+                "htdocs/authenticated.txt".into(),
+                "authenticated\n".into(),
+                false,
+            ));
+            r.files
+                .push(("htdocs/anonymous.txt".into(), "anonymous\n".into(), false));
+            r.dirs.push("run".into());
+            r.config_file = Some("httpd.conf".into());
+            r.args = vec![
+                "-d".into(),
+                p(""),
+                "-f".into(),
+                p("httpd.conf"),
+                "-DFOREGROUND".into(),
+            ];
+            r.logs = vec!["logs/error.log".into()];
+        }
+        RealKind::Openssl => {
+            if asks && mode == "per-directory" {
+                return Err(RealError::Unsupported(
+                    "openssl s_server verifies only in the handshake: apache `per-directory` \
+                     cannot be expressed"
+                        .into(),
+                ));
+            }
+            r.files
+                .push(("server.leaf.crt".into(), m.server.cert_pem(), false));
+            r.args = vec![
+                "s_server".into(),
+                "-accept".into(),
+                format!("127.0.0.1:{port}"),
+                "-cert".into(),
+                p("server.leaf.crt"),
+                "-key".into(),
+                p("server.key"),
+                word.into(),
+                "-www".into(),
+            ];
+            if !m.intermediates_pem.is_empty() {
+                r.files.push((
+                    "server.intermediates.pem".into(),
+                    m.intermediates_pem.clone(),
+                    false,
+                ));
+                r.args.push("-cert_chain".into());
+                r.args.push(p("server.intermediates.pem"));
+            }
+            if asks {
+                // Verification store: every trusted CA plus the CRLs (a PEM
+                // file may carry both). The names come from -CAfile.
+                let mut verify = pems(&m.trusted);
+                verify.push_str(&m.crls_pem);
+                r.files.push(("verify.pem".into(), verify, false));
+                r.args.extend([
+                    "-Verify".into(),
+                    VERIFY_DEPTH.to_string(),
+                    // Without it s_server's verify callback accepts every
+                    // certificate, only printing the error.
+                    "-verify_return_error".into(),
+                    "-verifyCAfile".into(),
+                    p("verify.pem"),
+                ]);
+                if m.named.is_empty() {
+                    r.args.push("-no_ca_names".into());
+                } else {
+                    r.args.extend(["-CAfile".into(), p("ca-names.pem")]);
+                }
+                if has_crl {
+                    r.args.push("-crl_check_all".into());
+                }
+            }
+            r.logs = vec!["stdout.log".into(), "stderr.log".into()];
+        }
+    }
+    Ok(r)
+}
