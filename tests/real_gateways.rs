@@ -166,7 +166,9 @@ fn expected(kind: RealKind, situation: &str, version: TlsVersion) -> Expect {
     use RealKind as K;
     let v12 = version == TlsVersion::Tls12;
     match (kind, situation) {
-        // openssl s_server -www answers with its status page, not our text.
+        // openssl s_server -www answers 200 with its status page (its command
+        // line, ciphers, session; the client certificate only after the first
+        // 4 KiB the client keeps), never our "authenticated" text.
         (K::Openssl, "good") => Differs {
             real: http(200, "s_server"),
             builtin: http(200, "authenticated"),
@@ -190,7 +192,13 @@ fn expected(kind: RealKind, situation: &str, version: TlsVersion) -> Expect {
     }
 }
 
-fn scenario(spec: &PkiSpec, wallet: &[&str], crls: &[&str], extra_trust: &[&str]) -> ScenarioFile {
+fn scenario(
+    spec: &PkiSpec,
+    mode: Option<(&str, &str)>,
+    wallet: &[&str],
+    crls: &[&str],
+    extra_trust: &[&str],
+) -> ScenarioFile {
     let list = |xs: &[&str]| {
         xs.iter()
             .map(|x| format!("\"{x}\""))
@@ -205,6 +213,9 @@ fn scenario(spec: &PkiSpec, wallet: &[&str], crls: &[&str], extra_trust: &[&str]
     );
     let mut file: ScenarioFile = toml::from_str(&text).expect("matrix scenario parses");
     file.pki = spec.clone();
+    if let Some((profile, mode)) = mode {
+        file.server.mode.insert(profile.into(), mode.into());
+    }
     file
 }
 
@@ -219,47 +230,60 @@ fn require_installed(kind: RealKind) {
     }
 }
 
-async fn matrix(kind: RealKind) {
+/// Run one case on the real gateway (checking no process survives it) and
+/// on the built-in profile.
+async fn run_pair(
+    pki: &Pki,
+    file: &ScenarioFile,
+    kind: RealKind,
+    version: TlsVersion,
+) -> (Observation, Observation) {
+    let timeouts = Timeouts::default();
+    let mut pid = None;
+    let real = run_case_real_with(pki, file, kind, version, timeouts, |s| pid = Some(s.pid()))
+        .await
+        .unwrap_or_else(|e| panic!("{kind} / TLS {version}: {e}"));
+    let pid = pid.expect("server started");
+    let left = group_members(pid);
+    assert!(
+        left.is_empty(),
+        "{kind}: processes of group {pid} survived the case: {left:?}"
+    );
+    let builtin = run_case(pki, file, kind.profile(), version, timeouts)
+        .await
+        .expect("built-in case runs");
+    (real, builtin)
+}
+
+type ExpectFn = fn(RealKind, &str, TlsVersion) -> Expect;
+
+async fn matrix(kind: RealKind, mode: Option<&str>, situations: &[Situation], expect: ExpectFn) {
     require_installed(kind);
     let spec = PkiSpec::from_toml(PKI, "real-matrix.toml").expect("spec");
     let pki = Pki::generate(&spec).expect("pki");
-    let timeouts = Timeouts::default();
     let mut failures = Vec::new();
     let mut ran = 0;
-    for (situation, wallet, crls, extra_trust) in SITUATIONS {
-        let file = scenario(&spec, wallet, crls, extra_trust);
+    for (situation, wallet, crls, extra_trust) in situations {
+        let mode = mode.map(|m| (kind.profile().name(), m));
+        let file = scenario(&spec, mode, wallet, crls, extra_trust);
         for version in TlsVersion::ALL {
-            let mut pid = None;
-            let real = run_case_real_with(&pki, &file, kind, version, timeouts, |s| {
-                pid = Some(s.pid())
-            })
-            .await
-            .unwrap_or_else(|e| panic!("{kind} / {situation} / TLS {version}: {e}"));
-            let pid = pid.expect("server started");
-            let left = group_members(pid);
-            assert!(
-                left.is_empty(),
-                "{kind} / {situation}: processes survived the case: {left:?}"
-            );
-            let builtin = run_case(&pki, &file, kind.profile(), version, timeouts)
-                .await
-                .expect("built-in case runs");
+            let (real, builtin) = run_pair(&pki, &file, kind, version).await;
             ran += 1;
             let (got_real, got_builtin) = (outcome(&real), outcome(&builtin));
-            let (want_real, want_builtin) = match expected(kind, situation, version) {
+            let (want_real, want_builtin) = match expect(kind, situation, version) {
                 Expect::Same(o) => (o.clone(), o),
                 Expect::Differs { real, builtin } => (real, builtin),
             };
             if got_real != want_real || got_builtin != want_builtin {
                 failures.push(format!(
-                    "{kind} / {situation} / TLS {version}:\n  real:     want {want_real:?}, got {got_real:?}\n  built-in ({}): want {want_builtin:?}, got {got_builtin:?}\n  gateway log: {}",
+                    "{kind} (mode {mode:?}) / {situation} / TLS {version}:\n  real:     want {want_real:?}, got {got_real:?}\n  built-in ({}): want {want_builtin:?}, got {got_builtin:?}\n  gateway log: {}",
                     kind.profile(),
                     real.gateway_log.as_deref().unwrap_or("-").replace('\n', "\n    ")
                 ));
             }
         }
     }
-    assert_eq!(ran, SITUATIONS.len() * 2);
+    assert_eq!(ran, situations.len() * 2);
     assert!(
         failures.is_empty(),
         "{} of {ran} cases wrong:\n{}",
@@ -270,20 +294,288 @@ async fn matrix(kind: RealKind) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_nginx_matches_nginx_profile() {
-    matrix(RealKind::Nginx).await;
+    matrix(RealKind::Nginx, None, SITUATIONS, expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_haproxy_matches_haproxy_profile() {
-    matrix(RealKind::Haproxy).await;
+    matrix(RealKind::Haproxy, None, SITUATIONS, expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_apache_matches_apache_profile() {
-    matrix(RealKind::Apache).await;
+    matrix(RealKind::Apache, None, SITUATIONS, expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_openssl_s_server_matches_apache_profile() {
-    matrix(RealKind::Openssl).await;
+    matrix(RealKind::Openssl, None, SITUATIONS, expected).await;
+}
+
+/// The situations the non-default modes are run in.
+const MODE_SITUATIONS: &[Situation] = &[
+    ("no_cert", &[], &[], &[]),
+    ("good", &["good"], &[], &[]),
+    ("expired", &["expired"], &[], &[]),
+    ("untrusted_root", &["untrusted"], &[], &[]),
+];
+
+fn expected_nginx_optional(_: RealKind, situation: &str, _: TlsVersion) -> Expect {
+    match situation {
+        "no_cert" => Expect::Same(http(200, "anonymous")),
+        "good" => Expect::Same(http(200, "authenticated")),
+        _ => Expect::Same(http(400, CERT_ERROR_TEXT)),
+    }
+}
+
+fn expected_nginx_optional_no_ca(_: RealKind, situation: &str, _: TlsVersion) -> Expect {
+    match situation {
+        // optional_no_ca tolerates an untrusted issuer: the request goes on
+        // unauthenticated ($ssl_client_verify FAILED:..., our config says anonymous).
+        "no_cert" | "untrusted_root" => Expect::Same(http(200, "anonymous")),
+        "good" => Expect::Same(http(200, "authenticated")),
+        // ...but not an expired certificate (DESIGN table: "even optional_no_ca").
+        _ => Expect::Same(http(400, CERT_ERROR_TEXT)),
+    }
+}
+
+fn expected_haproxy_optional_deny(_: RealKind, situation: &str, _: TlsVersion) -> Expect {
+    match situation {
+        "good" => Expect::Same(http(200, "authenticated")),
+        _ => Expect::Same(http(403, "Request forbidden by administrative rules")),
+    }
+}
+
+fn expected_apache_per_directory(_: RealKind, situation: &str, _: TlsVersion) -> Expect {
+    match situation {
+        "good" => Expect::Same(http(200, "authenticated")),
+        _ => Expect::Same(http(
+            403,
+            "You don't have permission to access this resource",
+        )),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_nginx_optional_modes_match_profile() {
+    matrix(
+        RealKind::Nginx,
+        Some("optional"),
+        MODE_SITUATIONS,
+        expected_nginx_optional,
+    )
+    .await;
+    matrix(
+        RealKind::Nginx,
+        Some("optional_no_ca"),
+        MODE_SITUATIONS,
+        expected_nginx_optional_no_ca,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_haproxy_optional_deny_matches_profile() {
+    matrix(
+        RealKind::Haproxy,
+        Some("optional-deny"),
+        MODE_SITUATIONS,
+        expected_haproxy_optional_deny,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_apache_per_directory_matches_profile() {
+    matrix(
+        RealKind::Apache,
+        Some("per-directory"),
+        MODE_SITUATIONS,
+        expected_apache_per_directory,
+    )
+    .await;
+}
+
+const NAMES_PKI: &str = r#"
+[[cert]]
+name = "root-a"
+role = "root"
+subject = "CN=Root A,O=Acme"
+signs_client_certs = true
+[[cert]]
+name = "root-b"
+role = "root"
+subject = "CN=Root B,O=Acme"
+[[cert]]
+name = "gw"
+role = "server"
+issuer = "root-a"
+[[cert]]
+name = "alice"
+role = "client"
+issuer = "root-b"
+"#;
+
+/// The CA names each gateway sends, per `ca_names` policy, equal to what the
+/// built-in profile sends; CAs trusted but not named (nginx
+/// `ssl_trusted_certificate`, HAProxy `ca-verify-file`, Apache CAs outside
+/// `SSLCADNRequestFile`, s_server `-verifyCAfile`) still verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_names_policies_match_profiles() {
+    for kind in RealKind::ALL {
+        require_installed(kind);
+    }
+    let spec = PkiSpec::from_toml(NAMES_PKI, "names.toml").expect("spec");
+    let pki = Pki::generate(&spec).expect("pki");
+    // (policy as TOML, subjects expected, supported by which gateways)
+    let policies: &[(&str, &[&str])] = &[
+        (
+            "\"all-trusted\"",
+            &["CN=Root A, O=Acme", "CN=Root B, O=Acme"],
+        ),
+        ("\"flagged\"", &["CN=Root A, O=Acme"]),
+        ("{ explicit = [\"root-b\"] }", &["CN=Root B, O=Acme"]),
+        // Room for one name only: the second is dropped (Windows-style).
+        ("{ truncate-bytes = 40 }", &["CN=Root A, O=Acme"]),
+        ("\"empty\"", &[]),
+    ];
+    let mut failures = Vec::new();
+    for kind in RealKind::ALL {
+        for (policy, subjects) in policies {
+            let text = format!(
+                "description = \"names\"\n[server]\ncert = \"gw\"\ntrust = [\"root-a\", \"root-b\"]\nca_names = {policy}\n[client]\ncerts = [\"alice\"]\nselection = \"always\"\n"
+            );
+            let mut file: ScenarioFile = toml::from_str(&text).expect("names scenario parses");
+            file.pki = spec.clone();
+            for version in TlsVersion::ALL {
+                let what = format!("{kind} / ca_names = {policy} / TLS {version}");
+                let real =
+                    run_case_real_with(&pki, &file, kind, version, Timeouts::default(), |_| {})
+                        .await;
+                let real = match real {
+                    Err(mtls_harness::case::CaseError::Unsupported(why)) => {
+                        // Only an empty list is beyond nginx, HAProxy and Apache.
+                        if subjects.is_empty() && kind != RealKind::Openssl {
+                            continue;
+                        }
+                        failures.push(format!("{what}: unsupported: {why}"));
+                        continue;
+                    }
+                    Err(e) => panic!("{what}: {e}"),
+                    Ok(obs) => obs,
+                };
+                if subjects.is_empty() && kind != RealKind::Openssl {
+                    failures.push(format!(
+                        "{what}: expected Unsupported, got {:?}",
+                        outcome(&real)
+                    ));
+                    continue;
+                }
+                let builtin = run_case(&pki, &file, kind.profile(), version, Timeouts::default())
+                    .await
+                    .expect("built-in case runs");
+                let names = |o: &Observation| {
+                    o.ca_names
+                        .as_ref()
+                        .map(|c| c.subjects.clone())
+                        .unwrap_or_default()
+                };
+                let want: Vec<String> = subjects.iter().map(|s| s.to_string()).collect();
+                if names(&real) != want || names(&builtin) != want {
+                    failures.push(format!(
+                        "{what}: names want {want:?}, real {:?}, built-in {:?}",
+                        names(&real),
+                        names(&builtin)
+                    ));
+                }
+                if !real.certificate_requested {
+                    failures.push(format!(
+                        "{what}: real gateway did not request a certificate"
+                    ));
+                }
+                // alice's CA (root-b) is trusted whether or not it is named.
+                // s_server -www answers 200 with its status page (see `expected`).
+                let want_real = if kind == RealKind::Openssl {
+                    http(200, "s_server")
+                } else {
+                    http(200, "authenticated")
+                };
+                if outcome(&real) != want_real || outcome(&builtin) != http(200, "authenticated") {
+                    failures.push(format!(
+                        "{what}: outcome real {:?}, built-in {:?}",
+                        outcome(&real),
+                        outcome(&builtin)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A gateway that cannot start is a setup error quoting what it said, and
+/// leaves nothing running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn startup_failure_quotes_the_gateway_output() {
+    use mtls_harness::real::{RealError, RealServer};
+    let spec = PkiSpec::from_toml(
+        "[[cert]]\nname = \"root\"\nrole = \"root\"\n[[cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\ndefects = [\"key-mismatch\"]\n",
+        "bad.toml",
+    )
+    .expect("spec");
+    let pki = Pki::generate(&spec).expect("pki");
+    let file: ScenarioFile =
+        toml::from_str("description = \"bad key\"\n[server]\ncert = \"gw\"\ntrust = [\"root\"]\n")
+            .expect("scenario");
+    for kind in RealKind::ALL {
+        require_installed(kind);
+        match RealServer::start(kind, &pki, &file.server, TlsVersion::Tls13).await {
+            Ok(s) => panic!("{kind} started with a mismatched key (pid {})", s.pid()),
+            Err(RealError::Exited { log, .. }) => {
+                let l = log.to_lowercase();
+                assert!(
+                    l.contains("key") || l.contains("mismatch"),
+                    "{kind}: the error should quote the gateway's complaint:\n{log}"
+                );
+            }
+            Err(e) => panic!("{kind}: want an Exited error quoting the log, got {e}"),
+        }
+    }
+}
+
+/// A panicking test still stops its gateway: Drop kills the process group.
+#[test]
+fn a_panic_still_stops_the_gateway() {
+    require_installed(RealKind::Nginx);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let joined = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let spec = PkiSpec::from_toml(PKI, "real-matrix.toml").expect("spec");
+            let pki = Pki::generate(&spec).expect("pki");
+            let file = scenario(&spec, None, &[], &[], &[]);
+            let server = mtls_harness::real::RealServer::start(
+                RealKind::Nginx,
+                &pki,
+                &file.server,
+                TlsVersion::Tls13,
+            )
+            .await
+            .expect("nginx starts");
+            tx.send(server.pid()).expect("send pid");
+            assert!(!group_members(server.pid()).is_empty(), "nginx is running");
+            panic!("deliberate panic with a gateway running");
+        })
+    })
+    .join();
+    assert!(joined.is_err(), "the thread panicked");
+    let pid = rx.recv().expect("pid was sent");
+    assert!(
+        group_members(pid).is_empty(),
+        "nginx (group {pid}) survived the panic: {:?}",
+        group_members(pid)
+    );
 }

@@ -509,7 +509,7 @@ pub async fn run_case_real_with(
     let mark = server.log_mark();
     let (mut obs, local) = client.exchange_with_local_addr(server.addr()).await;
     // Gateways write their log line after answering: give them a moment.
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let log = server.log_since(&mark);
     // Apache and HAProxy name the client's address: keep this connection's
     // lines when they do (Apache logs its own startup lines meanwhile).
