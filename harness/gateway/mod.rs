@@ -94,6 +94,25 @@ pub enum Enforcement {
     },
     /// Accepted in the handshake, judged after it: the HTTP response says.
     Http { rules: Rules },
+    /// Not asked for in the handshake but after the request arrives, for the
+    /// requested location: renegotiation on TLS 1.2, post-handshake
+    /// authentication on TLS 1.3 (Apache `SSLVerifyClient` in a
+    /// `<Location>`). The harness's clients (rustls) support neither; what
+    /// follows is [`GatewayProfile::post_handshake_refusal`].
+    PostHandshake,
+}
+
+/// What a gateway that asks for a certificate after the handshake does to a
+/// client that can give one neither by renegotiation nor by post-handshake
+/// authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostHandshakeRefusal {
+    Http(GatewayResponse),
+    /// After the request: a fatal alert (encrypted), and the connection ends.
+    Alert {
+        alert: rustls::AlertDescription,
+        log: String,
+    },
 }
 
 /// What the gateway knows about the client certificate once TLS is done.
@@ -220,6 +239,15 @@ impl GatewayProfile {
             ProfileKind::Haproxy => haproxy::respond(self.mode, status),
             ProfileKind::Envoy => envoy::respond(self.mode, status),
         }
+    }
+
+    /// What happens when the certificate must be asked for after the
+    /// handshake ([`Enforcement::PostHandshake`]) on `version`.
+    pub fn post_handshake_refusal(
+        &self,
+        version: crate::observation::TlsVersion,
+    ) -> PostHandshakeRefusal {
+        apache::post_handshake_refusal(version)
     }
 
     /// The line the gateway logs when the handshake fails with `alert`.

@@ -503,7 +503,8 @@ result = "SUCCESS"
         assert!(error_of(&mode("nginx = \"sometimes\""))
             .contains("`server.mode.nginx`: unknown nginx mode `sometimes`"));
         assert!(error_of(&mode("squid = \"on\"")).contains("unknown profile `squid`"));
-        assert!(error_of(&mode("strict = \"on\"")).contains("has no modes"));
+        assert!(error_of(&mode("strict = \"on\"")).contains("unknown strict mode `on`"));
+        assert!(error_of(&mode("layer7 = \"on\"")).contains("has no modes"));
     }
 
     #[test]

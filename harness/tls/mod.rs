@@ -5,6 +5,7 @@ pub mod alert_rewrite;
 pub mod ca_names;
 pub mod classify;
 pub mod client;
+pub mod post_handshake;
 pub mod server;
 pub mod verify;
 

@@ -7,7 +7,7 @@ use super::ca_names::AcceptableCaList;
 use super::classify::{alert_name, find_rustls_error};
 use super::verify::{CertFailure, Rules, TrustStore};
 use super::{provider, Timeouts};
-use crate::gateway::{ClientCertStatus, Enforcement, GatewayProfile};
+use crate::gateway::{ClientCertStatus, Enforcement, GatewayProfile, PostHandshakeRefusal};
 use crate::observation::{CaNamesSeen, Side, TlsVersion};
 use crate::scenario::schema::ClientAuth;
 use http_body_util::Full;
@@ -242,6 +242,9 @@ struct Shared {
     /// The CA list does not fit: abort like OpenSSL (internal_error).
     oversized: bool,
     rewrite_tls12_alert: bool,
+    /// The profile asks for the certificate after the request
+    /// ([`Enforcement::PostHandshake`]).
+    post_handshake: bool,
 }
 
 /// Start a gateway; it runs until the returned handle is dropped or shut down.
@@ -274,8 +277,12 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
             openssl_alerts,
             ..
         } => (VerifyMode::OpenSsl, cert_mandatory, openssl_alerts),
-        Enforcement::Http { .. } => (VerifyMode::Deferred, false, false),
+        Enforcement::Http { .. } | Enforcement::PostHandshake => {
+            (VerifyMode::Deferred, false, false)
+        }
     };
+    // Asked only after the request: no CertificateRequest in the handshake.
+    let post_handshake = offer && enforcement == Enforcement::PostHandshake;
     let oversized = offer && config.versions.iter().any(|v| !config.ca_list.fits(*v));
     let names = if oversized {
         Vec::new()
@@ -284,7 +291,7 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
     };
     let verifier = GatewayVerifier {
         names,
-        offer,
+        offer: offer && !post_handshake,
         mandatory: mandatory && offer,
         mode,
         trust: config.trust.clone(),
@@ -310,6 +317,8 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
         .with_single_cert(config.server_chain.clone(), config.server_key.clone_key())
         .map_err(|e| format!("server certificate/key: {e}"))?;
     server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // To seal the renegotiation request and alert rustls cannot send.
+    server_config.enable_secret_extraction = post_handshake;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -319,6 +328,7 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
         config,
         acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(server_config)),
         oversized,
+        post_handshake,
     });
     let book = Arc::new(RecordBook::default());
     let (events, _) = broadcast::channel(1024);
@@ -380,7 +390,7 @@ async fn handle(
     let rec = Arc::new(Mutex::new(ServerRecord {
         peer: peer.to_string(),
         profile: profile.name().to_string(),
-        certificate_requested: offer && !shared.oversized,
+        certificate_requested: offer && !shared.oversized && !shared.post_handshake,
         ca_names: offer.then(|| cfg.ca_list.seen()),
         ca_list_oversized: shared.oversized,
         ..Default::default()
@@ -443,6 +453,7 @@ async fn handle(
                 },
                 Err(f) => ClientCertStatus::Failed(f),
             },
+            Enforcement::PostHandshake => ClientCertStatus::NotSent,
             Enforcement::Handshake { .. } => ClientCertStatus::Verified {
                 subject: subject_of(&chain[0]),
             },
@@ -455,7 +466,30 @@ async fn handle(
         r.client_certificate_sent = Some(!chain.is_empty());
         r.cert_status = Some(describe_status(&status));
     }
-    let response = profile.respond(&status);
+    let response = if shared.post_handshake {
+        match profile.post_handshake_refusal(version.unwrap_or(TlsVersion::Tls13)) {
+            PostHandshakeRefusal::Http(response) => response,
+            PostHandshakeRefusal::Alert { alert, log } => {
+                let result =
+                    super::post_handshake::refuse_renegotiation(tls, alert, cfg.timeouts.response)
+                        .await;
+                let mut r = rec.lock().expect("record lock");
+                match result {
+                    Ok(()) => {
+                        r.alert = Some(alert_name(alert));
+                        r.alert_sent_by = Some(Side::Server);
+                        r.log = log;
+                    }
+                    Err(e) => r.log = format!("{log}: {e}"),
+                }
+                drop(r);
+                finish(&rec);
+                return;
+            }
+        }
+    } else {
+        profile.respond(&status)
+    };
     let svc_rec = rec.clone();
     let service = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
         let response = response.clone();
