@@ -7,7 +7,7 @@ use mtls_harness::exit_codes;
 use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::pki::Pki;
-use mtls_harness::runner::{execute, RunOptions};
+use mtls_harness::runner::{execute, GatewaySelection, RunOptions};
 use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth, ServerSpec};
 use mtls_harness::scenario::{load_catalog, Scenario};
 use mtls_harness::tls::Timeouts;
@@ -86,7 +86,9 @@ pub struct RunArgs {
     /// Write the report here instead of stdout (table still prints a summary).
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// `builtin` (default). Real gateways (`real:nginx`, ...) are not built yet.
+    /// `builtin` (default), or a real gateway process per case: `real:nginx`,
+    /// `real:haproxy`, `real:apache`, `real:openssl` (judged by the nginx,
+    /// haproxy, apache and apache expectations).
     #[arg(long, default_value = "builtin")]
     pub gateway: String,
     /// An external gateway URL (not built yet).
@@ -194,8 +196,15 @@ fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>> {
 }
 
 pub fn run(args: RunArgs) -> Result<i32> {
-    if args.gateway != "builtin" {
-        bail!("--gateway {}: only `builtin` gateways exist so far (real nginx/haproxy/apache/openssl are not built yet)", args.gateway);
+    let Some(gateway) = GatewaySelection::parse(&args.gateway) else {
+        bail!(
+            "--gateway {}: expected builtin, real:nginx, real:haproxy, real:apache or real:openssl",
+            args.gateway
+        );
+    };
+    if let GatewaySelection::Real(kind) = gateway {
+        kind.find_program()
+            .map_err(|e| anyhow::anyhow!("--gateway {kind}: {e}"))?;
     }
     if let Some(t) = &args.target {
         bail!("--target {t}: running against an external gateway is not built yet");
@@ -207,6 +216,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             handshake: Duration::from_secs(args.timeout),
             response: Duration::from_secs(args.timeout),
         },
+        gateway,
         ..Default::default()
     };
     if let Some(c) = args.concurrency {

@@ -68,6 +68,22 @@ name = "under-no-kcs"
 role = "client"
 issuer = "no-kcs"
 [[cert]]
+name = "other-int"
+role = "intermediate"
+issuer = "other-root"
+[[cert]]
+name = "untrusted-via-int"
+role = "client"
+issuer = "other-int"
+[[cert]]
+name = "root2"
+role = "root"
+[[cert]]
+name = "stale-crl"
+role = "client"
+issuer = "root2"
+defects = ["crl-expired"]
+[[cert]]
 name = "anchor-no-kcs"
 role = "root"
 defects = ["no-key-cert-sign"]
@@ -90,7 +106,16 @@ const SITUATIONS: &[Situation] = &[
     ("good", &["good"], &[], &[]),
     ("expired", &["expired"], &[], &[]),
     ("untrusted_root", &["untrusted"], &[], &[]),
+    // The client sends its (untrusted) intermediate too: OpenSSL's error is
+    // 20, not 21 (see the nginx log check in `matrix`).
+    (
+        "untrusted_root_with_intermediate",
+        &["untrusted-via-int"],
+        &[],
+        &[],
+    ),
     ("revoked", &["revoked"], &["root"], &[]),
+    ("crl_expired", &["stale-crl"], &["root2"], &["root2"]),
     ("issuer_ca_flag_false", &["under-not-a-ca"], &[], &[]),
     ("eku_server_only", &["server-eku"], &[], &[]),
     ("issuer_no_key_cert_sign", &["under-no-kcs"], &[], &[]),
@@ -182,7 +207,11 @@ fn expected(kind: RealKind, situation: &str, version: TlsVersion) -> Expect {
             "certificate_required"
         })),
         (_, "expired") => Same(alert("certificate_expired")),
-        (_, "untrusted_root") => Same(alert("unknown_ca")),
+        (_, "untrusted_root" | "untrusted_root_with_intermediate") => Same(alert("unknown_ca")),
+        // mod_ssl turns OpenSSL's certificate_expired for an expired CRL into
+        // certificate_unknown; HAProxy and s_server pass OpenSSL's alert on.
+        (K::Apache, "crl_expired") => Same(alert("certificate_unknown")),
+        (_, "crl_expired") => Same(alert("certificate_expired")),
         (_, "revoked") => Same(alert("certificate_revoked")),
         (_, "issuer_ca_flag_false") => Same(alert("unknown_ca")),
         (_, "eku_server_only") => Same(alert("unsupported_certificate")),
@@ -255,6 +284,14 @@ async fn run_pair(
     (real, builtin)
 }
 
+/// The `(...)` of nginx's "client SSL certificate verify error: (21:...)".
+fn verify_error(log: Option<&str>) -> Option<String> {
+    let log = log?;
+    let start = log.find("verify error: (")? + "verify error: (".len();
+    let end = log[start..].find(')')? + start;
+    Some(log[start..end].to_string())
+}
+
 type ExpectFn = fn(RealKind, &str, TlsVersion) -> Expect;
 
 async fn matrix(kind: RealKind, mode: Option<&str>, situations: &[Situation], expect: ExpectFn) {
@@ -274,6 +311,17 @@ async fn matrix(kind: RealKind, mode: Option<&str>, situations: &[Situation], ex
                 Expect::Same(o) => (o.clone(), o),
                 Expect::Differs { real, builtin } => (real, builtin),
             };
+            // nginx logs OpenSSL's verify error: the profile must name the same one.
+            if let (Some(r), Some(b)) = (
+                verify_error(real.gateway_log.as_deref()),
+                verify_error(builtin.gateway_log.as_deref()),
+            ) {
+                if !r.ends_with(&b) {
+                    failures.push(format!(
+                        "{kind} / {situation} / TLS {version}: verify error logged: real `{r}`, built-in `{b}`"
+                    ));
+                }
+            }
             if got_real != want_real || got_builtin != want_builtin {
                 failures.push(format!(
                     "{kind} (mode {mode:?}) / {situation} / TLS {version}:\n  real:     want {want_real:?}, got {got_real:?}\n  built-in ({}): want {want_builtin:?}, got {got_builtin:?}\n  gateway log: {}",
@@ -308,7 +356,7 @@ async fn real_apache_matches_apache_profile() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_openssl_s_server_matches_apache_profile() {
+async fn real_openssl_s_server_matches_haproxy_profile() {
     matrix(RealKind::Openssl, None, SITUATIONS, expected).await;
 }
 

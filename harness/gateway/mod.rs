@@ -241,6 +241,20 @@ impl GatewayProfile {
         }
     }
 
+    /// The alert this (OpenSSL-based, handshake-enforcing) profile sends when
+    /// verification fails with `failure`.
+    pub fn openssl_alert(&self, failure: &CertFailure) -> &'static str {
+        match (self.kind, failure) {
+            // mod_ssl's ssl_callback_SSLVerify ("Expired certificates vs.
+            // 'expired' CRLs") sets the X509_STORE_CTX error to -1 so the peer
+            // gets certificate_unknown, not OpenSSL's certificate_expired
+            // (real Apache 2.4: AH02276 "CRL has expired", alert 46; HAProxy
+            // and s_server send certificate_expired).
+            (ProfileKind::Apache, CertFailure::CrlExpired) => "certificate_unknown",
+            _ => failure.openssl_alert(),
+        }
+    }
+
     /// What happens when the certificate must be asked for after the
     /// handshake ([`Enforcement::PostHandshake`]) on `version`.
     pub fn post_handshake_refusal(

@@ -5,9 +5,16 @@
 //!
 //! Each real kind is judged by the expectations of a built-in profile
 //! ([`RealKind::profile`]): nginx -> nginx, HAProxy -> haproxy, Apache ->
-//! apache, and `openssl s_server` -> apache (OpenSSL handshake-level
-//! verification with OpenSSL's alerts; the `strict` profile would be wrong,
-//! its alerts are rustls's).
+//! apache, and `openssl s_server` -> haproxy: OpenSSL's handshake-level
+//! verification with OpenSSL's own alerts, untouched. (`strict` would be
+//! wrong: its alerts are rustls's. `apache` is close but not equal: mod_ssl
+//! turns an expired CRL's certificate_expired into certificate_unknown, which
+//! s_server and HAProxy do not; see `GatewayProfile::openssl_alert`.)
+//!
+//! `openssl s_server -www` answers 200 with its own status page, never the
+//! "authenticated" text the other gateways are configured to return; the
+//! runner ignores `body_contains` for `real:openssl` (status and alerts are
+//! still judged).
 
 pub mod render;
 
@@ -69,9 +76,10 @@ impl RealKind {
         match self {
             RealKind::Nginx => ProfileKind::Nginx,
             RealKind::Haproxy => ProfileKind::Haproxy,
-            // s_server verifies in the handshake with OpenSSL's alerts: what
-            // the apache profile models (per-server `SSLVerifyClient require`).
-            RealKind::Apache | RealKind::Openssl => ProfileKind::Apache,
+            RealKind::Apache => ProfileKind::Apache,
+            // s_server verifies in the handshake and sends OpenSSL's alerts
+            // unchanged: what the haproxy profile (`verify required`) models.
+            RealKind::Openssl => ProfileKind::Haproxy,
         }
     }
 
@@ -298,8 +306,15 @@ impl RealServer {
                 .await
                 .is_ok_and(|r| r.is_ok()),
             };
-            // s_server listens before it prints ACCEPT; either is fine.
-            if up {
+            let marked = server
+                .rendered
+                .ready_marker
+                .as_ref()
+                .is_none_or(|(rel, text)| {
+                    std::fs::read(server.rendered.path(rel))
+                        .is_ok_and(|b| String::from_utf8_lossy(&b).contains(text.as_str()))
+                });
+            if up && marked {
                 return Ok(server);
             }
             if Instant::now() > deadline {

@@ -34,6 +34,10 @@ pub struct RenderedGateway {
     pub args: Vec<String>,
     /// Log files (relative) whose tail is the gateway log.
     pub logs: Vec<String>,
+    /// A (log file, text) that appears once the gateway is ready: listening
+    /// alone is not enough for Apache, whose parent binds the port before
+    /// mod_ssl checks the certificate and key (and may then exit).
+    pub ready_marker: Option<(String, String)>,
     /// The CA names the server is configured to send (subjects, in order).
     pub ca_names: Vec<String>,
     /// The names list was cut to fit a byte budget.
@@ -205,6 +209,7 @@ pub fn render(
         config_file: None,
         args: Vec::new(),
         logs: Vec::new(),
+        ready_marker: None,
         ca_names: m.named.iter().map(|c| c.subject.clone()).collect(),
         ca_names_truncated: m.truncated,
     };
@@ -332,7 +337,14 @@ pub fn render(
             let _ = writeln!(c, "global\n  log stderr format raw local0 info");
             let _ = writeln!(
                 c,
-                "defaults\n  mode http\n  log global\n  option httplog\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s"
+                "defaults\n  mode http\n  log global\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s"
+            );
+            // The httplog fields plus the client-certificate verdict, so the
+            // log says why a request was denied (ssl_c_verify is the
+            // X509_V_ERR_* code; 0 means verified).
+            let _ = writeln!(
+                c,
+                "  log-format \"%ci:%cp [%tr] %ft %b/%s %ST %B %tsc ssl_c_used=%[ssl_c_used] ssl_c_verify=%[ssl_c_verify] ssl_c_ca_err=%[ssl_c_ca_err] ssl_c_err=%[ssl_c_err] %{{+Q}}r\""
             );
             let _ = writeln!(c, "frontend fe\n  {bind}");
             if asks && mode == "optional-deny" {
@@ -449,14 +461,14 @@ pub fn render(
                 "-DFOREGROUND".into(),
             ];
             r.logs = vec!["logs/error.log".into()];
+            r.ready_marker = Some(("logs/error.log".into(), "resuming normal operations".into()));
         }
         RealKind::Openssl => {
-            if asks && mode == "per-directory" {
-                return Err(RealError::Unsupported(
-                    "openssl s_server verifies only in the handshake: apache `per-directory` \
+            if asks && mode != "required" {
+                return Err(RealError::Unsupported(format!(
+                    "openssl s_server verifies only in the handshake: haproxy mode `{mode}` \
                      cannot be expressed"
-                        .into(),
-                ));
+                )));
             }
             r.files
                 .push(("server.leaf.crt".into(), m.server.cert_pem(), false));
@@ -505,6 +517,7 @@ pub fn render(
                 }
             }
             r.logs = vec!["stdout.log".into(), "stderr.log".into()];
+            r.ready_marker = Some(("stdout.log".into(), "ACCEPT".into()));
         }
     }
     Ok(r)

@@ -151,6 +151,7 @@ impl Drop for RunningGateway {
 /// CA names and, per the profile, verifies in the handshake or defers.
 #[derive(Debug)]
 struct GatewayVerifier {
+    profile: GatewayProfile,
     names: Vec<DistinguishedName>,
     offer: bool,
     mandatory: bool,
@@ -197,7 +198,7 @@ impl ClientCertVerifier for GatewayVerifier {
                 self.trust
                     .verify_client_chain(&chain, Rules::OpenSsl)
                     .map(|()| ClientCertVerified::assertion())
-                    .map_err(|f| f.as_rustls_error_for_openssl_alert())
+                    .map_err(|f| f.as_rustls_error_for_alert(self.profile.openssl_alert(&f)))
             }
             VerifyMode::Deferred => Ok(ClientCertVerified::assertion()),
         }
@@ -290,6 +291,7 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
         config.ca_list.rustls_names()
     };
     let verifier = GatewayVerifier {
+        profile,
         names,
         offer: offer && !post_handshake,
         mandatory: mandatory && offer,
