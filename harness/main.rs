@@ -32,6 +32,7 @@ fn main() {
             command: PkiCommand::Generate { spec, out },
         } => cli::pki_generate(&spec, &out),
         Command::Serve(args) => cli::serve(args),
+        Command::GatewayConfig(args) => cli::gateway_config(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

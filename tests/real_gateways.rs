@@ -632,3 +632,159 @@ fn a_panic_still_stops_the_gateway() {
         group_members(pid)
     );
 }
+
+/// `mtls-harness gateway-config` writes configs the real programs accept
+/// (their own config check), plus a start script and the PKI.
+#[test]
+fn gateway_config_writes_configs_the_real_programs_accept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("cases")).expect("mkdir");
+    let scenario = dir.path().join("cases").join("config.toml");
+    let spec = PKI.replace("[[cert]]", "[[pki.cert]]").trim().to_string();
+    std::fs::write(
+        &scenario,
+        format!(
+            "description = \"config\"\n{spec}\n[server]\ncert = \"gw\"\ntrust = [\"root\", \"other-root\"]\nca_names = {{ explicit = [\"root\"] }}\ncrls = [\"root\"]\n[client]\ncerts = [\"good\"]\n[expect]\nresult = \"SUCCESS\"\n"
+        ),
+    )
+    .expect("write scenario");
+    let checks: &[(RealKind, &str, &[&str])] = &[
+        (
+            RealKind::Nginx,
+            "nginx.conf",
+            &[
+                "-t",
+                "-q",
+                "-p",
+                "{out}/",
+                "-e",
+                "{out}/logs/error.log",
+                "-c",
+                "{out}/nginx.conf",
+            ],
+        ),
+        (
+            RealKind::Haproxy,
+            "haproxy.cfg",
+            &["-c", "-q", "-f", "{out}/haproxy.cfg"],
+        ),
+        (
+            RealKind::Apache,
+            "httpd.conf",
+            &["-t", "-d", "{out}", "-f", "{out}/httpd.conf"],
+        ),
+    ];
+    for (kind, config, check) in checks {
+        require_installed(*kind);
+        let out = dir.path().join(kind.name());
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+            .args(["gateway-config", kind.name(), "--scenario"])
+            .arg(&scenario)
+            .arg("--out")
+            .arg(&out)
+            .args(["--tls", "1.2", "--port", "18443"])
+            .output()
+            .expect("run mtls-harness");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{kind}: {stdout}{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let text = std::fs::read_to_string(out.join(config)).expect("config written");
+        assert!(text.contains("18443"), "{kind}: port in {config}");
+        assert!(out.join("start.sh").is_file(), "{kind}: start.sh");
+        assert!(out.join("pki/good.crt").is_file(), "{kind}: PKI written");
+        // root is sent as a name, other-root only verifies.
+        assert!(out.join("ca-names.pem").is_file() && out.join("ca-verify.pem").is_file());
+        let out_s = out.display().to_string();
+        let args: Vec<String> = check.iter().map(|a| a.replace("{out}", &out_s)).collect();
+        let program = kind.find_program().expect("installed");
+        let status = std::process::Command::new(&program)
+            .args(&args)
+            .output()
+            .expect("run config check");
+        assert!(
+            status.status.success(),
+            "{kind} rejects the config it was given:\n{}{}\n--- {config}\n{text}",
+            String::from_utf8_lossy(&status.stdout),
+            String::from_utf8_lossy(&status.stderr)
+        );
+    }
+    // A second run into the same (now non-empty) directory is refused.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        .args(["gateway-config", "nginx", "--scenario"])
+        .arg(&scenario)
+        .arg("--out")
+        .arg(dir.path().join("nginx"))
+        .output()
+        .expect("run mtls-harness");
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}
+
+/// `mtls-harness run --gateway real:X` runs the catalog on real processes,
+/// judged by the matching profile's expectations; a wrong expectation fails.
+#[test]
+fn run_with_real_gateways_judges_by_the_matching_profile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ns = dir.path().join("real");
+    std::fs::create_dir(&ns).expect("mkdir");
+    let pki = "[[pki.cert]]\nname = \"root\"\nrole = \"root\"\n[[pki.cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n[[pki.cert]]\nname = \"alice\"\nrole = \"client\"\nissuer = \"root\"\n";
+    let write = |name: &str, client: &str, expect: &str| {
+        std::fs::write(
+            ns.join(format!("{name}.toml")),
+            format!("description = \"{name}\"\n{pki}[server]\ncert = \"gw\"\ntrust = [\"root\"]\n[client]\n{client}\n{expect}"),
+        )
+        .expect("write scenario");
+    };
+    write(
+        "no_cert",
+        "certs = []",
+        "[expect.gateway.nginx]\nhttp_status = 400\nbody_contains = \"No required SSL certificate was sent\"\n[expect.gateway.haproxy]\nalert = \"certificate_required\"\n[expect.gateway.haproxy.\"1.2\"]\nalert = \"handshake_failure\"\n[expect.gateway.apache]\nalert = \"certificate_required\"\n[expect.gateway.apache.\"1.2\"]\nalert = \"handshake_failure\"\n",
+    );
+    write(
+        "good",
+        "certs = [\"alice\"]",
+        "[expect]\nresult = \"SUCCESS\"\nbody_contains = \"authenticated\"\n",
+    );
+    let run = |gateway: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+            .arg("run")
+            .arg(dir.path())
+            .args(["--gateway", gateway])
+            .output()
+            .expect("run mtls-harness")
+    };
+    for kind in RealKind::ALL {
+        require_installed(kind);
+        let out = run(&kind.to_string());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{kind}:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("{kind} ({})", kind.profile())),
+            "{stdout}"
+        );
+        assert!(stdout.contains("4 passed"), "{kind}: {stdout}");
+    }
+    // A wrong expectation is a failure on the real gateway too.
+    write(
+        "wrong",
+        "certs = []",
+        "[expect.gateway.nginx]\nhttp_status = 200\n",
+    );
+    let out = run("real:nginx");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run("real:squid");
+    assert_eq!(out.status.code(), Some(2));
+}
