@@ -788,3 +788,58 @@ fn run_with_real_gateways_judges_by_the_matching_profile() {
     let out = run("real:squid");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// DESIGN's "CA names list > 65,535 bytes: OpenSSL internal_error", on every
+/// real gateway: 2,600 trusted roots (about 70 KB of names) make each of them
+/// abort the handshake with internal_error, as the built-in profiles do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_ca_name_list_aborts_with_internal_error() {
+    let text = r#"
+description = "2600 trusted roots: the CA-name list is over 64 KiB"
+[[pki.cert]]
+name = "root"
+role = "root"
+[[pki.cert]]
+name = "gw"
+role = "server"
+issuer = "root"
+[[pki.cert]]
+name = "alice"
+role = "client"
+issuer = "root"
+[[pki.bulk]]
+prefix = "filler"
+role = "root"
+count = 2600
+[server]
+cert = "gw"
+trust = ["root", "filler-*"]
+[client]
+certs = ["alice"]
+"#;
+    let file: ScenarioFile = toml::from_str(text).expect("scenario");
+    let pki = Pki::generate(&file.pki).expect("pki");
+    let mut failures = Vec::new();
+    for kind in RealKind::ALL {
+        require_installed(kind);
+        // Apache takes ~6 s to start with 2,600 CA certificates (it reads its
+        // config twice): one version is enough there.
+        let versions: &[TlsVersion] = if kind == RealKind::Apache {
+            &[TlsVersion::Tls13]
+        } else {
+            &TlsVersion::ALL
+        };
+        for &version in versions {
+            let (real, builtin) = run_pair(&pki, &file, kind, version).await;
+            let want = alert("internal_error");
+            if outcome(&real) != want || outcome(&builtin) != want {
+                failures.push(format!(
+                    "{kind} / TLS {version}: real {:?}, built-in {:?}",
+                    outcome(&real),
+                    outcome(&builtin)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
