@@ -191,6 +191,21 @@ pub fn render(
     let m = material(pki, server)?;
     let mode = mode_of(kind, server)?;
     let asks = server.client_auth != ClientAuth::None;
+    // Every mode a real gateway is configured for is named here: a mode
+    // added to a profile later must be taught to its real gateway, not
+    // silently rendered as another.
+    let known: &[&str] = match kind {
+        RealKind::Nginx => &["on", "optional", "optional_no_ca"],
+        RealKind::Haproxy => &["required", "optional", "optional-deny"],
+        RealKind::Apache => &["per-server", "optional", "per-directory"],
+        RealKind::Openssl => &["required", "optional"],
+    };
+    if asks && !known.contains(&mode) {
+        return Err(RealError::Unsupported(format!(
+            "{kind} cannot be configured for {} mode `{mode}`",
+            kind.profile()
+        )));
+    }
     if asks && m.trusted.is_empty() {
         return Err(RealError::Unsupported(
             "server.trust is empty: real gateways need a CA file to verify client certificates"
@@ -327,6 +342,7 @@ pub fn render(
                     "optional-deny" => {
                         bind.push_str(" verify optional ca-ignore-err all crt-ignore-err all")
                     }
+                    "optional" => bind.push_str(" verify optional"),
                     _ => bind.push_str(" verify required"),
                 }
             } else {
@@ -368,7 +384,14 @@ pub fn render(
         }
         RealKind::Apache => {
             let per_dir = mode == "per-directory";
-            let verify_line = format!("SSLVerifyClient {}", if asks { "require" } else { "none" });
+            let verify_line = format!(
+                "SSLVerifyClient {}",
+                match (asks, mode) {
+                    (false, _) => "none",
+                    (true, "optional") => "optional",
+                    (true, _) => "require",
+                }
+            );
             let modules = [
                 ("mpm_event_module", "mod_mpm_event.so"),
                 ("authz_core_module", "mod_authz_core.so"),
@@ -464,7 +487,7 @@ pub fn render(
             r.ready_marker = Some(("logs/error.log".into(), "resuming normal operations".into()));
         }
         RealKind::Openssl => {
-            if asks && mode != "required" {
+            if asks && !["required", "optional"].contains(&mode) {
                 return Err(RealError::Unsupported(format!(
                     "openssl s_server verifies only in the handshake: haproxy mode `{mode}` \
                      cannot be expressed"
@@ -499,7 +522,13 @@ pub fn render(
                 verify.push_str(&m.crls_pem);
                 r.files.push(("verify.pem".into(), verify, false));
                 r.args.extend([
-                    "-Verify".into(),
+                    // -Verify: a certificate is required; -verify: asked for.
+                    if mode == "optional" {
+                        "-verify"
+                    } else {
+                        "-Verify"
+                    }
+                    .into(),
                     VERIFY_DEPTH.to_string(),
                     // Without it s_server's verify callback accepts every
                     // certificate, only printing the error.
