@@ -551,3 +551,164 @@ pub fn render(
     }
     Ok(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::schema::ScenarioFile;
+
+    const FILE: &str = r#"
+description = "render"
+[[pki.cert]]
+name = "root-a"
+role = "root"
+signs_client_certs = true
+[[pki.cert]]
+name = "root-b"
+role = "root"
+[[pki.cert]]
+name = "gw"
+role = "server"
+issuer = "root-a"
+[server]
+cert = "gw"
+trust = ["root-a", "root-b"]
+ca_names = "flagged"
+crls = ["root-a"]
+"#;
+
+    fn setup(extra: &str) -> (Pki, ServerSpec) {
+        let file: ScenarioFile = toml::from_str(&format!("{FILE}{extra}")).expect("scenario");
+        (Pki::generate(&file.pki).expect("pki"), file.server)
+    }
+
+    fn file<'a>(r: &'a RenderedGateway, rel: &str) -> &'a str {
+        &r.files.iter().find(|f| f.0 == rel).expect(rel).1
+    }
+
+    #[test]
+    fn named_and_verify_only_cas_go_to_the_right_directives() {
+        let (pki, server) = setup("");
+        let prefix = Path::new("/p");
+        let n = render(RealKind::Nginx, &pki, &server, TlsVersion::Tls12, 1, prefix).unwrap();
+        let conf = file(&n, "nginx.conf");
+        assert!(conf.contains("ssl_client_certificate /p/ca-names.pem;"));
+        assert!(conf.contains("ssl_trusted_certificate /p/ca-verify.pem;"));
+        assert!(conf.contains("ssl_protocols TLSv1.2;"));
+        assert!(conf.contains("ssl_crl /p/crl.pem;"));
+        assert!(file(&n, "crl.pem").contains("BEGIN X509 CRL"));
+        assert_eq!(
+            n.ca_names,
+            vec![pki.cert("root-a").unwrap().subject.clone()]
+        );
+        // root-a only is named; root-b only verifies.
+        assert_eq!(
+            file(&n, "ca-names.pem")
+                .matches("BEGIN CERTIFICATE")
+                .count(),
+            1
+        );
+        assert_eq!(
+            file(&n, "ca-verify.pem")
+                .matches("BEGIN CERTIFICATE")
+                .count(),
+            1
+        );
+
+        let h = render(
+            RealKind::Haproxy,
+            &pki,
+            &server,
+            TlsVersion::Tls13,
+            1,
+            prefix,
+        )
+        .unwrap();
+        let cfg = file(&h, "haproxy.cfg");
+        assert!(cfg.contains("ca-file /p/ca-names.pem ca-verify-file /p/ca-verify.pem"));
+        assert!(cfg.contains("ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3"));
+        assert!(cfg.contains("verify required"));
+
+        let a = render(
+            RealKind::Apache,
+            &pki,
+            &server,
+            TlsVersion::Tls13,
+            1,
+            prefix,
+        )
+        .unwrap();
+        let conf = file(&a, "httpd.conf");
+        assert!(conf.contains("SSLCACertificateFile \"/p/trust.pem\""));
+        assert!(conf.contains("SSLCADNRequestFile \"/p/ca-names.pem\""));
+        assert!(conf.contains("SSLCARevocationCheck chain"));
+        assert!(conf.contains("  SSLVerifyClient require\n"));
+
+        let o = render(
+            RealKind::Openssl,
+            &pki,
+            &server,
+            TlsVersion::Tls13,
+            1,
+            prefix,
+        )
+        .unwrap();
+        let args = o.args.join(" ");
+        assert!(args.contains("-CAfile /p/ca-names.pem"), "{args}");
+        assert!(args.contains("-verifyCAfile /p/verify.pem"), "{args}");
+        assert!(args.contains("-Verify 10 -verify_return_error"), "{args}");
+        assert!(
+            args.contains("-tls1_3") && args.contains("-crl_check_all"),
+            "{args}"
+        );
+    }
+
+    #[test]
+    fn modes_render_as_the_gateway_spells_them() {
+        let (pki, server) =
+            setup("mode = { nginx = \"optional_no_ca\", haproxy = \"optional-deny\", apache = \"per-directory\" }\n");
+        let p = Path::new("/p");
+        let n = render(RealKind::Nginx, &pki, &server, TlsVersion::Tls13, 1, p).unwrap();
+        assert!(file(&n, "nginx.conf").contains("ssl_verify_client optional_no_ca;"));
+        let h = render(RealKind::Haproxy, &pki, &server, TlsVersion::Tls13, 1, p).unwrap();
+        let cfg = file(&h, "haproxy.cfg");
+        assert!(cfg.contains("verify optional ca-ignore-err all crt-ignore-err all"));
+        assert!(cfg.contains("http-request deny if !{ ssl_c_used } || !{ ssl_c_verify 0 }"));
+        let a = render(RealKind::Apache, &pki, &server, TlsVersion::Tls13, 1, p).unwrap();
+        assert!(file(&a, "httpd.conf")
+            .contains("<Location />\n    SSLVerifyClient require\n  </Location>"));
+        // s_server has no HTTP-level deny.
+        assert!(matches!(
+            render(RealKind::Openssl, &pki, &server, TlsVersion::Tls13, 1, p),
+            Err(RealError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn what_a_real_gateway_cannot_do_is_unsupported_with_a_reason() {
+        let p = Path::new("/p");
+        let (pki, mut server) = setup("");
+        server.ca_names = crate::scenario::schema::CaNamesPolicy::ExtraFiller(3);
+        for kind in RealKind::ALL {
+            match render(kind, &pki, &server, TlsVersion::Tls13, 1, p) {
+                Err(RealError::Unsupported(why)) => assert!(why.contains("filler"), "{why}"),
+                other => panic!("{kind}: {other:?}"),
+            }
+        }
+        server.ca_names = crate::scenario::schema::CaNamesPolicy::Empty;
+        for kind in [RealKind::Nginx, RealKind::Haproxy, RealKind::Apache] {
+            assert!(matches!(
+                render(kind, &pki, &server, TlsVersion::Tls13, 1, p),
+                Err(RealError::Unsupported(_))
+            ));
+        }
+        let o = render(RealKind::Openssl, &pki, &server, TlsVersion::Tls13, 1, p).unwrap();
+        assert!(o.args.iter().any(|a| a == "-no_ca_names"));
+        let (pki, mut server) = setup("");
+        server.cert = "nope".into();
+        assert!(matches!(
+            render(RealKind::Nginx, &pki, &server, TlsVersion::Tls13, 1, p),
+            Err(RealError::Setup(_))
+        ));
+    }
+}
