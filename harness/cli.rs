@@ -233,7 +233,6 @@ pub fn run(args: RunArgs) -> Result<i32> {
     if let Some(t) = &args.target {
         bail!("--target {t}: running against an external gateway is not built yet");
     }
-    let scenarios = load_scenarios(&args.paths)?;
     let mut opts = RunOptions {
         timeouts: Timeouts {
             connect: Duration::from_secs(args.timeout),
@@ -262,6 +261,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
     if !args.tls.is_empty() {
         opts.tls = Some(parse_versions(&args.tls)?);
     }
+    // Flags first: a bad flag is reported even when the catalog is missing.
+    let scenarios = load_scenarios(&args.paths)?;
     let selected = execute::select(&scenarios, &opts);
     if selected.is_empty() {
         eprintln!("no scenario selected");
