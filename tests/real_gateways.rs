@@ -490,6 +490,16 @@ async fn ca_names_policies_match_profiles() {
         ("{ explicit = [\"root-b\"] }", &["CN=Root B, O=Acme"]),
         // Room for one name only: the second is dropped (Windows-style).
         ("{ truncate-bytes = 40 }", &["CN=Root A, O=Acme"]),
+        // Filler names: written as filler CA certificates with that subject.
+        (
+            "{ extra-filler = 2 }",
+            &[
+                "CN=Root A, O=Acme",
+                "CN=Root B, O=Acme",
+                "CN=mtls-harness filler CA 00001 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                "CN=mtls-harness filler CA 00002 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            ],
+        ),
         ("\"empty\"", &[]),
     ];
     let mut failures = Vec::new();

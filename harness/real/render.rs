@@ -84,6 +84,40 @@ fn pem_crl(der: &[u8]) -> String {
     pem::encode_config(&pem::Pem::new("X509 CRL", der.to_vec()), config)
 }
 
+/// Subjects of the filler names `ca_names` policies add.
+const FILLER_PREFIX: &str = "CN=mtls-harness filler CA ";
+
+/// A self-signed CA certificate whose subject Name is exactly `der` (a
+/// single UTF8String CN, as the filler names are built).
+fn filler_ca_pem(subject: &str, der: &[u8], key: &rcgen::KeyPair) -> Result<String, RealError> {
+    let setup = |e: String| RealError::Setup(format!("filler CA `{subject}`: {e}"));
+    let cn = subject.strip_prefix("CN=").unwrap_or(subject);
+    let mut params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| setup(e.to_string()))?;
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(
+        rcgen::DnType::CommonName,
+        rcgen::DnValue::Utf8String(cn.to_string()),
+    );
+    params.distinguished_name = dn;
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let cert = params.self_signed(key).map_err(|e| setup(e.to_string()))?;
+    // The name a server sends is the certificate's subject: it must be the
+    // filler name byte for byte, or the list sizes drift.
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(cert.der()).map_err(|e| setup(e.to_string()))?;
+    if parsed.tbs_certificate.subject.as_raw() != der {
+        return Err(setup(
+            "subject encodes differently from the filler name".into(),
+        ));
+    }
+    Ok(cert.pem())
+}
+
 fn pems(certs: &[&IssuedCert]) -> String {
     certs.iter().map(|c| c.cert_pem()).collect()
 }
@@ -95,7 +129,9 @@ struct Material<'a> {
     chain_pem: String,
     intermediates_pem: String,
     trusted: Vec<&'a IssuedCert>,
-    named: Vec<&'a IssuedCert>,
+    /// PEM of each CA whose name is sent, in the order sent.
+    named: Vec<String>,
+    named_subjects: Vec<String>,
     verify_only: Vec<&'a IssuedCert>,
     crls_pem: String,
     truncated: bool,
@@ -118,19 +154,36 @@ fn material<'a>(pki: &'a Pki, server: &ServerSpec) -> Result<Material<'a>, RealE
         .map_err(|e| setup(format!("server.trust: {e}")))?;
     let list = AcceptableCaList::from_policy(&server.ca_names, &trusted, pki).map_err(setup)?;
     // A real server sends the subjects of the CA certificates in its names
-    // file: map each name back to a trusted certificate.
-    let mut named: Vec<&IssuedCert> = Vec::new();
+    // file: map each name back to a trusted certificate, or, for the filler
+    // names of `extra-filler` / `fill-to-bytes`, make a self-signed CA
+    // certificate with exactly that subject (nobody holds a cert it issued).
+    let mut named_certs: Vec<&IssuedCert> = Vec::new();
+    let mut named = Vec::new();
+    let mut filler_key = None;
     for (der, subject) in list.names.iter().zip(&list.subjects) {
         let found = trusted
             .iter()
-            .find(|c| &c.subject_der == der && !named.iter().any(|n| n.name == c.name));
+            .find(|c| &c.subject_der == der && !named_certs.iter().any(|n| n.name == c.name));
         match found {
-            Some(c) => named.push(c),
+            Some(c) => {
+                named_certs.push(c);
+                named.push(c.cert_pem());
+            }
+            None if subject.starts_with(FILLER_PREFIX) => {
+                let key = match &filler_key {
+                    Some(k) => k,
+                    None => filler_key.insert(
+                        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+                            .map_err(|e| setup(format!("filler CA key: {e}")))?,
+                    ),
+                };
+                named.push(filler_ca_pem(subject, der, key)?);
+            }
             None => {
                 return Err(RealError::Unsupported(format!(
                     "CA name `{subject}` is not a trusted CA certificate: a real gateway sends the \
-                     names of the CA certificates it loads (filler names and untrusted explicit \
-                     names cannot be expressed)"
+                     names of the CA certificates it loads (an untrusted explicit name cannot be \
+                     expressed)"
                 )))
             }
         }
@@ -138,7 +191,7 @@ fn material<'a>(pki: &'a Pki, server: &ServerSpec) -> Result<Material<'a>, RealE
     let verify_only: Vec<&IssuedCert> = trusted
         .iter()
         .copied()
-        .filter(|c| !named.iter().any(|n| n.name == c.name))
+        .filter(|c| !named_certs.iter().any(|n| n.name == c.name))
         .collect();
     let mut crls_pem = String::new();
     for issuer in &server.crls {
@@ -155,6 +208,7 @@ fn material<'a>(pki: &'a Pki, server: &ServerSpec) -> Result<Material<'a>, RealE
         intermediates_pem,
         trusted,
         named,
+        named_subjects: list.subjects.clone(),
         verify_only,
         crls_pem,
         truncated: list.truncated,
@@ -225,7 +279,7 @@ pub fn render(
         args: Vec::new(),
         logs: Vec::new(),
         ready_marker: None,
-        ca_names: m.named.iter().map(|c| c.subject.clone()).collect(),
+        ca_names: m.named_subjects.clone(),
         ca_names_truncated: m.truncated,
     };
     let p = |rel: &str| prefix.join(rel).display().to_string();
@@ -233,7 +287,8 @@ pub fn render(
         r.files.push(("trust.pem".into(), pems(&m.trusted), false));
     }
     if !m.named.is_empty() {
-        r.files.push(("ca-names.pem".into(), pems(&m.named), false));
+        r.files
+            .push(("ca-names.pem".into(), m.named.concat(), false));
     }
     if !m.verify_only.is_empty() {
         r.files
@@ -688,13 +743,26 @@ crls = ["root-a"]
     fn what_a_real_gateway_cannot_do_is_unsupported_with_a_reason() {
         let p = Path::new("/p");
         let (pki, mut server) = setup("");
-        server.ca_names = crate::scenario::schema::CaNamesPolicy::ExtraFiller(3);
+        server.ca_names = crate::scenario::schema::CaNamesPolicy::Explicit(vec!["gw".into()]);
         for kind in RealKind::ALL {
             match render(kind, &pki, &server, TlsVersion::Tls13, 1, p) {
-                Err(RealError::Unsupported(why)) => assert!(why.contains("filler"), "{why}"),
+                Err(RealError::Unsupported(why)) => {
+                    assert!(why.contains("not a trusted CA"), "{why}")
+                }
                 other => panic!("{kind}: {other:?}"),
             }
         }
+        // Filler names become filler CA certificates with exactly that subject.
+        server.ca_names = crate::scenario::schema::CaNamesPolicy::ExtraFiller(3);
+        let n = render(RealKind::Nginx, &pki, &server, TlsVersion::Tls13, 1, p).unwrap();
+        assert_eq!(n.ca_names.len(), 5);
+        assert!(n.ca_names[4].starts_with(FILLER_PREFIX));
+        assert_eq!(
+            file(&n, "ca-names.pem")
+                .matches("BEGIN CERTIFICATE")
+                .count(),
+            5
+        );
         server.ca_names = crate::scenario::schema::CaNamesPolicy::Empty;
         for kind in [RealKind::Nginx, RealKind::Haproxy, RealKind::Apache] {
             assert!(matches!(
