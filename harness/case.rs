@@ -4,10 +4,12 @@
 use crate::gateway::{GatewayProfile, ProfileKind};
 use crate::observation::{Handshake, Observation, Side, TlsVersion};
 use crate::pki::Pki;
+use crate::scenario::schema::MiddleboxKind;
 use crate::scenario::schema::{ScenarioFile, ServerSpec};
 use crate::tls::ca_names::AcceptableCaList;
 use crate::tls::client::{ClientKind, ClientSpec, WalletEntry};
-use crate::tls::server::{GatewayConfig, RunningGateway, ServerRecord};
+use crate::tls::proxy::{MiddleboxConfig, RunningMiddlebox};
+use crate::tls::server::{ForwardedTrust, GatewayConfig, RunningGateway, ServerRecord};
 use crate::tls::verify::TrustStore;
 use crate::tls::Timeouts;
 use std::sync::Arc;
@@ -25,12 +27,16 @@ pub enum CaseError {
 }
 
 /// Build the gateway configuration a scenario's `[server]` describes.
+///
+/// `default_proxy` is the proxy identity trusted for a forwarding header when
+/// `server.trusted_proxies` names none (a scenario's `middlebox.upstream_cert`).
 pub fn gateway_config(
     pki: &Pki,
     server: &ServerSpec,
     profile: ProfileKind,
     versions: Vec<TlsVersion>,
     timeouts: Timeouts,
+    default_proxy: Option<&str>,
 ) -> Result<GatewayConfig, CaseError> {
     let setup = |e: String| CaseError::Setup(e);
     let cert = pki
@@ -60,7 +66,24 @@ pub fn gateway_config(
     let mode = server.mode.get(profile.name()).map(String::as_str);
     let profile = GatewayProfile::new(profile, mode, server.client_auth)
         .map_err(|e| setup(format!("server.mode: {e}")))?;
+    let forwarded = match server.trust_forwarded_header {
+        None => None,
+        Some(header) => {
+            let mut names = server.trusted_proxies.clone();
+            if names.is_empty() {
+                names.extend(default_proxy.map(str::to_string));
+            }
+            let proxies = pki
+                .resolve(&names)
+                .map_err(|e| setup(format!("server.trusted_proxies: {e}")))?
+                .iter()
+                .map(|c| c.der.clone())
+                .collect();
+            Some(ForwardedTrust { header, proxies })
+        }
+    };
     Ok(GatewayConfig {
+        forwarded,
         profile,
         server_chain: chain,
         server_key: Arc::new(cert.private_key()),
@@ -109,8 +132,10 @@ pub fn client_spec(
     if let (Some(h), Some(first)) = (c.forge_header, wallet.first()) {
         // A forged forwarding header carrying the wallet's first cert: a
         // gateway must never authenticate a direct request by it.
-        let pem = crate::pki::IssuedCert::pem_of(&first.chain[0]);
-        headers.push((h.header_name().to_string(), forwarded_value(h, &pem)));
+        headers.push((
+            h.header_name().to_string(),
+            crate::tls::forwarded::encode(h, &first.chain[0]),
+        ));
     }
     Ok(ClientSpec {
         wallet,
@@ -121,20 +146,9 @@ pub fn client_spec(
         timeouts,
         kind: ClientKind::Raw,
         headers,
+        via_tunnel: None,
+        accept_any_server_cert: false,
     })
-}
-
-fn forwarded_value(h: crate::scenario::schema::ForwardHeader, pem: &str) -> String {
-    use crate::scenario::schema::ForwardHeader as F;
-    let encoded: String = url::form_urlencoded::byte_serialize(pem.as_bytes()).collect();
-    match h {
-        F::Xfcc => format!("Cert=\"{encoded}\""),
-        F::ClientCert => {
-            let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-            format!(":{b64}:")
-        }
-        F::XSslClientCert => encoded,
-    }
 }
 
 /// Run one case: start the gateway, make one request, merge both ends' views.
@@ -145,19 +159,92 @@ pub async fn run_case(
     version: TlsVersion,
     timeouts: Timeouts,
 ) -> Result<Observation, CaseError> {
-    if file.middlebox.is_some() {
-        return Err(CaseError::Unsupported(
-            "middleboxes ([middlebox]) are not built yet".into(),
-        ));
-    }
-    let config = gateway_config(pki, &file.server, profile, vec![version], timeouts)?;
-    let client = client_spec(pki, file, version, timeouts)?;
+    let default_proxy = file
+        .middlebox
+        .as_ref()
+        .and_then(|m| m.upstream_cert.as_deref());
+    let config = gateway_config(
+        pki,
+        &file.server,
+        profile,
+        vec![version],
+        timeouts,
+        default_proxy,
+    )?;
+    let mut client = client_spec(pki, file, version, timeouts)?;
     let gateway = crate::tls::server::start(config)
         .await
         .map_err(CaseError::Setup)?;
-    let obs = exchange_and_merge(&gateway, &client).await;
+    let obs = match &file.middlebox {
+        None => exchange_and_merge(&gateway, &client).await,
+        Some(mb) => {
+            let middlebox = start_middlebox(pki, file, mb, &gateway, version, timeouts).await?;
+            let mut obs = match mb.kind {
+                MiddleboxKind::Tunnel => {
+                    client.via_tunnel = Some(middlebox.addr());
+                    client.exchange(gateway.addr()).await
+                }
+                _ => client.exchange(middlebox.addr()).await,
+            };
+            middlebox.shutdown().await;
+            // The gateway's connection is the middlebox's, not the client's:
+            // keep its log line, not its alerts.
+            let record = gateway.last_record(std::time::Duration::from_secs(3)).await;
+            if let Some(log) = record.map(|r| r.log).filter(|l| !l.is_empty()) {
+                obs.gateway_log = Some(log);
+            }
+            obs
+        }
+    };
     gateway.shutdown().await;
     Ok(obs)
+}
+
+async fn start_middlebox(
+    pki: &Pki,
+    file: &ScenarioFile,
+    mb: &crate::scenario::schema::MiddleboxSpec,
+    gateway: &RunningGateway,
+    version: TlsVersion,
+    timeouts: Timeouts,
+) -> Result<RunningMiddlebox, CaseError> {
+    let setup = |e: String| CaseError::Setup(e);
+    let shown = pki
+        .cert(mb.cert.as_deref().unwrap_or(&file.server.cert))
+        .map_err(|e| setup(format!("middlebox.cert: {e}")))?;
+    let server = pki
+        .cert(&file.server.cert)
+        .map_err(|e| setup(format!("server.cert: {e}")))?;
+    let root = server.root.clone().unwrap_or_else(|| server.name.clone());
+    let upstream_identity = match &mb.upstream_cert {
+        None => None,
+        Some(name) => {
+            let c = pki
+                .cert(name)
+                .map_err(|e| setup(format!("middlebox.upstream_cert: {e}")))?;
+            Some((c.chain_with_leaf(), Arc::new(c.private_key())))
+        }
+    };
+    let config = MiddleboxConfig {
+        kind: mb.kind,
+        header: mb.header,
+        request_client_cert: mb.request_client_cert,
+        server_chain: shown.chain_with_leaf(),
+        server_key: Arc::new(shown.private_key()),
+        upstream: gateway.addr(),
+        upstream_name: "localhost".into(),
+        upstream_roots: vec![pki
+            .cert(&root)
+            .map_err(|e| setup(e.to_string()))?
+            .der
+            .clone()],
+        upstream_identity,
+        versions: vec![version],
+        timeouts,
+    };
+    crate::tls::proxy::start(config)
+        .await
+        .map_err(CaseError::Setup)
 }
 
 /// One request against a running gateway, merged with the gateway's record.

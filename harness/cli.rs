@@ -52,6 +52,9 @@ pub enum Command {
     /// Write the config (and PKI files) a real gateway gets for a scenario:
     /// what `run --gateway real:X` starts, for you to diff against yours.
     GatewayConfig(GatewayConfigArgs),
+    /// Diagnose a target: does it ask for a certificate, which CA names, why
+    /// yours would not be sent.
+    Probe(ProbeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -73,6 +76,23 @@ pub struct GatewayConfigArgs {
     /// Port to listen on (127.0.0.1).
     #[arg(long, default_value_t = 8443)]
     pub port: u16,
+}
+
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// https://host:port
+    pub url: String,
+    /// Your client certificate (PEM; the chain may follow the leaf).
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: LogFormat,
+    /// Per-stage timeout in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub timeout: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -507,12 +527,19 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
         tls: versions.clone(),
         crls: args.crl.clone(),
         trust_forwarded_header: None,
+        trusted_proxies: Vec::new(),
         mode,
         send_chain: None,
     };
-    let mut config =
-        mtls_harness::case::gateway_config(&pki, &server, profile, versions, Timeouts::default())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut config = mtls_harness::case::gateway_config(
+        &pki,
+        &server,
+        profile,
+        versions,
+        Timeouts::default(),
+        None,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     config.listen = listen;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -657,5 +684,52 @@ pub fn gateway_config(args: GatewayConfigArgs) -> Result<i32> {
         out.join("pki").display()
     );
     println!("  judged by the {} profile's expectations", kind.profile());
+    Ok(exit_codes::SUCCESS)
+}
+
+pub fn probe(args: ProbeArgs) -> Result<i32> {
+    use rustls_pki_types::pem::PemObject;
+    let identity = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => {
+            let chain: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(cert)
+                .with_context(|| format!("--cert {}: cannot read", cert.display()))?
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("--cert {}: not PEM certificates", cert.display()))?;
+            if chain.is_empty() {
+                bail!("--cert {}: no CERTIFICATE block", cert.display());
+            }
+            let key_der = rustls_pki_types::PrivateKeyDer::from_pem_file(key)
+                .with_context(|| format!("--key {}: no PEM private key", key.display()))?;
+            let name = cert
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "cert".into());
+            Some(
+                mtls_harness::tls::client::WalletEntry::new(&name, chain, key_der)
+                    .map_err(|e| anyhow::anyhow!("--cert/--key: {e}"))?,
+            )
+        }
+        _ => None,
+    };
+    let t = Duration::from_secs(args.timeout);
+    let opts = mtls_harness::probe::ProbeOptions {
+        url: args.url.clone(),
+        identity,
+        timeouts: Timeouts {
+            connect: t,
+            handshake: t,
+            response: t,
+        },
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = rt
+        .block_on(mtls_harness::probe::probe(&opts))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match args.format {
+        LogFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        LogFormat::Text => print!("{}", report.render()),
+    }
     Ok(exit_codes::SUCCESS)
 }

@@ -33,6 +33,7 @@ fn main() {
         } => cli::pki_generate(&spec, &out),
         Command::Serve(args) => cli::serve(args),
         Command::GatewayConfig(args) => cli::gateway_config(args),
+        Command::Probe(args) => cli::probe(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -19,7 +19,6 @@ pub fn line_of(source: &str, key: &str, value: Option<&str>, after_line: usize) 
                 if !rest.starts_with('=') {
                     return false;
                 }
-                // is_none_or: stable since 1.82 (MSRV 1.85).
                 value.is_none_or(|v| rest.contains(v))
             })
             .map(|(i, _)| i + 1)
@@ -47,17 +46,67 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Render a toml deserialisation error as `PATH:LINE:COL: message`.
+/// The field at a byte offset, as `table[index].key` (`cert[1].defects`), or
+/// `key` outside any array table: the key of the `key = value` line the offset
+/// is on (or, inside a multi-line value, the nearest one above).
+pub fn field_at(source: &str, offset: usize) -> Option<String> {
+    let (line, _) = line_col(source, offset);
+    let lines: Vec<&str> = source.lines().collect();
+    let is_header = |l: &str| l.trim_start().starts_with('[') && !l.contains('=');
+    let key_of = |l: &str| -> Option<String> {
+        let (k, _) = l.split_once('=')?;
+        let k = k.trim().trim_matches('"');
+        (!k.is_empty() && !k.starts_with('#') && !k.contains(' ')).then(|| k.to_string())
+    };
+    let mut key = None;
+    let mut at = line.min(lines.len());
+    while at > 0 {
+        let l = lines[at - 1];
+        if is_header(l) {
+            break;
+        }
+        if let Some(k) = key_of(l) {
+            key = Some(k);
+            break;
+        }
+        at -= 1;
+    }
+    let key = key?;
+    // The enclosing table header and its index among equal headers.
+    let header_at = lines[..at.saturating_sub(1)]
+        .iter()
+        .rposition(|l| is_header(l));
+    let Some(h) = header_at else {
+        return Some(key);
+    };
+    let header = lines[h].trim();
+    let index = lines[..h].iter().filter(|l| l.trim() == header).count();
+    Some(
+        match header.strip_prefix("[[").and_then(|x| x.strip_suffix("]]")) {
+            Some(name) => format!("{}[{index}].{key}", name.trim()),
+            None => format!(
+                "{}.{key}",
+                header.trim_matches(|c| c == '[' || c == ']').trim()
+            ),
+        },
+    )
+}
+
+/// Render a toml deserialisation error as `PATH:LINE:COL: field `F`: message`
+/// (the field part when it can be located).
 pub fn describe_toml_error(
     path: &str,
     source: &str,
     err: &toml::de::Error,
 ) -> (Option<usize>, String) {
-    let message = err.message().to_string();
+    let message = err.message().trim_end().to_string();
     match err.span() {
         Some(span) => {
             let (line, col) = line_col(source, span.start);
-            (Some(line), format!("{path}:{line}:{col}: {message}"))
+            let field = field_at(source, span.start)
+                .map(|f| format!("field `{f}`: "))
+                .unwrap_or_default();
+            (Some(line), format!("{path}:{line}:{col}: {field}{message}"))
         }
         None => (None, format!("{path}: {message}")),
     }
@@ -75,6 +124,16 @@ mod tests {
         assert_eq!(line_of(src, "issuer", Some("\"x\""), 1), Some(3));
         assert_eq!(line_of(src, "issuer", Some("\"nope\""), 1), None);
         assert_eq!(line_of_table(src, "[[cert]]", 1), Some(4));
+    }
+
+    #[test]
+    fn field_at_names_table_index_and_key() {
+        let src = "[[cert]]\nname = \"a\"\n[[cert]]\nname = \"b\"\ndefects = [\n  \"x\",\n]\n[server]\ntls = 1\n";
+        let at = |needle: &str| field_at(src, src.find(needle).unwrap());
+        assert_eq!(at("\"b\"").as_deref(), Some("cert[1].name"));
+        assert_eq!(at("\"x\"").as_deref(), Some("cert[1].defects"));
+        assert_eq!(at("tls").as_deref(), Some("server.tls"));
+        assert_eq!(at("[[cert]]"), None);
     }
 
     #[test]

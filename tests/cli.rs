@@ -289,6 +289,54 @@ fn curl(url: &str, pki: &Path, with_cert: bool) -> (String, String) {
     )
 }
 
+fn s_client(url: &str, pki: &Path, with_cert: bool) -> String {
+    use std::io::Write;
+    let port = url.rsplit(':').next().expect("port");
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "s_client",
+        "-connect",
+        &format!("127.0.0.1:{port}"),
+        "-servername",
+        "localhost",
+        "-quiet",
+    ]);
+    cmd.args(["-CAfile", pki.join("root.crt").to_str().unwrap()]);
+    if with_cert {
+        cmd.args([
+            "-cert",
+            pki.join("alice.crt").to_str().unwrap(),
+            "-key",
+            pki.join("alice.key").to_str().unwrap(),
+        ]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("request written");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("openssl s_client did not finish in 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
     require_tool("curl");
@@ -315,6 +363,18 @@ fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
     assert!(
         body.ends_with("\n200") && body.contains("authenticated"),
         "{body}{err}"
+    );
+    // openssl s_client gets the same answers as curl and the built-in clients.
+    require_tool("openssl");
+    let out = s_client(&nginx.url, &pki, false);
+    assert!(
+        out.starts_with("HTTP/1.1 400") && out.contains("No required SSL certificate was sent"),
+        "{out}"
+    );
+    let out = s_client(&nginx.url, &pki, true);
+    assert!(
+        out.starts_with("HTTP/1.1 200") && out.contains("authenticated"),
+        "{out}"
     );
     drop(nginx);
 

@@ -191,3 +191,50 @@ async fn every_profile_in_every_situation_on_both_versions() {
         failures.join("\n")
     );
 }
+
+/// reqwest (given the same prebuilt rustls config) sees what the raw client
+/// sees: the same status, or the same alert from the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reqwest_client_agrees_with_the_raw_client() {
+    use mtls_harness::case::{client_spec, gateway_config};
+    use mtls_harness::tls::client::ClientKind;
+    let spec = PkiSpec::from_toml(PKI, "matrix.toml").expect("spec");
+    let pki = Pki::generate(&spec).expect("pki");
+    let outcome = |o: &Observation| match (&o.http, &o.alert) {
+        (Some(h), _) => format!("http {}", h.status),
+        (None, Some(a)) => format!("alert {} by {}", a.description, a.sent_by),
+        (None, None) => format!("error {:?}", o.client_error),
+    };
+    let mut compared = 0;
+    for profile in [ProfileKind::Strict, ProfileKind::Nginx, ProfileKind::Iis] {
+        for (situation, wallet, crls) in SITUATIONS.iter().take(4) {
+            let mut file = make_scenario(wallet, crls);
+            file.pki = spec.clone();
+            for version in TlsVersion::ALL {
+                let timeouts = Timeouts::default();
+                let config =
+                    gateway_config(&pki, &file.server, profile, vec![version], timeouts, None)
+                        .expect("config");
+                let gateway = mtls_harness::tls::server::start(config)
+                    .await
+                    .expect("gateway");
+                let mut client = client_spec(&pki, &file, version, timeouts).expect("client");
+                let raw = client.exchange(gateway.addr()).await;
+                client.kind = ClientKind::Reqwest;
+                let via_reqwest = client.exchange(gateway.addr()).await;
+                gateway.shutdown().await;
+                assert_eq!(
+                    outcome(&via_reqwest),
+                    outcome(&raw),
+                    "{profile} / {situation} / TLS {version}: reqwest {via_reqwest:?}"
+                );
+                assert_eq!(
+                    via_reqwest.client_certificate_sent,
+                    raw.client_certificate_sent
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 3 * 4 * 2);
+}

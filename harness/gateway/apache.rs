@@ -7,19 +7,21 @@
 //! does neither), whatever certificate the client holds: TLS 1.2, "AH02261:
 //! Re-negotiation handshake failed" and a fatal handshake_failure alert;
 //! TLS 1.3, "AH10158: cannot perform post-handshake authentication" and 403.
+//!
+//! `optional`: `SSLVerifyClient optional` (none is served; a bad one is an alert).
 
 use super::{ClientCertStatus, Enforcement, GatewayResponse, PostHandshakeRefusal};
 use crate::observation::TlsVersion;
 use crate::tls::verify::Rules;
 
-pub(super) const MODES: &[&str] = &["per-server", "per-directory"];
+pub(super) const MODES: &[&str] = &["per-server", "per-directory", "optional"];
 
 pub(super) fn enforcement(mode: &str, required: bool) -> Enforcement {
     match mode {
         "per-directory" => Enforcement::PostHandshake,
         _ => Enforcement::Handshake {
             rules: Rules::OpenSsl,
-            cert_mandatory: required,
+            cert_mandatory: required && mode != "optional",
             openssl_alerts: true,
         },
     }

@@ -1,11 +1,12 @@
 //! HAProxy `bind ... ssl verify required` (alerts from OpenSSL), or
 //! `verify optional` with `ca-ignore-err all crt-ignore-err all` and
-//! `http-request deny if !{ ssl_c_used } || !{ ssl_c_verify 0 }` (403).
+//! `http-request deny if !{ ssl_c_used } || !{ ssl_c_verify 0 }` (403), or
+//! plain `verify optional` (none is served; a bad one is an alert).
 
 use super::{ClientCertStatus, Enforcement, GatewayResponse};
 use crate::tls::verify::Rules;
 
-pub(super) const MODES: &[&str] = &["required", "optional-deny"];
+pub(super) const MODES: &[&str] = &["required", "optional-deny", "optional"];
 
 pub(super) fn enforcement(mode: &str, required: bool) -> Enforcement {
     match mode {
@@ -14,7 +15,7 @@ pub(super) fn enforcement(mode: &str, required: bool) -> Enforcement {
         },
         _ => Enforcement::Handshake {
             rules: Rules::OpenSsl,
-            cert_mandatory: required,
+            cert_mandatory: required && mode != "optional",
             openssl_alerts: true,
         },
     }

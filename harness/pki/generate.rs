@@ -162,6 +162,18 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
                 return Err(ctx.invalid("bulk", b, "subject", None, e));
             }
         }
+        if owner.contains_key(&bulk.prefix) {
+            return Err(ctx.invalid(
+                "bulk",
+                b,
+                "prefix",
+                Some(&bulk.prefix),
+                format!(
+                    "prefix `{}` is also the name of a certificate: both would write `{}.key`",
+                    bulk.prefix, bulk.prefix
+                ),
+            ));
+        }
         for n in 1..=bulk.count {
             let name = bulk_name(&bulk.prefix, n, bulk.count);
             if owner
@@ -293,6 +305,49 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
             },
             _ => {}
         }
+        // Defects that change the issuer (its CRL, pathLen, name constraints)
+        // need a named issuer: bulk fillers publish no CRL and take no knobs.
+        if let Some(issuer) = &c.issuer {
+            if let Some((Node::Bulk(_), _)) = owner.get(issuer) {
+                for d in [
+                    Defect::Revoked,
+                    Defect::CrlExpired,
+                    Defect::PathLenExceeded,
+                    Defect::NameConstraintsViolated,
+                ] {
+                    if c.has(d) {
+                        return Err(ctx.invalid(
+                            "cert",
+                            i,
+                            "defects",
+                            Some(d.as_str()),
+                            format!(
+                                "`{d}` changes the issuer, but `{issuer}` is a [[bulk]] filler CA; issue `{}` from a [[cert]] CA",
+                                c.name
+                            ),
+                        ));
+                    }
+                }
+            }
+            if c.has(Defect::PathLenExceeded) {
+                let explicit = spec
+                    .cert
+                    .iter()
+                    .find(|o| &o.name == issuer || cross_name(&o.name) == *issuer)
+                    .and_then(|o| o.path_len);
+                if let Some(n) = explicit {
+                    return Err(ctx.invalid(
+                        "cert",
+                        i,
+                        "defects",
+                        Some("path-len-exceeded"),
+                        format!(
+                            "`path-len-exceeded` gives issuer `{issuer}` pathLen 0, but it sets path_len = {n}: remove one"
+                        ),
+                    ));
+                }
+            }
+        }
         if self_signed_leaf && c.role.is_ca() {
             return Err(ctx.invalid(
                 "cert",
@@ -307,6 +362,8 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
             (Defect::BasicConstraintsAbsent, true),
             (Defect::NoKeyCertSign, true),
             (Defect::CrossSigned, true),
+            (Defect::EkuServerOnly, false),
+            (Defect::NoEku, false),
         ] {
             if c.has(defect) && needs_ca != c.role.is_ca() {
                 return Err(ctx.invalid(
@@ -314,7 +371,11 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
                     i,
                     "defects",
                     Some(defect.as_str()),
-                    format!("`{defect}` applies to CA certificates (root or intermediate)"),
+                    if needs_ca {
+                        format!("`{defect}` applies to CA certificates (root or intermediate)")
+                    } else {
+                        format!("`{defect}` applies to client or server certificates")
+                    },
                 ));
             }
         }
@@ -336,6 +397,15 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
                     ))
                 }
                 Some(other) => match owner.get(other) {
+                    Some((Node::Cert(j), _)) if *j == i => {
+                        return Err(ctx.invalid(
+                            "cert",
+                            i,
+                            "cross_signed_by",
+                            Some(other),
+                            format!("`{}` cannot cross-sign itself: name another CA", c.name),
+                        ))
+                    }
                     Some((_, role)) if role.is_ca() => {}
                     Some(_) => {
                         return Err(ctx.invalid(
@@ -426,6 +496,15 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
                         "a bulk table cannot issue itself".into(),
                     ))
                 }
+                Some((Node::Bulk(_), _)) => {
+                    return Err(ctx.invalid(
+                        "bulk",
+                        b,
+                        "issuer",
+                        Some(issuer),
+                        format!("`{issuer}` is a [[bulk]] filler: bulk certificates are issued by a [[cert]] CA"),
+                    ))
+                }
                 _ => {}
             },
             (None, Role::Intermediate) => {
@@ -504,13 +583,27 @@ fn validate(spec: &PkiSpec, ctx: &Ctx<'_>) -> Result<Plan, PkiError> {
 
 fn cycle_error(spec: &PkiSpec, node: Node, ctx: &Ctx<'_>) -> PkiError {
     match node {
-        Node::Cert(i) => ctx.invalid(
-            "cert",
-            i,
-            "issuer",
-            spec.cert[i].issuer.as_deref(),
-            format!("issuer cycle through `{}`", spec.cert[i].name),
-        ),
+        Node::Cert(i) => ctx.invalid("cert", i, "issuer", spec.cert[i].issuer.as_deref(), {
+            // Follow the issuer links to spell the loop out: `a` -> `b` -> `a`.
+            let mut path = vec![spec.cert[i].name.clone()];
+            let mut cur = i;
+            while let Some(next) = spec.cert[cur]
+                .issuer
+                .as_ref()
+                .and_then(|n| spec.cert.iter().position(|c| &c.name == n))
+            {
+                path.push(spec.cert[next].name.clone());
+                if next == i || path.len() > spec.cert.len() + 1 {
+                    break;
+                }
+                cur = next;
+            }
+            let path: Vec<String> = path.iter().map(|n| format!("`{n}`")).collect();
+            format!(
+                "issuer cycle {} (every chain must end at a root)",
+                path.join(" -> ")
+            )
+        }),
         Node::Bulk(b) => ctx.invalid(
             "bulk",
             b,
@@ -537,6 +630,15 @@ fn bulk_name(prefix: &str, n: usize, count: usize) -> String {
     format!("{prefix}-{n:0width$}")
 }
 
+/// One generated filler: name, subject, DER, serial, subject DN DER.
+type BulkOut = (
+    String,
+    String,
+    CertificateDer<'static>,
+    SerialNumber,
+    Vec<u8>,
+);
+
 /// What a CA needs to issue: its parameters and its real signing key.
 struct CaMaterial {
     params: CertificateParams,
@@ -555,14 +657,25 @@ struct Generator<'s> {
     /// Serials per issuer of certs listed (revoked) or covered by an expired CRL.
     revoked: BTreeMap<String, Vec<SerialNumber>>,
     crl_expired: HashSet<String>,
+    /// `<name>-cross` -> `<name>`: a cross certificate's subjects are listed
+    /// in the CRL of the CA it duplicates (same subject DN, same key).
+    cross_of: HashMap<String, String>,
 }
 
 impl<'s> Generator<'s> {
     fn new(spec: &'s PkiSpec) -> Self {
         let mut forced_path_len = HashSet::new();
         let mut forced_subtrees = HashSet::new();
+        // `<name>-cross` issues with <name>'s parameters: force those.
+        let original = |issuer: &String| -> String {
+            spec.cert
+                .iter()
+                .find(|o| o.has(Defect::CrossSigned) && cross_name(&o.name) == *issuer)
+                .map_or_else(|| issuer.clone(), |o| o.name.clone())
+        };
         for c in &spec.cert {
-            if let Some(issuer) = &c.issuer {
+            if let Some(issuer) = c.issuer.as_ref().map(original) {
+                let issuer = &issuer;
                 if c.has(Defect::PathLenExceeded) {
                     forced_path_len.insert(issuer.clone());
                 }
@@ -580,6 +693,7 @@ impl<'s> Generator<'s> {
             forced_subtrees,
             revoked: BTreeMap::new(),
             crl_expired: HashSet::new(),
+            cross_of: HashMap::new(),
         }
     }
 
@@ -724,13 +838,13 @@ impl<'s> Generator<'s> {
         let key = make_key(c.key).map_err(gen_err)?;
         let self_signed = c.issuer.is_none();
         let der = if self_signed {
-            params.self_signed(&key)
+            params.self_signed(&key).map_err(|e| e.to_string())
         } else {
             params.use_authority_key_identifier_extension = true;
             let issuer_name = c.issuer.as_deref().unwrap_or_default();
             self.sign(&params, &key, issuer_name)
         }
-        .map_err(|e| gen_err(e.to_string()))?
+        .map_err(gen_err)?
         .der()
         .clone();
 
@@ -743,6 +857,7 @@ impl<'s> Generator<'s> {
         let subject_der = subject_der(&der).map_err(gen_err)?;
 
         if let Some(issuer) = &c.issuer {
+            let issuer = self.cross_of.get(issuer).unwrap_or(issuer).clone();
             if c.has(Defect::Revoked) {
                 self.revoked
                     .entry(issuer.clone())
@@ -764,7 +879,7 @@ impl<'s> Generator<'s> {
             serial: hex(&serial.to_bytes()),
             key_type: c.key,
             der,
-            key_pkcs8: handed_key.serialize_der(),
+            key_pkcs8: output_pkcs8(&handed_key),
             chain,
             chain_names,
             root: root.or_else(|| self_signed.then(|| c.name.clone())),
@@ -778,6 +893,16 @@ impl<'s> Generator<'s> {
             if let (true, Some(other)) = (c.has(Defect::CrossSigned), c.cross_signed_by.as_deref())
             {
                 self.cross(c, &params, &key, other)?;
+                // `<name>-cross` may be named as an issuer: same subject and
+                // key, so it signs exactly as `<name>` does.
+                self.cross_of.insert(cross_name(&c.name), c.name.clone());
+                self.cas.insert(
+                    cross_name(&c.name),
+                    CaMaterial {
+                        params: params.clone(),
+                        key: key.clone_for_output(),
+                    },
+                );
             }
             self.cas.insert(c.name.clone(), CaMaterial { params, key });
         }
@@ -810,11 +935,7 @@ impl<'s> Generator<'s> {
         let mut p = params.clone();
         p.serial_number = Some(random_serial());
         p.use_authority_key_identifier_extension = true;
-        let der = self
-            .sign(&p, key, other)
-            .map_err(|e| gen_err(e.to_string()))?
-            .der()
-            .clone();
+        let der = self.sign(&p, key, other).map_err(gen_err)?.der().clone();
         let (chain, chain_names, root) = self.chain_of(Some(other));
         let serial = hex(&p
             .serial_number
@@ -833,7 +954,7 @@ impl<'s> Generator<'s> {
             serial,
             key_type: c.key,
             der,
-            key_pkcs8: key.serialize_der(),
+            key_pkcs8: output_pkcs8(key),
             chain,
             chain_names,
             root,
@@ -849,27 +970,24 @@ impl<'s> Generator<'s> {
         params: &CertificateParams,
         key: &KeyPair,
         issuer_name: &str,
-    ) -> Result<rcgen::Certificate, rcgen::Error> {
+    ) -> Result<rcgen::Certificate, String> {
         if let Some(m) = self.cas.get(issuer_name) {
             let issuer = Issuer::from_params(&m.params, &m.key);
-            return params.signed_by(key, &issuer);
+            return params.signed_by(key, &issuer).map_err(|e| e.to_string());
         }
         // A bulk-generated issuer: rebuild its issuer data from the DER.
-        let ca = self
-            .pki
-            .get(issuer_name)
-            .expect("validated: issuer exists and is generated first");
-        let bulk_key = self.bulk_key(ca.bulk.as_deref().unwrap_or_default());
-        let issuer = Issuer::from_ca_cert_der(&ca.der, bulk_key)?;
-        params.signed_by(key, &issuer)
+        // Validation orders issuers first; never panic if that ever breaks.
+        let not_ready =
+            || format!("issuer `{issuer_name}` is not generated yet (internal ordering error)");
+        let ca = self.pki.get(issuer_name).ok_or_else(not_ready)?;
+        let prefix = ca.bulk.as_deref().ok_or_else(not_ready)?;
+        let bulk_key = self.bulk_key(prefix).ok_or_else(not_ready)?;
+        let issuer = Issuer::from_ca_cert_der(&ca.der, bulk_key).map_err(|e| e.to_string())?;
+        params.signed_by(key, &issuer).map_err(|e| e.to_string())
     }
 
-    fn bulk_key(&self, prefix: &str) -> &KeyPair {
-        &self
-            .cas
-            .get(&format!("\0bulk:{prefix}"))
-            .expect("bulk key stored before use")
-            .key
+    fn bulk_key(&self, prefix: &str) -> Option<&KeyPair> {
+        self.cas.get(&format!("\0bulk:{prefix}")).map(|m| &m.key)
     }
 
     fn chain_of(
@@ -920,29 +1038,31 @@ impl<'s> Generator<'s> {
             self.now - Duration::days(1),
             self.now + Duration::days(3650),
         );
-        let make =
-            |n: usize| -> Result<(String, String, CertificateDer<'static>, SerialNumber), String> {
-                let name = bulk_name(&bulk.prefix, n, bulk.count);
-                let idx = name[bulk.prefix.len() + 1..].to_string();
-                let subject = template.replace("{n}", &idx);
-                let mut params = CertificateParams::default();
-                params.distinguished_name = super::dn::parse_subject(&subject)?;
-                params.not_before = nb;
-                params.not_after = na;
-                let serial = random_serial();
-                params.serial_number = Some(serial.clone());
-                params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-                params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-                let cert = match &issuer_material {
-                    Some(Some((ip, ik))) => {
-                        params.use_authority_key_identifier_extension = true;
-                        params.signed_by(&key, &Issuer::from_params(ip, ik))
-                    }
-                    _ => params.self_signed(&key),
+        let make = |n: usize| -> Result<BulkOut, String> {
+            let name = bulk_name(&bulk.prefix, n, bulk.count);
+            let idx = name[bulk.prefix.len() + 1..].to_string();
+            let subject = template.replace("{n}", &idx);
+            let mut params = CertificateParams::default();
+            params.distinguished_name = super::dn::parse_subject(&subject)?;
+            params.not_before = nb;
+            params.not_after = na;
+            let serial = random_serial();
+            params.serial_number = Some(serial.clone());
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            let cert = match &issuer_material {
+                Some(Some((ip, ik))) => {
+                    params.use_authority_key_identifier_extension = true;
+                    params.signed_by(&key, &Issuer::from_params(ip, ik))
                 }
-                .map_err(|e| e.to_string())?;
-                Ok((name, subject, cert.der().clone(), serial))
-            };
+                _ => params.self_signed(&key),
+            }
+            .map_err(|e| e.to_string())?;
+            let der = cert.der().clone();
+            // Parsed here, in the worker threads, not serially afterwards.
+            let sdn = subject_der(&der)?;
+            Ok((name, subject, der, serial, sdn))
+        };
         if matches!(issuer_material, Some(None)) {
             return Err(gen_err(
                 "bulk certificates can only be issued by named CAs".into(),
@@ -971,10 +1091,9 @@ impl<'s> Generator<'s> {
         });
         let (chain, chain_names, root) = self.chain_of(bulk.issuer.as_deref());
         let start = self.pki.certs.len();
-        let key_der = key.serialize_der();
+        let key_der = output_pkcs8(&key);
         for r in results {
-            for (name, subject, der, serial) in r.map_err(gen_err)? {
-                let subject_der = subject_der(&der).map_err(gen_err)?;
+            for (name, subject, der, serial, subject_der) in r.map_err(gen_err)? {
                 let self_signed = bulk.issuer.is_none();
                 self.pki.push(IssuedCert {
                     root: if self_signed {
@@ -1016,38 +1135,15 @@ impl<'s> Generator<'s> {
         let names: Vec<String> = self
             .cas
             .keys()
-            .filter(|n| !n.starts_with('\0'))
+            .filter(|n| !n.starts_with('\0') && !self.cross_of.contains_key(*n))
             .cloned()
             .collect();
         for issuer in names {
             let m = &self.cas[&issuer];
             let listed = self.revoked.get(&issuer);
             let expired = self.crl_expired.contains(&issuer);
-            let (this_update, next_update) = if expired {
-                (self.now - Duration::days(30), self.now - Duration::days(1))
-            } else {
-                (self.now - Duration::hours(1), self.now + Duration::days(7))
-            };
-            let params = CertificateRevocationListParams {
-                this_update,
-                next_update,
-                crl_number: SerialNumber::from(1u64),
-                issuing_distribution_point: None,
-                revoked_certs: listed
-                    .map(|serials| {
-                        serials
-                            .iter()
-                            .map(|s| RevokedCertParams {
-                                serial_number: s.clone(),
-                                revocation_time: self.now - Duration::hours(2),
-                                reason_code: Some(RevocationReason::KeyCompromise),
-                                invalidity_date: None,
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                key_identifier_method: KeyIdMethod::Sha256,
-            };
+            let serials: &[SerialNumber] = listed.map(Vec::as_slice).unwrap_or_default();
+            let params = crl_params(self.now, expired, serials);
             let crl = params
                 .signed_by(&Issuer::from_params(&m.params, &m.key))
                 .map_err(|e| PkiError::Generate {
@@ -1065,6 +1161,49 @@ impl<'s> Generator<'s> {
     }
 }
 
+/// CRL parameters: current (or, `expired`, past its nextUpdate), listing `serials`.
+fn crl_params(
+    now: OffsetDateTime,
+    expired: bool,
+    serials: &[SerialNumber],
+) -> CertificateRevocationListParams {
+    let (this_update, next_update) = if expired {
+        (now - Duration::days(30), now - Duration::days(1))
+    } else {
+        (now - Duration::hours(1), now + Duration::days(7))
+    };
+    CertificateRevocationListParams {
+        this_update,
+        next_update,
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: serials
+            .iter()
+            .map(|s| RevokedCertParams {
+                serial_number: s.clone(),
+                revocation_time: now - Duration::hours(2),
+                reason_code: Some(RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+}
+
+/// An empty, current CRL of the CA `cert_der`, signed with `key_pkcs8` (used
+/// by `load_dir`, so that every loaded CA can publish a CRL as a generated one can).
+pub(super) fn empty_crl(
+    cert_der: &CertificateDer<'_>,
+    key_pkcs8: &[u8],
+) -> Result<rustls_pki_types::CertificateRevocationListDer<'static>, String> {
+    let key = KeyPair::try_from(key_pkcs8).map_err(|e| e.to_string())?;
+    let issuer = Issuer::from_ca_cert_der(cert_der, key).map_err(|e| e.to_string())?;
+    let crl = crl_params(OffsetDateTime::now_utc(), false, &[])
+        .signed_by(&issuer)
+        .map_err(|e| e.to_string())?;
+    Ok(crl.der().clone())
+}
+
 trait CloneKey {
     fn clone_for_output(&self) -> KeyPair;
 }
@@ -1075,6 +1214,33 @@ impl CloneKey for KeyPair {
         KeyPair::from_pkcs8_der_and_sign_algo(&der, self.algorithm())
             .expect("a key we generated parses back")
     }
+}
+
+/// The PKCS#8 DER handed out (and written to `<name>.key`) for a key.
+///
+/// ring serialises Ed25519 keys as PKCS#8 v2 (RFC 5958, with the public key),
+/// which OpenSSL 3.0 refuses to load ("unsupported"), so nginx/HAProxy/Apache
+/// could not use them. Hand out the RFC 8410 v1 form instead (version 0, the
+/// seed only), which OpenSSL, rustls and rcgen all accept.
+fn output_pkcs8(key: &KeyPair) -> Vec<u8> {
+    let der = key.serialize_der();
+    if key.algorithm() != &rcgen::PKCS_ED25519 {
+        return der;
+    }
+    // v2 layout: 30 51 | 02 01 01 | 30 05 06 03 2b 65 70 | 04 22 04 20 <seed:32> | [1] public key
+    const V2_PREFIX: [u8; 16] = [
+        0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    if der.len() < 48 || der[..16] != V2_PREFIX {
+        return der;
+    }
+    let mut v1 = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    v1.extend_from_slice(&der[16..48]);
+    v1
 }
 
 fn make_key(kind: KeyType) -> Result<KeyPair, String> {

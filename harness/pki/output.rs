@@ -247,25 +247,6 @@ pub(super) fn load_dir(dir: &Path) -> Result<Pki, PkiError> {
             bulk: None,
         });
     }
-    // Chain names and roots follow from the issuer links.
-    for i in 0..pki.certs.len() {
-        let (mut names, mut root, mut cur) = (Vec::new(), None, pki.certs[i].issuer.clone());
-        while let Some(n) = cur.take() {
-            match pki.get(&n) {
-                Some(c) if c.issuer.is_none() => root = Some(c.name.clone()),
-                Some(c) if names.len() < 64 => {
-                    names.push(c.name.clone());
-                    cur = c.issuer.clone();
-                }
-                _ => {}
-            }
-        }
-        if pki.certs[i].issuer.is_none() {
-            root = Some(pki.certs[i].name.clone());
-        }
-        pki.certs[i].chain_names = names;
-        pki.certs[i].root = root;
-    }
     for b in &manifest.bulk {
         let certs = read_certs(&b.bundle)?;
         let key = read_key(&b.key)?;
@@ -303,11 +284,58 @@ pub(super) fn load_dir(dir: &Path) -> Result<Pki, PkiError> {
         }
         pki.bulk.insert(b.prefix.clone(), start..pki.certs.len());
     }
+    // Chain names, roots (and the chains of bulk certs) follow from the issuer links.
+    for i in 0..pki.certs.len() {
+        let (mut names, mut root, mut cur) = (Vec::new(), None, pki.certs[i].issuer.clone());
+        while let Some(n) = cur.take() {
+            match pki.get(&n) {
+                Some(c) if c.issuer.is_none() => root = Some(c.name.clone()),
+                Some(c) if names.len() < 64 => {
+                    names.push(c.name.clone());
+                    cur = c.issuer.clone();
+                }
+                _ => {}
+            }
+        }
+        if pki.certs[i].issuer.is_none() {
+            root = Some(pki.certs[i].name.clone());
+        }
+        if pki.certs[i].bulk.is_some() {
+            let chain = names
+                .iter()
+                .filter_map(|n| pki.get(n).map(|c| c.der.clone()))
+                .collect();
+            pki.certs[i].chain = chain;
+        }
+        pki.certs[i].chain_names = names;
+        pki.certs[i].root = root;
+    }
     for (issuer, file) in &manifest.crls {
         let path = dir.join(file);
         let crl = CertificateRevocationListDer::from_pem_file(&path)
             .map_err(|e| load_err(&path, format!("no X509 CRL: {e}")))?;
         pki.crls.insert(issuer.clone(), crl);
     }
+    // Every other named CA publishes an empty, current CRL, as after `generate`
+    // (not for a cross certificate, which shares its CA's CRL, nor for a CA
+    // whose handed-out key is deliberately not its own).
+    let mut empty = BTreeMap::new();
+    for c in pki
+        .certs
+        .iter()
+        .filter(|c| c.bulk.is_none() && c.role.is_ca())
+    {
+        let is_cross = c.has(Defect::CrossSigned)
+            && c.name
+                .strip_suffix("-cross")
+                .is_some_and(|orig| pki.get(orig).is_some_and(|o| o.has(Defect::CrossSigned)));
+        if pki.crls.contains_key(&c.name) || is_cross || c.has(Defect::KeyMismatch) {
+            continue;
+        }
+        let crl = super::generate::empty_crl(&c.der, &c.key_pkcs8)
+            .map_err(|e| load_err(&dir.join(format!("{}.key", c.name)), e))?;
+        empty.insert(c.name.clone(), crl);
+    }
+    pki.empty_crls = empty;
     Ok(pki)
 }

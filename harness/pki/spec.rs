@@ -116,8 +116,12 @@ pub enum KeyType {
     EcdsaP256,
     EcdsaP384,
     Ed25519,
+    // kebab-case alone would spell these `rsa2048`; the contract says `rsa-2048`.
+    #[serde(rename = "rsa-2048")]
     Rsa2048,
+    #[serde(rename = "rsa-3072")]
     Rsa3072,
+    #[serde(rename = "rsa-4096")]
     Rsa4096,
 }
 

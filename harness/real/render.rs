@@ -379,14 +379,12 @@ pub fn render(
                 p("server.pem")
             );
             if asks {
-                if m.named.is_empty() {
-                    return Err(RealError::Unsupported(
-                        "HAProxy needs a ca-file (sent as CA names) to verify client \
-                         certificates: it cannot send an empty CA list"
-                            .into(),
-                    ));
+                // ca-file: CAs sent as names (and trusted); ca-verify-file:
+                // trusted, not sent. HAProxy 2.6 accepts ca-verify-file alone
+                // (`haproxy -c`), which sends an empty CA list.
+                if !m.named.is_empty() {
+                    let _ = write!(bind, " ca-file {}", p("ca-names.pem"));
                 }
-                let _ = write!(bind, " ca-file {}", p("ca-names.pem"));
                 if !m.verify_only.is_empty() {
                     let _ = write!(bind, " ca-verify-file {}", p("ca-verify.pem"));
                 }
@@ -497,8 +495,8 @@ pub fn render(
                 let _ = writeln!(c, "  SSLCACertificateFile \"{}\"", p("trust.pem"));
                 if m.named.is_empty() {
                     return Err(RealError::Unsupported(
-                        "Apache sends the SSLCACertificateFile names when SSLCADNRequestFile is \
-                         absent or empty: it cannot send an empty CA list"
+                        "Apache refuses an empty SSLCADNRequestFile (AH00526) and without one \
+                         sends the SSLCACertificateFile names: it cannot send an empty CA list"
                             .into(),
                     ));
                 }
@@ -764,7 +762,7 @@ crls = ["root-a"]
             5
         );
         server.ca_names = crate::scenario::schema::CaNamesPolicy::Empty;
-        for kind in [RealKind::Nginx, RealKind::Haproxy, RealKind::Apache] {
+        for kind in [RealKind::Nginx, RealKind::Apache] {
             assert!(matches!(
                 render(kind, &pki, &server, TlsVersion::Tls13, 1, p),
                 Err(RealError::Unsupported(_))
@@ -772,6 +770,13 @@ crls = ["root-a"]
         }
         let o = render(RealKind::Openssl, &pki, &server, TlsVersion::Tls13, 1, p).unwrap();
         assert!(o.args.iter().any(|a| a == "-no_ca_names"));
+        // HAProxy: everything in ca-verify-file, no ca-file.
+        let h = render(RealKind::Haproxy, &pki, &server, TlsVersion::Tls13, 1, p).unwrap();
+        let cfg = file(&h, "haproxy.cfg");
+        assert!(
+            cfg.contains("ca-verify-file") && !cfg.contains("ca-file"),
+            "{cfg}"
+        );
         let (pki, mut server) = setup("");
         server.cert = "nope".into();
         assert!(matches!(

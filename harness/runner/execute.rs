@@ -94,12 +94,16 @@ pub fn select<'a>(scenarios: &'a [Scenario], opts: &RunOptions) -> Vec<&'a Scena
         .collect()
 }
 
-/// The cases of a scenario, and the profiles it does not run on (with why).
-pub type Plan = (Vec<(ProfileKind, TlsVersion)>, Vec<(String, String)>);
+/// The cases of one scenario, and the profiles it does not run on (with why).
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioPlan {
+    pub cases: Vec<(ProfileKind, TlsVersion)>,
+    /// `(profile, reason)`
+    pub not_run: Vec<(String, String)>,
+}
 
-/// Every case of `scenario` under `opts`, and the profiles it does not run on
-/// (with why).
-pub fn plan(scenario: &Scenario, opts: &RunOptions) -> Plan {
+/// Every case of `scenario` under `opts`, and the profiles it does not run on.
+pub fn plan(scenario: &Scenario, opts: &RunOptions) -> ScenarioPlan {
     let (run, not_run) = scenario.profiles_to_run();
     let mut skipped: Vec<(String, String)> = match opts.gateway {
         GatewaySelection::Builtin => not_run
@@ -144,7 +148,10 @@ pub fn plan(scenario: &Scenario, opts: &RunOptions) -> Plan {
             }
         }
     }
-    (cases, skipped)
+    ScenarioPlan {
+        cases,
+        not_run: skipped,
+    }
 }
 
 /// Generate each scenario's PKI (once per scenario); a PKI that cannot be
@@ -159,8 +166,28 @@ pub fn generate_pkis(scenarios: &[&Scenario]) -> Result<Vec<Arc<Pki>>, PkiError>
         .collect()
 }
 
-/// Run one case and judge it.
+/// Run one case on the built-in profile and judge it.
 pub async fn run_one(
+    scenario: &Scenario,
+    pki: &Pki,
+    profile: ProfileKind,
+    tls: TlsVersion,
+    timeouts: Timeouts,
+) -> CaseResult {
+    run_one_on(
+        scenario,
+        pki,
+        profile,
+        tls,
+        timeouts,
+        GatewaySelection::Builtin,
+    )
+    .await
+}
+
+/// Run one case on `gateway` (built-in or a real process) and judge it by
+/// `profile`'s expectations.
+pub async fn run_one_on(
     scenario: &Scenario,
     pki: &Pki,
     profile: ProfileKind,
@@ -240,8 +267,8 @@ pub async fn run_all(
     let mut report = RunReport::default();
     let mut planned = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
-        let (cases, skipped) = plan(s, opts);
-        for (p, reason) in skipped {
+        let ScenarioPlan { cases, not_run } = plan(s, opts);
+        for (p, reason) in not_run {
             report.not_run.push((s.id.clone(), p, reason));
         }
         planned.extend(cases.into_iter().map(|(profile, tls)| PlannedCase {
@@ -261,7 +288,7 @@ pub async fn run_all(
         let gateway = opts.gateway;
         set.spawn(async move {
             let _permit = permit.acquire_owned().await.expect("semaphore open");
-            run_one(&scenario, &pki, case.profile, case.tls, timeouts, gateway).await
+            run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, gateway).await
         });
     }
     let mut done = 0;

@@ -51,11 +51,14 @@ pub enum CaNamesPolicy {
     Explicit(Vec<String>),
     /// All trusted names, keeping whole names while the encoded list fits in
     /// this many bytes (Windows/Schannel: 16,384).
+    #[serde(rename = "truncate_bytes", alias = "truncate-bytes")]
     TruncateBytes(usize),
     /// All trusted names plus this many generated filler names (oversized lists).
+    #[serde(rename = "extra_filler", alias = "extra-filler")]
     ExtraFiller(usize),
     /// All trusted names plus filler names until the encoded list is exactly
     /// this many bytes (to land just under or just over 64 KiB).
+    #[serde(rename = "fill_to_bytes", alias = "fill-to-bytes")]
     FillToBytes(usize),
 }
 
@@ -101,6 +104,10 @@ pub struct ServerSpec {
     pub crls: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_forwarded_header: Option<ForwardHeader>,
+    /// Client certs (names) of the proxies whose forwarding header is trusted.
+    /// Default: the scenario's `middlebox.upstream_cert`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
     /// Per-profile modes, e.g. `nginx = "optional_no_ca"`, `apache = "per-directory"`,
     /// `haproxy = "optional-deny"`, `envoy = "rbac"`. Default derives from `client_auth`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -216,6 +223,10 @@ pub struct MiddleboxSpec {
     /// The certificate the middlebox presents to clients (default: the server's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert: Option<String>,
+    /// The client certificate a terminating middlebox presents to the
+    /// gateway (its own identity; none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_cert: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

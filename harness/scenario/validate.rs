@@ -194,6 +194,8 @@ impl Validator<'_> {
         let client = &self.scenario.file.client;
         self.check_names(&[Seg::Key("client"), Seg::Key("certs")], &client.certs);
         self.check_names(&[Seg::Key("client"), Seg::Key("trust")], &client.trust);
+        let proxies = self.scenario.file.server.trusted_proxies.clone();
+        self.check_names(&[Seg::Key("server"), Seg::Key("trusted_proxies")], &proxies);
         if client.tls.as_ref().is_some_and(|t| t.is_empty()) {
             self.push(
                 &[Seg::Key("client"), Seg::Key("tls")],
@@ -210,6 +212,12 @@ impl Validator<'_> {
             if self.names.role_of(cert, false).is_none() {
                 let msg = format!("no certificate `{cert}` in [pki] ({})", self.names.hint());
                 self.push(&[Seg::Key("middlebox"), Seg::Key("cert")], msg);
+            }
+        }
+        if let Some(cert) = &mb.upstream_cert {
+            if self.names.role_of(cert, false).is_none() {
+                let msg = format!("no certificate `{cert}` in [pki] ({})", self.names.hint());
+                self.push(&[Seg::Key("middlebox"), Seg::Key("upstream_cert")], msg);
             }
         }
         if mb.kind == MiddleboxKind::TerminateForward && mb.header.is_none() {

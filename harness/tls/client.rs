@@ -182,6 +182,59 @@ pub struct ClientSpec {
     pub kind: ClientKind,
     /// Extra request headers (a forged forwarding header, say).
     pub headers: Vec<(String, String)>,
+    /// Reach the server through this HTTP CONNECT proxy.
+    pub via_tunnel: Option<SocketAddr>,
+    /// Do not verify the server's certificate (the probe looks at servers
+    /// whose CA it does not know; never for authentication decisions).
+    pub accept_any_server_cert: bool,
+}
+
+/// Accepts any server certificate, still checking handshake signatures.
+#[derive(Debug)]
+struct AnyServerCert;
+
+impl rustls::client::danger::ServerCertVerifier for AnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            m,
+            c,
+            d,
+            &provider().signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            m,
+            c,
+            d,
+            &provider().signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 impl ClientSpec {
@@ -192,24 +245,23 @@ impl ClientSpec {
                 .add(r.clone())
                 .map_err(|e| format!("server trust root: {e}"))?;
         }
-        let versions: Vec<&'static rustls::SupportedProtocolVersion> = self
-            .versions
-            .iter()
-            .map(|v| match v {
-                TlsVersion::Tls12 => &rustls::version::TLS12,
-                TlsVersion::Tls13 => &rustls::version::TLS13,
-            })
-            .collect();
+        let versions = super::rustls_versions(&self.versions);
         let resolver = Arc::new(SelectingResolver {
             wallet: self.wallet.clone(),
             policy: self.selection,
             seen: Mutex::new(Selection::default()),
         });
-        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
             .with_protocol_versions(&versions)
-            .map_err(|e| format!("client TLS versions: {e}"))?
-            .with_root_certificates(roots)
-            .with_client_cert_resolver(resolver.clone());
+            .map_err(|e| format!("client TLS versions: {e}"))?;
+        let builder = if self.accept_any_server_cert {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyServerCert))
+        } else {
+            builder.with_root_certificates(roots)
+        };
+        let mut config = builder.with_client_cert_resolver(resolver.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok((Arc::new(config), resolver))
     }
@@ -273,6 +325,30 @@ impl ClientSpec {
             };
         *local = tcp.local_addr().ok();
         obs.timings.connect_ms = Some(ms(t0));
+        match self.via_tunnel {
+            None => self.tls_and_http(tcp, config, obs).await,
+            Some(_) => {
+                drop(tcp);
+                let proxy = self.via_tunnel.expect("checked");
+                match super::proxy::connect_via(proxy, &addr.to_string(), self.timeouts).await {
+                    Ok(io) => self.tls_and_http(io, config, obs).await,
+                    Err(e) => {
+                        obs.client_error = Some("PROXY_CONNECT_FAILED".into());
+                        obs.client_error_detail = Some(e);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn tls_and_http<IO>(
+        &self,
+        io: IO,
+        config: Arc<rustls::ClientConfig>,
+        obs: &mut Observation,
+    ) where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let server_name = match ServerName::try_from(self.server_name.clone()) {
             Ok(n) => n,
             Err(e) => {
@@ -283,23 +359,21 @@ impl ClientSpec {
         };
         let t1 = Instant::now();
         let connector = tokio_rustls::TlsConnector::from(config);
-        let tls = match tokio::time::timeout(
-            self.timeouts.handshake,
-            connector.connect(server_name, tcp),
-        )
-        .await
-        {
-            Err(_) => {
-                obs.hang = Some("handshake".into());
-                return;
-            }
-            Ok(Err(e)) => {
-                obs.handshake = Some(Handshake::Aborted);
-                classify_into(obs, &e);
-                return;
-            }
-            Ok(Ok(tls)) => tls,
-        };
+        let tls =
+            match tokio::time::timeout(self.timeouts.handshake, connector.connect(server_name, io))
+                .await
+            {
+                Err(_) => {
+                    obs.hang = Some("handshake".into());
+                    return;
+                }
+                Ok(Err(e)) => {
+                    obs.handshake = Some(Handshake::Aborted);
+                    classify_into(obs, &e);
+                    return;
+                }
+                Ok(Ok(tls)) => tls,
+            };
         obs.timings.handshake_ms = Some(ms(t1));
         obs.handshake = Some(Handshake::Complete);
         obs.tls_version = tls.get_ref().1.protocol_version().and_then(version_of);
@@ -323,10 +397,13 @@ impl ClientSpec {
         }
     }
 
-    async fn http_get(
+    async fn http_get<IO>(
         &self,
-        tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
-    ) -> Result<HttpSeen, Box<dyn std::error::Error + Send + Sync>> {
+        tls: tokio_rustls::client::TlsStream<IO>,
+    ) -> Result<HttpSeen, Box<dyn std::error::Error + Send + Sync>>
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let io = hyper_util::rt::TokioIo::new(tls);
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io).await?;

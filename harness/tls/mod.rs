@@ -5,7 +5,9 @@ pub mod alert_rewrite;
 pub mod ca_names;
 pub mod classify;
 pub mod client;
+pub mod forwarded;
 pub mod post_handshake;
+pub mod proxy;
 pub mod server;
 pub mod verify;
 
@@ -21,6 +23,60 @@ pub fn provider() -> rustls::crypto::CryptoProvider {
 /// one). Safe to call many times.
 pub fn install_default_provider() {
     let _ = provider().install_default();
+}
+
+/// rustls's protocol versions for ours.
+pub fn rustls_versions(
+    versions: &[crate::observation::TlsVersion],
+) -> Vec<&'static rustls::SupportedProtocolVersion> {
+    use crate::observation::TlsVersion;
+    versions
+        .iter()
+        .map(|v| match v {
+            TlsVersion::Tls12 => &rustls::version::TLS12,
+            TlsVersion::Tls13 => &rustls::version::TLS13,
+        })
+        .collect()
+}
+
+/// A background service (accept loop) and the switch that stops it; dropping
+/// it stops the service too.
+#[derive(Debug)]
+pub struct ServiceHandle {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ServiceHandle {
+    /// Spawn `service`, handing it the stop signal.
+    pub fn spawn<F>(service: impl FnOnce(tokio::sync::watch::Receiver<bool>) -> F) -> Self
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(service(stop_rx));
+        ServiceHandle {
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// Signal the stop and wait (up to 2 s) for the service to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+    }
+}
+
+impl Drop for ServiceHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
 }
 
 /// Per-stage time limits: a silent peer is a HANG, never a stuck test.

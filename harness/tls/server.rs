@@ -9,7 +9,7 @@ use super::verify::{CertFailure, Rules, TrustStore};
 use super::{provider, Timeouts};
 use crate::gateway::{ClientCertStatus, Enforcement, GatewayProfile, PostHandshakeRefusal};
 use crate::observation::{CaNamesSeen, Side, TlsVersion};
-use crate::scenario::schema::ClientAuth;
+use crate::scenario::schema::{ClientAuth, ForwardHeader};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::service::service_fn;
@@ -39,6 +39,17 @@ pub struct GatewayConfig {
     pub timeouts: Timeouts,
     /// Where to listen; port 0 picks a free one.
     pub listen: SocketAddr,
+    /// Accept a client certificate forwarded in a header by these proxies.
+    pub forwarded: Option<ForwardedTrust>,
+}
+
+/// Which forwarding header the gateway trusts, and from whom: only requests
+/// on a connection authenticated with one of `proxies` (exact certificate).
+/// A direct request carrying the header is never authenticated by it.
+#[derive(Debug, Clone)]
+pub struct ForwardedTrust {
+    pub header: ForwardHeader,
+    pub proxies: Vec<CertificateDer<'static>>,
 }
 
 /// What the gateway saw of one connection.
@@ -64,16 +75,21 @@ pub struct ServerRecord {
     pub hang: Option<String>,
     #[serde(skip)]
     pub done: bool,
+    /// Order of completion.
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 #[derive(Default)]
 struct RecordBook {
     records: Mutex<HashMap<SocketAddr, ServerRecord>>,
+    seq: std::sync::atomic::AtomicU64,
     changed: Notify,
 }
 
 impl RecordBook {
-    fn put(&self, peer: SocketAddr, rec: ServerRecord) {
+    fn put(&self, peer: SocketAddr, mut rec: ServerRecord) {
+        rec.seq = self.seq.fetch_add(1, Ordering::SeqCst);
         self.records.lock().expect("record lock").insert(peer, rec);
         self.changed.notify_waiters();
     }
@@ -84,8 +100,7 @@ pub struct RunningGateway {
     addr: SocketAddr,
     book: Arc<RecordBook>,
     events: broadcast::Sender<ServerRecord>,
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    service: super::ServiceHandle,
 }
 
 impl RunningGateway {
@@ -129,35 +144,63 @@ impl RunningGateway {
         }
     }
 
-    /// Stop accepting and end open connections.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+    /// The most recently completed connection's record (a middlebox's
+    /// upstream connection has no client address to look it up by).
+    pub async fn last_record(&self, wait: std::time::Duration) -> Option<ServerRecord> {
+        let mut events = self.events.subscribe();
+        let latest = || {
+            let records = self.book.records.lock().expect("record lock");
+            records
+                .values()
+                .filter(|r| r.done)
+                .max_by_key(|r| r.seq)
+                .cloned()
+        };
+        if let Some(r) = latest() {
+            return Some(r);
+        }
+        match tokio::time::timeout(wait, events.recv()).await {
+            Ok(Ok(r)) => Some(r),
+            _ => latest(),
         }
     }
-}
 
-impl Drop for RunningGateway {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
+    /// Stop accepting and end open connections.
+    pub async fn shutdown(self) {
+        self.service.shutdown().await;
     }
 }
 
 /// The client-certificate verifier every profile uses: it sends the chosen
 /// CA names and, per the profile, verifies in the handshake or defers.
 #[derive(Debug)]
-struct GatewayVerifier {
-    profile: GatewayProfile,
+pub(crate) struct GatewayVerifier {
+    /// Whose alerts to send (None: OpenSSL's own).
+    profile: Option<GatewayProfile>,
     names: Vec<DistinguishedName>,
     offer: bool,
     mandatory: bool,
     mode: VerifyMode,
     trust: TrustStore,
     schemes: Vec<SignatureScheme>,
+}
+
+impl GatewayVerifier {
+    /// Asks for a certificate (when `offer`), names no CA, accepts whatever
+    /// comes: a TLS offloader that passes the certificate on, not judging it.
+    pub(crate) fn accept_any(offer: bool) -> Self {
+        GatewayVerifier {
+            profile: None,
+            names: Vec::new(),
+            offer,
+            mandatory: false,
+            mode: VerifyMode::Deferred,
+            trust: TrustStore::new(&[], &[]).expect("an empty store is valid"),
+            schemes: provider()
+                .signature_verification_algorithms
+                .supported_schemes(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -198,7 +241,13 @@ impl ClientCertVerifier for GatewayVerifier {
                 self.trust
                     .verify_client_chain(&chain, Rules::OpenSsl)
                     .map(|()| ClientCertVerified::assertion())
-                    .map_err(|f| f.as_rustls_error_for_alert(self.profile.openssl_alert(&f)))
+                    .map_err(|f| {
+                        let alert = match &self.profile {
+                            Some(p) => p.openssl_alert(&f),
+                            None => f.openssl_alert(),
+                        };
+                        f.as_rustls_error_for_alert(alert)
+                    })
             }
             VerifyMode::Deferred => Ok(ClientCertVerified::assertion()),
         }
@@ -291,7 +340,7 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
         config.ca_list.rustls_names()
     };
     let verifier = GatewayVerifier {
-        profile,
+        profile: Some(profile),
         names,
         offer: offer && !post_handshake,
         mandatory: mandatory && offer,
@@ -301,14 +350,7 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
             .signature_verification_algorithms
             .supported_schemes(),
     };
-    let versions: Vec<&'static rustls::SupportedProtocolVersion> = config
-        .versions
-        .iter()
-        .map(|v| match v {
-            TlsVersion::Tls12 => &rustls::version::TLS12,
-            TlsVersion::Tls13 => &rustls::version::TLS13,
-        })
-        .collect();
+    let versions = super::rustls_versions(&config.versions);
     if versions.is_empty() {
         return Err("no TLS version enabled".into());
     }
@@ -334,20 +376,15 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
     });
     let book = Arc::new(RecordBook::default());
     let (events, _) = broadcast::channel(1024);
-    let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(
-        listener,
-        shared,
-        book.clone(),
-        events.clone(),
-        stop_rx,
-    ));
+    let (loop_book, loop_events) = (book.clone(), events.clone());
+    let service = super::ServiceHandle::spawn(move |stop| {
+        accept_loop(listener, shared, loop_book, loop_events, stop)
+    });
     Ok(RunningGateway {
         addr,
         book,
         events,
-        stop,
-        task: Some(task),
+        service,
     })
 }
 
@@ -468,9 +505,11 @@ async fn handle(
         r.client_certificate_sent = Some(!chain.is_empty());
         r.cert_status = Some(describe_status(&status));
     }
-    let response = if shared.post_handshake {
+    // Asked for after the request (Apache per-directory): a client that can
+    // neither renegotiate nor do post-handshake auth gets the refusal.
+    let refusal = if shared.post_handshake {
         match profile.post_handshake_refusal(version.unwrap_or(TlsVersion::Tls13)) {
-            PostHandshakeRefusal::Http(response) => response,
+            PostHandshakeRefusal::Http(response) => Some(response),
             PostHandshakeRefusal::Alert { alert, log } => {
                 let result =
                     super::post_handshake::refuse_renegotiation(tls, alert, cfg.timeouts.response)
@@ -490,12 +529,36 @@ async fn handle(
             }
         }
     } else {
-        profile.respond(&status)
+        None
     };
+    let peer_leaf = chain.first().cloned();
     let svc_rec = rec.clone();
-    let service = service_fn(move |_req: hyper::Request<hyper::body::Incoming>| {
-        let response = response.clone();
+    let svc_shared = shared.clone();
+    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let rec = svc_rec.clone();
+        let (status, note) = forwarded_status(
+            &svc_shared.config,
+            peer_leaf.as_ref(),
+            &status,
+            req.headers(),
+        );
+        let mut response = match (&status, profile.enforcement(), note.is_some()) {
+            _ if refusal.is_some() => refusal.clone().expect("checked"),
+            // A forwarded certificate that fails where the profile verifies in
+            // the handshake: there is no alert to send any more.
+            (ClientCertStatus::Failed(f), Enforcement::Handshake { .. }, true) => {
+                crate::gateway::GatewayResponse {
+                    status: 403,
+                    content_type: "text/plain",
+                    body: format!("forwarded client certificate rejected: {f}\n"),
+                    log: format!("forwarded client certificate rejected: {f}"),
+                }
+            }
+            _ => profile.respond(&status),
+        };
+        if let Some(note) = note {
+            response.log = format!("{note}; {}", response.log);
+        }
         async move {
             {
                 let mut r = rec.lock().expect("record lock");
@@ -631,6 +694,59 @@ fn record_rustls_error(
     };
     if failure.is_none() && by == Side::Server && !matches!(e, E::NoCertificatesPresented) {
         r.log.push_str(&format!(" [{e}]"));
+    }
+}
+
+/// The certificate status of a request, taking a forwarding header into
+/// account: trusted only from a configured proxy; otherwise ignored (and said
+/// so in the log).
+fn forwarded_status(
+    cfg: &GatewayConfig,
+    peer_leaf: Option<&CertificateDer<'static>>,
+    tls_status: &ClientCertStatus,
+    headers: &hyper::HeaderMap,
+) -> (ClientCertStatus, Option<String>) {
+    let Some(trust) = &cfg.forwarded else {
+        return (tls_status.clone(), None);
+    };
+    let Some(value) = headers.get(trust.header.header_name()) else {
+        return (tls_status.clone(), None);
+    };
+    let from_proxy = matches!(tls_status, ClientCertStatus::Verified { .. })
+        && peer_leaf.is_some_and(|leaf| trust.proxies.iter().any(|p| p == leaf));
+    if !from_proxy {
+        let note = format!(
+            "ignored `{}` header from a connection that is not a trusted proxy",
+            trust.header.header_name()
+        );
+        return (tls_status.clone(), Some(note));
+    }
+    let rules = match cfg.profile.enforcement() {
+        Enforcement::Handshake { rules, .. } | Enforcement::Http { rules } => rules,
+        // Apache per-directory: OpenSSL's rules.
+        Enforcement::PostHandshake => Rules::OpenSsl,
+    };
+    let note = format!(
+        "client certificate from trusted proxy header `{}`",
+        trust.header.header_name()
+    );
+    match super::forwarded::decode(trust.header, value.to_str().unwrap_or_default()) {
+        Ok(der) => match cfg
+            .trust
+            .verify_client_chain(std::slice::from_ref(&der), rules)
+        {
+            Ok(()) => (
+                ClientCertStatus::Verified {
+                    subject: subject_of(&der),
+                },
+                Some(note),
+            ),
+            Err(f) => (ClientCertStatus::Failed(f), Some(note)),
+        },
+        Err(e) => (
+            ClientCertStatus::Failed(CertFailure::Other(format!("forwarded header: {e}"))),
+            Some(note),
+        ),
     }
 }
 
