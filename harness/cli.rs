@@ -132,7 +132,7 @@ pub struct RunArgs {
     pub output: Option<PathBuf>,
     /// `builtin` (default), or a real gateway process per case: `real:nginx`,
     /// `real:haproxy`, `real:apache`, `real:openssl` (judged by the nginx,
-    /// haproxy, apache and apache expectations).
+    /// haproxy, apache and haproxy expectations).
     #[arg(long, default_value = "builtin")]
     pub gateway: String,
     /// An external gateway URL (not built yet).
