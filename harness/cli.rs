@@ -7,7 +7,7 @@ use mtls_harness::exit_codes;
 use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::pki::Pki;
-use mtls_harness::runner::{execute, RunOptions};
+use mtls_harness::runner::{execute, GatewaySelection, RunOptions};
 use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth, ServerSpec};
 use mtls_harness::scenario::{load_catalog, Scenario};
 use mtls_harness::tls::Timeouts;
@@ -49,6 +49,9 @@ pub enum Command {
     },
     /// Run one built-in gateway for your own client to connect to.
     Serve(ServeArgs),
+    /// Write the config (and PKI files) a real gateway gets for a scenario:
+    /// what `run --gateway real:X` starts, for you to diff against yours.
+    GatewayConfig(GatewayConfigArgs),
     /// Diagnose a target: does it ask for a certificate, which CA names, why
     /// yours would not be sent.
     Probe(ProbeArgs),
@@ -76,6 +79,27 @@ pub struct BenchArgs {
     pub format: Format,
     #[arg(long)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct GatewayConfigArgs {
+    /// nginx | haproxy | apache | openssl
+    pub gateway: String,
+    /// Scenario id (looked up in --catalog) or a scenario file.
+    #[arg(long)]
+    pub scenario: String,
+    /// Catalog directory (default: ./scenarios).
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Output directory (must not exist or be empty); the config's paths point into it.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// TLS version to pin: 1.2 or 1.3 (default: the scenario's first).
+    #[arg(long)]
+    pub tls: Option<String>,
+    /// Port to listen on (127.0.0.1).
+    #[arg(long, default_value_t = 8443)]
+    pub port: u16,
 }
 
 #[derive(Args, Debug)]
@@ -130,7 +154,9 @@ pub struct RunArgs {
     /// Write the report here instead of stdout (table still prints a summary).
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// `builtin` (default). Real gateways (`real:nginx`, ...) are not built yet.
+    /// `builtin` (default), or a real gateway process per case: `real:nginx`,
+    /// `real:haproxy`, `real:apache`, `real:openssl` (judged by the nginx,
+    /// haproxy, apache and haproxy expectations).
     #[arg(long, default_value = "builtin")]
     pub gateway: String,
     /// An external gateway URL (not built yet).
@@ -238,19 +264,26 @@ fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>> {
 }
 
 pub fn run(args: RunArgs) -> Result<i32> {
-    if args.gateway != "builtin" {
-        bail!("--gateway {}: only `builtin` gateways exist so far (real nginx/haproxy/apache/openssl are not built yet)", args.gateway);
+    let Some(gateway) = GatewaySelection::parse(&args.gateway) else {
+        bail!(
+            "--gateway {}: expected builtin, real:nginx, real:haproxy, real:apache or real:openssl",
+            args.gateway
+        );
+    };
+    if let GatewaySelection::Real(kind) = gateway {
+        kind.find_program()
+            .map_err(|e| anyhow::anyhow!("--gateway {kind}: {e}"))?;
     }
     if let Some(t) = &args.target {
         bail!("--target {t}: running against an external gateway is not built yet");
     }
-    let scenarios = load_scenarios(&args.paths)?;
     let mut opts = RunOptions {
         timeouts: Timeouts {
             connect: Duration::from_secs(args.timeout),
             handshake: Duration::from_secs(args.timeout),
             response: Duration::from_secs(args.timeout),
         },
+        gateway,
         ..Default::default()
     };
     if let Some(c) = args.concurrency {
@@ -272,6 +305,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
     if !args.tls.is_empty() {
         opts.tls = Some(parse_versions(&args.tls)?);
     }
+    // Flags first: a bad flag is reported even when the catalog is missing.
+    let scenarios = load_scenarios(&args.paths)?;
     let selected = execute::select(&scenarios, &opts);
     if selected.is_empty() {
         eprintln!("no scenario selected");
@@ -568,6 +603,111 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
         gateway.shutdown().await;
         Ok::<_, anyhow::Error>(())
     })?;
+    Ok(exit_codes::SUCCESS)
+}
+
+pub fn gateway_config(args: GatewayConfigArgs) -> Result<i32> {
+    use mtls_harness::real::{render, RealKind};
+    let Some(kind) = RealKind::from_name(&args.gateway) else {
+        bail!(
+            "gateway-config {}: expected nginx, haproxy, apache or openssl",
+            args.gateway
+        );
+    };
+    let as_path = Path::new(&args.scenario);
+    let scenario = if as_path.is_file() {
+        mtls_harness::scenario::load_file(as_path, None).map_err(|e| anyhow::anyhow!("{e}"))?
+    } else {
+        let scenarios = load_scenarios(&args.catalog.into_iter().collect::<Vec<_>>())?;
+        scenarios
+            .into_iter()
+            .find(|s| s.id == args.scenario)
+            .with_context(|| format!("--scenario {}: no such scenario id or file", args.scenario))?
+    };
+    let version = match &args.tls {
+        Some(v) => {
+            TlsVersion::parse(v).with_context(|| format!("--tls {v}: expected 1.2 or 1.3"))?
+        }
+        None => *scenario
+            .file
+            .server
+            .tls
+            .first()
+            .context("the scenario's server.tls is empty")?,
+    };
+    if args.out.exists()
+        && std::fs::read_dir(&args.out)
+            .with_context(|| format!("{}: cannot read", args.out.display()))?
+            .next()
+            .is_some()
+    {
+        bail!(
+            "{}: output directory exists and is not empty",
+            args.out.display()
+        );
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create", args.out.display()))?;
+    let out = args
+        .out
+        .canonicalize()
+        .with_context(|| format!("{}: cannot resolve", args.out.display()))?;
+    let pki = Pki::generate_with_source(
+        &scenario.file.pki,
+        &scenario.path.display().to_string(),
+        &scenario.source,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rendered = render(kind, &pki, &scenario.file.server, version, args.port, &out)
+        .map_err(|e| anyhow::anyhow!("{kind} cannot express {}: {e}", scenario.id))?;
+    rendered.write().map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The whole PKI too: the client certificates to test the gateway with.
+    pki.write_dir(&out.join("pki"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let program = kind
+        .find_program()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| kind.program().to_string());
+    let quote = |a: &str| {
+        if a.contains(' ') || a.contains(';') {
+            format!("'{a}'")
+        } else {
+            a.to_string()
+        }
+    };
+    let command = std::iter::once(program.clone())
+        .chain(rendered.args.iter().map(|a| quote(a)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let script = format!(
+        "#!/bin/sh\n# {} for scenario {} (TLS {version}), written by mtls-harness gateway-config.\n# Runs in the foreground; logs go under {}.\ncd '{}' && exec {command}\n",
+        kind,
+        scenario.id,
+        out.display(),
+        out.display()
+    );
+    let start = out.join("start.sh");
+    std::fs::write(&start, script).with_context(|| format!("{}: cannot write", start.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&start, std::fs::Permissions::from_mode(0o755))?;
+    }
+    println!(
+        "wrote {kind} config for {} (TLS {version}, 127.0.0.1:{}) to {}",
+        scenario.id,
+        args.port,
+        out.display()
+    );
+    if let Some(cfg) = &rendered.config_file {
+        println!("  config: {}", out.join(cfg).display());
+    }
+    println!("  start:  {}", start.display());
+    println!(
+        "  PKI:    {} (client certificates to test with)",
+        out.join("pki").display()
+    );
+    println!("  judged by the {} profile's expectations", kind.profile());
     Ok(exit_codes::SUCCESS)
 }
 

@@ -54,6 +54,7 @@ pub mod observation;
 pub mod oracle;
 pub mod pki;
 pub mod probe;
+pub mod real;
 pub mod runner;
 pub mod scenario;
 pub mod source;

@@ -32,6 +32,7 @@ fn main() {
             command: PkiCommand::Generate { spec, out },
         } => cli::pki_generate(&spec, &out),
         Command::Serve(args) => cli::serve(args),
+        Command::GatewayConfig(args) => cli::gateway_config(args),
         Command::Probe(args) => cli::probe(args),
         Command::Bench(args) => cli::bench(args),
     };

@@ -94,6 +94,25 @@ pub enum Enforcement {
     },
     /// Accepted in the handshake, judged after it: the HTTP response says.
     Http { rules: Rules },
+    /// Not asked for in the handshake but after the request arrives, for the
+    /// requested location: renegotiation on TLS 1.2, post-handshake
+    /// authentication on TLS 1.3 (Apache `SSLVerifyClient` in a
+    /// `<Location>`). The harness's clients (rustls) support neither; what
+    /// follows is [`GatewayProfile::post_handshake_refusal`].
+    PostHandshake,
+}
+
+/// What a gateway that asks for a certificate after the handshake does to a
+/// client that can give one neither by renegotiation nor by post-handshake
+/// authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostHandshakeRefusal {
+    Http(GatewayResponse),
+    /// After the request: a fatal alert (encrypted), and the connection ends.
+    Alert {
+        alert: rustls::AlertDescription,
+        log: String,
+    },
 }
 
 /// What the gateway knows about the client certificate once TLS is done.
@@ -220,6 +239,29 @@ impl GatewayProfile {
             ProfileKind::Haproxy => haproxy::respond(self.mode, status),
             ProfileKind::Envoy => envoy::respond(self.mode, status),
         }
+    }
+
+    /// The alert this (OpenSSL-based, handshake-enforcing) profile sends when
+    /// verification fails with `failure`.
+    pub fn openssl_alert(&self, failure: &CertFailure) -> &'static str {
+        match (self.kind, failure) {
+            // mod_ssl's ssl_callback_SSLVerify ("Expired certificates vs.
+            // 'expired' CRLs") sets the X509_STORE_CTX error to -1 so the peer
+            // gets certificate_unknown, not OpenSSL's certificate_expired
+            // (real Apache 2.4: AH02276 "CRL has expired", alert 46; HAProxy
+            // and s_server send certificate_expired).
+            (ProfileKind::Apache, CertFailure::CrlExpired) => "certificate_unknown",
+            _ => failure.openssl_alert(),
+        }
+    }
+
+    /// What happens when the certificate must be asked for after the
+    /// handshake ([`Enforcement::PostHandshake`]) on `version`.
+    pub fn post_handshake_refusal(
+        &self,
+        version: crate::observation::TlsVersion,
+    ) -> PostHandshakeRefusal {
+        apache::post_handshake_refusal(version)
     }
 
     /// The line the gateway logs when the handshake fails with `alert`.

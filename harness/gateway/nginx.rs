@@ -38,7 +38,8 @@ pub(super) fn respond(mode: &str, status: &ClientCertStatus) -> GatewayResponse 
             400,
             page_400(CERT_ERROR_TEXT),
             format!(
-                "client SSL certificate verify error: ({f}) while reading client request headers"
+                "client SSL certificate verify error: ({}) while reading client request headers",
+                f.openssl_last_error()
             ),
         ),
         other => GatewayResponse::ok(other),

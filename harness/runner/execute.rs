@@ -7,6 +7,7 @@ use crate::gateway::ProfileKind;
 use crate::observation::TlsVersion;
 use crate::oracle::{judge, Diff, Verdict};
 use crate::pki::{Pki, PkiError};
+use crate::real::{run_case_real, RealKind};
 use crate::scenario::Scenario;
 use crate::tls::Timeouts;
 use std::sync::Arc;
@@ -24,6 +25,39 @@ pub struct RunOptions {
     pub timeouts: Timeouts,
     /// Cases in flight at once.
     pub concurrency: usize,
+    /// Built-in profiles or one real gateway.
+    pub gateway: GatewaySelection,
+}
+
+/// Where the cases run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GatewaySelection {
+    /// The built-in profiles (every profile the scenario expects).
+    #[default]
+    Builtin,
+    /// A real gateway process per case, judged by the expectations of
+    /// [`RealKind::profile`] only.
+    Real(RealKind),
+}
+
+impl GatewaySelection {
+    /// `builtin`, `real:nginx`, `real:haproxy`, `real:apache`, `real:openssl`.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "builtin" {
+            return Some(GatewaySelection::Builtin);
+        }
+        s.strip_prefix("real:")
+            .and_then(RealKind::from_name)
+            .map(GatewaySelection::Real)
+    }
+
+    /// The name reports show in the profile column for a case of `profile`.
+    pub fn case_label(self, profile: ProfileKind) -> String {
+        match self {
+            GatewaySelection::Builtin => profile.name().to_string(),
+            GatewaySelection::Real(kind) => format!("{kind} ({profile})"),
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -34,6 +68,7 @@ impl Default for RunOptions {
             tls: None,
             timeouts: Timeouts::default(),
             concurrency: default_concurrency(),
+            gateway: GatewaySelection::Builtin,
         }
     }
 }
@@ -70,15 +105,29 @@ pub struct ScenarioPlan {
 /// Every case of `scenario` under `opts`, and the profiles it does not run on.
 pub fn plan(scenario: &Scenario, opts: &RunOptions) -> ScenarioPlan {
     let (run, not_run) = scenario.profiles_to_run();
-    let mut skipped: Vec<(String, String)> = not_run
-        .iter()
-        .map(|p| {
-            (
-                p.to_string(),
-                "no expectation for this profile in the scenario".to_string(),
-            )
-        })
-        .collect();
+    let mut skipped: Vec<(String, String)> = match opts.gateway {
+        GatewaySelection::Builtin => not_run
+            .iter()
+            .map(|p| {
+                (
+                    p.to_string(),
+                    "no expectation for this profile in the scenario".to_string(),
+                )
+            })
+            .collect(),
+        // One real gateway: only its profile's expectations matter.
+        GatewaySelection::Real(real) => {
+            let profile = real.profile();
+            if run.iter().any(|p| *p == profile.name()) {
+                Vec::new()
+            } else {
+                vec![(
+                    real.to_string(),
+                    format!("no {profile} expectation in the scenario"),
+                )]
+            }
+        }
+    };
     let mut cases = Vec::new();
     for name in run {
         let Some(kind) = ProfileKind::from_name(name) else {
@@ -87,6 +136,11 @@ pub fn plan(scenario: &Scenario, opts: &RunOptions) -> ScenarioPlan {
         if opts.profiles.as_ref().is_some_and(|ps| !ps.contains(&kind)) {
             skipped.push((name.to_string(), "not selected (--profile)".into()));
             continue;
+        }
+        if let GatewaySelection::Real(real) = opts.gateway {
+            if real.profile() != kind {
+                continue;
+            }
         }
         for v in &scenario.file.server.tls {
             if opts.tls.as_ref().is_none_or(|t| t.contains(v)) {
@@ -112,7 +166,7 @@ pub fn generate_pkis(scenarios: &[&Scenario]) -> Result<Vec<Arc<Pki>>, PkiError>
         .collect()
 }
 
-/// Run one case and judge it.
+/// Run one case on the built-in profile and judge it.
 pub async fn run_one(
     scenario: &Scenario,
     pki: &Pki,
@@ -120,13 +174,47 @@ pub async fn run_one(
     tls: TlsVersion,
     timeouts: Timeouts,
 ) -> CaseResult {
+    run_one_on(
+        scenario,
+        pki,
+        profile,
+        tls,
+        timeouts,
+        GatewaySelection::Builtin,
+    )
+    .await
+}
+
+/// Run one case on `gateway` (built-in or a real process) and judge it by
+/// `profile`'s expectations.
+pub async fn run_one_on(
+    scenario: &Scenario,
+    pki: &Pki,
+    profile: ProfileKind,
+    tls: TlsVersion,
+    timeouts: Timeouts,
+    gateway: GatewaySelection,
+) -> CaseResult {
     let started = Instant::now();
-    let limit = timeouts.connect
+    let mut limit = timeouts.connect
         + timeouts.handshake
         + timeouts.response
         + std::time::Duration::from_secs(5);
-    let outcome =
-        tokio::time::timeout(limit, run_case(pki, &scenario.file, profile, tls, timeouts)).await;
+    let case = async {
+        match gateway {
+            GatewaySelection::Builtin => {
+                run_case(pki, &scenario.file, profile, tls, timeouts).await
+            }
+            GatewaySelection::Real(kind) => {
+                run_case_real(pki, &scenario.file, kind, tls, timeouts).await
+            }
+        }
+    };
+    if matches!(gateway, GatewaySelection::Real(_)) {
+        // Starting and stopping the process.
+        limit += crate::real::START_TIMEOUT + std::time::Duration::from_secs(5);
+    }
+    let outcome = tokio::time::timeout(limit, case).await;
     let (verdict, observation) = match outcome {
         Err(_) => (
             Verdict::Hang {
@@ -146,14 +234,19 @@ pub async fn run_one(
             None,
         ),
         Ok(Ok(obs)) => {
-            let expected = scenario.expectation(profile.name(), tls);
+            let mut expected = scenario.expectation(profile.name(), tls);
+            if gateway == GatewaySelection::Real(RealKind::Openssl) {
+                // s_server -www answers with its own status page: the body
+                // text cannot match (see crate::real).
+                expected.body_contains = None;
+            }
             (judge(&expected, &obs), Some(obs))
         }
     };
     CaseResult {
         scenario: scenario.id.clone(),
         description: scenario.file.description.clone(),
-        profile: profile.name().to_string(),
+        profile: gateway.case_label(profile),
         tls,
         verdict,
         observation,
@@ -192,9 +285,10 @@ pub async fn run_all(
         let pki = pkis[case.scenario].clone();
         let permit = semaphore.clone();
         let timeouts = opts.timeouts;
+        let gateway = opts.gateway;
         set.spawn(async move {
             let _permit = permit.acquire_owned().await.expect("semaphore open");
-            run_one(&scenario, &pki, case.profile, case.tls, timeouts).await
+            run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, gateway).await
         });
     }
     let mut done = 0;

@@ -3,4 +3,4 @@
 pub mod execute;
 pub mod report;
 
-pub use execute::{run_all, run_one, RunOptions};
+pub use execute::{run_all, run_one, run_one_on, GatewaySelection, RunOptions};

@@ -6,6 +6,7 @@ pub mod ca_names;
 pub mod classify;
 pub mod client;
 pub mod forwarded;
+pub mod post_handshake;
 pub mod proxy;
 pub mod server;
 pub mod verify;

@@ -7,7 +7,7 @@ use super::ca_names::AcceptableCaList;
 use super::classify::{alert_name, find_rustls_error};
 use super::verify::{CertFailure, Rules, TrustStore};
 use super::{provider, Timeouts};
-use crate::gateway::{ClientCertStatus, Enforcement, GatewayProfile};
+use crate::gateway::{ClientCertStatus, Enforcement, GatewayProfile, PostHandshakeRefusal};
 use crate::observation::{CaNamesSeen, Side, TlsVersion};
 use crate::scenario::schema::{ClientAuth, ForwardHeader};
 use http_body_util::Full;
@@ -175,6 +175,8 @@ impl RunningGateway {
 /// CA names and, per the profile, verifies in the handshake or defers.
 #[derive(Debug)]
 pub(crate) struct GatewayVerifier {
+    /// Whose alerts to send (None: OpenSSL's own).
+    profile: Option<GatewayProfile>,
     names: Vec<DistinguishedName>,
     offer: bool,
     mandatory: bool,
@@ -188,6 +190,7 @@ impl GatewayVerifier {
     /// comes: a TLS offloader that passes the certificate on, not judging it.
     pub(crate) fn accept_any(offer: bool) -> Self {
         GatewayVerifier {
+            profile: None,
             names: Vec::new(),
             offer,
             mandatory: false,
@@ -238,7 +241,13 @@ impl ClientCertVerifier for GatewayVerifier {
                 self.trust
                     .verify_client_chain(&chain, Rules::OpenSsl)
                     .map(|()| ClientCertVerified::assertion())
-                    .map_err(|f| f.as_rustls_error_for_openssl_alert())
+                    .map_err(|f| {
+                        let alert = match &self.profile {
+                            Some(p) => p.openssl_alert(&f),
+                            None => f.openssl_alert(),
+                        };
+                        f.as_rustls_error_for_alert(alert)
+                    })
             }
             VerifyMode::Deferred => Ok(ClientCertVerified::assertion()),
         }
@@ -283,6 +292,9 @@ struct Shared {
     /// The CA list does not fit: abort like OpenSSL (internal_error).
     oversized: bool,
     rewrite_tls12_alert: bool,
+    /// The profile asks for the certificate after the request
+    /// ([`Enforcement::PostHandshake`]).
+    post_handshake: bool,
 }
 
 /// The rustls side of a gateway, without sockets (benchmarks drive it in
@@ -294,6 +306,8 @@ pub struct GatewayTls {
     pub oversized: bool,
     /// Rewrite TLS 1.2 certificate_required to handshake_failure (OpenSSL).
     pub rewrite_tls12_alert: bool,
+    /// The profile asks for the certificate after the request.
+    pub post_handshake: bool,
 }
 
 /// Build the rustls server configuration a gateway uses.
@@ -326,8 +340,12 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, String> {
             openssl_alerts,
             ..
         } => (VerifyMode::OpenSsl, cert_mandatory, openssl_alerts),
-        Enforcement::Http { .. } => (VerifyMode::Deferred, false, false),
+        Enforcement::Http { .. } | Enforcement::PostHandshake => {
+            (VerifyMode::Deferred, false, false)
+        }
     };
+    // Asked only after the request: no CertificateRequest in the handshake.
+    let post_handshake = offer && enforcement == Enforcement::PostHandshake;
     let oversized = offer && config.versions.iter().any(|v| !config.ca_list.fits(*v));
     let names = if oversized {
         Vec::new()
@@ -335,8 +353,9 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, String> {
         config.ca_list.rustls_names()
     };
     let verifier = GatewayVerifier {
+        profile: Some(profile),
         names,
-        offer,
+        offer: offer && !post_handshake,
         mandatory: mandatory && offer,
         mode,
         trust: config.trust.clone(),
@@ -355,10 +374,13 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, String> {
         .with_single_cert(config.server_chain.clone(), config.server_key.clone_key())
         .map_err(|e| format!("server certificate/key: {e}"))?;
     server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // To seal the renegotiation request and alert rustls cannot send.
+    server_config.enable_secret_extraction = post_handshake;
     Ok(GatewayTls {
         config: Arc::new(server_config),
         oversized,
         rewrite_tls12_alert: openssl_alerts && config.versions.contains(&TlsVersion::Tls12),
+        post_handshake,
     })
 }
 
@@ -374,6 +396,7 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, String> {
         config,
         acceptor: tokio_rustls::TlsAcceptor::from(tls.config),
         oversized: tls.oversized,
+        post_handshake: tls.post_handshake,
     });
     let book = Arc::new(RecordBook::default());
     let (events, _) = broadcast::channel(1024);
@@ -430,7 +453,7 @@ async fn handle(
     let rec = Arc::new(Mutex::new(ServerRecord {
         peer: peer.to_string(),
         profile: profile.name().to_string(),
-        certificate_requested: offer && !shared.oversized,
+        certificate_requested: offer && !shared.oversized && !shared.post_handshake,
         ca_names: offer.then(|| cfg.ca_list.seen()),
         ca_list_oversized: shared.oversized,
         ..Default::default()
@@ -493,6 +516,7 @@ async fn handle(
                 },
                 Err(f) => ClientCertStatus::Failed(f),
             },
+            Enforcement::PostHandshake => ClientCertStatus::NotSent,
             Enforcement::Handshake { .. } => ClientCertStatus::Verified {
                 subject: subject_of(&chain[0]),
             },
@@ -505,6 +529,32 @@ async fn handle(
         r.client_certificate_sent = Some(!chain.is_empty());
         r.cert_status = Some(describe_status(&status));
     }
+    // Asked for after the request (Apache per-directory): a client that can
+    // neither renegotiate nor do post-handshake auth gets the refusal.
+    let refusal = if shared.post_handshake {
+        match profile.post_handshake_refusal(version.unwrap_or(TlsVersion::Tls13)) {
+            PostHandshakeRefusal::Http(response) => Some(response),
+            PostHandshakeRefusal::Alert { alert, log } => {
+                let result =
+                    super::post_handshake::refuse_renegotiation(tls, alert, cfg.timeouts.response)
+                        .await;
+                let mut r = rec.lock().expect("record lock");
+                match result {
+                    Ok(()) => {
+                        r.alert = Some(alert_name(alert));
+                        r.alert_sent_by = Some(Side::Server);
+                        r.log = log;
+                    }
+                    Err(e) => r.log = format!("{log}: {e}"),
+                }
+                drop(r);
+                finish(&rec);
+                return;
+            }
+        }
+    } else {
+        None
+    };
     let peer_leaf = chain.first().cloned();
     let svc_rec = rec.clone();
     let svc_shared = shared.clone();
@@ -517,6 +567,7 @@ async fn handle(
             req.headers(),
         );
         let mut response = match (&status, profile.enforcement(), note.is_some()) {
+            _ if refusal.is_some() => refusal.clone().expect("checked"),
             // A forwarded certificate that fails where the profile verifies in
             // the handshake: there is no alert to send any more.
             (ClientCertStatus::Failed(f), Enforcement::Handshake { .. }, true) => {
@@ -696,6 +747,8 @@ fn forwarded_status(
     }
     let rules = match cfg.profile.enforcement() {
         Enforcement::Handshake { rules, .. } | Enforcement::Http { rules } => rules,
+        // Apache per-directory: OpenSSL's rules.
+        Enforcement::PostHandshake => Rules::OpenSsl,
     };
     let note = format!(
         "client certificate from trusted proxy header `{}`",

@@ -27,8 +27,15 @@ pub enum Rules {
 /// (`X509_V_ERR_*`), which is how gateways log and map it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertFailure {
-    /// No path to a trust anchor (`unable to get local issuer certificate`).
+    /// No path to a trust anchor (`unable to get local issuer certificate`,
+    /// X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 20): the client sent the
+    /// leaf's issuer but no trusted CA issued the top of what it sent.
     Untrusted,
+    /// No path to a trust anchor and the client sent no issuer of its leaf:
+    /// OpenSSL's chain is the leaf alone, so it says `unable to verify the
+    /// first certificate` (X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, 21).
+    /// Seen on real nginx for an untrusted leaf sent without intermediates.
+    UntrustedLeaf,
     /// The leaf is self-signed and not trusted.
     SelfSigned,
     Expired,
@@ -42,7 +49,11 @@ pub enum CertFailure {
     BadPurpose,
     /// An issuer that is not a CA (cA false or basicConstraints absent).
     InvalidCa,
-    /// An issuer whose keyUsage lacks keyCertSign.
+    /// An intermediate whose keyUsage lacks keyCertSign: OpenSSL's first
+    /// error is X509_V_ERR_INVALID_CA (79, alert unknown_ca); when its verify
+    /// callback lets verification go on (nginx), the last is 32.
+    IssuerNoCertSign,
+    /// A trust anchor whose keyUsage lacks keyCertSign (32).
     NoCertSign,
     PathLength,
     NameConstraints,
@@ -56,14 +67,16 @@ impl CertFailure {
     pub fn openssl_text(&self) -> &str {
         match self {
             CertFailure::Untrusted => "unable to get local issuer certificate",
+            CertFailure::UntrustedLeaf => "unable to verify the first certificate",
             CertFailure::SelfSigned => "self-signed certificate",
             CertFailure::Expired => "certificate has expired",
             CertFailure::NotYetValid => "certificate is not yet valid",
             CertFailure::Revoked => "certificate revoked",
             CertFailure::CrlExpired => "CRL has expired",
             CertFailure::CrlUnavailable => "unable to get certificate CRL",
-            CertFailure::BadPurpose => "unsupported certificate purpose",
-            CertFailure::InvalidCa => "invalid CA certificate",
+            // OpenSSL 3.0's wording (1.1.1 said "unsupported").
+            CertFailure::BadPurpose => "unsuitable certificate purpose",
+            CertFailure::InvalidCa | CertFailure::IssuerNoCertSign => "invalid CA certificate",
             CertFailure::NoCertSign => "key usage does not include certificate signing",
             CertFailure::PathLength => "path length constraint exceeded",
             CertFailure::NameConstraints => "permitted subtree violation",
@@ -72,19 +85,64 @@ impl CertFailure {
         }
     }
 
+    /// The `X509_V_ERR_*` number OpenSSL reports first (what a server that
+    /// stops at the first error sees), if known.
+    pub fn openssl_code(&self) -> Option<u32> {
+        Some(match self {
+            CertFailure::Untrusted => 20,
+            CertFailure::UntrustedLeaf => 21,
+            CertFailure::SelfSigned => 18,
+            CertFailure::Expired => 10,
+            CertFailure::NotYetValid => 9,
+            CertFailure::Revoked => 23,
+            CertFailure::CrlExpired => 12,
+            CertFailure::CrlUnavailable => 3,
+            CertFailure::BadPurpose => 26,
+            CertFailure::InvalidCa | CertFailure::IssuerNoCertSign => 79,
+            CertFailure::NoCertSign => 32,
+            CertFailure::PathLength => 25,
+            CertFailure::NameConstraints => 47,
+            CertFailure::BadSignature => 7,
+            CertFailure::Other(_) => return None,
+        })
+    }
+
+    /// `N:text` of the error OpenSSL leaves in `SSL_get_verify_result` when
+    /// the verify callback accepts every error and verification runs to the
+    /// end (nginx): the LAST error, which for a bad issuer is not the first
+    /// (real nginx: cA-false issuer -> 26, no-keyCertSign issuer -> 32).
+    pub fn openssl_last_error(&self) -> String {
+        let (code, text) = match self {
+            // check_chain: INVALID_CA, then the CA purpose check fails too.
+            CertFailure::InvalidCa => (Some(26), "unsuitable certificate purpose"),
+            // then internal_verify's check_issued: KEYUSAGE_NO_CERTSIGN.
+            CertFailure::IssuerNoCertSign => {
+                (Some(32), "key usage does not include certificate signing")
+            }
+            other => (other.openssl_code(), other.openssl_text()),
+        };
+        match code {
+            Some(c) => format!("{c}:{text}"),
+            None => text.to_string(),
+        }
+    }
+
     /// The alert OpenSSL sends for this verify error (`ssl_verify_alarm_type`).
     pub fn openssl_alert(&self) -> &'static str {
         match self {
             CertFailure::Untrusted
+            | CertFailure::UntrustedLeaf
             | CertFailure::SelfSigned
             | CertFailure::CrlUnavailable
             | CertFailure::InvalidCa
-            // OpenSSL 3.0.19 reports an issuer without keyCertSign as
-            // X509_V_ERR_INVALID_CA (79) and sends unknown_ca (checked with s_server).
+            | CertFailure::IssuerNoCertSign
             | CertFailure::NoCertSign
             | CertFailure::PathLength => "unknown_ca",
-            // ssl_verify_alarm_type: CERT_HAS_EXPIRED and CRL_HAS_EXPIRED -> certificate_expired.
-            CertFailure::Expired | CertFailure::CrlExpired => "certificate_expired",
+            CertFailure::Expired => "certificate_expired",
+            // ssl_verify_alarm_type: CRL_HAS_EXPIRED -> certificate_expired
+            // (real HAProxy and s_server agree; Apache rewrites it, see
+            // GatewayProfile::openssl_alert).
+            CertFailure::CrlExpired => "certificate_expired",
             CertFailure::NotYetValid => "bad_certificate",
             CertFailure::Revoked => "certificate_revoked",
             CertFailure::BadPurpose => "unsupported_certificate",
@@ -96,8 +154,14 @@ impl CertFailure {
     /// A rustls error whose alert is [`Self::openssl_alert`], so a rustls
     /// server sends what OpenSSL would.
     pub fn as_rustls_error_for_openssl_alert(&self) -> rustls::Error {
+        self.as_rustls_error_for_alert(self.openssl_alert())
+    }
+
+    /// A rustls error whose alert is `alert` (one of the names
+    /// [`Self::openssl_alert`] returns; others become certificate_unknown).
+    pub fn as_rustls_error_for_alert(&self, alert: &str) -> rustls::Error {
         use rustls::CertificateError as C;
-        let e = match self.openssl_alert() {
+        let e = match alert {
             "unknown_ca" => C::UnknownIssuer,
             "certificate_expired" => C::Expired,
             "bad_certificate" => C::BadEncoding,
@@ -118,7 +182,10 @@ impl CertFailure {
 
     /// The errors nginx's `optional_no_ca` tolerates (`ngx_ssl_verify_error_optional`).
     pub fn is_untrusted_issuer(&self) -> bool {
-        matches!(self, CertFailure::Untrusted | CertFailure::SelfSigned)
+        matches!(
+            self,
+            CertFailure::Untrusted | CertFailure::UntrustedLeaf | CertFailure::SelfSigned
+        )
     }
 
     #[allow(deprecated)] // RequiredEkuNotFound: older webpki still returns it
@@ -265,26 +332,36 @@ impl TrustStore {
             )
             .map_err(|e| {
                 let failure = CertFailure::from_webpki(&e);
-                // OpenSSL names an untrusted self-signed leaf specially.
+                // OpenSSL names an untrusted self-signed leaf specially, and
+                // an untrusted leaf sent without its issuer too.
                 if failure == CertFailure::Untrusted && is_self_issued(leaf) {
                     CertFailure::SelfSigned
+                } else if failure == CertFailure::Untrusted
+                    && !intermediates.iter().any(|i| issued_by(leaf, i))
+                {
+                    CertFailure::UntrustedLeaf
                 } else {
                     failure
                 }
             })?;
         if rules == Rules::OpenSsl {
-            // OpenSSL's X509_check_issued wants keyCertSign on every issuer
-            // that has a keyUsage extension; webpki does not look.
+            // OpenSSL wants keyCertSign on every issuer that has a keyUsage
+            // extension; webpki does not look. For an intermediate, OpenSSL
+            // 3.0's check_chain (X509_check_ca == 0) reports it as
+            // X509_V_ERR_INVALID_CA (79, "invalid CA certificate", alert
+            // unknown_ca): seen on real nginx, HAProxy, Apache and s_server
+            // (tests/real_gateways.rs), not KEYUSAGE_NO_CERTSIGN.
             for ca in path.intermediate_certificates() {
                 if lacks_key_cert_sign(ca.der().as_ref()) {
-                    return Err(CertFailure::NoCertSign);
+                    return Err(CertFailure::IssuerNoCertSign);
                 }
             }
+            // A trust anchor whose keyUsage lacks keyCertSign: OpenSSL 3.0
+            // says X509_V_ERR_KEYUSAGE_NO_CERTSIGN (32), alert unknown_ca
+            // (real nginx/HAProxy/Apache/s_server agree).
             let anchor_subject = path.anchor().subject.as_ref();
-            for der in &self.anchor_certs {
-                if subject_content(der).as_deref() == Some(anchor_subject)
-                    && lacks_key_cert_sign(der)
-                {
+            for (ta, der) in self.anchors.iter().zip(&self.anchor_certs) {
+                if ta.subject.as_ref() == anchor_subject && lacks_key_cert_sign(der) {
                     return Err(CertFailure::NoCertSign);
                 }
             }
@@ -297,6 +374,16 @@ fn parse(der: &[u8]) -> Option<x509_parser::certificate::X509Certificate<'_>> {
     x509_parser::parse_x509_certificate(der)
         .ok()
         .map(|(_, c)| c)
+}
+
+/// `subject`'s issuer name is `issuer`'s subject name.
+fn issued_by(subject: &[u8], issuer: &[u8]) -> bool {
+    match (parse(subject), parse(issuer)) {
+        (Some(s), Some(i)) => {
+            s.tbs_certificate.issuer.as_raw() == i.tbs_certificate.subject.as_raw()
+        }
+        _ => false,
+    }
 }
 
 fn is_self_issued(der: &[u8]) -> bool {
@@ -313,21 +400,4 @@ fn lacks_key_cert_sign(der: &[u8]) -> bool {
                 .map(|ku| !ku.value.key_cert_sign())
         })
         .unwrap_or(false)
-}
-
-/// The subject Name's contents without the outer SEQUENCE header (the form
-/// webpki's `TrustAnchor::subject` holds).
-fn subject_content(der: &[u8]) -> Option<Vec<u8>> {
-    let c = parse(der)?;
-    let raw = c.tbs_certificate.subject.as_raw();
-    // Strip the SEQUENCE tag and DER length (short or long form) by hand:
-    // der-parser's `as_slice` refuses constructed objects, so the previous
-    // version always returned None and the trust-anchor check never ran.
-    let len_byte = *raw.get(1)?;
-    let header_len = if len_byte < 0x80 {
-        2
-    } else {
-        2 + usize::from(len_byte & 0x7f)
-    };
-    raw.get(header_len..).map(<[u8]>::to_vec)
 }

@@ -1,0 +1,133 @@
+//! A gateway that asks for the client certificate only after the request has
+//! arrived (Apache `SSLVerifyClient require` in a `<Location>`): on TLS 1.2 it
+//! renegotiates (an encrypted HelloRequest), on TLS 1.3 it needs the client's
+//! `post_handshake_auth` extension. rustls supports neither, as a client or as
+//! a server, so the built-in gateway reproduces what real Apache does to a
+//! rustls client (seen in tests/real_gateways.rs): on TLS 1.2 it sends the
+//! HelloRequest, the client answers no_renegotiation, and the gateway ends the
+//! connection with a fatal handshake_failure alert. rustls has no API to send
+//! records after the handshake, so both records are sealed here with the
+//! connection's extracted traffic keys (`enable_secret_extraction`).
+
+use ring::aead;
+use rustls::ConnectionTrafficSecrets;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+const CONTENT_ALERT: u8 = 21;
+const CONTENT_HANDSHAKE: u8 = 22;
+const LEVEL_FATAL: u8 = 2;
+/// HelloRequest: handshake type 0, empty body.
+const HELLO_REQUEST: [u8; 4] = [0, 0, 0, 0];
+
+/// Seal one TLS 1.2 record the way rustls's own TLS 1.2 encrypters do: the
+/// nonce is the extracted IV xor the sequence number; AES-GCM records carry
+/// the nonce's last 8 bytes as the explicit part.
+pub fn seal_tls12_record(
+    keys: &ConnectionTrafficSecrets,
+    seq: u64,
+    content_type: u8,
+    plain: &[u8],
+) -> Result<Vec<u8>, String> {
+    let (alg, key, iv, explicit) = match keys {
+        ConnectionTrafficSecrets::Aes128Gcm { key, iv } => (&aead::AES_128_GCM, key, iv, true),
+        ConnectionTrafficSecrets::Aes256Gcm { key, iv } => (&aead::AES_256_GCM, key, iv, true),
+        ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv } => {
+            (&aead::CHACHA20_POLY1305, key, iv, false)
+        }
+        _ => return Err("unsupported TLS 1.2 cipher for a post-handshake record".into()),
+    };
+    let mut nonce: [u8; 12] = iv
+        .as_ref()
+        .try_into()
+        .map_err(|_| "TLS 1.2 IV is not 12 bytes".to_string())?;
+    for (n, s) in nonce[4..].iter_mut().zip(seq.to_be_bytes()) {
+        *n ^= s;
+    }
+    let len = u16::try_from(plain.len()).map_err(|_| "record too long".to_string())?;
+    let mut aad = Vec::with_capacity(13);
+    aad.extend_from_slice(&seq.to_be_bytes());
+    aad.push(content_type);
+    aad.extend_from_slice(&[3, 3]);
+    aad.extend_from_slice(&len.to_be_bytes());
+    let unbound =
+        aead::UnboundKey::new(alg, key.as_ref()).map_err(|_| "bad AEAD key".to_string())?;
+    let sealing = aead::LessSafeKey::new(unbound);
+    let mut data = plain.to_vec();
+    let tag = sealing
+        .seal_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(aad),
+            &mut data,
+        )
+        .map_err(|_| "AEAD seal failed".to_string())?;
+    let mut body = Vec::with_capacity(8 + data.len() + 16);
+    if explicit {
+        body.extend_from_slice(&nonce[4..]);
+    }
+    body.extend_from_slice(&data);
+    body.extend_from_slice(tag.as_ref());
+    let body_len = u16::try_from(body.len()).map_err(|_| "record too long".to_string())?;
+    let mut record = vec![content_type, 3, 3];
+    record.extend_from_slice(&body_len.to_be_bytes());
+    record.extend_from_slice(&body);
+    Ok(record)
+}
+
+/// Read the request head (so the refusal comes after the request, as on
+/// Apache), then request renegotiation and end the connection with a fatal
+/// `alert`. Returns what the gateway logs.
+pub async fn refuse_renegotiation<IO>(
+    mut tls: tokio_rustls::server::TlsStream<IO>,
+    alert: rustls::AlertDescription,
+    timeout: Duration,
+) -> Result<(), String>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let read_head = async {
+        loop {
+            let n = tls.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("client closed before sending a request".to_string());
+            }
+            head.extend_from_slice(&chunk[..n]);
+            if head.windows(4).any(|w| w == b"\r\n\r\n") || head.len() > 64 * 1024 {
+                return Ok(());
+            }
+        }
+    };
+    tokio::time::timeout(timeout, read_head)
+        .await
+        .map_err(|_| "no request before the timeout".to_string())??;
+    let (mut io, conn) = tls.into_inner();
+    let secrets = conn
+        .dangerous_extract_secrets()
+        .map_err(|e| format!("cannot extract traffic keys: {e}"))?;
+    let (seq, keys) = secrets.tx;
+    let mut out = seal_tls12_record(&keys, seq, CONTENT_HANDSHAKE, &HELLO_REQUEST)?;
+    out.extend(seal_tls12_record(
+        &keys,
+        seq + 1,
+        CONTENT_ALERT,
+        &[LEVEL_FATAL, u8::from(alert)],
+    )?);
+    io.write_all(&out).await.map_err(|e| e.to_string())?;
+    let _ = io.flush().await;
+    // Let the client's no_renegotiation warning and its close arrive before
+    // closing: closing with unread data would reset the connection and could
+    // destroy the alert before the client reads it.
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(timeout.min(Duration::from_secs(2)), async {
+        while let Ok(n) = io.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    let _ = io.shutdown().await;
+    Ok(())
+}
