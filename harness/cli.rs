@@ -58,6 +58,31 @@ pub enum Command {
     /// Handshake throughput against built-in gateways with large trust
     /// stores, with ratios against the first (baseline) point.
     Bench(BenchArgs),
+    /// Run each scenario on the built-in profile and on the real gateway it
+    /// models (nginx, haproxy, apache2, openssl s_server) and tabulate agreement.
+    Fidelity(FidelityArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FidelityFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct FidelityArgs {
+    /// Catalog directory (default: ./scenarios).
+    pub dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: FidelityFormat,
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Only scenarios whose id matches this glob (repeatable).
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Comparisons in flight at once (each may start a real server).
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
 }
 
 #[derive(Args, Debug)]
@@ -880,6 +905,67 @@ pub fn bench(args: BenchArgs) -> Result<i32> {
     }
     let failed = rows.iter().any(|(_, _, _, st)| st.handshakes == 0);
     Ok(if failed {
+        exit_codes::SCENARIO_FAILED
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+pub fn fidelity(args: FidelityArgs) -> Result<i32> {
+    use mtls_harness::real::RealKind;
+    use mtls_harness::runner::fidelity;
+    for kind in RealKind::ALL {
+        kind.find_program()
+            .map_err(|e| anyhow::anyhow!("real:{kind}: {e}"))?;
+    }
+    let scenarios = load_scenarios(&args.dir.into_iter().collect::<Vec<_>>())?;
+    let mut opts = RunOptions::default();
+    if !args.filter.is_empty() {
+        let mut b = globset::GlobSetBuilder::new();
+        for f in &args.filter {
+            b.add(globset::Glob::new(f).with_context(|| format!("--filter `{f}` is not a glob"))?);
+        }
+        opts.filter = Some(b.build()?);
+    }
+    let selected = execute::select(&scenarios, &opts);
+    if selected.is_empty() {
+        eprintln!("no scenario selected");
+        return Ok(exit_codes::NO_SCENARIO_SELECTED);
+    }
+    let pkis = execute::generate_pkis(&selected).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bar = indicatif::ProgressBar::new(0);
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let rows = rt.block_on(fidelity::fidelity(
+        &selected,
+        &pkis,
+        &RealKind::ALL,
+        Timeouts::default(),
+        args.concurrency,
+        |d, t| {
+            bar.set_length(t as u64);
+            bar.set_position(d as u64);
+        },
+    ));
+    bar.finish_and_clear();
+    let text = match args.format {
+        FidelityFormat::Markdown => fidelity::markdown(&rows, &RealKind::ALL),
+        FidelityFormat::Json => {
+            serde_json::to_string_pretty(&rows.iter().map(|r| r.to_json()).collect::<Vec<_>>())?
+                + "\n"
+        }
+    };
+    match &args.output {
+        Some(p) => write_atomically(p, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    let (agree, differ, na) = fidelity::totals(&rows);
+    eprintln!("{agree} agree, {differ} differ, {na} not applicable");
+    Ok(if differ > 0 {
         exit_codes::SCENARIO_FAILED
     } else {
         exit_codes::SUCCESS

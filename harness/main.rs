@@ -35,6 +35,7 @@ fn main() {
         Command::GatewayConfig(args) => cli::gateway_config(args),
         Command::Probe(args) => cli::probe(args),
         Command::Bench(args) => cli::bench(args),
+        Command::Fidelity(args) => cli::fidelity(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -1,6 +1,7 @@
 //! Running scenarios: selection, concurrency, timeouts, reports.
 
 pub mod execute;
+pub mod fidelity;
 pub mod report;
 
 pub use execute::{run_all, run_one, run_one_on, GatewaySelection, RunOptions};

@@ -360,9 +360,19 @@ impl TrustStore {
             // says X509_V_ERR_KEYUSAGE_NO_CERTSIGN (32), alert unknown_ca
             // (real nginx/HAProxy/Apache/s_server agree).
             let anchor_subject = path.anchor().subject.as_ref();
+            let below_anchor = path.intermediate_certificates().count();
             for (ta, der) in self.anchors.iter().zip(&self.anchor_certs) {
-                if ta.subject.as_ref() == anchor_subject && lacks_key_cert_sign(der) {
+                if ta.subject.as_ref() != anchor_subject {
+                    continue;
+                }
+                if lacks_key_cert_sign(der) {
                     return Err(CertFailure::NoCertSign);
+                }
+                // OpenSSL enforces the anchor's own pathLenConstraint
+                // (X509_V_ERR_PATH_LENGTH_EXCEEDED, 25); webpki ignores
+                // constraints on anchors. Found by `mtls-harness fidelity`.
+                if path_len(der).is_some_and(|max| below_anchor > max as usize) {
+                    return Err(CertFailure::PathLength);
                 }
             }
         }
@@ -389,6 +399,16 @@ fn issued_by(subject: &[u8], issuer: &[u8]) -> bool {
 fn is_self_issued(der: &[u8]) -> bool {
     parse(der)
         .is_some_and(|c| c.tbs_certificate.subject.as_raw() == c.tbs_certificate.issuer.as_raw())
+}
+
+/// The pathLenConstraint of a CA certificate's basicConstraints, if any.
+fn path_len(der: &[u8]) -> Option<u32> {
+    parse(der)?
+        .basic_constraints()
+        .ok()
+        .flatten()?
+        .value
+        .path_len_constraint
 }
 
 fn lacks_key_cert_sign(der: &[u8]) -> bool {

@@ -1,0 +1,217 @@
+//! The fidelity table: every scenario run on each built-in profile and on the
+//! real gateway it models, and whether the two answered the same.
+
+use crate::case::{run_case, CaseError};
+use crate::observation::{Observation, TlsVersion};
+use crate::pki::Pki;
+use crate::real::{run_case_real, RealKind};
+use crate::scenario::Scenario;
+use crate::tls::Timeouts;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// One scenario x real gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Fidelity {
+    /// Same outcome on every TLS version the scenario runs.
+    Agree,
+    /// `(tls, built-in outcome, real outcome)` for each version that differed.
+    Differ {
+        versions: Vec<(TlsVersion, String, String)>,
+    },
+    /// The scenario has no expectation for the profile, or the real gateway
+    /// cannot be configured that way.
+    NotApplicable { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct FidelityRow {
+    pub scenario: String,
+    pub cells: Vec<(RealKind, Fidelity)>,
+}
+
+impl FidelityRow {
+    pub fn to_json(&self) -> serde_json::Value {
+        let cells: serde_json::Map<String, serde_json::Value> = self
+            .cells
+            .iter()
+            .map(|(k, f)| {
+                (
+                    format!("real:{}", k.name()),
+                    serde_json::to_value(f).unwrap_or_default(),
+                )
+            })
+            .collect();
+        serde_json::json!({ "scenario": self.scenario, "gateways": cells })
+    }
+}
+
+/// Gateways that cannot run here, and where their profile comes from.
+pub const DOCUMENTED: &[(&str, &str)] = &[
+    ("iis", "documented: IIS substatus codes 403.7/.13/.16/.17 (Microsoft, \"HTTP status code in IIS\"); Schannel's 16 KB trusted-issuer list (KB 933430, KB 2801679; seed 003)"),
+    ("layer7", "documented: Layer7 API Gateway KB000042881 (seed 000): 401 \"Authentication Required\", audit 4113 \"No Client Certificate was present in the request\""),
+    ("envoy", "documented: Envoy `require_client_certificate` and RBAC filter docs (403 \"RBAC: access denied\"); BoringSSL alerts"),
+];
+
+/// The part of an observation two gateways must share to agree: the alert
+/// and its sender, or the HTTP status (and IIS substatus), or the client's
+/// own error; and whether a certificate was sent.
+pub fn outcome_key(o: &Observation) -> String {
+    let what = if let Some(stage) = &o.hang {
+        format!("hang in {stage}")
+    } else if let Some(a) = &o.alert {
+        format!("alert {} by {}", a.description, a.sent_by)
+    } else if let Some(h) = &o.http {
+        match h.substatus {
+            Some(s) => format!("http {}.{s}", h.status),
+            None => format!("http {}", h.status),
+        }
+    } else if let Some(e) = &o.client_error {
+        format!("client error {e}")
+    } else {
+        "no outcome".into()
+    };
+    format!(
+        "{what}, cert {}",
+        if o.client_certificate_sent {
+            "sent"
+        } else {
+            "not sent"
+        }
+    )
+}
+
+async fn compare(scenario: &Scenario, pki: &Pki, kind: RealKind, timeouts: Timeouts) -> Fidelity {
+    let profile = kind.profile();
+    if !scenario.profiles_to_run().0.contains(&profile.name()) {
+        return Fidelity::NotApplicable {
+            reason: format!("no {profile} expectation"),
+        };
+    }
+    let mut differ = Vec::new();
+    for &v in &scenario.file.server.tls {
+        let builtin = run_case(pki, &scenario.file, profile, v, timeouts).await;
+        let real = run_case_real(pki, &scenario.file, kind, v, timeouts).await;
+        match (builtin, real) {
+            (_, Err(CaseError::Unsupported(reason))) | (Err(CaseError::Unsupported(reason)), _) => {
+                return Fidelity::NotApplicable { reason };
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                return Fidelity::Differ {
+                    versions: vec![(v, "setup".into(), e.to_string())],
+                };
+            }
+            (Ok(b), Ok(r)) => {
+                let (b, r) = (outcome_key(&b), outcome_key(&r));
+                if b != r {
+                    differ.push((v, b, r));
+                }
+            }
+        }
+    }
+    if differ.is_empty() {
+        Fidelity::Agree
+    } else {
+        Fidelity::Differ { versions: differ }
+    }
+}
+
+/// Run the table, `concurrency` comparisons at a time.
+pub async fn fidelity(
+    scenarios: &[&Scenario],
+    pkis: &[Arc<Pki>],
+    kinds: &[RealKind],
+    timeouts: Timeouts,
+    concurrency: usize,
+    mut progress: impl FnMut(usize, usize),
+) -> Vec<FidelityRow> {
+    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        for (k, kind) in kinds.iter().enumerate() {
+            let (scenario, pki, sem, kind) = ((*s).clone(), pkis[i].clone(), sem.clone(), *kind);
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await.expect("semaphore open");
+                (i, k, compare(&scenario, &pki, kind, timeouts).await)
+            });
+        }
+    }
+    let total = set.len();
+    let mut cells: Vec<Vec<Option<Fidelity>>> = vec![vec![None; kinds.len()]; scenarios.len()];
+    let mut done = 0;
+    while let Some(r) = set.join_next().await {
+        done += 1;
+        progress(done, total);
+        if let Ok((i, k, f)) = r {
+            cells[i][k] = Some(f);
+        }
+    }
+    scenarios
+        .iter()
+        .zip(cells)
+        .map(|(s, row)| FidelityRow {
+            scenario: s.id.clone(),
+            cells: kinds
+                .iter()
+                .zip(row)
+                .map(|(k, c)| (*k, c.unwrap_or(Fidelity::Differ { versions: vec![] })))
+                .collect(),
+        })
+        .collect()
+}
+
+fn cell_text(f: &Fidelity) -> String {
+    match f {
+        Fidelity::Agree => "agree".into(),
+        Fidelity::NotApplicable { reason } => format!("n/a ({})", reason.replace('|', "/")),
+        Fidelity::Differ { versions } => {
+            let parts: Vec<String> = versions
+                .iter()
+                .map(|(v, b, r)| format!("TLS {v}: built-in {b} / real {r}"))
+                .collect();
+            format!("**differ**: {}", parts.join("; ").replace('|', "/"))
+        }
+    }
+}
+
+/// Counts of agree / differ / not applicable.
+pub fn totals(rows: &[FidelityRow]) -> (usize, usize, usize) {
+    let mut t = (0, 0, 0);
+    for c in rows.iter().flat_map(|r| &r.cells) {
+        match c.1 {
+            Fidelity::Agree => t.0 += 1,
+            Fidelity::Differ { .. } => t.1 += 1,
+            Fidelity::NotApplicable { .. } => t.2 += 1,
+        }
+    }
+    t
+}
+
+/// The table in Markdown (what the README embeds).
+pub fn markdown(rows: &[FidelityRow], kinds: &[RealKind]) -> String {
+    let mut s = String::from("| scenario |");
+    for k in kinds {
+        s.push_str(&format!(" real {} (as `{}`) |", k.name(), k.profile()));
+    }
+    s.push_str("\n|---|");
+    for _ in kinds {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    for r in rows {
+        s.push_str(&format!("| `{}` |", r.scenario));
+        for (_, f) in &r.cells {
+            s.push_str(&format!(" {} |", cell_text(f)));
+        }
+        s.push('\n');
+    }
+    let (agree, differ, na) = totals(rows);
+    s.push_str(&format!(
+        "\n{agree} agree, {differ} differ, {na} not applicable.\n\n"
+    ));
+    for (g, why) in DOCUMENTED {
+        s.push_str(&format!("- `{g}`: {why}\n"));
+    }
+    s
+}
