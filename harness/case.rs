@@ -288,3 +288,35 @@ pub fn merge(mut obs: Observation, record: Option<&ServerRecord>) -> Observation
     }
     obs
 }
+
+/// A gateway someone else runs, configured with a PKI written by `pki
+/// generate`: scenarios take their client certificates from that PKI.
+#[derive(Debug)]
+pub struct ExternalTarget {
+    pub url: String,
+    pub addr: std::net::SocketAddr,
+    /// SNI and the name the server certificate must carry.
+    pub server_name: String,
+    pub pki: Pki,
+    /// Whose expectations the target is judged by.
+    pub profile: ProfileKind,
+}
+
+/// Run a scenario's client against an external target.
+pub async fn run_case_external(
+    target: &ExternalTarget,
+    file: &ScenarioFile,
+    version: TlsVersion,
+    timeouts: Timeouts,
+) -> Result<Observation, CaseError> {
+    if file.middlebox.is_some() {
+        return Err(CaseError::Unsupported(
+            "middlebox scenarios run only against built-in gateways".into(),
+        ));
+    }
+    let mut client = client_spec(&target.pki, file, version, timeouts).map_err(|e| {
+        CaseError::Unsupported(format!("{e} (the scenario needs it in the target's PKI)"))
+    })?;
+    client.server_name = target.server_name.clone();
+    Ok(client.exchange(target.addr).await)
+}

@@ -184,9 +184,14 @@ pub struct RunArgs {
     /// haproxy, apache and haproxy expectations).
     #[arg(long, default_value = "builtin")]
     pub gateway: String,
-    /// An external gateway URL (not built yet).
-    #[arg(long)]
+    /// An external gateway (https://host:port) configured with the PKI in
+    /// `--pki`; judged by the expectations of the single `--profile`.
+    #[arg(long, requires = "pki")]
     pub target: Option<String>,
+    /// With `--target`: the directory `pki generate` wrote, which the target
+    /// trusts and whose server certificate it presents.
+    #[arg(long, requires = "target")]
+    pub pki: Option<PathBuf>,
     /// Cases in flight at once.
     #[arg(long)]
     pub concurrency: Option<usize>,
@@ -299,9 +304,24 @@ pub fn run(args: RunArgs) -> Result<i32> {
         kind.find_program()
             .map_err(|e| anyhow::anyhow!("--gateway {kind}: {e}"))?;
     }
-    if let Some(t) = &args.target {
-        bail!("--target {t}: running against an external gateway is not built yet");
-    }
+    let gateway = match (&args.target, &args.pki) {
+        (Some(url), Some(dir)) => {
+            if args.gateway != "builtin" {
+                bail!("--target and --gateway {} exclude each other", args.gateway);
+            }
+            let profile = match parse_profiles(&args.profile)?.as_slice() {
+                [one] => *one,
+                _ => bail!("--target needs exactly one --profile (whose expectations the target is judged by)"),
+            };
+            GatewaySelection::External(std::sync::Arc::new(external_target(
+                url,
+                dir,
+                profile,
+                args.timeout,
+            )?))
+        }
+        _ => gateway,
+    };
     let mut opts = RunOptions {
         timeouts: Timeouts {
             connect: Duration::from_secs(args.timeout),
@@ -969,5 +989,78 @@ pub fn fidelity(args: FidelityArgs) -> Result<i32> {
         exit_codes::SCENARIO_FAILED
     } else {
         exit_codes::SUCCESS
+    })
+}
+
+/// Resolve and check an external target before any scenario runs: reachable,
+/// speaking TLS, presenting a certificate from the given PKI.
+fn external_target(
+    url: &str,
+    dir: &Path,
+    profile: ProfileKind,
+    timeout: u64,
+) -> Result<mtls_harness::case::ExternalTarget> {
+    use mtls_harness::observation::Handshake;
+    let pki = Pki::load_dir(dir).map_err(|e| anyhow::anyhow!("--pki: {e}"))?;
+    let t = Duration::from_secs(timeout);
+    let timeouts = Timeouts {
+        connect: t,
+        handshake: t,
+        response: t,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (addr, server_name) = rt
+        .block_on(mtls_harness::probe::resolve(url, timeouts))
+        .map_err(|e| anyhow::anyhow!("--target: {e}"))?;
+    // Trust every root of the PKI, send no certificate: the handshake must get
+    // as far as the server's certificate, and that must verify.
+    let roots: Vec<_> = pki
+        .certs()
+        .iter()
+        .filter(|c| c.issuer.is_none() && c.role.is_ca())
+        .map(|c| c.der.clone())
+        .collect();
+    if roots.is_empty() {
+        bail!("--pki {}: has no root CA", dir.display());
+    }
+    let client = mtls_harness::tls::client::ClientSpec {
+        wallet: Vec::new(),
+        selection: mtls_harness::scenario::schema::SelectionPolicy::Never,
+        server_roots: roots,
+        versions: TlsVersion::ALL.to_vec(),
+        server_name: server_name.clone(),
+        timeouts,
+        kind: mtls_harness::tls::client::ClientKind::Raw,
+        headers: Vec::new(),
+        via_tunnel: None,
+        accept_any_server_cert: false,
+    };
+    let obs = rt.block_on(client.exchange(addr));
+    if let Some(stage) = &obs.hang {
+        bail!("--target {url}: no answer ({stage} timed out after {timeout} s)");
+    }
+    if let Some(code) = &obs.client_error {
+        let detail = obs.client_error_detail.clone().unwrap_or_default();
+        if code.starts_with("INVALID_CERTIFICATE") {
+            bail!("--target {url}: its certificate does not verify against the roots of {} ({detail}): wrong --pki?", dir.display());
+        }
+        if obs.handshake.is_none() {
+            bail!("--target {url}: {detail}");
+        }
+        if obs.handshake == Some(Handshake::Aborted)
+            && !obs.certificate_requested
+            && obs.alert.is_none()
+        {
+            bail!("--target {url}: TLS failed before any scenario ran: {detail}");
+        }
+    }
+    Ok(mtls_harness::case::ExternalTarget {
+        url: url.to_string(),
+        addr,
+        server_name,
+        pki,
+        profile,
     })
 }

@@ -412,3 +412,110 @@ fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+const TARGET_SCENARIOS: &[(&str, &str)] = &[
+    (
+        "ext/no_cert.toml",
+        "description = \"no certificate: nginx 400\"\n[[pki.cert]]\nname = \"root\"\nrole = \"root\"\n[[pki.cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n[server]\ncert = \"gw\"\ntrust = [\"root\"]\n[client]\ncerts = []\n[expect.gateway.nginx]\nhttp_status = 400\nbody_contains = \"No required SSL certificate was sent\"\n",
+    ),
+    (
+        "ext/good_cert.toml",
+        "description = \"alice from the PKI: 200\"\n[[pki.cert]]\nname = \"root\"\nrole = \"root\"\n[[pki.cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n[[pki.cert]]\nname = \"alice\"\nrole = \"client\"\nissuer = \"root\"\n[server]\ncert = \"gw\"\ntrust = [\"root\"]\n[client]\ncerts = [\"alice\"]\n[expect.gateway.nginx]\nhttp_status = 200\n",
+    ),
+];
+
+#[test]
+fn run_against_an_external_target_uses_its_pki_and_checks_it_first() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = write(tmp.path(), "spec.toml", SPEC);
+    let pki = tmp.path().join("pki");
+    let (code, _, stderr) = run(&[
+        "pki",
+        "generate",
+        spec.to_str().unwrap(),
+        "--out",
+        pki.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let cat = catalog(TARGET_SCENARIOS);
+    let served = serve(&pki, "nginx");
+    let url = served.url.clone();
+
+    let (code, stdout, stderr) = run(&[
+        "run",
+        cat.path().to_str().unwrap(),
+        "--target",
+        &url,
+        "--pki",
+        pki.to_str().unwrap(),
+        "--profile",
+        "nginx",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let text = json.to_string();
+    assert!(
+        text.contains("ext::no_cert") && text.contains("ext::good_cert"),
+        "{text}"
+    );
+    assert!(!text.contains("\"FAIL\""), "{text}");
+
+    // A PKI the target's certificate does not come from is refused up front.
+    let other = tmp.path().join("other");
+    let (code, _, _) = run(&[
+        "pki",
+        "generate",
+        spec.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let (code, _, stderr) = run(&[
+        "run",
+        cat.path().to_str().unwrap(),
+        "--target",
+        &url,
+        "--pki",
+        other.to_str().unwrap(),
+        "--profile",
+        "nginx",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("does not verify") && stderr.contains("wrong --pki"),
+        "{stderr}"
+    );
+    drop(served);
+
+    // Nothing listening: a clear error naming the target.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dead = format!("https://{closed}");
+    let (code, _, stderr) = run(&[
+        "run",
+        cat.path().to_str().unwrap(),
+        "--target",
+        &dead,
+        "--pki",
+        pki.to_str().unwrap(),
+        "--profile",
+        "nginx",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&dead), "{stderr}");
+    // One profile, exactly.
+    let (code, _, stderr) = run(&[
+        "run",
+        cat.path().to_str().unwrap(),
+        "--target",
+        &url,
+        "--pki",
+        pki.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("exactly one --profile"), "{stderr}");
+}

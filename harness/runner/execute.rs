@@ -30,7 +30,7 @@ pub struct RunOptions {
 }
 
 /// Where the cases run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub enum GatewaySelection {
     /// The built-in profiles (every profile the scenario expects).
     #[default]
@@ -38,6 +38,9 @@ pub enum GatewaySelection {
     /// A real gateway process per case, judged by the expectations of
     /// [`RealKind::profile`] only.
     Real(RealKind),
+    /// A gateway someone else runs, configured with a PKI from `pki
+    /// generate`, judged by one profile's expectations.
+    External(Arc<crate::case::ExternalTarget>),
 }
 
 impl GatewaySelection {
@@ -52,10 +55,20 @@ impl GatewaySelection {
     }
 
     /// The name reports show in the profile column for a case of `profile`.
-    pub fn case_label(self, profile: ProfileKind) -> String {
+    pub fn case_label(&self, profile: ProfileKind) -> String {
         match self {
             GatewaySelection::Builtin => profile.name().to_string(),
             GatewaySelection::Real(kind) => format!("{kind} ({profile})"),
+            GatewaySelection::External(t) => format!("{} ({profile})", t.url),
+        }
+    }
+
+    /// The one profile whose expectations apply, when not every built-in runs.
+    fn single_profile(&self) -> Option<(String, ProfileKind)> {
+        match self {
+            GatewaySelection::Builtin => None,
+            GatewaySelection::Real(kind) => Some((kind.to_string(), kind.profile())),
+            GatewaySelection::External(t) => Some((t.url.clone(), t.profile)),
         }
     }
 }
@@ -105,8 +118,9 @@ pub struct ScenarioPlan {
 /// Every case of `scenario` under `opts`, and the profiles it does not run on.
 pub fn plan(scenario: &Scenario, opts: &RunOptions) -> ScenarioPlan {
     let (run, not_run) = scenario.profiles_to_run();
-    let mut skipped: Vec<(String, String)> = match opts.gateway {
-        GatewaySelection::Builtin => not_run
+    let single = opts.gateway.single_profile();
+    let mut skipped: Vec<(String, String)> = match &single {
+        None => not_run
             .iter()
             .map(|p| {
                 (
@@ -115,14 +129,13 @@ pub fn plan(scenario: &Scenario, opts: &RunOptions) -> ScenarioPlan {
                 )
             })
             .collect(),
-        // One real gateway: only its profile's expectations matter.
-        GatewaySelection::Real(real) => {
-            let profile = real.profile();
+        // One gateway: only its profile's expectations matter.
+        Some((label, profile)) => {
             if run.iter().any(|p| *p == profile.name()) {
                 Vec::new()
             } else {
                 vec![(
-                    real.to_string(),
+                    label.clone(),
                     format!("no {profile} expectation in the scenario"),
                 )]
             }
@@ -137,10 +150,8 @@ pub fn plan(scenario: &Scenario, opts: &RunOptions) -> ScenarioPlan {
             skipped.push((name.to_string(), "not selected (--profile)".into()));
             continue;
         }
-        if let GatewaySelection::Real(real) = opts.gateway {
-            if real.profile() != kind {
-                continue;
-            }
+        if single.as_ref().is_some_and(|(_, p)| *p != kind) {
+            continue;
         }
         for v in &scenario.file.server.tls {
             if opts.tls.as_ref().is_none_or(|t| t.contains(v)) {
@@ -180,7 +191,7 @@ pub async fn run_one(
         profile,
         tls,
         timeouts,
-        GatewaySelection::Builtin,
+        &GatewaySelection::Builtin,
     )
     .await
 }
@@ -193,7 +204,7 @@ pub async fn run_one_on(
     profile: ProfileKind,
     tls: TlsVersion,
     timeouts: Timeouts,
-    gateway: GatewaySelection,
+    gateway: &GatewaySelection,
 ) -> CaseResult {
     let started = Instant::now();
     let mut limit = timeouts.connect
@@ -206,7 +217,10 @@ pub async fn run_one_on(
                 run_case(pki, &scenario.file, profile, tls, timeouts).await
             }
             GatewaySelection::Real(kind) => {
-                run_case_real(pki, &scenario.file, kind, tls, timeouts).await
+                run_case_real(pki, &scenario.file, *kind, tls, timeouts).await
+            }
+            GatewaySelection::External(target) => {
+                crate::case::run_case_external(target, &scenario.file, tls, timeouts).await
             }
         }
     };
@@ -235,7 +249,7 @@ pub async fn run_one_on(
         ),
         Ok(Ok(obs)) => {
             let mut expected = scenario.expectation(profile.name(), tls);
-            if gateway == GatewaySelection::Real(RealKind::Openssl) {
+            if matches!(gateway, GatewaySelection::Real(RealKind::Openssl)) {
                 // s_server -www answers with its own status page: the body
                 // text cannot match (see crate::real).
                 expected.body_contains = None;
@@ -285,10 +299,10 @@ pub async fn run_all(
         let pki = pkis[case.scenario].clone();
         let permit = semaphore.clone();
         let timeouts = opts.timeouts;
-        let gateway = opts.gateway;
+        let gateway = opts.gateway.clone();
         set.spawn(async move {
             let _permit = permit.acquire_owned().await.expect("semaphore open");
-            run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, gateway).await
+            run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, &gateway).await
         });
     }
     let mut done = 0;
