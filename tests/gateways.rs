@@ -223,11 +223,23 @@ async fn reqwest_client_agrees_with_the_raw_client() {
                 client.kind = ClientKind::Reqwest;
                 let via_reqwest = client.exchange(gateway.addr()).await;
                 gateway.shutdown().await;
-                assert_eq!(
-                    outcome(&via_reqwest),
-                    outcome(&raw),
-                    "{profile} / {situation} / TLS {version}: reqwest {via_reqwest:?}"
-                );
+                // On TLS 1.3 the server's alert can close the connection
+                // while reqwest's pool still holds it: reqwest then reports
+                // the closed connection, not the alert (hyper-util hides the
+                // TLS error). Any other difference is a failure.
+                let alert_hidden_by_pool = version == TlsVersion::Tls13
+                    && raw
+                        .alert
+                        .as_ref()
+                        .is_some_and(|a| a.sent_by == Side::Server)
+                    && via_reqwest.client_error.as_deref() == Some("CONNECTION_CLOSED");
+                if !alert_hidden_by_pool {
+                    assert_eq!(
+                        outcome(&via_reqwest),
+                        outcome(&raw),
+                        "{profile} / {situation} / TLS {version}: reqwest {via_reqwest:?}"
+                    );
+                }
                 assert_eq!(
                     via_reqwest.client_certificate_sent,
                     raw.client_certificate_sent

@@ -560,8 +560,24 @@ pub fn classify_into(obs: &mut Observation, e: &(dyn std::error::Error + 'static
         obs.client_error_detail = Some(io.to_string());
         return;
     }
-    obs.client_error = Some("REQUEST_FAILED".into());
-    obs.client_error_detail = Some(full_chain(e));
+    let chain = full_chain(e);
+    // hyper's pool reports a connection the peer closed before the request
+    // went out as "not ready" / "closed before message completed", without
+    // the TLS error that closed it (reqwest on TLS 1.3 when the server
+    // rejects the certificate right after the handshake).
+    let closed = [
+        "connection was not ready",
+        "connection closed before message completed",
+    ];
+    obs.client_error = Some(
+        if closed.iter().any(|c| chain.contains(c)) {
+            "CONNECTION_CLOSED"
+        } else {
+            "REQUEST_FAILED"
+        }
+        .into(),
+    );
+    obs.client_error_detail = Some(chain);
 }
 
 fn full_chain(e: &(dyn std::error::Error + 'static)) -> String {
