@@ -19,50 +19,7 @@ enum Want {
     AlertByVersion(&'static str, &'static str),
 }
 
-const PKI: &str = r#"
-[[cert]]
-name = "root"
-role = "root"
-[[cert]]
-name = "other-root"
-role = "root"
-[[cert]]
-name = "gw"
-role = "server"
-issuer = "root"
-[[cert]]
-name = "good"
-role = "client"
-issuer = "root"
-[[cert]]
-name = "expired"
-role = "client"
-issuer = "root"
-validity = "expired"
-[[cert]]
-name = "untrusted"
-role = "client"
-issuer = "other-root"
-[[cert]]
-name = "revoked"
-role = "client"
-issuer = "root"
-defects = ["revoked"]
-[[cert]]
-name = "not-a-ca"
-role = "intermediate"
-issuer = "root"
-defects = ["ca-flag-false"]
-[[cert]]
-name = "under-not-a-ca"
-role = "client"
-issuer = "not-a-ca"
-[[cert]]
-name = "server-eku"
-role = "client"
-issuer = "root"
-defects = ["eku-server-only"]
-"#;
+const PKI: &str = include_str!("data/situations_pki.toml");
 
 /// Situations: (name, client wallet, crls loaded by the server).
 const SITUATIONS: &[(&str, &[&str], &[&str])] = &[
