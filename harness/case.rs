@@ -2,9 +2,9 @@
 //! to end (PKI -> gateway -> client -> observation).
 
 use crate::gateway::{GatewayProfile, ProfileKind};
+use crate::knobs::MiddleboxKind;
 use crate::observation::{Handshake, Observation, Side, TlsVersion};
 use crate::pki::Pki;
-use crate::scenario::schema::MiddleboxKind;
 use crate::scenario::schema::{ScenarioFile, ServerSpec};
 use crate::tls::ca_names::AcceptableCaList;
 use crate::tls::client::{ClientKind, ClientSpec, WalletEntry};
@@ -18,12 +18,39 @@ use std::sync::Arc;
 /// a setup error, not a verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum CaseError {
+    /// A certificate the scenario names (`field`) is not in the PKI.
+    #[error("{field}: {source}")]
+    Pki {
+        field: &'static str,
+        #[source]
+        source: crate::pki::PkiError,
+    },
+    /// A TLS endpoint could not be built from what the scenario says.
+    #[error("{field}: {source}")]
+    Tls {
+        field: &'static str,
+        #[source]
+        source: crate::tls::TlsError,
+    },
+    #[error("server.mode: {0}")]
+    Mode(#[from] crate::gateway::ModeError),
+    #[error("server.crls: `{0}` is not a CA of this PKI that publishes a CRL")]
+    NoCrl(String),
+    /// A setup failure reported by a layer above (a real gateway process).
     #[error("{0}")]
     Setup(String),
     /// The scenario asks for something the harness cannot do yet; the case is
     /// reported as SKIP with this reason.
     #[error("unsupported: {0}")]
     Unsupported(String),
+}
+
+fn pki_error(field: &'static str) -> impl Fn(crate::pki::PkiError) -> CaseError {
+    move |source| CaseError::Pki { field, source }
+}
+
+fn tls_error(field: &'static str) -> impl Fn(crate::tls::TlsError) -> CaseError {
+    move |source| CaseError::Tls { field, source }
 }
 
 /// Build the gateway configuration a scenario's `[server]` describes.
@@ -38,10 +65,7 @@ pub fn gateway_config(
     timeouts: Timeouts,
     default_proxy: Option<&str>,
 ) -> Result<GatewayConfig, CaseError> {
-    let setup = |e: String| CaseError::Setup(e);
-    let cert = pki
-        .cert(&server.cert)
-        .map_err(|e| setup(format!("server.cert: {e}")))?;
+    let cert = pki.cert(&server.cert).map_err(pki_error("server.cert"))?;
     let chain = if server.send_chain.unwrap_or(true) {
         cert.chain_with_leaf()
     } else {
@@ -49,23 +73,20 @@ pub fn gateway_config(
     };
     let trusted = pki
         .resolve(&server.trust)
-        .map_err(|e| setup(format!("server.trust: {e}")))?;
+        .map_err(pki_error("server.trust"))?;
     let mut crls = Vec::new();
     for issuer in &server.crls {
-        let crl = pki.crl(issuer).ok_or_else(|| {
-            setup(format!(
-                "server.crls: `{issuer}` is not a CA of this PKI that publishes a CRL"
-            ))
-        })?;
+        let crl = pki
+            .crl(issuer)
+            .ok_or_else(|| CaseError::NoCrl(issuer.clone()))?;
         crls.push(crl.clone());
     }
     let trust_ders: Vec<_> = trusted.iter().map(|c| c.der.clone()).collect();
-    let trust =
-        TrustStore::new(&trust_ders, &crls).map_err(|e| setup(format!("server.trust: {e}")))?;
-    let ca_list = AcceptableCaList::from_policy(&server.ca_names, &trusted, pki).map_err(setup)?;
+    let trust = TrustStore::new(&trust_ders, &crls).map_err(tls_error("server.trust"))?;
+    let ca_list = AcceptableCaList::from_policy(&server.ca_names, &trusted, pki)
+        .map_err(tls_error("server.ca_names"))?;
     let mode = server.mode.get(profile.name()).map(String::as_str);
-    let profile = GatewayProfile::new(profile, mode, server.client_auth)
-        .map_err(|e| setup(format!("server.mode: {e}")))?;
+    let profile = GatewayProfile::new(profile, mode, server.client_auth)?;
     let forwarded = match server.trust_forwarded_header {
         None => None,
         Some(header) => {
@@ -75,7 +96,7 @@ pub fn gateway_config(
             }
             let proxies = pki
                 .resolve(&names)
-                .map_err(|e| setup(format!("server.trusted_proxies: {e}")))?
+                .map_err(pki_error("server.trusted_proxies"))?
                 .iter()
                 .map(|c| c.der.clone())
                 .collect();
@@ -84,7 +105,7 @@ pub fn gateway_config(
     };
     Ok(GatewayConfig {
         forwarded,
-        profile,
+        policy: Arc::new(profile),
         server_chain: chain,
         server_key: Arc::new(cert.private_key()),
         trust,
@@ -102,28 +123,27 @@ pub fn client_spec(
     version: TlsVersion,
     timeouts: Timeouts,
 ) -> Result<ClientSpec, CaseError> {
-    let setup = |e: String| CaseError::Setup(e);
     let c = &file.client;
     let mut wallet = Vec::new();
-    for cert in pki
-        .resolve(&c.certs)
-        .map_err(|e| setup(format!("client.certs: {e}")))?
-    {
-        wallet.push(WalletEntry::from_issued(cert, c.send_intermediates).map_err(setup)?);
+    for cert in pki.resolve(&c.certs).map_err(pki_error("client.certs"))? {
+        wallet.push(
+            WalletEntry::from_issued(cert, c.send_intermediates)
+                .map_err(tls_error("client.certs"))?,
+        );
     }
     let server_roots = if c.trust.is_empty() {
         let server = pki
             .cert(&file.server.cert)
-            .map_err(|e| setup(format!("server.cert: {e}")))?;
+            .map_err(pki_error("server.cert"))?;
         let root = server.root.clone().unwrap_or_else(|| server.name.clone());
         vec![pki
             .cert(&root)
-            .map_err(|e| setup(e.to_string()))?
+            .map_err(pki_error("server.cert"))?
             .der
             .clone()]
     } else {
         pki.resolve(&c.trust)
-            .map_err(|e| setup(format!("client.trust: {e}")))?
+            .map_err(pki_error("client.trust"))?
             .iter()
             .map(|c| c.der.clone())
             .collect()
@@ -174,7 +194,7 @@ pub async fn run_case(
     let mut client = client_spec(pki, file, version, timeouts)?;
     let gateway = crate::tls::server::start(config)
         .await
-        .map_err(CaseError::Setup)?;
+        .map_err(tls_error("server"))?;
     let obs = match &file.middlebox {
         None => exchange_and_merge(&gateway, &client).await,
         Some(mb) => {
@@ -208,20 +228,19 @@ async fn start_middlebox(
     version: TlsVersion,
     timeouts: Timeouts,
 ) -> Result<RunningMiddlebox, CaseError> {
-    let setup = |e: String| CaseError::Setup(e);
     let shown = pki
         .cert(mb.cert.as_deref().unwrap_or(&file.server.cert))
-        .map_err(|e| setup(format!("middlebox.cert: {e}")))?;
+        .map_err(pki_error("middlebox.cert"))?;
     let server = pki
         .cert(&file.server.cert)
-        .map_err(|e| setup(format!("server.cert: {e}")))?;
+        .map_err(pki_error("server.cert"))?;
     let root = server.root.clone().unwrap_or_else(|| server.name.clone());
     let upstream_identity = match &mb.upstream_cert {
         None => None,
         Some(name) => {
             let c = pki
                 .cert(name)
-                .map_err(|e| setup(format!("middlebox.upstream_cert: {e}")))?;
+                .map_err(pki_error("middlebox.upstream_cert"))?;
             Some((c.chain_with_leaf(), Arc::new(c.private_key())))
         }
     };
@@ -235,7 +254,7 @@ async fn start_middlebox(
         upstream_name: "localhost".into(),
         upstream_roots: vec![pki
             .cert(&root)
-            .map_err(|e| setup(e.to_string()))?
+            .map_err(pki_error("server.cert"))?
             .der
             .clone()],
         upstream_identity,
@@ -244,7 +263,7 @@ async fn start_middlebox(
     };
     crate::tls::proxy::start(config)
         .await
-        .map_err(CaseError::Setup)
+        .map_err(tls_error("middlebox"))
 }
 
 /// One request against a running gateway, merged with the gateway's record.

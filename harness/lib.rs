@@ -45,11 +45,13 @@
 //! assert_eq!(obs.http.unwrap().status, 401);
 //! ```
 
+pub mod alert;
 pub mod bench;
 pub mod case;
 pub mod errors;
 pub mod exit_codes;
 pub mod gateway;
+pub mod knobs;
 pub mod observation;
 pub mod oracle;
 pub mod pki;

@@ -108,6 +108,13 @@ pub struct HttpSeen {
     pub body_excerpt: String,
 }
 
+/// The substatus of an IIS error page (`HTTP Error 403.7` -> 7), if any: how
+/// a client reads [`HttpSeen::substatus`] off the page.
+pub fn parse_substatus(body: &str) -> Option<u16> {
+    let re = regex_lite::Regex::new(r"HTTP Error \d{3}\.(\d+)").expect("static regex");
+    re.captures(body)?.get(1)?.as_str().parse().ok()
+}
+
 /// Durations of each stage, in milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timings {

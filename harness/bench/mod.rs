@@ -89,8 +89,10 @@ pub struct InMemory {
 
 impl BenchSetup {
     pub fn in_memory(&self) -> Result<InMemory, String> {
-        let server = crate::tls::server::gateway_tls(&self.gateway)?.config;
-        let client = self.client.rustls_config()?;
+        let server = crate::tls::server::gateway_tls(&self.gateway)
+            .map_err(|e| e.to_string())?
+            .config;
+        let client = self.client.rustls_config().map_err(|e| e.to_string())?;
         let name =
             ServerName::try_from(self.client.server_name.clone()).map_err(|e| e.to_string())?;
         Ok(InMemory {
@@ -181,7 +183,7 @@ pub async fn load(
     concurrency: usize,
     progress: impl Fn(f64) + Send + Sync + 'static,
 ) -> Result<LoadStats, String> {
-    let config = client.rustls_config()?;
+    let config = client.rustls_config().map_err(|e| e.to_string())?;
     let name = ServerName::try_from(client.server_name.clone()).map_err(|e| e.to_string())?;
     let connector = tokio_rustls::TlsConnector::from(config);
     let deadline = Instant::now() + duration;

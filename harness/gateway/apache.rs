@@ -7,23 +7,77 @@
 //! does neither), whatever certificate the client holds: TLS 1.2, "AH02261:
 //! Re-negotiation handshake failed" and a fatal handshake_failure alert;
 //! TLS 1.3, "AH10158: cannot perform post-handshake authentication" and 403.
-//!
-//! `optional`: `SSLVerifyClient optional` (none is served; a bad one is an alert).
 
-use super::{ClientCertStatus, Enforcement, GatewayResponse, PostHandshakeRefusal};
+use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::observation::TlsVersion;
-use crate::tls::verify::Rules;
+use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse, PostHandshakeRefusal};
+use crate::tls::verify::{CertFailure, Rules};
 
-pub(super) const MODES: &[&str] = &["per-server", "per-directory", "optional"];
+profile_modes! {
+    /// Where `SSLVerifyClient` stands and what it says.
+    pub enum ApacheMode {
+        /// `SSLVerifyClient require` in the virtual host: OpenSSL aborts the handshake.
+        PerServer = "per-server",
+        /// `SSLVerifyClient require` in a `<Location>`: asked after the request (renegotiation / post-handshake auth).
+        PerDirectory = "per-directory",
+        /// `SSLVerifyClient optional`: no certificate is served; a bad one is an alert.
+        Optional = "optional",
+    }
+}
 
-pub(super) fn enforcement(mode: &str, required: bool) -> Enforcement {
-    match mode {
-        "per-directory" => Enforcement::PostHandshake,
-        _ => Enforcement::Handshake {
-            rules: Rules::OpenSsl,
-            cert_mandatory: required && mode != "optional",
-            openssl_alerts: true,
-        },
+pub struct Apache;
+
+impl Profile for Apache {
+    type Mode = ApacheMode;
+    const INFO: ProfileInfo = ProfileInfo {
+        name: "apache",
+        summary: "Apache httpd mod_ssl `SSLVerifyClient`: OpenSSL's alerts in the handshake",
+        sources: &[
+            "httpd modules/ssl/ssl_engine_kernel.c `ssl_callback_SSLVerify` (CRL-expired rewritten to certificate_unknown) and `ssl_hook_Access` (AH02261, AH10158)",
+            "OpenSSL 3.0 ssl/statem/statem_lib.c `ssl_verify_alarm_type`",
+            "measured: real Apache 2.4 in `mtls-harness fidelity` (docs/fidelity.md)",
+        ],
+    };
+
+    fn enforcement(mode: ApacheMode, asks: bool) -> Enforcement {
+        match mode {
+            ApacheMode::PerDirectory => Enforcement::PostHandshake,
+            ApacheMode::PerServer | ApacheMode::Optional => Enforcement::Handshake {
+                rules: Rules::OpenSsl,
+                cert_mandatory: asks && mode == ApacheMode::PerServer,
+                openssl_alerts: true,
+            },
+        }
+    }
+
+    fn respond(_mode: ApacheMode, status: &ClientCertStatus) -> GatewayResponse {
+        // per-directory never gets here with a certificate question open: see
+        // `post_handshake_refusal`.
+        accepted(status)
+    }
+
+    fn verify_alert(_mode: ApacheMode, failure: &CertFailure) -> &'static str {
+        match failure {
+            // mod_ssl's ssl_callback_SSLVerify ("Expired certificates vs.
+            // 'expired' CRLs") sets the X509_STORE_CTX error to -1 so the
+            // peer gets certificate_unknown, not OpenSSL's certificate_expired
+            // (real Apache 2.4: AH02276 "CRL has expired", alert 46; HAProxy
+            // and s_server send certificate_expired).
+            CertFailure::CrlExpired => "certificate_unknown",
+            other => other.openssl_alert(),
+        }
+    }
+
+    fn post_handshake_refusal(_mode: ApacheMode, version: TlsVersion) -> PostHandshakeRefusal {
+        match version {
+            TlsVersion::Tls12 => PostHandshakeRefusal::Alert {
+                alert: rustls::AlertDescription::HandshakeFailure,
+                log: "AH02261: Re-negotiation handshake failed (client refused renegotiation: no_renegotiation)".into(),
+            },
+            TlsVersion::Tls13 => PostHandshakeRefusal::Http(forbidden(
+                "AH10158: cannot perform post-handshake authentication (client did not offer post_handshake_auth)".into(),
+            )),
+        }
     }
 }
 
@@ -33,22 +87,4 @@ fn forbidden(log: String) -> GatewayResponse {
         "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>403 Forbidden</title>\n</head><body>\n<h1>Forbidden</h1>\n<p>You don't have permission to access this resource.</p>\n</body></html>\n".into(),
         log,
     )
-}
-
-pub(super) fn respond(_mode: &str, status: &ClientCertStatus) -> GatewayResponse {
-    // per-directory never gets here with a certificate question open: see
-    // `post_handshake_refusal`.
-    GatewayResponse::ok(status)
-}
-
-pub(super) fn post_handshake_refusal(version: TlsVersion) -> PostHandshakeRefusal {
-    match version {
-        TlsVersion::Tls12 => PostHandshakeRefusal::Alert {
-            alert: rustls::AlertDescription::HandshakeFailure,
-            log: "AH02261: Re-negotiation handshake failed (client refused renegotiation: no_renegotiation)".into(),
-        },
-        TlsVersion::Tls13 => PostHandshakeRefusal::Http(forbidden(
-            "AH10158: cannot perform post-handshake authentication (client did not offer post_handshake_auth)".into(),
-        )),
-    }
 }

@@ -3,15 +3,43 @@
 //! substatus: 403.7 none sent, 403.13 revoked, 403.16 untrusted or invalid,
 //! 403.17 expired or not yet valid.
 
-use super::{ClientCertStatus, Enforcement, GatewayResponse};
+use super::{accepted, profile_modes, Profile, ProfileInfo};
+use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse};
 use crate::tls::verify::{CertFailure, Rules};
 
-pub(super) const MODES: &[&str] = &["require", "negotiate"];
+profile_modes! {
+    /// IIS SSL settings, client certificates.
+    pub enum IisMode {
+        /// "Require": no certificate -> 403.7.
+        Require = "require",
+        /// "Accept" (`negotiate`): no certificate is served; a bad one -> 403.13 / 403.16 / 403.17.
+        Negotiate = "negotiate",
+    }
+}
 
-pub(super) fn enforcement() -> Enforcement {
-    // CryptoAPI chain building checks keyCertSign too.
-    Enforcement::Http {
-        rules: Rules::OpenSsl,
+pub struct Iis;
+
+impl Profile for Iis {
+    type Mode = IisMode;
+    const INFO: ProfileInfo = ProfileInfo {
+        name: "iis",
+        summary: "IIS with Require SSL and client certificates: the handshake completes, 403.x decides",
+        sources: &[
+            "Microsoft: IIS HTTP status codes 403.7, 403.13, 403.16, 403.17 (KB 943891)",
+            "Microsoft KB 933430 / event 36885: Schannel's trusted issuer list is cut at 16 KB (`SendTrustedIssuerList`)",
+            "seed 003: 405 trusted roots, about 133 sent, the client found no match and sent none -> 403.7",
+        ],
+    };
+
+    fn enforcement(_mode: IisMode, _asks: bool) -> Enforcement {
+        // CryptoAPI chain building checks keyCertSign too.
+        Enforcement::Http {
+            rules: Rules::OpenSsl,
+        }
+    }
+
+    fn respond(mode: IisMode, status: &ClientCertStatus) -> GatewayResponse {
+        answer(mode, status)
     }
 }
 
@@ -29,9 +57,9 @@ fn forbidden(sub: u16, title: &str, text: &str) -> GatewayResponse {
     )
 }
 
-pub(super) fn respond(mode: &str, status: &ClientCertStatus) -> GatewayResponse {
+fn answer(mode: IisMode, status: &ClientCertStatus) -> GatewayResponse {
     match status {
-        ClientCertStatus::NotSent | ClientCertStatus::NotRequested if mode == "require" => forbidden(
+        ClientCertStatus::NotSent | ClientCertStatus::NotRequested if mode == IisMode::Require => forbidden(
             7,
             "The page you are attempting to access requires your browser to have a Secure Sockets Layer (SSL) client certificate that the Web server recognizes.",
             "No client certificate was sent, or the client could not find one matching the server's trusted issuer list.",
@@ -51,19 +79,14 @@ pub(super) fn respond(mode: &str, status: &ClientCertStatus) -> GatewayResponse 
             "The client certificate used for this request is not trusted by the Web server.",
             &format!("Your client certificate is either not trusted or is invalid ({f})."),
         ),
-        other => GatewayResponse::ok(other),
+        other => accepted(other),
     }
-}
-
-/// The substatus of an IIS error page (`HTTP Error 403.7`), if any.
-pub fn parse_substatus(body: &str) -> Option<u16> {
-    let re = regex_lite::Regex::new(r"HTTP Error \d{3}\.(\d+)").expect("static regex");
-    re.captures(body)?.get(1)?.as_str().parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observation::parse_substatus;
 
     #[test]
     fn substatus_round_trips_through_the_page() {
@@ -73,7 +96,7 @@ mod tests {
             (ClientCertStatus::Failed(CertFailure::Untrusted), 16),
             (ClientCertStatus::Failed(CertFailure::NotYetValid), 17),
         ] {
-            let r = respond("require", &status);
+            let r = answer(IisMode::Require, &status);
             assert_eq!(r.status, 403);
             assert_eq!(parse_substatus(&r.body), Some(sub), "{status:?}");
         }

@@ -1,57 +1,93 @@
 //! Gateway profiles: how a real gateway turns the client-certificate result
-//! into a TLS alert or an HTTP response. One file per gateway; the behaviour
-//! table with sources is in DESIGN.md.
+//! into a TLS alert or an HTTP response.
+//!
+//! One file per gateway, each exporting one [`Profile`] with a typed mode
+//! enum, its responses and log lines, and its sources; the registry below
+//! lists them, one line each. Everything that enumerates profiles (the
+//! catalog's validation, `--profile`, the fidelity table, `docs/profiles.md`)
+//! derives from it. To add a profile: write `gateway/<name>.rs` and add its
+//! line to `profiles!`.
 
-mod apache;
-mod envoy;
-mod haproxy;
-mod iis;
-mod layer7;
-mod nginx;
-mod strict;
+mod profile;
 
-pub use iis::parse_substatus;
+pub use crate::observation::parse_substatus;
+pub use crate::tls::policy::{
+    CertOrigin, ClientCertStatus, Enforcement, GatewayResponse, PostHandshakeRefusal,
+};
 pub use nginx::{CERT_ERROR_TEXT, NO_CERT_TEXT};
+pub(crate) use profile::profile_modes;
+pub use profile::{accepted, NoModes, Profile, ProfileInfo, ProfileMode};
 
-use crate::scenario::schema::ClientAuth;
-use crate::tls::verify::{CertFailure, Rules};
+use crate::knobs::ClientAuth;
+use crate::observation::TlsVersion;
+use crate::tls::policy::ClientAuthPolicy;
+use crate::tls::verify::CertFailure;
+use profile::{DynProfile, Erased};
 use std::fmt;
 
-/// The gateways the harness models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ProfileKind {
-    /// rustls's own server: verification in the handshake, rustls's alerts.
-    Strict,
-    Nginx,
-    /// A Layer7-style API gateway (seed 000).
-    Layer7,
-    Iis,
-    Apache,
-    Haproxy,
-    Envoy,
+/// The registry: `Variant => module::Type,` per profile, in report order.
+macro_rules! profiles {
+    ($($variant:ident => $module:ident :: $ty:ident,)+) => {
+        $(pub mod $module;)+
+
+        /// The gateways the harness models (see each module).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ProfileKind {
+            $(
+                #[doc = concat!("[`", stringify!($module), "::", stringify!($ty), "`]")]
+                $variant,
+            )+
+        }
+
+        const PROFILE_COUNT: usize = [$(stringify!($variant)),+].len();
+
+        impl ProfileKind {
+            /// Every profile, in report order.
+            pub const ALL: [ProfileKind; PROFILE_COUNT] = [$(ProfileKind::$variant),+];
+
+            /// Their names, in the same order.
+            pub const NAMES: [&'static str; PROFILE_COUNT] =
+                [$(<$module::$ty as Profile>::INFO.name),+];
+
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(ProfileKind::$variant => <$module::$ty as Profile>::INFO.name,)+
+                }
+            }
+
+            fn definition(self) -> &'static dyn DynProfile {
+                match self {
+                    $(ProfileKind::$variant => &Erased::<$module::$ty>::NEW,)+
+                }
+            }
+        }
+
+        $(
+            impl Registered for $module::$ty {
+                const KIND: ProfileKind = ProfileKind::$variant;
+            }
+        )+
+    };
+}
+
+profiles! {
+    Strict => strict::Strict,
+    Nginx => nginx::Nginx,
+    Layer7 => layer7::Layer7,
+    Iis => iis::Iis,
+    Apache => apache::Apache,
+    Haproxy => haproxy::Haproxy,
+    Envoy => envoy::Envoy,
+}
+
+/// Ties a profile type to its registry entry.
+pub trait Registered: Profile {
+    const KIND: ProfileKind;
 }
 
 impl ProfileKind {
-    pub const ALL: [ProfileKind; 7] = [
-        ProfileKind::Strict,
-        ProfileKind::Nginx,
-        ProfileKind::Layer7,
-        ProfileKind::Iis,
-        ProfileKind::Apache,
-        ProfileKind::Haproxy,
-        ProfileKind::Envoy,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            ProfileKind::Strict => "strict",
-            ProfileKind::Nginx => "nginx",
-            ProfileKind::Layer7 => "layer7",
-            ProfileKind::Iis => "iis",
-            ProfileKind::Apache => "apache",
-            ProfileKind::Haproxy => "haproxy",
-            ProfileKind::Envoy => "envoy",
-        }
+    pub fn info(self) -> &'static ProfileInfo {
+        self.definition().info()
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
@@ -61,15 +97,12 @@ impl ProfileKind {
     /// The modes a scenario's `[server.mode]` may give this profile; the
     /// first is the default (the mode DESIGN.md's behaviour table describes).
     pub fn modes(self) -> &'static [&'static str] {
-        match self {
-            ProfileKind::Layer7 => &[],
-            ProfileKind::Strict => strict::MODES,
-            ProfileKind::Nginx => nginx::MODES,
-            ProfileKind::Iis => iis::MODES,
-            ProfileKind::Apache => apache::MODES,
-            ProfileKind::Haproxy => haproxy::MODES,
-            ProfileKind::Envoy => envoy::MODES,
-        }
+        self.definition().mode_names()
+    }
+
+    /// What `mode` (one of [`Self::modes`]) stands for on the real gateway.
+    pub fn mode_summary(self, mode: &str) -> &'static str {
+        self.definition().mode_summary(mode)
     }
 }
 
@@ -79,97 +112,16 @@ impl fmt::Display for ProfileKind {
     }
 }
 
-/// Where and by whose rules a profile checks the client certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Enforcement {
-    /// In the handshake: a failure is a TLS alert.
-    Handshake {
-        rules: Rules,
-        /// A missing certificate aborts the handshake.
-        cert_mandatory: bool,
-        /// Alerts as OpenSSL sends them (handshake_failure for a missing cert
-        /// on TLS 1.2, `ssl_verify_alarm_type` for verify errors) rather than
-        /// rustls's.
-        openssl_alerts: bool,
-    },
-    /// Accepted in the handshake, judged after it: the HTTP response says.
-    Http { rules: Rules },
-    /// Not asked for in the handshake but after the request arrives, for the
-    /// requested location: renegotiation on TLS 1.2, post-handshake
-    /// authentication on TLS 1.3 (Apache `SSLVerifyClient` in a
-    /// `<Location>`). The harness's clients (rustls) support neither; what
-    /// follows is [`GatewayProfile::post_handshake_refusal`].
-    PostHandshake,
+/// A `[server.mode]` entry the profile does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModeError {
+    #[error("profile `{profile}` has no modes (got `{mode}`)")]
+    NoModes { profile: ProfileKind, mode: String },
+    #[error("profile `{profile}` has no mode `{mode}` (known: {})", profile.modes().join(", "))]
+    Unknown { profile: ProfileKind, mode: String },
 }
 
-/// What a gateway that asks for a certificate after the handshake does to a
-/// client that can give one neither by renegotiation nor by post-handshake
-/// authentication.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PostHandshakeRefusal {
-    Http(GatewayResponse),
-    /// After the request: a fatal alert (encrypted), and the connection ends.
-    Alert {
-        alert: rustls::AlertDescription,
-        log: String,
-    },
-}
-
-/// What the gateway knows about the client certificate once TLS is done.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientCertStatus {
-    /// The server did not ask for one.
-    NotRequested,
-    /// Asked, none sent.
-    NotSent,
-    /// Sent and verified; the leaf's subject.
-    Verified { subject: String },
-    /// Sent and rejected.
-    Failed(CertFailure),
-}
-
-/// An HTTP response a profile gives, with the line it would log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewayResponse {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub body: String,
-    pub log: String,
-}
-
-impl GatewayResponse {
-    fn html(status: u16, body: String, log: String) -> Self {
-        GatewayResponse {
-            status,
-            content_type: "text/html",
-            body,
-            log,
-        }
-    }
-
-    fn text(status: u16, body: impl Into<String>, log: impl Into<String>) -> Self {
-        GatewayResponse {
-            status,
-            content_type: "text/plain",
-            body: body.into(),
-            log: log.into(),
-        }
-    }
-
-    /// The 200 every profile gives an accepted request.
-    fn ok(status: &ClientCertStatus) -> Self {
-        match status {
-            ClientCertStatus::Verified { subject } => Self::text(
-                200,
-                format!("authenticated: {subject}\n"),
-                format!("200 client certificate accepted: {subject}"),
-            ),
-            _ => Self::text(200, "anonymous\n", "200 no client certificate"),
-        }
-    }
-}
-
-/// A gateway profile with its mode.
+/// A gateway profile with its mode: what the built-in server consults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GatewayProfile {
     pub kind: ProfileKind,
@@ -188,17 +140,21 @@ impl GatewayProfile {
         kind: ProfileKind,
         mode: Option<&str>,
         client_auth: ClientAuth,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ModeError> {
         let modes = kind.modes();
         let mode = match mode {
             Some(m) => *modes.iter().find(|x| **x == m).ok_or_else(|| {
+                let mode = m.to_string();
                 if modes.is_empty() {
-                    format!("profile `{kind}` has no modes (got `{m}`)")
+                    ModeError::NoModes {
+                        profile: kind,
+                        mode,
+                    }
                 } else {
-                    format!(
-                        "profile `{kind}` has no mode `{m}` (known: {})",
-                        modes.join(", ")
-                    )
+                    ModeError::Unknown {
+                        profile: kind,
+                        mode,
+                    }
                 }
             })?,
             None => modes.first().copied().unwrap_or(""),
@@ -214,63 +170,133 @@ impl GatewayProfile {
         self.kind.name()
     }
 
+    /// The mode as `P`'s typed enum, when this is profile `P` (real gateway
+    /// renderers use it to pick directives).
+    pub fn mode_of<P: Registered>(&self) -> Option<P::Mode> {
+        (self.kind == P::KIND).then(|| P::Mode::from_name(self.mode).unwrap_or_default())
+    }
+
+    fn asks(&self) -> bool {
+        self.client_auth != ClientAuth::None
+    }
+
     pub fn enforcement(&self) -> Enforcement {
-        let required = self.client_auth != ClientAuth::None;
-        match self.kind {
-            ProfileKind::Strict => strict::enforcement(self.mode, required),
-            ProfileKind::Nginx => nginx::enforcement(),
-            ProfileKind::Layer7 => layer7::enforcement(),
-            ProfileKind::Iis => iis::enforcement(),
-            ProfileKind::Apache => apache::enforcement(self.mode, required),
-            ProfileKind::Haproxy => haproxy::enforcement(self.mode, required),
-            ProfileKind::Envoy => envoy::enforcement(self.mode, required),
-        }
+        self.kind.definition().enforcement(self.mode, self.asks())
     }
 
     /// The response to a request on a connection whose certificate status is
     /// `status` (for handshake-enforced profiles, only what got past TLS).
     pub fn respond(&self, status: &ClientCertStatus) -> GatewayResponse {
-        match self.kind {
-            ProfileKind::Strict => GatewayResponse::ok(status),
-            ProfileKind::Nginx => nginx::respond(self.mode, status),
-            ProfileKind::Layer7 => layer7::respond(status),
-            ProfileKind::Iis => iis::respond(self.mode, status),
-            ProfileKind::Apache => apache::respond(self.mode, status),
-            ProfileKind::Haproxy => haproxy::respond(self.mode, status),
-            ProfileKind::Envoy => envoy::respond(self.mode, status),
-        }
+        self.kind.definition().respond(self.mode, status)
     }
 
-    /// The alert this (OpenSSL-based, handshake-enforcing) profile sends when
-    /// verification fails with `failure`.
+    /// The alert this profile sends when handshake verification by OpenSSL's
+    /// rules fails with `failure`.
     pub fn openssl_alert(&self, failure: &CertFailure) -> &'static str {
-        match (self.kind, failure) {
-            // mod_ssl's ssl_callback_SSLVerify ("Expired certificates vs.
-            // 'expired' CRLs") sets the X509_STORE_CTX error to -1 so the peer
-            // gets certificate_unknown, not OpenSSL's certificate_expired
-            // (real Apache 2.4: AH02276 "CRL has expired", alert 46; HAProxy
-            // and s_server send certificate_expired).
-            (ProfileKind::Apache, CertFailure::CrlExpired) => "certificate_unknown",
-            _ => failure.openssl_alert(),
+        self.kind.definition().verify_alert(self.mode, failure)
+    }
+}
+
+impl ClientAuthPolicy for GatewayProfile {
+    fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    fn asks(&self) -> bool {
+        GatewayProfile::asks(self)
+    }
+
+    fn enforcement(&self) -> Enforcement {
+        GatewayProfile::enforcement(self)
+    }
+
+    fn verify_alert(&self, failure: &CertFailure) -> &'static str {
+        self.openssl_alert(failure)
+    }
+
+    fn respond(&self, status: &ClientCertStatus, origin: CertOrigin) -> GatewayResponse {
+        match (status, self.enforcement(), origin) {
+            // A forwarded certificate that fails where the profile verifies
+            // in the handshake: there is no alert to send any more.
+            (
+                ClientCertStatus::Failed(f),
+                Enforcement::Handshake { .. },
+                CertOrigin::ForwardedHeader,
+            ) => GatewayResponse::text(
+                403,
+                format!("forwarded client certificate rejected: {f}\n"),
+                format!("forwarded client certificate rejected: {f}"),
+            ),
+            _ => GatewayProfile::respond(self, status),
         }
     }
 
-    /// What happens when the certificate must be asked for after the
-    /// handshake ([`Enforcement::PostHandshake`]) on `version`.
-    pub fn post_handshake_refusal(
-        &self,
-        version: crate::observation::TlsVersion,
-    ) -> PostHandshakeRefusal {
-        apache::post_handshake_refusal(version)
+    fn post_handshake_refusal(&self, version: TlsVersion) -> PostHandshakeRefusal {
+        self.kind
+            .definition()
+            .post_handshake_refusal(self.mode, version)
     }
 
-    /// The line the gateway logs when the handshake fails with `alert`.
-    pub fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String {
-        let reason = failure.map_or_else(String::new, |f| format!(" ({f})"));
-        match self.kind {
-            ProfileKind::Strict => format!("TLS handshake failed: sent alert {alert}{reason}"),
-            ProfileKind::Envoy => format!("TLS error: {alert}{reason}"),
-            _ => format!("SSL_do_handshake() failed: sent alert {alert}{reason}"),
+    fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String {
+        self.kind.definition().handshake_failure_log(alert, failure)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names_are_unique_and_parse_back() {
+        for (i, k) in ProfileKind::ALL.iter().enumerate() {
+            assert_eq!(ProfileKind::from_name(k.name()), Some(*k));
+            assert!(ProfileKind::ALL[..i].iter().all(|o| o.name() != k.name()));
+            assert!(!k.info().summary.is_empty(), "{k} has no summary");
+            assert!(!k.info().sources.is_empty(), "{k} cites no source");
         }
+        assert_eq!(ProfileKind::from_name("squid"), None);
+    }
+
+    #[test]
+    fn every_mode_has_a_summary_and_the_first_is_the_default() {
+        for k in ProfileKind::ALL {
+            for m in k.modes() {
+                assert!(!k.mode_summary(m).is_empty(), "{k} mode {m}");
+            }
+            let default = GatewayProfile::new(k, None, ClientAuth::Required).expect("default");
+            assert_eq!(default.mode, k.modes().first().copied().unwrap_or(""));
+        }
+        assert_eq!(
+            ProfileKind::Nginx.modes(),
+            &["on", "optional", "optional_no_ca"][..]
+        );
+    }
+
+    #[test]
+    fn unknown_modes_are_typed_errors() {
+        let e = GatewayProfile::new(ProfileKind::Nginx, Some("sometimes"), ClientAuth::Required)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "profile `nginx` has no mode `sometimes` (known: on, optional, optional_no_ca)"
+        );
+        let e =
+            GatewayProfile::new(ProfileKind::Layer7, Some("on"), ClientAuth::Required).unwrap_err();
+        assert_eq!(e.to_string(), "profile `layer7` has no modes (got `on`)");
+    }
+
+    #[test]
+    fn mode_of_gives_the_typed_mode_of_the_right_profile_only() {
+        let p = GatewayProfile::new(
+            ProfileKind::Nginx,
+            Some("optional_no_ca"),
+            ClientAuth::Required,
+        )
+        .expect("mode");
+        assert_eq!(
+            p.mode_of::<nginx::Nginx>(),
+            Some(nginx::NginxMode::OptionalNoCa)
+        );
+        assert_eq!(p.mode_of::<haproxy::Haproxy>(), None);
     }
 }

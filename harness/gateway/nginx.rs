@@ -4,44 +4,73 @@
 //! completes; `ngx_http_process_request` then answers 400 with code 496 (no
 //! certificate) or 495 (verify error), shown as "400 Bad Request".
 
-use super::{ClientCertStatus, Enforcement, GatewayResponse};
+use super::{accepted, profile_modes, Profile, ProfileInfo};
+use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse};
 use crate::tls::verify::Rules;
 
-pub(super) const MODES: &[&str] = &["on", "optional", "optional_no_ca"];
-
-pub(super) fn enforcement() -> Enforcement {
-    Enforcement::Http {
-        rules: Rules::OpenSsl,
+profile_modes! {
+    /// nginx `ssl_verify_client`.
+    pub enum NginxMode {
+        /// `ssl_verify_client on`: no certificate -> 400 "No required SSL certificate was sent"; a bad one -> 400 "The SSL certificate error".
+        On = "on",
+        /// `ssl_verify_client optional`: no certificate is served; a bad one -> 400.
+        Optional = "optional",
+        /// `ssl_verify_client optional_no_ca`: an untrusted issuer is served as if none were sent; other verify errors -> 400.
+        OptionalNoCa = "optional_no_ca",
     }
 }
 
 pub const NO_CERT_TEXT: &str = "No required SSL certificate was sent";
 pub const CERT_ERROR_TEXT: &str = "The SSL certificate error";
 
+pub struct Nginx;
+
+impl Profile for Nginx {
+    type Mode = NginxMode;
+    const INFO: ProfileInfo = ProfileInfo {
+        name: "nginx",
+        summary: "nginx with `ssl_verify_client`: the handshake completes, HTTP 400 decides",
+        sources: &[
+            "nginx src/http/ngx_http_request.c `ngx_http_process_request`: NGX_HTTP_NO_CERT (496) and NGX_HTTPS_CERT_ERROR (495), shown as 400",
+            "nginx src/event/ngx_event_openssl.c `ngx_ssl_verify_callback` accepts every certificate; `ngx_ssl_verify_error_optional` for optional_no_ca",
+            "measured: real nginx 1.22 in `mtls-harness fidelity` (docs/fidelity.md)",
+        ],
+    };
+
+    fn enforcement(_mode: NginxMode, _asks: bool) -> Enforcement {
+        Enforcement::Http {
+            rules: Rules::OpenSsl,
+        }
+    }
+
+    fn respond(mode: NginxMode, status: &ClientCertStatus) -> GatewayResponse {
+        match status {
+            ClientCertStatus::NotSent if mode == NginxMode::On => GatewayResponse::html(
+                400,
+                page_400(NO_CERT_TEXT),
+                "client sent no required SSL certificate while reading client request headers"
+                    .into(),
+            ),
+            ClientCertStatus::Failed(f)
+                if mode == NginxMode::OptionalNoCa && f.is_untrusted_issuer() =>
+            {
+                accepted(&ClientCertStatus::NotSent)
+            }
+            ClientCertStatus::Failed(f) => GatewayResponse::html(
+                400,
+                page_400(CERT_ERROR_TEXT),
+                format!(
+                    "client SSL certificate verify error: ({}) while reading client request headers",
+                    f.openssl_last_error()
+                ),
+            ),
+            other => accepted(other),
+        }
+    }
+}
+
 fn page_400(text: &str) -> String {
     format!(
         "<html>\r\n<head><title>400 {text}</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>{text}</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
     )
-}
-
-pub(super) fn respond(mode: &str, status: &ClientCertStatus) -> GatewayResponse {
-    match status {
-        ClientCertStatus::NotSent if mode == "on" => GatewayResponse::html(
-            400,
-            page_400(NO_CERT_TEXT),
-            "client sent no required SSL certificate while reading client request headers".into(),
-        ),
-        ClientCertStatus::Failed(f) if mode == "optional_no_ca" && f.is_untrusted_issuer() => {
-            GatewayResponse::ok(&ClientCertStatus::NotSent)
-        }
-        ClientCertStatus::Failed(f) => GatewayResponse::html(
-            400,
-            page_400(CERT_ERROR_TEXT),
-            format!(
-                "client SSL certificate verify error: ({}) while reading client request headers",
-                f.openssl_last_error()
-            ),
-        ),
-        other => GatewayResponse::ok(other),
-    }
 }

@@ -1,16 +1,48 @@
 //! rustls itself as the gateway: `WebPkiClientVerifier`, rustls's alerts.
-//! `required` (default): a missing certificate aborts the handshake;
-//! `optional`: `allow_unauthenticated()`.
 
-use super::Enforcement;
-use crate::tls::verify::Rules;
+use super::{accepted, profile_modes, Profile, ProfileInfo};
+use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse};
+use crate::tls::verify::{CertFailure, Rules};
 
-pub(super) const MODES: &[&str] = &["required", "optional"];
+profile_modes! {
+    /// rustls's client-certificate verifier.
+    pub enum StrictMode {
+        /// A missing certificate aborts the handshake (certificate_required, on TLS 1.2 too).
+        Required = "required",
+        /// `allow_unauthenticated()`: no certificate is served; a bad one is an alert.
+        Optional = "optional",
+    }
+}
 
-pub(super) fn enforcement(mode: &str, requested: bool) -> Enforcement {
-    Enforcement::Handshake {
-        rules: Rules::Webpki,
-        cert_mandatory: requested && mode != "optional",
-        openssl_alerts: false,
+pub struct Strict;
+
+impl Profile for Strict {
+    type Mode = StrictMode;
+    const INFO: ProfileInfo = ProfileInfo {
+        name: "strict",
+        summary: "rustls's own server: verification in the handshake, rustls's alerts",
+        sources: &[
+            "rustls 0.23 `WebPkiClientVerifier` (server/webpki_verifier.rs) and its `AlertDescription::from(CertificateError)` table",
+            "rustls sends certificate_required for a missing certificate on TLS 1.2 too (server/tls12.rs)",
+        ],
+    };
+
+    fn enforcement(mode: StrictMode, asks: bool) -> Enforcement {
+        Enforcement::Handshake {
+            rules: Rules::Webpki,
+            cert_mandatory: asks && mode == StrictMode::Required,
+            openssl_alerts: false,
+        }
+    }
+
+    fn respond(_mode: StrictMode, status: &ClientCertStatus) -> GatewayResponse {
+        accepted(status)
+    }
+
+    fn handshake_failure_log(alert: &str, failure: Option<&CertFailure>) -> String {
+        format!(
+            "TLS handshake failed: sent alert {alert}{}",
+            super::profile::reason(failure)
+        )
     }
 }

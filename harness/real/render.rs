@@ -152,7 +152,8 @@ fn material<'a>(pki: &'a Pki, server: &ServerSpec) -> Result<Material<'a>, RealE
     let trusted = pki
         .resolve(&server.trust)
         .map_err(|e| setup(format!("server.trust: {e}")))?;
-    let list = AcceptableCaList::from_policy(&server.ca_names, &trusted, pki).map_err(setup)?;
+    let list = AcceptableCaList::from_policy(&server.ca_names, &trusted, pki)
+        .map_err(|e| setup(e.to_string()))?;
     // A real server sends the subjects of the CA certificates in its names
     // file: map each name back to a trusted certificate, or, for the filler
     // names of `extra-filler` / `fill-to-bytes`, make a self-signed CA

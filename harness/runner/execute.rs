@@ -237,12 +237,12 @@ pub async fn run_one_on(
             None,
         ),
         Ok(Err(CaseError::Unsupported(why))) => (Verdict::Skip { reason: why }, None),
-        Ok(Err(CaseError::Setup(why))) => (
+        Ok(Err(setup)) => (
             Verdict::Fail {
                 diffs: vec![Diff {
                     field: "setup".into(),
                     expected: "a runnable case".into(),
-                    got: why,
+                    got: setup.to_string(),
                 }],
             },
             None,

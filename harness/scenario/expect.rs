@@ -1,8 +1,8 @@
 //! Which profiles a scenario runs on, and the flat expectation for one
 //! (profile, TLS version) case.
 
-use super::load::Scenario;
 use super::schema::{CaNamesExpectation, Expectation};
+use super::Scenario;
 use super::PROFILES;
 use crate::observation::TlsVersion;
 

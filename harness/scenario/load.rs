@@ -1,23 +1,10 @@
 //! Reading scenario files and catalogs: ids from paths, parse, validate.
 
 use super::schema::ScenarioFile;
-use super::{validate, ScenarioError};
-use crate::source::{describe_toml_error, line_col};
+use super::{validate, Scenario, ScenarioError};
+use crate::source::describe_toml_error;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
-use toml::de::{DeTable, DeValue};
-use toml::Spanned;
-
-/// One loaded, validated scenario.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scenario {
-    /// `<namespace>::<name>`.
-    pub id: String,
-    pub path: PathBuf,
-    /// The file's text, kept to point errors found later at a line.
-    pub source: String,
-    pub file: ScenarioFile,
-}
 
 impl Scenario {
     /// Parse and validate scenario text. `path` is only used in messages.
@@ -182,67 +169,9 @@ fn is_id_part(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// One step of a key path into the TOML document.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Seg<'k> {
-    Key(&'k str),
-    Index(usize),
-}
-
-/// Finds the line of a key path using toml's spans; falls back to a text search.
-pub(crate) struct Locator<'a> {
-    source: &'a str,
-    doc: Option<Spanned<DeTable<'a>>>,
-}
-
-impl<'a> Locator<'a> {
-    pub(crate) fn new(source: &'a str) -> Self {
-        Locator {
-            source,
-            doc: DeTable::parse(source).ok(),
-        }
-    }
-
-    /// Line of the deepest step of `path` that exists (a key's own line, or an
-    /// array element's line).
-    pub(crate) fn line(&self, path: &[Seg<'_>]) -> Option<usize> {
-        let doc = self.doc.as_ref()?;
-        let mut best = None;
-        let mut table: Option<&DeTable<'a>> = Some(doc.get_ref());
-        let mut array: Option<&[Spanned<DeValue<'a>>]> = None;
-        for seg in path {
-            let value = match *seg {
-                Seg::Key(k) => {
-                    let (key, value) = table?.iter().find(|(key, _)| key.get_ref() == k)?;
-                    best = Some(key.span().start);
-                    value
-                }
-                Seg::Index(i) => {
-                    let value = array?.get(i)?;
-                    best = Some(value.span().start);
-                    value
-                }
-            };
-            table = value.get_ref().as_table();
-            array = value.get_ref().as_array().map(|a| &a[..]);
-        }
-        best.map(|offset| line_col(self.source, offset).0)
-    }
-
-    /// As [`Locator::line`], else the first line holding `key = ...value...`.
-    pub(crate) fn line_or_search(
-        &self,
-        path: &[Seg<'_>],
-        key: &str,
-        value: Option<&str>,
-    ) -> Option<usize> {
-        self.line(path)
-            .or_else(|| crate::source::line_of(self.source, key, value, 1))
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::locate::{Locator, Seg};
     use super::*;
 
     const MINIMAL: &str = r#"

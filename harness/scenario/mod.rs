@@ -2,79 +2,36 @@
 
 mod expect;
 pub mod load;
+mod locate;
 pub mod schema;
 mod validate;
 
+use schema::ScenarioFile;
 use std::path::PathBuf;
 
-pub use load::{load_catalog, load_file, Scenario};
+pub use load::{load_catalog, load_file};
 
+/// One loaded, validated scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// `<namespace>::<name>`.
+    pub id: String,
+    pub path: PathBuf,
+    /// The file's text, kept to point errors found later at a line.
+    pub source: String,
+    pub file: ScenarioFile,
+}
+
+pub use crate::alert::is_known as is_known_alert;
 use crate::gateway::ProfileKind;
 
-/// The gateway profiles, in report order (the names of [`ProfileKind::ALL`]).
-pub const PROFILES: [&str; 7] = [
-    ProfileKind::Strict.name(),
-    ProfileKind::Nginx.name(),
-    ProfileKind::Layer7.name(),
-    ProfileKind::Iis.name(),
-    ProfileKind::Apache.name(),
-    ProfileKind::Haproxy.name(),
-    ProfileKind::Envoy.name(),
-];
+/// The gateway profiles, in report order (the registry's names).
+pub const PROFILES: [&str; ProfileKind::ALL.len()] = ProfileKind::NAMES;
 
 /// The `[server.mode]` values `profile` accepts (empty: the profile has no
-/// modes), or `None` for an unknown profile. The gateway module owns the list.
+/// modes), or `None` for an unknown profile. The gateway registry owns them.
 pub fn modes_of(profile: &str) -> Option<&'static [&'static str]> {
     ProfileKind::from_name(profile).map(ProfileKind::modes)
-}
-
-/// Alert names an expectation may use, with their codes: RFC 8446 §6 plus the
-/// rest of rustls's `AlertDescription`, except the SSLv3-era `no_certificate`
-/// and `export_restriction`, which no TLS 1.2/1.3 peer sends.
-pub const ALERTS: [(&str, u8); 33] = [
-    ("close_notify", 0),
-    ("unexpected_message", 10),
-    ("bad_record_mac", 20),
-    ("decryption_failed", 21),
-    ("record_overflow", 22),
-    ("decompression_failure", 30),
-    ("handshake_failure", 40),
-    ("bad_certificate", 42),
-    ("unsupported_certificate", 43),
-    ("certificate_revoked", 44),
-    ("certificate_expired", 45),
-    ("certificate_unknown", 46),
-    ("illegal_parameter", 47),
-    ("unknown_ca", 48),
-    ("access_denied", 49),
-    ("decode_error", 50),
-    ("decrypt_error", 51),
-    ("protocol_version", 70),
-    ("insufficient_security", 71),
-    ("internal_error", 80),
-    ("inappropriate_fallback", 86),
-    ("user_canceled", 90),
-    ("no_renegotiation", 100),
-    ("missing_extension", 109),
-    ("unsupported_extension", 110),
-    ("certificate_unobtainable", 111),
-    ("unrecognized_name", 112),
-    ("bad_certificate_status_response", 113),
-    ("bad_certificate_hash_value", 114),
-    ("unknown_psk_identity", 115),
-    ("certificate_required", 116),
-    ("no_application_protocol", 120),
-    ("encrypted_client_hello_required", 121),
-];
-
-/// Whether `name` is a known alert name (exact snake_case).
-pub fn is_known_alert(name: &str) -> bool {
-    ALERTS.iter().any(|(n, _)| *n == name)
-}
-
-/// The snake_case name of an alert code, if known.
-pub fn alert_name(code: u8) -> Option<&'static str> {
-    ALERTS.iter().find(|(_, c)| *c == code).map(|(n, _)| *n)
 }
 
 /// The field reports a scenario can reproduce (`seed = "..."`).
@@ -168,16 +125,6 @@ mod tests {
             Some(&["on", "optional", "optional_no_ca"][..])
         );
         assert_eq!(modes_of("squid"), None);
-    }
-
-    #[test]
-    fn alert_names_and_codes() {
-        assert!(is_known_alert("certificate_required"));
-        assert!(is_known_alert("unknown_ca"));
-        assert!(!is_known_alert("no_certificate"));
-        assert!(!is_known_alert("UnknownCA"));
-        assert_eq!(alert_name(116), Some("certificate_required"));
-        assert_eq!(alert_name(41), None);
     }
 
     #[test]

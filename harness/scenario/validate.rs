@@ -2,8 +2,9 @@
 //! the PKI, unknown profiles/modes/policies/alerts, nesting that means nothing.
 //! Every error names the file, the line and the dotted key.
 
-use super::load::{Locator, Scenario, Seg};
+use super::locate::{Locator, Seg};
 use super::schema::{CaNamesPolicy, Expectation, MiddleboxKind, SelectionPolicy};
+use super::Scenario;
 use super::{is_known_alert, modes_of, ScenarioError, PROFILES, SEEDS};
 use crate::pki::spec::{Defect, Role};
 use std::collections::HashMap;

@@ -5,9 +5,9 @@
 //! release builds, a wrapping u16: the list is measured here first and never
 //! handed to rustls when it does not fit (see [`AcceptableCaList::fits`]).
 
+use crate::knobs::CaNamesPolicy;
 use crate::observation::{CaNamesSeen, TlsVersion};
 use crate::pki::{IssuedCert, Pki};
-use crate::scenario::schema::CaNamesPolicy;
 use rustls::DistinguishedName;
 
 /// The ring provider's client-signature schemes, as sent in the
@@ -70,7 +70,7 @@ impl AcceptableCaList {
         policy: &CaNamesPolicy,
         trusted: &[&IssuedCert],
         pki: &Pki,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, crate::tls::TlsError> {
         let all = || AcceptableCaList {
             names: trusted.iter().map(|c| c.subject_der.clone()).collect(),
             subjects: trusted.iter().map(|c| c.subject.clone()).collect(),
@@ -96,7 +96,10 @@ impl AcceptableCaList {
             CaNamesPolicy::Explicit(names) => {
                 let certs = pki
                     .resolve(names)
-                    .map_err(|e| format!("ca_names explicit: {e}"))?;
+                    .map_err(|source| crate::tls::TlsError::Pki {
+                        field: "ca_names explicit",
+                        source,
+                    })?;
                 AcceptableCaList {
                     names: certs.iter().map(|c| c.subject_der.clone()).collect(),
                     subjects: certs.iter().map(|c| c.subject.clone()).collect(),

@@ -1,17 +1,14 @@
-//! Errors -> the outcome vocabulary: RFC 8446 alert names and canonical
-//! client error codes. One table each, used by clients and servers alike.
+//! Errors -> the outcome vocabulary: RFC 8446 alert names (from
+//! [`crate::alert`]) and canonical client error codes, used by clients and
+//! servers alike.
 
 use rustls::AlertDescription;
 use std::error::Error as StdError;
 
-/// The snake_case name of an alert (`unknown_ca`, `certificate_required`).
+/// The snake_case name of an alert (`unknown_ca`, `certificate_required`),
+/// from the one alert table.
 pub fn alert_name(a: AlertDescription) -> String {
-    use AlertDescription as A;
-    match a {
-        A::UnknownCA => "unknown_ca".into(),
-        A::Unknown(x) => format!("unknown_alert_{x}"),
-        other => camel_to(&format!("{other:?}"), '_', false),
-    }
+    crate::alert::name_of(a)
 }
 
 /// `CamelCase` -> `camel_case` (or `CAMEL_CASE`).

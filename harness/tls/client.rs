@@ -5,12 +5,12 @@ use super::classify::{
     alert_for_local_error, alert_name, client_error_code, find_io_error, find_rustls_error,
     io_error_code,
 };
-use super::{provider, Timeouts};
+use super::{provider, Timeouts, TlsError};
+use crate::knobs::SelectionPolicy;
 use crate::observation::{
     AlertSeen, CaNamesSeen, Handshake, HttpSeen, Observation, Side, TlsVersion,
 };
 use crate::pki::IssuedCert;
-use crate::scenario::schema::SelectionPolicy;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use rustls::client::ResolvesClientCert;
@@ -38,7 +38,7 @@ pub struct WalletEntry {
 
 impl WalletEntry {
     /// From a PKI cert; `send_intermediates` false sends the leaf alone.
-    pub fn from_issued(cert: &IssuedCert, send_intermediates: bool) -> Result<Self, String> {
+    pub fn from_issued(cert: &IssuedCert, send_intermediates: bool) -> Result<Self, TlsError> {
         let chain = if send_intermediates {
             cert.chain_with_leaf()
         } else {
@@ -51,15 +51,22 @@ impl WalletEntry {
         name: &str,
         chain: Vec<CertificateDer<'static>>,
         key: rustls_pki_types::PrivateKeyDer<'static>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TlsError> {
         let signing = provider()
             .key_provider
             .load_private_key(key)
-            .map_err(|e| format!("`{name}`: private key not usable: {e}"))?;
+            .map_err(|source| TlsError::UnusableKey {
+                name: name.to_string(),
+                source,
+            })?;
         let mut issuers = Vec::new();
         for der in &chain {
-            let (_, c) = x509_parser::parse_x509_certificate(der)
-                .map_err(|e| format!("`{name}`: certificate does not parse: {e}"))?;
+            let (_, c) = x509_parser::parse_x509_certificate(der).map_err(|e| {
+                TlsError::UnparseableCert {
+                    name: name.to_string(),
+                    detail: e.to_string(),
+                }
+            })?;
             issuers.push(c.tbs_certificate.issuer.as_raw().to_vec());
         }
         // CertifiedKey::new does not check that key and cert match: a
@@ -240,16 +247,17 @@ impl rustls::client::danger::ServerCertVerifier for AnyServerCert {
 impl ClientSpec {
     /// The rustls client configuration this client uses (benchmarks drive
     /// it in memory).
-    pub fn rustls_config(&self) -> Result<Arc<rustls::ClientConfig>, String> {
+    pub fn rustls_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
         self.config().map(|(c, _)| c)
     }
 
-    fn config(&self) -> Result<(Arc<rustls::ClientConfig>, Arc<SelectingResolver>), String> {
+    fn config(&self) -> Result<(Arc<rustls::ClientConfig>, Arc<SelectingResolver>), TlsError> {
         let mut roots = rustls::RootCertStore::empty();
         for r in &self.server_roots {
-            roots
-                .add(r.clone())
-                .map_err(|e| format!("server trust root: {e}"))?;
+            roots.add(r.clone()).map_err(|source| TlsError::Config {
+                what: "server trust root",
+                source,
+            })?;
         }
         let versions = super::rustls_versions(&self.versions);
         let resolver = Arc::new(SelectingResolver {
@@ -259,7 +267,10 @@ impl ClientSpec {
         });
         let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
             .with_protocol_versions(&versions)
-            .map_err(|e| format!("client TLS versions: {e}"))?;
+            .map_err(|source| TlsError::Config {
+                what: "client TLS versions",
+                source,
+            })?;
         let builder = if self.accept_any_server_cert {
             builder
                 .dangerous()
@@ -289,7 +300,7 @@ impl ClientSpec {
             Ok(c) => c,
             Err(e) => {
                 obs.client_error = Some("CLIENT_SETUP".into());
-                obs.client_error_detail = Some(e);
+                obs.client_error_detail = Some(e.to_string());
                 return (obs, None);
             }
         };
@@ -340,7 +351,7 @@ impl ClientSpec {
                     Ok(io) => self.tls_and_http(io, config, obs).await,
                     Err(e) => {
                         obs.client_error = Some("PROXY_CONNECT_FAILED".into());
-                        obs.client_error_detail = Some(e);
+                        obs.client_error_detail = Some(e.to_string());
                     }
                 }
             }
@@ -528,7 +539,7 @@ fn http_seen(status: u16, body: &[u8]) -> HttpSeen {
     }
     HttpSeen {
         status,
-        substatus: crate::gateway::parse_substatus(&text),
+        substatus: crate::observation::parse_substatus(&text),
         body_excerpt: excerpt,
     }
 }

@@ -3,7 +3,7 @@
 //! `Client-Cert` (`:<base64 DER>:`), nginx/HAProxy `X-SSL-Client-Cert`
 //! (url-encoded PEM).
 
-use crate::scenario::schema::ForwardHeader;
+use crate::knobs::ForwardHeader;
 use base64::Engine;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;

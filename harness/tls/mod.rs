@@ -1,15 +1,21 @@
 //! TLS: the built-in gateway server, the clients, CA-name lists, chain
-//! verification and error classification.
+//! verification and error classification. This layer knows neither the
+//! scenario format nor the gateway profiles: the knobs it needs are in
+//! [`crate::knobs`], the decisions it delegates are [`policy::ClientAuthPolicy`].
 
 pub mod alert_rewrite;
 pub mod ca_names;
 pub mod classify;
 pub mod client;
+pub mod error;
 pub mod forwarded;
+pub mod policy;
 pub mod post_handshake;
 pub mod proxy;
 pub mod server;
 pub mod verify;
+
+pub use error::TlsError;
 
 use std::time::Duration;
 

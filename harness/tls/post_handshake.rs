@@ -9,6 +9,7 @@
 //! records after the handshake, so both records are sealed here with the
 //! connection's extracted traffic keys (`enable_secret_extraction`).
 
+use super::TlsError;
 use ring::aead;
 use rustls::ConnectionTrafficSecrets;
 use std::time::Duration;
@@ -28,30 +29,30 @@ pub fn seal_tls12_record(
     seq: u64,
     content_type: u8,
     plain: &[u8],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, TlsError> {
     let (alg, key, iv, explicit) = match keys {
         ConnectionTrafficSecrets::Aes128Gcm { key, iv } => (&aead::AES_128_GCM, key, iv, true),
         ConnectionTrafficSecrets::Aes256Gcm { key, iv } => (&aead::AES_256_GCM, key, iv, true),
         ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv } => {
             (&aead::CHACHA20_POLY1305, key, iv, false)
         }
-        _ => return Err("unsupported TLS 1.2 cipher for a post-handshake record".into()),
+        _ => return Err(TlsError::Seal("unsupported TLS 1.2 cipher")),
     };
     let mut nonce: [u8; 12] = iv
         .as_ref()
         .try_into()
-        .map_err(|_| "TLS 1.2 IV is not 12 bytes".to_string())?;
+        .map_err(|_| TlsError::Seal("TLS 1.2 IV is not 12 bytes"))?;
     for (n, s) in nonce[4..].iter_mut().zip(seq.to_be_bytes()) {
         *n ^= s;
     }
-    let len = u16::try_from(plain.len()).map_err(|_| "record too long".to_string())?;
+    let len = u16::try_from(plain.len()).map_err(|_| TlsError::Seal("record too long"))?;
     let mut aad = Vec::with_capacity(13);
     aad.extend_from_slice(&seq.to_be_bytes());
     aad.push(content_type);
     aad.extend_from_slice(&[3, 3]);
     aad.extend_from_slice(&len.to_be_bytes());
     let unbound =
-        aead::UnboundKey::new(alg, key.as_ref()).map_err(|_| "bad AEAD key".to_string())?;
+        aead::UnboundKey::new(alg, key.as_ref()).map_err(|_| TlsError::Seal("bad AEAD key"))?;
     let sealing = aead::LessSafeKey::new(unbound);
     let mut data = plain.to_vec();
     let tag = sealing
@@ -60,14 +61,14 @@ pub fn seal_tls12_record(
             aead::Aad::from(aad),
             &mut data,
         )
-        .map_err(|_| "AEAD seal failed".to_string())?;
+        .map_err(|_| TlsError::Seal("AEAD seal failed"))?;
     let mut body = Vec::with_capacity(8 + data.len() + 16);
     if explicit {
         body.extend_from_slice(&nonce[4..]);
     }
     body.extend_from_slice(&data);
     body.extend_from_slice(tag.as_ref());
-    let body_len = u16::try_from(body.len()).map_err(|_| "record too long".to_string())?;
+    let body_len = u16::try_from(body.len()).map_err(|_| TlsError::Seal("record too long"))?;
     let mut record = vec![content_type, 3, 3];
     record.extend_from_slice(&body_len.to_be_bytes());
     record.extend_from_slice(&body);
@@ -81,7 +82,7 @@ pub async fn refuse_renegotiation<IO>(
     mut tls: tokio_rustls::server::TlsStream<IO>,
     alert: rustls::AlertDescription,
     timeout: Duration,
-) -> Result<(), String>
+) -> Result<(), TlsError>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
@@ -89,9 +90,12 @@ where
     let mut chunk = [0u8; 4096];
     let read_head = async {
         loop {
-            let n = tls.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            let n = tls.read(&mut chunk).await.map_err(|source| TlsError::Io {
+                what: "reading the request".into(),
+                source,
+            })?;
             if n == 0 {
-                return Err("client closed before sending a request".to_string());
+                return Err(TlsError::ClosedBeforeRequest);
             }
             head.extend_from_slice(&chunk[..n]);
             if head.windows(4).any(|w| w == b"\r\n\r\n") || head.len() > 64 * 1024 {
@@ -101,11 +105,16 @@ where
     };
     tokio::time::timeout(timeout, read_head)
         .await
-        .map_err(|_| "no request before the timeout".to_string())??;
+        .map_err(|_| TlsError::TimedOut {
+            what: "waiting for the request".into(),
+        })??;
     let (mut io, conn) = tls.into_inner();
     let secrets = conn
         .dangerous_extract_secrets()
-        .map_err(|e| format!("cannot extract traffic keys: {e}"))?;
+        .map_err(|source| TlsError::Config {
+            what: "cannot extract traffic keys",
+            source,
+        })?;
     let (seq, keys) = secrets.tx;
     let mut out = seal_tls12_record(&keys, seq, CONTENT_HANDSHAKE, &HELLO_REQUEST)?;
     out.extend(seal_tls12_record(
@@ -114,7 +123,10 @@ where
         CONTENT_ALERT,
         &[LEVEL_FATAL, u8::from(alert)],
     )?);
-    io.write_all(&out).await.map_err(|e| e.to_string())?;
+    io.write_all(&out).await.map_err(|source| TlsError::Io {
+        what: "sending the refusal".into(),
+        source,
+    })?;
     let _ = io.flush().await;
     // Let the client's no_renegotiation warning and its close arrive before
     // closing: closing with unread data would reset the connection and could

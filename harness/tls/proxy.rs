@@ -3,9 +3,9 @@
 //! TLS connection, either stripping the client certificate or forwarding it
 //! in a header.
 
-use super::{provider, Timeouts};
+use super::{provider, Timeouts, TlsError};
+use crate::knobs::{ForwardHeader, MiddleboxKind};
 use crate::observation::TlsVersion;
-use crate::scenario::schema::{ForwardHeader, MiddleboxKind};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Bytes;
 use hyper::service::service_fn;
@@ -59,44 +59,63 @@ struct Shared {
 }
 
 /// Start a middlebox on 127.0.0.1 (port 0).
-pub async fn start(config: MiddleboxConfig) -> Result<RunningMiddlebox, String> {
+pub async fn start(config: MiddleboxConfig) -> Result<RunningMiddlebox, TlsError> {
     let versions = super::rustls_versions(&config.versions);
     let acceptor = match config.kind {
         MiddleboxKind::Tunnel => None,
         _ => {
             let mut sc = rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
                 .with_protocol_versions(&versions)
-                .map_err(|e| format!("middlebox TLS versions: {e}"))?
+                .map_err(|source| TlsError::Config {
+                    what: "middlebox TLS versions",
+                    source,
+                })?
                 .with_client_cert_verifier(Arc::new(super::server::GatewayVerifier::accept_any(
                     config.request_client_cert,
                 )))
                 .with_single_cert(config.server_chain.clone(), config.server_key.clone_key())
-                .map_err(|e| format!("middlebox certificate: {e}"))?;
+                .map_err(|source| TlsError::Config {
+                    what: "middlebox certificate",
+                    source,
+                })?;
             sc.alpn_protocols = vec![b"http/1.1".to_vec()];
             Some(tokio_rustls::TlsAcceptor::from(Arc::new(sc)))
         }
     };
     let mut roots = rustls::RootCertStore::empty();
     for r in &config.upstream_roots {
-        roots
-            .add(r.clone())
-            .map_err(|e| format!("middlebox upstream trust: {e}"))?;
+        roots.add(r.clone()).map_err(|source| TlsError::Config {
+            what: "middlebox upstream trust",
+            source,
+        })?;
     }
     let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
         .with_protocol_versions(&versions)
-        .map_err(|e| format!("middlebox TLS versions: {e}"))?
+        .map_err(|source| TlsError::Config {
+            what: "middlebox TLS versions",
+            source,
+        })?
         .with_root_certificates(roots);
     let client_config = match &config.upstream_identity {
         Some((chain, key)) => builder
             .with_client_auth_cert(chain.clone(), key.clone_key())
-            .map_err(|e| format!("middlebox upstream identity: {e}"))?,
+            .map_err(|source| TlsError::Config {
+                what: "middlebox upstream identity",
+                source,
+            })?,
         None => builder.with_no_client_auth(),
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|e| format!("middlebox listen: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| TlsError::Io {
+            what: "middlebox listen".into(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| TlsError::Io {
+        what: "middlebox listen".into(),
+        source,
+    })?;
     let shared = Arc::new(Shared {
         config,
         acceptor,
@@ -293,34 +312,40 @@ pub async fn connect_via(
     proxy: SocketAddr,
     target: &str,
     timeouts: Timeouts,
-) -> Result<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>, String> {
+) -> Result<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>, TlsError> {
     let tcp = tokio::time::timeout(timeouts.connect, TcpStream::connect(proxy))
         .await
-        .map_err(|_| format!("connect to proxy {proxy}: timed out"))?
-        .map_err(|e| format!("connect to proxy {proxy}: {e}"))?;
+        .map_err(|_| TlsError::TimedOut {
+            what: format!("connect to proxy {proxy}"),
+        })?
+        .map_err(|source| TlsError::Io {
+            what: format!("connect to proxy {proxy}"),
+            source,
+        })?;
+    let as_proxy_error = |source| TlsError::Proxy { proxy, source };
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(hyper_util::rt::TokioIo::new(tcp))
             .await
-            .map_err(|e| format!("proxy {proxy}: {e}"))?;
+            .map_err(as_proxy_error)?;
     tokio::spawn(conn.with_upgrades());
     let req = hyper::Request::builder()
         .method(hyper::Method::CONNECT)
         .uri(target)
         .header("host", target)
         .body(Empty::<Bytes>::new())
-        .map_err(|e| e.to_string())?;
+        .expect("a CONNECT request with a host header is valid");
     let resp = tokio::time::timeout(timeouts.response, sender.send_request(req))
         .await
-        .map_err(|_| format!("proxy {proxy}: CONNECT timed out"))?
-        .map_err(|e| format!("proxy {proxy}: {e}"))?;
+        .map_err(|_| TlsError::TimedOut {
+            what: format!("proxy {proxy}: CONNECT {target}"),
+        })?
+        .map_err(as_proxy_error)?;
     if resp.status() != hyper::StatusCode::OK {
-        return Err(format!(
-            "proxy {proxy} refused CONNECT {target}: {}",
-            resp.status()
-        ));
+        return Err(TlsError::ConnectRefused {
+            proxy,
+            status: resp.status(),
+        });
     }
-    let upgraded = hyper::upgrade::on(resp)
-        .await
-        .map_err(|e| format!("proxy {proxy}: upgrade: {e}"))?;
+    let upgraded = hyper::upgrade::on(resp).await.map_err(as_proxy_error)?;
     Ok(hyper_util::rt::TokioIo::new(upgraded))
 }

@@ -127,28 +127,12 @@ impl CertFailure {
         }
     }
 
-    /// The alert OpenSSL sends for this verify error (`ssl_verify_alarm_type`).
+    /// The alert OpenSSL sends for this verify error (`ssl_verify_alarm_type`,
+    /// from the one alert table): CRL_HAS_EXPIRED is certificate_expired
+    /// (real HAProxy and s_server agree; Apache rewrites it, see the apache
+    /// profile).
     pub fn openssl_alert(&self) -> &'static str {
-        match self {
-            CertFailure::Untrusted
-            | CertFailure::UntrustedLeaf
-            | CertFailure::SelfSigned
-            | CertFailure::CrlUnavailable
-            | CertFailure::InvalidCa
-            | CertFailure::IssuerNoCertSign
-            | CertFailure::NoCertSign
-            | CertFailure::PathLength => "unknown_ca",
-            CertFailure::Expired => "certificate_expired",
-            // ssl_verify_alarm_type: CRL_HAS_EXPIRED -> certificate_expired
-            // (real HAProxy and s_server agree; Apache rewrites it, see
-            // GatewayProfile::openssl_alert).
-            CertFailure::CrlExpired => "certificate_expired",
-            CertFailure::NotYetValid => "bad_certificate",
-            CertFailure::Revoked => "certificate_revoked",
-            CertFailure::BadPurpose => "unsupported_certificate",
-            CertFailure::BadSignature => "decrypt_error",
-            CertFailure::NameConstraints | CertFailure::Other(_) => "certificate_unknown",
-        }
+        crate::alert::for_openssl_verify_error(self.openssl_code()).name
     }
 
     /// A rustls error whose alert is [`Self::openssl_alert`], so a rustls
@@ -244,18 +228,19 @@ impl TrustStore {
     pub fn new(
         cas: &[CertificateDer<'static>],
         crls: &[CertificateRevocationListDer<'static>],
-    ) -> Result<Self, String> {
+    ) -> Result<Self, crate::tls::TlsError> {
+        use crate::tls::TlsError;
         let mut anchors = Vec::with_capacity(cas.len());
         for (i, der) in cas.iter().enumerate() {
             let ta = webpki::anchor_from_trusted_cert(der)
-                .map_err(|e| format!("trust certificate #{i} is not usable as an anchor: {e:?}"))?;
+                .map_err(|source| TlsError::BadTrustAnchor { index: i, source })?;
             anchors.push(ta.to_owned());
         }
         let mut owned = Vec::with_capacity(crls.len());
         for (i, der) in crls.iter().enumerate() {
             owned.push(
                 OwnedCertRevocationList::from_der(der)
-                    .map_err(|e| format!("CRL #{i} does not parse: {e:?}"))?,
+                    .map_err(|source| TlsError::BadCrl { index: i, source })?,
             );
         }
         Ok(TrustStore {

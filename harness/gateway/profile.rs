@@ -1,0 +1,204 @@
+//! What a gateway profile is: one type implementing [`Profile`], with a typed
+//! mode enum ([`ProfileMode`], made by [`profile_modes!`]) and a
+//! [`ProfileInfo`]. The registry in `gateway/mod.rs` erases the type so the
+//! rest of the harness handles every profile alike.
+
+use crate::observation::TlsVersion;
+use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse, PostHandshakeRefusal};
+use crate::tls::verify::CertFailure;
+use std::marker::PhantomData;
+
+/// The facts about a profile that do not depend on its mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileInfo {
+    /// As scenario files, reports and `--profile` spell it.
+    pub name: &'static str,
+    /// One line: which gateway, configured how.
+    pub summary: &'static str,
+    /// Where the modelled behaviour comes from (source files, vendor
+    /// documentation, measurements against the real program).
+    pub sources: &'static [&'static str],
+}
+
+/// A profile's modes. The first in [`ProfileMode::ALL`] is the default: the
+/// column of DESIGN.md's behaviour table.
+pub trait ProfileMode: Copy + Eq + Default + std::fmt::Debug + Send + Sync + 'static {
+    const ALL: &'static [Self];
+    /// The spellings of [`ProfileMode::ALL`], in order.
+    const NAMES: &'static [&'static str];
+    fn name(self) -> &'static str;
+    /// What the mode stands for on the real gateway.
+    fn summary(self) -> &'static str;
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|m| m.name() == name)
+    }
+}
+
+/// A profile without modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NoModes;
+
+impl ProfileMode for NoModes {
+    const ALL: &'static [Self] = &[];
+    const NAMES: &'static [&'static str] = &[];
+    fn name(self) -> &'static str {
+        ""
+    }
+    fn summary(self) -> &'static str {
+        ""
+    }
+}
+
+/// Declares a profile's mode enum: each variant with its doc (the mode's
+/// summary) and its spelling; the first is the default.
+macro_rules! profile_modes {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(#[doc = $first_doc:literal])*
+            $first:ident = $first_name:literal,
+            $(
+                $(#[doc = $doc:literal])*
+                $variant:ident = $spelling:literal,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        pub enum $name {
+            $(#[doc = $first_doc])*
+            #[default]
+            $first,
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl $crate::gateway::ProfileMode for $name {
+            const ALL: &'static [Self] = &[$name::$first, $($name::$variant,)*];
+            const NAMES: &'static [&'static str] = &[$first_name, $($spelling,)*];
+            fn name(self) -> &'static str {
+                match self {
+                    $name::$first => $first_name,
+                    $($name::$variant => $spelling,)*
+                }
+            }
+            fn summary(self) -> &'static str {
+                match self {
+                    $name::$first => concat!($($first_doc),*).trim_ascii(),
+                    $($name::$variant => concat!($($doc),*).trim_ascii(),)*
+                }
+            }
+        }
+    };
+}
+pub(crate) use profile_modes;
+
+/// One gateway profile: how a real gateway turns the client-certificate
+/// result into a TLS alert or an HTTP response.
+pub trait Profile: Send + Sync + 'static {
+    type Mode: ProfileMode;
+    const INFO: ProfileInfo;
+
+    /// Where and by whose rules the certificate is checked; `asks` is whether
+    /// the listener asks for one at all (`client_auth != none`).
+    fn enforcement(mode: Self::Mode, asks: bool) -> Enforcement;
+
+    /// The response to a request whose certificate status is `status` (for
+    /// handshake-enforcing modes, only what got past TLS).
+    fn respond(mode: Self::Mode, status: &ClientCertStatus) -> GatewayResponse;
+
+    /// The alert sent when verification by OpenSSL's rules fails in the
+    /// handshake: OpenSSL's `ssl_verify_alarm_type` unless the gateway
+    /// changes it.
+    fn verify_alert(_mode: Self::Mode, failure: &CertFailure) -> &'static str {
+        failure.openssl_alert()
+    }
+
+    /// The line logged when the handshake fails with `alert` (OpenSSL's
+    /// wording unless the gateway has its own).
+    fn handshake_failure_log(alert: &str, failure: Option<&CertFailure>) -> String {
+        format!(
+            "SSL_do_handshake() failed: sent alert {alert}{}",
+            reason(failure)
+        )
+    }
+
+    /// What follows when the certificate is asked for after the request
+    /// ([`Enforcement::PostHandshake`]); only profiles with such a mode
+    /// override it.
+    fn post_handshake_refusal(_mode: Self::Mode, _version: TlsVersion) -> PostHandshakeRefusal {
+        PostHandshakeRefusal::Http(GatewayResponse::text(
+            403,
+            "client certificate required after the request\n",
+            "client certificate required after the request",
+        ))
+    }
+}
+
+/// ` (reason)` for a log line, or nothing.
+pub(super) fn reason(failure: Option<&CertFailure>) -> String {
+    failure.map_or_else(String::new, |f| format!(" ({f})"))
+}
+
+/// The 200 every profile gives an accepted request.
+pub fn accepted(status: &ClientCertStatus) -> GatewayResponse {
+    match status {
+        ClientCertStatus::Verified { subject } => GatewayResponse::text(
+            200,
+            format!("authenticated: {subject}\n"),
+            format!("200 client certificate accepted: {subject}"),
+        ),
+        _ => GatewayResponse::text(200, "anonymous\n", "200 no client certificate"),
+    }
+}
+
+/// A profile with its type erased, mode given by name (already validated:
+/// an unknown name falls back to the default and cannot occur through
+/// [`super::GatewayProfile::new`]).
+pub(super) trait DynProfile: Sync {
+    fn info(&self) -> &'static ProfileInfo;
+    fn mode_names(&self) -> &'static [&'static str];
+    fn mode_summary(&self, mode: &str) -> &'static str;
+    fn enforcement(&self, mode: &str, asks: bool) -> Enforcement;
+    fn respond(&self, mode: &str, status: &ClientCertStatus) -> GatewayResponse;
+    fn verify_alert(&self, mode: &str, failure: &CertFailure) -> &'static str;
+    fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String;
+    fn post_handshake_refusal(&self, mode: &str, version: TlsVersion) -> PostHandshakeRefusal;
+}
+
+/// The erasing adapter; `fn() -> P` keeps it `Sync` whatever `P` holds.
+pub(super) struct Erased<P>(PhantomData<fn() -> P>);
+
+impl<P> Erased<P> {
+    pub(super) const NEW: Erased<P> = Erased(PhantomData);
+}
+
+fn typed<M: ProfileMode>(mode: &str) -> M {
+    M::from_name(mode).unwrap_or_default()
+}
+
+impl<P: Profile> DynProfile for Erased<P> {
+    fn info(&self) -> &'static ProfileInfo {
+        &P::INFO
+    }
+    fn mode_names(&self) -> &'static [&'static str] {
+        P::Mode::NAMES
+    }
+    fn mode_summary(&self, mode: &str) -> &'static str {
+        typed::<P::Mode>(mode).summary()
+    }
+    fn enforcement(&self, mode: &str, asks: bool) -> Enforcement {
+        P::enforcement(typed(mode), asks)
+    }
+    fn respond(&self, mode: &str, status: &ClientCertStatus) -> GatewayResponse {
+        P::respond(typed(mode), status)
+    }
+    fn verify_alert(&self, mode: &str, failure: &CertFailure) -> &'static str {
+        P::verify_alert(typed(mode), failure)
+    }
+    fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String {
+        P::handshake_failure_log(alert, failure)
+    }
+    fn post_handshake_refusal(&self, mode: &str, version: TlsVersion) -> PostHandshakeRefusal {
+        P::post_handshake_refusal(typed(mode), version)
+    }
+}

@@ -1,0 +1,398 @@
+//! The connection stage: handshake (with OpenSSL's TLS 1.2 alert where the
+//! policy says so), the certificate status after it, the request, and the
+//! policy's answer; everything seen goes into the connection's record.
+
+use super::record::{RecordBook, ServerRecord};
+use super::GatewayConfig;
+use crate::observation::{Side, TlsVersion};
+use crate::tls::alert_rewrite::AlertRewrite;
+use crate::tls::ca_names::max_encodable_bytes;
+use crate::tls::classify::{alert_for_local_error, alert_name, find_rustls_error};
+use crate::tls::policy::{
+    CertOrigin, ClientAuthPolicy, ClientCertStatus, Enforcement, PostHandshakeRefusal,
+};
+use crate::tls::verify::{CertFailure, FailureCarrier};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::service::service_fn;
+use rustls_pki_types::CertificateDer;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, watch};
+
+pub(super) struct Shared {
+    pub(super) config: GatewayConfig,
+    pub(super) acceptor: tokio_rustls::TlsAcceptor,
+    /// The CA list does not fit: abort like OpenSSL (internal_error).
+    pub(super) oversized: bool,
+    pub(super) rewrite_tls12_alert: bool,
+    /// The profile asks for the certificate after the request
+    /// ([`Enforcement::PostHandshake`]).
+    pub(super) post_handshake: bool,
+}
+
+pub(super) async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    book: Arc<RecordBook>,
+    events: broadcast::Sender<ServerRecord>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((tcp, peer)) = accepted else { continue };
+                let (shared, book, events, stop) = (shared.clone(), book.clone(), events.clone(), stop.clone());
+                connections.spawn(async move {
+                    let mut stop = stop;
+                    tokio::select! {
+                        _ = stop.changed() => {}
+                        _ = handle(tcp, peer, shared, book, events) => {}
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn handle(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    book: Arc<RecordBook>,
+    events: broadcast::Sender<ServerRecord>,
+) {
+    let cfg = &shared.config;
+    let policy = &cfg.policy;
+    let offer = policy.asks();
+    let rec = Arc::new(Mutex::new(ServerRecord {
+        peer: peer.to_string(),
+        profile: policy.name().to_string(),
+        certificate_requested: offer && !shared.oversized && !shared.post_handshake,
+        ca_names: offer.then(|| cfg.ca_list.seen()),
+        ca_list_oversized: shared.oversized,
+        ..Default::default()
+    }));
+    let finish = |rec: &Arc<Mutex<ServerRecord>>| {
+        let mut r = rec.lock().expect("record lock").clone();
+        r.done = true;
+        book.put(peer, r.clone());
+        let _ = events.send(r);
+    };
+    book.put(peer, rec.lock().expect("record lock").clone());
+
+    if shared.oversized {
+        abort_oversized(tcp, &rec, cfg).await;
+        finish(&rec);
+        return;
+    }
+
+    let stream = AlertRewrite::new(tcp, shared.rewrite_tls12_alert);
+    let rewrote = stream.rewrote_flag();
+    let tls =
+        match tokio::time::timeout(cfg.timeouts.handshake, shared.acceptor.accept(stream)).await {
+            Err(_) => {
+                let mut r = rec.lock().expect("record lock");
+                r.hang = Some("handshake".into());
+                r.log = "handshake timed out".into();
+                drop(r);
+                finish(&rec);
+                return;
+            }
+            Ok(Err(e)) => {
+                let mut r = rec.lock().expect("record lock");
+                record_handshake_error(&mut r, &e, rewrote.load(Ordering::SeqCst), policy.as_ref());
+                drop(r);
+                finish(&rec);
+                return;
+            }
+            Ok(Ok(tls)) => tls,
+        };
+
+    let (_, conn) = tls.get_ref();
+    let version = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_2) => Some(TlsVersion::Tls12),
+        Some(rustls::ProtocolVersion::TLSv1_3) => Some(TlsVersion::Tls13),
+        _ => None,
+    };
+    let chain: Vec<CertificateDer<'static>> = conn
+        .peer_certificates()
+        .map(|c| c.to_vec())
+        .unwrap_or_default();
+    let status = if !offer {
+        ClientCertStatus::NotRequested
+    } else if chain.is_empty() {
+        ClientCertStatus::NotSent
+    } else {
+        match policy.enforcement() {
+            Enforcement::Http { rules } => match cfg.trust.verify_client_chain(&chain, rules) {
+                Ok(()) => ClientCertStatus::Verified {
+                    subject: subject_of(&chain[0]),
+                },
+                Err(f) => ClientCertStatus::Failed(f),
+            },
+            Enforcement::PostHandshake => ClientCertStatus::NotSent,
+            Enforcement::Handshake { .. } => ClientCertStatus::Verified {
+                subject: subject_of(&chain[0]),
+            },
+        }
+    };
+    {
+        let mut r = rec.lock().expect("record lock");
+        r.tls_version = version;
+        r.handshake_complete = true;
+        r.client_certificate_sent = Some(!chain.is_empty());
+        r.cert_status = Some(status.to_string());
+    }
+    // Asked for after the request (Apache per-directory): a client that can
+    // neither renegotiate nor do post-handshake auth gets the refusal.
+    let refusal = if shared.post_handshake {
+        match policy.post_handshake_refusal(version.unwrap_or(TlsVersion::Tls13)) {
+            PostHandshakeRefusal::Http(response) => Some(response),
+            PostHandshakeRefusal::Alert { alert, log } => {
+                let result = crate::tls::post_handshake::refuse_renegotiation(
+                    tls,
+                    alert,
+                    cfg.timeouts.response,
+                )
+                .await;
+                let mut r = rec.lock().expect("record lock");
+                match result {
+                    Ok(()) => {
+                        r.alert = Some(alert_name(alert));
+                        r.alert_sent_by = Some(Side::Server);
+                        r.log = log;
+                    }
+                    Err(e) => r.log = format!("{log}: {e}"),
+                }
+                drop(r);
+                finish(&rec);
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let peer_leaf = chain.first().cloned();
+    let svc_rec = rec.clone();
+    let svc_shared = shared.clone();
+    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let rec = svc_rec.clone();
+        let (status, note) = forwarded_status(
+            &svc_shared.config,
+            peer_leaf.as_ref(),
+            &status,
+            req.headers(),
+        );
+        let mut response = match &refusal {
+            Some(refused) => refused.clone(),
+            None => {
+                let origin = if note.is_some() {
+                    CertOrigin::ForwardedHeader
+                } else {
+                    CertOrigin::Handshake
+                };
+                svc_shared.config.policy.respond(&status, origin)
+            }
+        };
+        if let Some(note) = note {
+            response.log = format!("{note}; {}", response.log);
+        }
+        async move {
+            {
+                let mut r = rec.lock().expect("record lock");
+                r.http_status = Some(response.status);
+                r.log = response.log.clone();
+            }
+            hyper::Response::builder()
+                .status(response.status)
+                .header("content-type", response.content_type)
+                .header("connection", "close")
+                .body(Full::new(Bytes::from(response.body)))
+        }
+    });
+    let io = hyper_util::rt::TokioIo::new(tls);
+    let serve = hyper::server::conn::http1::Builder::new()
+        .keep_alive(false)
+        .serve_connection(io, service);
+    match tokio::time::timeout(cfg.timeouts.response, serve).await {
+        Err(_) => {
+            let mut r = rec.lock().expect("record lock");
+            if r.http_status.is_none() {
+                r.hang = Some("request".into());
+                r.log = "no request before the timeout".into();
+            }
+        }
+        Ok(Err(e)) => {
+            let mut r = rec.lock().expect("record lock");
+            if r.http_status.is_none() {
+                if let Some(tls_err) = find_rustls_error(&e) {
+                    record_rustls_error(&mut r, tls_err, false, policy.as_ref());
+                } else {
+                    r.log = format!("connection ended without a request: {e}");
+                }
+            }
+        }
+        Ok(Ok(())) => {}
+    }
+    finish(&rec);
+}
+
+/// The list does not fit a CertificateRequest: read the ClientHello and answer
+/// with a fatal internal_error alert, as OpenSSL does when it cannot build it.
+async fn abort_oversized(mut tcp: TcpStream, rec: &Arc<Mutex<ServerRecord>>, cfg: &GatewayConfig) {
+    let mut header = [0u8; 5];
+    let read = async {
+        tcp.read_exact(&mut header).await?;
+        let len = u16::from_be_bytes([header[3], header[4]]) as usize;
+        let mut body = vec![0u8; len];
+        tcp.read_exact(&mut body).await?;
+        Ok::<_, std::io::Error>(())
+    };
+    if tokio::time::timeout(cfg.timeouts.handshake, read)
+        .await
+        .is_err()
+    {
+        rec.lock().expect("record lock").hang = Some("handshake".into());
+        return;
+    }
+    // TLS 1.2 record version is what an alert before ServerHello carries.
+    let _ = tcp.write_all(&[21, 3, 3, 0, 2, 2, 80]).await;
+    let _ = tcp.shutdown().await;
+    let mut r = rec.lock().expect("record lock");
+    r.alert = Some("internal_error".into());
+    r.alert_sent_by = Some(Side::Server);
+    r.log = format!(
+        "CA names list of {} names, {} bytes, does not fit in a CertificateRequest (max {}): sent alert internal_error",
+        cfg.ca_list.len(),
+        cfg.ca_list.encoded_bytes(),
+        cfg.versions.iter().map(|v| max_encodable_bytes(*v)).min().unwrap_or(0xffff)
+    );
+}
+
+fn record_handshake_error(
+    r: &mut ServerRecord,
+    e: &std::io::Error,
+    rewrote: bool,
+    policy: &dyn ClientAuthPolicy,
+) {
+    match find_rustls_error(e) {
+        Some(tls_err) => record_rustls_error(r, tls_err, rewrote, policy),
+        None => {
+            r.log = format!("handshake failed: {e}");
+        }
+    }
+}
+
+fn record_rustls_error(
+    r: &mut ServerRecord,
+    e: &rustls::Error,
+    rewrote: bool,
+    policy: &dyn ClientAuthPolicy,
+) {
+    use rustls::Error as E;
+    let (alert, by, failure): (Option<String>, Side, Option<CertFailure>) = match e {
+        E::NoCertificatesPresented => {
+            r.client_certificate_sent = Some(false);
+            let a = if rewrote {
+                "handshake_failure"
+            } else {
+                "certificate_required"
+            };
+            (Some(a.into()), Side::Server, None)
+        }
+        E::InvalidCertificate(ce) => {
+            r.client_certificate_sent = Some(true);
+            let failure = match ce {
+                rustls::CertificateError::Other(o) => {
+                    o.0.downcast_ref::<FailureCarrier>().map(|f| f.0.clone())
+                }
+                _ => None,
+            };
+            (
+                Some(alert_name(rustls::AlertDescription::from(ce.clone()))),
+                Side::Server,
+                failure,
+            )
+        }
+        E::AlertReceived(a) => (Some(alert_name(*a)), Side::Client, None),
+        other => (
+            Some(alert_name(alert_for_local_error(other))),
+            Side::Server,
+            None,
+        ),
+    };
+    r.alert = alert.clone();
+    r.alert_sent_by = Some(by);
+    r.log = match by {
+        Side::Server => {
+            policy.handshake_failure_log(alert.as_deref().unwrap_or("?"), failure.as_ref())
+        }
+        Side::Client => format!("client sent alert {}: {e}", alert.as_deref().unwrap_or("?")),
+    };
+    if failure.is_none() && by == Side::Server && !matches!(e, E::NoCertificatesPresented) {
+        r.log.push_str(&format!(" [{e}]"));
+    }
+}
+
+/// The certificate status of a request, taking a forwarding header into
+/// account: trusted only from a configured proxy; otherwise ignored (and said
+/// so in the log).
+fn forwarded_status(
+    cfg: &GatewayConfig,
+    peer_leaf: Option<&CertificateDer<'static>>,
+    tls_status: &ClientCertStatus,
+    headers: &hyper::HeaderMap,
+) -> (ClientCertStatus, Option<String>) {
+    let Some(trust) = &cfg.forwarded else {
+        return (tls_status.clone(), None);
+    };
+    let Some(value) = headers.get(trust.header.header_name()) else {
+        return (tls_status.clone(), None);
+    };
+    let from_proxy = matches!(tls_status, ClientCertStatus::Verified { .. })
+        && peer_leaf.is_some_and(|leaf| trust.proxies.iter().any(|p| p == leaf));
+    if !from_proxy {
+        let note = format!(
+            "ignored `{}` header from a connection that is not a trusted proxy",
+            trust.header.header_name()
+        );
+        return (tls_status.clone(), Some(note));
+    }
+    let rules = cfg.policy.enforcement().rules();
+    let note = format!(
+        "client certificate from trusted proxy header `{}`",
+        trust.header.header_name()
+    );
+    match crate::tls::forwarded::decode(trust.header, value.to_str().unwrap_or_default()) {
+        Ok(der) => match cfg
+            .trust
+            .verify_client_chain(std::slice::from_ref(&der), rules)
+        {
+            Ok(()) => (
+                ClientCertStatus::Verified {
+                    subject: subject_of(&der),
+                },
+                Some(note),
+            ),
+            Err(f) => (ClientCertStatus::Failed(f), Some(note)),
+        },
+        Err(e) => (
+            ClientCertStatus::Failed(CertFailure::Other(format!("forwarded header: {e}"))),
+            Some(note),
+        ),
+    }
+}
+
+fn subject_of(der: &CertificateDer<'_>) -> String {
+    x509_parser::parse_x509_certificate(der)
+        .map(|(_, c)| c.subject().to_string())
+        .unwrap_or_else(|_| "<unparseable certificate>".into())
+}

@@ -1,0 +1,223 @@
+//! The verifier stage: the CertificateRequest (which CA names, whether a
+//! certificate is mandatory) and, per the policy's [`Enforcement`], chain
+//! verification in the handshake by rustls's or OpenSSL's rules, or none
+//! (deferred to the HTTP stage).
+
+use super::GatewayConfig;
+use crate::observation::TlsVersion;
+use crate::tls::error::TlsError;
+use crate::tls::policy::{ClientAuthPolicy, Enforcement};
+use crate::tls::provider;
+use crate::tls::verify::{Rules, TrustStore};
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use rustls_pki_types::{CertificateDer, UnixTime};
+use std::sync::Arc;
+
+/// The client-certificate verifier every profile uses: it sends the chosen
+/// CA names and, per the profile, verifies in the handshake or defers.
+#[derive(Debug)]
+pub(crate) struct GatewayVerifier {
+    /// Whose alerts to send (None: OpenSSL's own).
+    policy: Option<Arc<dyn ClientAuthPolicy>>,
+    names: Vec<DistinguishedName>,
+    offer: bool,
+    mandatory: bool,
+    mode: VerifyMode,
+    trust: TrustStore,
+    schemes: Vec<SignatureScheme>,
+}
+
+impl GatewayVerifier {
+    /// Asks for a certificate (when `offer`), names no CA, accepts whatever
+    /// comes: a TLS offloader that passes the certificate on, not judging it.
+    pub(crate) fn accept_any(offer: bool) -> Self {
+        GatewayVerifier {
+            policy: None,
+            names: Vec::new(),
+            offer,
+            mandatory: false,
+            mode: VerifyMode::Deferred,
+            trust: TrustStore::new(&[], &[]).expect("an empty store is valid"),
+            schemes: provider()
+                .signature_verification_algorithms
+                .supported_schemes(),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum VerifyMode {
+    /// rustls's WebPkiClientVerifier decides (and its error sets the alert).
+    Rustls(Arc<dyn ClientCertVerifier>),
+    /// OpenSSL's rules and alerts.
+    OpenSsl,
+    /// Accept any chain; the profile judges after the handshake.
+    Deferred,
+}
+
+impl ClientCertVerifier for GatewayVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.offer
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.names
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        match &self.mode {
+            VerifyMode::Rustls(inner) => inner.verify_client_cert(end_entity, intermediates, now),
+            VerifyMode::OpenSsl => {
+                let chain: Vec<CertificateDer<'_>> = std::iter::once(end_entity.clone())
+                    .chain(intermediates.iter().cloned())
+                    .collect();
+                self.trust
+                    .verify_client_chain(&chain, Rules::OpenSsl)
+                    .map(|()| ClientCertVerified::assertion())
+                    .map_err(|f| {
+                        let alert = match &self.policy {
+                            Some(p) => p.verify_alert(&f),
+                            None => f.openssl_alert(),
+                        };
+                        f.as_rustls_error_for_alert(alert)
+                    })
+            }
+            VerifyMode::Deferred => Ok(ClientCertVerified::assertion()),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.schemes.clone()
+    }
+}
+
+/// The rustls side of a gateway, without sockets (benchmarks drive it in
+/// memory).
+pub struct GatewayTls {
+    pub config: Arc<rustls::ServerConfig>,
+    /// The CA list does not fit a CertificateRequest: the gateway aborts
+    /// with internal_error instead of handing it to rustls.
+    pub oversized: bool,
+    /// Rewrite TLS 1.2 certificate_required to handshake_failure (OpenSSL).
+    pub rewrite_tls12_alert: bool,
+    /// The profile asks for the certificate after the request.
+    pub post_handshake: bool,
+}
+
+/// Build the rustls server configuration a gateway uses.
+pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, TlsError> {
+    let policy = &config.policy;
+    let offer = policy.asks();
+    let enforcement = policy.enforcement();
+    let (mode, mandatory, openssl_alerts) = match enforcement {
+        Enforcement::Handshake {
+            rules: Rules::Webpki,
+            cert_mandatory,
+            ..
+        } => {
+            let roots = Arc::new(config.trust.root_store());
+            let mut builder =
+                WebPkiClientVerifier::builder_with_provider(roots, Arc::new(provider()));
+            if config.trust.has_crls() {
+                builder = builder.with_crls(config.trust.crl_ders().iter().cloned());
+            }
+            if !cert_mandatory {
+                builder = builder.allow_unauthenticated();
+            }
+            let inner = builder.build()?;
+            (VerifyMode::Rustls(inner), cert_mandatory, false)
+        }
+        Enforcement::Handshake {
+            cert_mandatory,
+            openssl_alerts,
+            ..
+        } => (VerifyMode::OpenSsl, cert_mandatory, openssl_alerts),
+        Enforcement::Http { .. } | Enforcement::PostHandshake => {
+            (VerifyMode::Deferred, false, false)
+        }
+    };
+    // Asked only after the request: no CertificateRequest in the handshake.
+    let post_handshake = offer && enforcement == Enforcement::PostHandshake;
+    let oversized = offer && config.versions.iter().any(|v| !config.ca_list.fits(*v));
+    let names = if oversized {
+        Vec::new()
+    } else {
+        config.ca_list.rustls_names()
+    };
+    let verifier = GatewayVerifier {
+        policy: Some(policy.clone()),
+        names,
+        offer: offer && !post_handshake,
+        mandatory: mandatory && offer,
+        mode,
+        trust: config.trust.clone(),
+        schemes: provider()
+            .signature_verification_algorithms
+            .supported_schemes(),
+    };
+    let versions = crate::tls::rustls_versions(&config.versions);
+    if versions.is_empty() {
+        return Err(TlsError::NoVersions);
+    }
+    let mut server_config = rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
+        .with_protocol_versions(&versions)
+        .map_err(|source| TlsError::Config {
+            what: "TLS versions",
+            source,
+        })?
+        .with_client_cert_verifier(Arc::new(verifier))
+        .with_single_cert(config.server_chain.clone(), config.server_key.clone_key())
+        .map_err(|source| TlsError::Config {
+            what: "server certificate/key",
+            source,
+        })?;
+    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // To seal the renegotiation request and alert rustls cannot send.
+    server_config.enable_secret_extraction = post_handshake;
+    Ok(GatewayTls {
+        config: Arc::new(server_config),
+        oversized,
+        rewrite_tls12_alert: openssl_alerts && config.versions.contains(&TlsVersion::Tls12),
+        post_handshake,
+    })
+}
