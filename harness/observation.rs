@@ -156,3 +156,255 @@ pub struct Observation {
     pub hang: Option<String>,
     pub timings: Timings,
 }
+
+/// How a connection ended, as one value: the part of an [`Observation`] that
+/// says what happened, without timings, log lines, CA names or the body. The
+/// oracle's summary, the fidelity comparison and the tests all start from it.
+///
+/// When several are set, the first of these wins: a hang (nothing after it is
+/// trustworthy), an alert (a client-side alert comes with a client error
+/// code; the alert is what the peer saw), the client's own error, the HTTP
+/// response. The client never records a response and an error together: one
+/// is the request's answer, the other its failure.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// A stage timed out (`connect`, `handshake`, `response`).
+    Hang {
+        stage: String,
+    },
+    Alert {
+        description: String,
+        sent_by: Side,
+    },
+    /// The client's canonical error code, with no alert.
+    ClientError {
+        code: String,
+    },
+    /// The status, and IIS's substatus (`403.7`) when the page carried one.
+    Http {
+        status: u16,
+        substatus: Option<u16>,
+    },
+    /// Nothing was seen: no hang, alert, error or response.
+    Nothing,
+}
+
+impl Observation {
+    /// How this connection ended (see [`Outcome`] for which field wins).
+    pub fn outcome(&self) -> Outcome {
+        if let Some(stage) = &self.hang {
+            Outcome::Hang {
+                stage: stage.clone(),
+            }
+        } else if let Some(alert) = &self.alert {
+            Outcome::Alert {
+                description: alert.description.clone(),
+                sent_by: alert.sent_by,
+            }
+        } else if let Some(code) = &self.client_error {
+            Outcome::ClientError { code: code.clone() }
+        } else if let Some(http) = &self.http {
+            Outcome::Http {
+                status: http.status,
+                substatus: http.substatus,
+            }
+        } else {
+            Outcome::Nothing
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    /// `hang in handshake`, `alert unknown_ca by server`, `client error
+    /// DECODE_ERROR`, `http 403.7`, `no outcome`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Hang { stage } => write!(f, "hang in {stage}"),
+            Outcome::Alert {
+                description,
+                sent_by,
+            } => write!(f, "alert {description} by {sent_by}"),
+            Outcome::ClientError { code } => write!(f, "client error {code}"),
+            Outcome::Http {
+                status,
+                substatus: Some(sub),
+            } => write!(f, "http {status}.{sub}"),
+            Outcome::Http {
+                status,
+                substatus: None,
+            } => write!(f, "http {status}"),
+            Outcome::Nothing => f.write_str("no outcome"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod outcome_tests {
+    use super::*;
+
+    fn alert(description: &str, sent_by: Side) -> Option<AlertSeen> {
+        Some(AlertSeen {
+            description: description.into(),
+            sent_by,
+        })
+    }
+
+    fn http(status: u16, substatus: Option<u16>, body: &str) -> Option<HttpSeen> {
+        Some(HttpSeen {
+            status,
+            substatus,
+            body_excerpt: body.into(),
+        })
+    }
+
+    #[test]
+    fn each_kind_of_outcome_and_its_spelling() {
+        let cases = [
+            (
+                Observation {
+                    hang: Some("handshake".into()),
+                    ..Default::default()
+                },
+                Outcome::Hang {
+                    stage: "handshake".into(),
+                },
+                "hang in handshake",
+            ),
+            (
+                Observation {
+                    alert: alert("unknown_ca", Side::Server),
+                    ..Default::default()
+                },
+                Outcome::Alert {
+                    description: "unknown_ca".into(),
+                    sent_by: Side::Server,
+                },
+                "alert unknown_ca by server",
+            ),
+            (
+                Observation {
+                    client_error: Some("CONNECTION_CLOSED".into()),
+                    ..Default::default()
+                },
+                Outcome::ClientError {
+                    code: "CONNECTION_CLOSED".into(),
+                },
+                "client error CONNECTION_CLOSED",
+            ),
+            (
+                Observation {
+                    http: http(400, None, "bad"),
+                    ..Default::default()
+                },
+                Outcome::Http {
+                    status: 400,
+                    substatus: None,
+                },
+                "http 400",
+            ),
+            (
+                Observation {
+                    http: http(403, Some(7), "HTTP Error 403.7"),
+                    ..Default::default()
+                },
+                Outcome::Http {
+                    status: 403,
+                    substatus: Some(7),
+                },
+                "http 403.7",
+            ),
+            (Observation::default(), Outcome::Nothing, "no outcome"),
+        ];
+        for (obs, want, text) in cases {
+            assert_eq!(obs.outcome(), want, "{obs:?}");
+            assert_eq!(want.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn precedence_hang_then_alert_then_client_error_then_http() {
+        let all = Observation {
+            hang: Some("response".into()),
+            alert: alert("decode_error", Side::Client),
+            client_error: Some("HANDSHAKE_PAYLOAD_TOO_LARGE".into()),
+            http: http(200, None, "ok"),
+            ..Default::default()
+        };
+        assert_eq!(all.outcome().to_string(), "hang in response");
+        let no_hang = Observation {
+            hang: None,
+            ..all.clone()
+        };
+        assert_eq!(
+            no_hang.outcome().to_string(),
+            "alert decode_error by client"
+        );
+        let no_alert = Observation {
+            alert: None,
+            ..no_hang
+        };
+        assert_eq!(
+            no_alert.outcome().to_string(),
+            "client error HANDSHAKE_PAYLOAD_TOO_LARGE"
+        );
+        let no_error = Observation {
+            client_error: None,
+            ..no_alert
+        };
+        assert_eq!(no_error.outcome().to_string(), "http 200");
+    }
+
+    #[test]
+    fn fields_beside_the_outcome_do_not_change_it() {
+        let base = Observation {
+            alert: alert("certificate_required", Side::Server),
+            ..Default::default()
+        };
+        let busier = Observation {
+            tls_version: Some(TlsVersion::Tls13),
+            handshake: Some(Handshake::Aborted),
+            certificate_requested: true,
+            ca_names: Some(CaNamesSeen {
+                count: 1,
+                encoded_bytes: 20,
+                truncated: false,
+                subjects: vec!["CN=root".into()],
+            }),
+            selection_reason: Some("no issuer matched".into()),
+            client_error_detail: Some("received fatal alert".into()),
+            gateway_log: Some("SSL_do_handshake() failed".into()),
+            timings: Timings {
+                connect_ms: Some(1.0),
+                handshake_ms: Some(2.0),
+                response_ms: None,
+            },
+            ..base.clone()
+        };
+        assert_ne!(base, busier);
+        assert_eq!(base.outcome(), busier.outcome());
+        // Two responses that differ only in their bodies have the same outcome.
+        let page = |body: &str| Observation {
+            http: http(400, None, body),
+            ..Default::default()
+        };
+        assert_eq!(
+            page("No required SSL certificate was sent").outcome(),
+            page("The SSL certificate error").outcome()
+        );
+    }
+
+    #[test]
+    fn the_sender_and_the_substatus_are_part_of_the_outcome() {
+        let by = |side| Observation {
+            alert: alert("unknown_ca", side),
+            ..Default::default()
+        };
+        assert_ne!(by(Side::Server).outcome(), by(Side::Client).outcome());
+        let iis = |sub| Observation {
+            http: http(403, sub, ""),
+            ..Default::default()
+        };
+        assert_ne!(iis(Some(7)).outcome(), iis(Some(16)).outcome());
+        assert_ne!(iis(Some(7)).outcome(), iis(None).outcome());
+    }
+}

@@ -2,16 +2,16 @@
 //! situations, on TLS 1.2 and 1.3, with the exact status/body or the exact
 //! alert and the side that sent it. A wrong failure is a failure.
 
-use mtls_harness::case::run_case;
+mod common;
+
+use common::{run_builtin, server_alert, situations_pki, start_builtin, Seen, Situation, Tally};
 use mtls_harness::gateway::ProfileKind;
-use mtls_harness::observation::{Observation, Side, TlsVersion};
-use mtls_harness::pki::{Pki, PkiSpec};
-use mtls_harness::scenario::schema::ScenarioFile;
-use mtls_harness::tls::Timeouts;
+use mtls_harness::observation::{Observation, Outcome, Side, TlsVersion};
 
 /// What one profile must do in one situation.
 #[derive(Debug, Clone, Copy)]
 enum Want {
+    /// This status, with a body containing this text.
     Http(u16, &'static str),
     Iis(u16),
     Alert(&'static str),
@@ -19,17 +19,15 @@ enum Want {
     AlertByVersion(&'static str, &'static str),
 }
 
-const PKI: &str = include_str!("data/situations_pki.toml");
-
-/// Situations: (name, client wallet, crls loaded by the server).
-const SITUATIONS: &[(&str, &[&str], &[&str])] = &[
-    ("no_cert", &[], &[]),
-    ("good", &["good"], &[]),
-    ("expired", &["expired"], &[]),
-    ("untrusted_root", &["untrusted"], &[]),
-    ("revoked", &["revoked"], &["root"]),
-    ("issuer_ca_flag_false", &["under-not-a-ca"], &[]),
-    ("eku_server_only", &["server-eku"], &[]),
+/// The situations (tests/common) every profile is run in.
+const SITUATIONS: &[&str] = &[
+    "no_cert",
+    "good",
+    "expired",
+    "untrusted_root",
+    "revoked",
+    "issuer_ca_flag_false",
+    "eku_server_only",
 ];
 
 fn expected(profile: ProfileKind, situation: &str) -> Want {
@@ -66,116 +64,75 @@ fn expected(profile: ProfileKind, situation: &str) -> Want {
     }
 }
 
-fn make_scenario(wallet: &[&str], crls: &[&str]) -> ScenarioFile {
-    let list = |xs: &[&str]| {
-        xs.iter()
-            .map(|x| format!("\"{x}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let text = format!(
-        "description = \"matrix\"\n[server]\ncert = \"gw\"\nclient_auth = \"required\"\ntrust = [\"root\"]\ncrls = [{}]\n[client]\ncerts = [{}]\nselection = \"always\"\n",
-        list(crls),
-        list(wallet)
-    );
-    toml::from_str(&text).expect("matrix scenario parses")
-}
-
+/// The case ended as wanted: an HTTP outcome (any substatus) with the text
+/// in its body, IIS's 403 with that substatus, or the server's alert.
 fn check(want: Want, version: TlsVersion, obs: &Observation) -> Result<(), String> {
-    let got = format!(
-        "alert={:?} http={:?} client_error={:?}",
-        obs.alert,
-        obs.http.as_ref().map(|h| (h.status, h.substatus)),
-        obs.client_error
-    );
-    let alert_is = |name: &str| {
-        obs.alert
-            .as_ref()
-            .is_some_and(|a| a.description == name && a.sent_by == Side::Server)
-            && obs.http.is_none()
-    };
+    let got = obs.outcome();
     let ok = match want {
         Want::Http(status, text) => {
-            obs.http
-                .as_ref()
-                .is_some_and(|h| h.status == status && h.body_excerpt.contains(text))
-                && obs.alert.is_none()
+            matches!(got, Outcome::Http { status: s, .. } if s == status)
+                && obs
+                    .http
+                    .as_ref()
+                    .is_some_and(|h| h.body_excerpt.contains(text))
         }
-        Want::Iis(sub) => obs
-            .http
-            .as_ref()
-            .is_some_and(|h| h.status == 403 && h.substatus == Some(sub)),
-        Want::Alert(a) => alert_is(a),
-        Want::AlertByVersion(a12, a13) => alert_is(if version == TlsVersion::Tls12 {
-            a12
-        } else {
-            a13
-        }),
+        Want::Iis(sub) => {
+            got == Outcome::Http {
+                status: 403,
+                substatus: Some(sub),
+            }
+        }
+        Want::Alert(a) => got == server_alert(a),
+        Want::AlertByVersion(a12, a13) => {
+            got == server_alert(if version == TlsVersion::Tls12 {
+                a12
+            } else {
+                a13
+            })
+        }
     };
     if ok {
         Ok(())
     } else {
-        Err(format!("want {want:?}, got {got}"))
+        Err(format!("want {want:?}, got {}", Seen::of(obs)))
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_profile_in_every_situation_on_both_versions() {
-    let spec = PkiSpec::from_toml(PKI, "matrix.toml").expect("spec");
-    let pki = Pki::generate(&spec).expect("pki");
-    let mut failures = Vec::new();
-    let mut ran = 0;
+    let (spec, pki) = situations_pki();
+    let mut tally = Tally::default();
     for profile in ProfileKind::ALL {
-        for (situation, wallet, crls) in SITUATIONS {
-            let mut file = make_scenario(wallet, crls);
-            file.pki = spec.clone();
+        for &name in SITUATIONS {
+            let file = Situation::named(name).scenario(&spec, None);
             for version in TlsVersion::ALL {
-                let obs = run_case(&pki, &file, profile, version, Timeouts::default())
-                    .await
-                    .expect("case runs");
-                ran += 1;
-                if let Err(e) = check(expected(profile, situation), version, &obs) {
-                    failures.push(format!("{profile} / {situation} / TLS {version}: {e}"));
+                let obs = run_builtin(&pki, &file, profile, version).await;
+                tally.ran();
+                if let Err(e) = check(expected(profile, name), version, &obs) {
+                    tally.fail(format!("{profile} / {name} / TLS {version}: {e}"));
                 }
             }
         }
     }
-    assert_eq!(ran, ProfileKind::ALL.len() * SITUATIONS.len() * 2);
-    assert!(
-        failures.is_empty(),
-        "{} of {ran} cases wrong:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    tally.assert_all_right(ProfileKind::ALL.len() * SITUATIONS.len() * 2);
 }
 
 /// reqwest (given the same prebuilt rustls config) sees what the raw client
-/// sees: the same status, or the same alert from the server.
+/// sees: the same outcome (status, or alert and sender, or client error).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reqwest_client_agrees_with_the_raw_client() {
-    use mtls_harness::case::{client_spec, gateway_config};
+    use mtls_harness::case::client_spec;
     use mtls_harness::tls::client::ClientKind;
-    let spec = PkiSpec::from_toml(PKI, "matrix.toml").expect("spec");
-    let pki = Pki::generate(&spec).expect("pki");
-    let outcome = |o: &Observation| match (&o.http, &o.alert) {
-        (Some(h), _) => format!("http {}", h.status),
-        (None, Some(a)) => format!("alert {} by {}", a.description, a.sent_by),
-        (None, None) => format!("error {:?}", o.client_error),
-    };
+    use mtls_harness::tls::Timeouts;
+    let (spec, pki) = situations_pki();
     let mut compared = 0;
     for profile in [ProfileKind::Strict, ProfileKind::Nginx, ProfileKind::Iis] {
-        for (situation, wallet, crls) in SITUATIONS.iter().take(4) {
-            let mut file = make_scenario(wallet, crls);
-            file.pki = spec.clone();
+        for &name in SITUATIONS.iter().take(4) {
+            let file = Situation::named(name).scenario(&spec, None);
             for version in TlsVersion::ALL {
-                let timeouts = Timeouts::default();
-                let config =
-                    gateway_config(&pki, &file.server, profile, vec![version], timeouts, None)
-                        .expect("config");
-                let gateway = mtls_harness::tls::server::start(config)
-                    .await
-                    .expect("gateway");
-                let mut client = client_spec(&pki, &file, version, timeouts).expect("client");
+                let gateway = start_builtin(&pki, &file.server, profile, &[version]).await;
+                let mut client =
+                    client_spec(&pki, &file, version, Timeouts::default()).expect("client");
                 let raw = client.exchange(gateway.addr()).await;
                 client.kind = ClientKind::Reqwest;
                 let via_reqwest = client.exchange(gateway.addr()).await;
@@ -192,9 +149,9 @@ async fn reqwest_client_agrees_with_the_raw_client() {
                     && via_reqwest.client_error.as_deref() == Some("CONNECTION_CLOSED");
                 if !alert_hidden_by_pool {
                     assert_eq!(
-                        outcome(&via_reqwest),
-                        outcome(&raw),
-                        "{profile} / {situation} / TLS {version}: reqwest {via_reqwest:?}"
+                        via_reqwest.outcome(),
+                        raw.outcome(),
+                        "{profile} / {name} / TLS {version}: reqwest {via_reqwest:?}"
                     );
                 }
                 assert_eq!(

@@ -25,9 +25,12 @@
 //! PROPTEST_CASES=2000 cargo test --release --test model_proptest
 //! ```
 
+mod common;
+
+use common::{alert, http, Seen};
 use mtls_harness::case::run_case;
 use mtls_harness::gateway::ProfileKind;
-use mtls_harness::observation::{Observation, Side, TlsVersion};
+use mtls_harness::observation::TlsVersion;
 use mtls_harness::pki::{Pki, PkiSpec};
 use mtls_harness::scenario::schema::ScenarioFile;
 use mtls_harness::tls::Timeouts;
@@ -691,73 +694,44 @@ impl Case {
         Ok(())
     }
 
-    fn model_strict(&self) -> String {
+    fn model_strict(&self) -> Seen {
         if self.auth == Auth::None {
-            return "200 anonymous".into();
+            return http(200, "anonymous");
         }
         let Some(c) = self.model_selection() else {
-            return "alert certificate_required by server".into();
+            return alert("certificate_required");
         };
         // Certificate verification runs on the Certificate message, before
         // CertificateVerify is checked against the leaf's key.
         if let Err(f) = self.model_webpki(c) {
-            return format!("alert {} by server", rustls_alert(f));
+            return alert(rustls_alert(f));
         }
         if self.chains[c].leaf.key_mismatch {
-            return "alert decrypt_error by server".into();
+            return alert("decrypt_error");
         }
-        "200 authenticated".into()
+        http(200, "authenticated")
     }
 
-    fn model_nginx(&self) -> String {
+    fn model_nginx(&self) -> Seen {
         if self.auth == Auth::None {
-            return "200 anonymous".into();
+            return http(200, "anonymous");
         }
         let Some(c) = self.model_selection() else {
-            return format!("400 {NO_CERT}");
+            return http(400, NO_CERT);
         };
         // nginx's verify callback accepts the chain; the handshake still
         // checks the CertificateVerify signature with the leaf's public key.
         if self.chains[c].leaf.key_mismatch {
-            return "alert decrypt_error by server".into();
+            return alert("decrypt_error");
         }
         match self.model_openssl(c) {
-            Err(()) => format!("400 {CERT_ERR}"),
-            Ok(()) => "200 authenticated".into(),
+            Err(()) => http(400, CERT_ERR),
+            Ok(()) => http(200, "authenticated"),
         }
     }
 }
 
 // ---------------------------------------------------------------- the real run
-
-fn summarize(obs: &Observation) -> String {
-    if let Some(a) = &obs.alert {
-        let by = match a.sent_by {
-            Side::Server => "server",
-            Side::Client => "client",
-        };
-        return format!("alert {} by {by}", a.description);
-    }
-    if let Some(h) = &obs.http {
-        let body = &h.body_excerpt;
-        let text = if body.contains(NO_CERT) {
-            NO_CERT
-        } else if body.contains(CERT_ERR) {
-            CERT_ERR
-        } else if body.starts_with("authenticated") {
-            "authenticated"
-        } else if body.starts_with("anonymous") {
-            "anonymous"
-        } else {
-            body.as_str()
-        };
-        return format!("{} {text}", h.status);
-    }
-    format!(
-        "no response: client_error={:?} hang={:?}",
-        obs.client_error, obs.hang
-    )
-}
 
 fn run(case: &Case) -> Result<(), TestCaseError> {
     let text = case.toml();
@@ -781,7 +755,7 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
                 Timeouts::default(),
             ))
             .map_err(|e| TestCaseError::fail(format!("case setup failed: {e}\n{text}")))?;
-        let got = summarize(&obs);
+        let got = Seen::of(&obs);
         if got != want {
             diffs.push(format!("{profile}: model `{want}`, real `{got}`"));
         }

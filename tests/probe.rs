@@ -1,7 +1,9 @@
 //! `probe` against built-in gateways whose configuration the test knows: it
 //! must report what was configured and say why a certificate is not sent.
 
-use mtls_harness::case::gateway_config;
+mod common;
+
+use common::start_builtin;
 use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::pki::{Pki, PkiSpec};
@@ -56,18 +58,7 @@ async fn probe_gateway(
     profile: ProfileKind,
     who: Option<&str>,
 ) -> ProbeReport {
-    let config = gateway_config(
-        pki,
-        spec,
-        profile,
-        TlsVersion::ALL.to_vec(),
-        Timeouts::default(),
-        None,
-    )
-    .expect("config");
-    let gateway = mtls_harness::tls::server::start(config)
-        .await
-        .expect("gateway");
+    let gateway = start_builtin(pki, spec, profile, &TlsVersion::ALL).await;
     let identity =
         who.map(|n| WalletEntry::from_issued(pki.cert(n).expect("cert"), true).expect("wallet"));
     let report = probe(&ProbeOptions {

@@ -7,7 +7,9 @@
 //! install command, never a silent pass. Every process started is checked
 //! gone (by process group) after its case.
 
-use mtls_harness::case::run_case;
+mod common;
+
+use common::{alert, http, run_builtin, server_alert, situations_pki, Seen, Situation, Tally};
 use mtls_harness::gateway::{CERT_ERROR_TEXT, NO_CERT_TEXT};
 use mtls_harness::observation::{Observation, TlsVersion};
 use mtls_harness::pki::{Pki, PkiSpec};
@@ -15,98 +17,29 @@ use mtls_harness::real::{group_members, run_case_real_with, RealKind, INSTALL_HI
 use mtls_harness::scenario::schema::ScenarioFile;
 use mtls_harness::tls::Timeouts;
 
-const PKI: &str = include_str!("data/situations_pki.toml");
-
-/// Situations: (name, client wallet, CRLs the server loads, extra trust
-/// anchors besides `root`).
-type Situation = (
-    &'static str,
-    &'static [&'static str],
-    &'static [&'static str],
-    &'static [&'static str],
-);
-const SITUATIONS: &[Situation] = &[
-    ("no_cert", &[], &[], &[]),
-    ("good", &["good"], &[], &[]),
-    ("expired", &["expired"], &[], &[]),
-    ("untrusted_root", &["untrusted"], &[], &[]),
-    // The client sends its (untrusted) intermediate too: OpenSSL's error is
-    // 20, not 21 (see the nginx log check in `matrix`).
-    (
-        "untrusted_root_with_intermediate",
-        &["untrusted-via-int"],
-        &[],
-        &[],
-    ),
-    ("revoked", &["revoked"], &["root"], &[]),
-    ("crl_expired", &["stale-crl"], &["root2"], &["root2"]),
-    ("issuer_ca_flag_false", &["under-not-a-ca"], &[], &[]),
-    ("eku_server_only", &["server-eku"], &[], &[]),
-    ("issuer_no_key_cert_sign", &["under-no-kcs"], &[], &[]),
-    (
-        "anchor_no_key_cert_sign",
-        &["under-anchor-no-kcs"],
-        &[],
-        &["anchor-no-kcs"],
-    ),
+/// The situations (tests/common) each real gateway is run in.
+const SITUATIONS: &[&str] = &[
+    "no_cert",
+    "good",
+    "expired",
+    "untrusted_root",
+    // OpenSSL's verify error is 20, not 21 (see the nginx log check in `matrix`).
+    "untrusted_root_with_intermediate",
+    "revoked",
+    "crl_expired",
+    "issuer_ca_flag_false",
+    "eku_server_only",
+    "issuer_no_key_cert_sign",
+    "anchor_no_key_cert_sign",
 ];
-
-/// An outcome as both ends can be compared on: the HTTP status with the
-/// key text of the body, or the alert with its sender.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Outcome {
-    Http(u16, String),
-    Alert(String, String),
-    Other(String),
-}
-
-fn http(status: u16, text: &str) -> Outcome {
-    Outcome::Http(status, text.to_string())
-}
-
-fn alert(name: &str) -> Outcome {
-    Outcome::Alert(name.to_string(), "server".to_string())
-}
-
-/// The key text of a body: the phrases the profiles and gateways use.
-fn key_text(body: &str) -> String {
-    for phrase in [
-        NO_CERT_TEXT,
-        CERT_ERROR_TEXT,
-        "authenticated",
-        "anonymous",
-        "Request forbidden by administrative rules",
-        "You don't have permission to access this resource",
-        // openssl s_server -www: its status page.
-        "s_server",
-    ] {
-        if body.contains(phrase) {
-            return phrase.to_string();
-        }
-    }
-    body.chars().take(80).collect()
-}
-
-fn outcome(obs: &Observation) -> Outcome {
-    if let Some(h) = &obs.http {
-        return Outcome::Http(h.status, key_text(&h.body_excerpt));
-    }
-    if let Some(a) = &obs.alert {
-        return Outcome::Alert(a.description.clone(), a.sent_by.to_string());
-    }
-    Outcome::Other(format!(
-        "no response: client_error={:?} ({:?}) hang={:?}",
-        obs.client_error, obs.client_error_detail, obs.hang
-    ))
-}
 
 /// What a situation gives on the real gateway and on its built-in profile.
 enum Expect {
-    Same(Outcome),
+    Same(Seen),
     /// A legitimate difference (the reason is in the table's comment).
     Differs {
-        real: Outcome,
-        builtin: Outcome,
+        real: Seen,
+        builtin: Seen,
     },
 }
 
@@ -145,33 +78,6 @@ fn expected(kind: RealKind, situation: &str, version: TlsVersion) -> Expect {
     }
 }
 
-fn scenario(
-    spec: &PkiSpec,
-    mode: Option<(&str, &str)>,
-    wallet: &[&str],
-    crls: &[&str],
-    extra_trust: &[&str],
-) -> ScenarioFile {
-    let list = |xs: &[&str]| {
-        xs.iter()
-            .map(|x| format!("\"{x}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let text = format!(
-        "description = \"real matrix\"\n[server]\ncert = \"gw\"\nclient_auth = \"required\"\ntrust = [\"root\"{}]\ncrls = [{}]\n[client]\ncerts = [{}]\nselection = \"always\"\n",
-        extra_trust.iter().map(|t| format!(", \"{t}\"")).collect::<String>(),
-        list(crls),
-        list(wallet)
-    );
-    let mut file: ScenarioFile = toml::from_str(&text).expect("matrix scenario parses");
-    file.pki = spec.clone();
-    if let Some((profile, mode)) = mode {
-        file.server.mode.insert(profile.into(), mode.into());
-    }
-    file
-}
-
 /// The gateway must be installed: CI or not, a missing one fails loudly.
 fn require_installed(kind: RealKind) {
     if let Err(e) = kind.find_program() {
@@ -202,9 +108,7 @@ async fn run_pair(
         left.is_empty(),
         "{kind}: processes of group {pid} survived the case: {left:?}"
     );
-    let builtin = run_case(pki, file, kind.profile(), version, timeouts)
-        .await
-        .expect("built-in case runs");
+    let builtin = run_builtin(pki, file, kind.profile(), version).await;
     (real, builtin)
 }
 
@@ -216,21 +120,26 @@ fn verify_error(log: Option<&str>) -> Option<String> {
     Some(log[start..end].to_string())
 }
 
+/// What the client saw besides the outcome, when it failed on its own.
+fn detail(obs: &Observation) -> String {
+    obs.client_error_detail
+        .as_ref()
+        .map_or_else(String::new, |d| format!(" ({d})"))
+}
+
 type ExpectFn = fn(RealKind, &str, TlsVersion) -> Expect;
 
-async fn matrix(kind: RealKind, mode: Option<&str>, situations: &[Situation], expect: ExpectFn) {
+async fn matrix(kind: RealKind, mode: Option<&str>, situations: &[&str], expect: ExpectFn) {
     require_installed(kind);
-    let spec = PkiSpec::from_toml(PKI, "real-matrix.toml").expect("spec");
-    let pki = Pki::generate(&spec).expect("pki");
-    let mut failures = Vec::new();
-    let mut ran = 0;
-    for (situation, wallet, crls, extra_trust) in situations {
+    let (spec, pki) = situations_pki();
+    let mut tally = Tally::default();
+    for &situation in situations {
         let mode = mode.map(|m| (kind.profile().name(), m));
-        let file = scenario(&spec, mode, wallet, crls, extra_trust);
+        let file = Situation::named(situation).scenario(&spec, mode);
         for version in TlsVersion::ALL {
             let (real, builtin) = run_pair(&pki, &file, kind, version).await;
-            ran += 1;
-            let (got_real, got_builtin) = (outcome(&real), outcome(&builtin));
+            tally.ran();
+            let (got_real, got_builtin) = (Seen::of(&real), Seen::of(&builtin));
             let (want_real, want_builtin) = match expect(kind, situation, version) {
                 Expect::Same(o) => (o.clone(), o),
                 Expect::Differs { real, builtin } => (real, builtin),
@@ -241,27 +150,23 @@ async fn matrix(kind: RealKind, mode: Option<&str>, situations: &[Situation], ex
                 verify_error(builtin.gateway_log.as_deref()),
             ) {
                 if !r.ends_with(&b) {
-                    failures.push(format!(
+                    tally.fail(format!(
                         "{kind} / {situation} / TLS {version}: verify error logged: real `{r}`, built-in `{b}`"
                     ));
                 }
             }
             if got_real != want_real || got_builtin != want_builtin {
-                failures.push(format!(
-                    "{kind} (mode {mode:?}) / {situation} / TLS {version}:\n  real:     want {want_real:?}, got {got_real:?}\n  built-in ({}): want {want_builtin:?}, got {got_builtin:?}\n  gateway log: {}",
+                tally.fail(format!(
+                    "{kind} (mode {mode:?}) / {situation} / TLS {version}:\n  real:     want {want_real}, got {got_real}{}\n  built-in ({}): want {want_builtin}, got {got_builtin}{}\n  gateway log: {}",
+                    detail(&real),
                     kind.profile(),
+                    detail(&builtin),
                     real.gateway_log.as_deref().unwrap_or("-").replace('\n', "\n    ")
                 ));
             }
         }
     }
-    assert_eq!(ran, situations.len() * 2);
-    assert!(
-        failures.is_empty(),
-        "{} of {ran} cases wrong:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    tally.assert_all_right(situations.len() * 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,12 +190,7 @@ async fn real_openssl_s_server_matches_haproxy_profile() {
 }
 
 /// The situations the non-default modes are run in.
-const MODE_SITUATIONS: &[Situation] = &[
-    ("no_cert", &[], &[], &[]),
-    ("good", &["good"], &[], &[]),
-    ("expired", &["expired"], &[], &[]),
-    ("untrusted_root", &["untrusted"], &[], &[]),
-];
+const MODE_SITUATIONS: &[&str] = &["no_cert", "good", "expired", "untrusted_root"];
 
 fn expected_nginx_optional(_: RealKind, situation: &str, _: TlsVersion) -> Expect {
     match situation {
@@ -460,14 +360,12 @@ async fn ca_names_policies_match_profiles() {
                 };
                 if subjects.is_empty() && !can_send_empty(kind) {
                     failures.push(format!(
-                        "{what}: expected Unsupported, got {:?}",
-                        outcome(&real)
+                        "{what}: expected Unsupported, got {}",
+                        Seen::of(&real)
                     ));
                     continue;
                 }
-                let builtin = run_case(&pki, &file, kind.profile(), version, Timeouts::default())
-                    .await
-                    .expect("built-in case runs");
+                let builtin = run_builtin(&pki, &file, kind.profile(), version).await;
                 let names = |o: &Observation| {
                     o.ca_names
                         .as_ref()
@@ -494,11 +392,10 @@ async fn ca_names_policies_match_profiles() {
                 } else {
                     http(200, "authenticated")
                 };
-                if outcome(&real) != want_real || outcome(&builtin) != http(200, "authenticated") {
+                let (got_real, got_builtin) = (Seen::of(&real), Seen::of(&builtin));
+                if got_real != want_real || got_builtin != http(200, "authenticated") {
                     failures.push(format!(
-                        "{what}: outcome real {:?}, built-in {:?}",
-                        outcome(&real),
-                        outcome(&builtin)
+                        "{what}: outcome real {got_real}, built-in {got_builtin}"
                     ));
                 }
             }
@@ -548,9 +445,8 @@ fn a_panic_still_stops_the_gateway() {
             .build()
             .expect("runtime");
         rt.block_on(async {
-            let spec = PkiSpec::from_toml(PKI, "real-matrix.toml").expect("spec");
-            let pki = Pki::generate(&spec).expect("pki");
-            let file = scenario(&spec, None, &[], &[], &[]);
+            let (spec, pki) = situations_pki();
+            let file = Situation::named("no_cert").scenario(&spec, None);
             let server = mtls_harness::real::RealServer::start(
                 RealKind::Nginx,
                 &pki,
@@ -581,7 +477,10 @@ fn gateway_config_writes_configs_the_real_programs_accept() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("cases")).expect("mkdir");
     let scenario = dir.path().join("cases").join("config.toml");
-    let spec = PKI.replace("[[cert]]", "[[pki.cert]]").trim().to_string();
+    let spec = common::SITUATIONS_PKI
+        .replace("[[cert]]", "[[pki.cert]]")
+        .trim()
+        .to_string();
     std::fs::write(
         &scenario,
         format!(
@@ -758,14 +657,14 @@ async fn ca_name_list_size_limits_match_profiles() {
                         o.client_error.as_deref() == Some("HANDSHAKE_PAYLOAD_TOO_LARGE")
                             && !o.client_certificate_sent
                     }
-                    _ => outcome(o) == alert("internal_error"),
+                    _ => o.outcome() == server_alert("internal_error"),
                 };
                 if !check(&real) || !check(&builtin) {
                     failures.push(format!(
-                        "{kind} / {bytes} bytes / TLS {version}: real {:?} {:?}, built-in {:?} {:?}",
-                        outcome(&real),
+                        "{kind} / {bytes} bytes / TLS {version}: real {} {:?}, built-in {} {:?}",
+                        Seen::of(&real),
                         real.client_error,
-                        outcome(&builtin),
+                        Seen::of(&builtin),
                         builtin.client_error
                     ));
                 }

@@ -4,7 +4,7 @@
 //! exactly, except `body_contains` and `log_contains` (substrings) and
 //! `ca_names.max_bytes` (an upper bound).
 
-use crate::observation::{Handshake, Observation};
+use crate::observation::{Handshake, Observation, Outcome};
 use crate::scenario::schema::{Expectation, ExpectedResult};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -255,35 +255,26 @@ fn cert_sent_summary(obs: &Observation) -> String {
     }
 }
 
-/// One phrase for what happened: the alert (with sender), else the client
-/// error, else the HTTP status with a short title of the body, else the
-/// handshake state.
+/// One phrase for what happened: the [`Outcome`], with a short title of the
+/// body for an HTTP response, and the handshake state when nothing else was
+/// seen.
 pub fn summarize(obs: &Observation) -> String {
-    if let Some(stage) = &obs.hang {
-        return format!("hang in {stage}");
-    }
-    if let Some(alert) = &obs.alert {
-        return format!("alert {} by {}", alert.description, alert.sent_by);
-    }
-    if let Some(code) = &obs.client_error {
-        return format!("client error {code}");
-    }
-    if let Some(http) = &obs.http {
-        let status = match http.substatus {
-            Some(sub) => format!("{}.{sub}", http.status),
-            None => http.status.to_string(),
-        };
-        let title = body_title(&http.body_excerpt, http.status);
-        return if title.is_empty() {
-            format!("http {status}")
-        } else {
-            format!("http {status} {title:?}")
-        };
-    }
-    match obs.handshake {
-        Some(Handshake::Complete) => "handshake complete, no response".into(),
-        Some(Handshake::Aborted) => "handshake aborted, no alert".into(),
-        None => "no connection".into(),
+    let outcome = obs.outcome();
+    match (&outcome, &obs.http) {
+        (Outcome::Http { status, .. }, Some(http)) => {
+            let title = body_title(&http.body_excerpt, *status);
+            if title.is_empty() {
+                outcome.to_string()
+            } else {
+                format!("{outcome} {title:?}")
+            }
+        }
+        (Outcome::Nothing, _) => match obs.handshake {
+            Some(Handshake::Complete) => "handshake complete, no response".into(),
+            Some(Handshake::Aborted) => "handshake aborted, no alert".into(),
+            None => "no connection".into(),
+        },
+        _ => outcome.to_string(),
     }
 }
 
@@ -659,7 +650,21 @@ mod tests {
             }),
             "handshake complete, no response"
         );
+        assert_eq!(
+            summarize(&Observation {
+                handshake: Some(Handshake::Aborted),
+                ..Default::default()
+            }),
+            "handshake aborted, no alert"
+        );
         assert_eq!(summarize(&Observation::default()), "no connection");
+        assert_eq!(
+            summarize(&Observation {
+                hang: Some("response".into()),
+                ..http(200, None, "authenticated")
+            }),
+            "hang in response"
+        );
         let long = "x".repeat(500);
         assert_eq!(
             summarize(&http(500, None, &long)).len(),

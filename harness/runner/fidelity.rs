@@ -2,12 +2,13 @@
 //! real gateway it models, and whether the two answered the same.
 
 use crate::case::{run_case, CaseError};
-use crate::observation::{Observation, TlsVersion};
+use crate::observation::{Observation, Outcome, TlsVersion};
 use crate::pki::Pki;
 use crate::real::{run_case_real, RealKind};
 use crate::scenario::Scenario;
 use crate::tls::Timeouts;
 use serde::Serialize;
+use std::fmt;
 use std::sync::Arc;
 
 /// One scenario x real gateway.
@@ -54,32 +55,32 @@ pub const DOCUMENTED: &[(&str, &str)] = &[
     ("envoy", "documented: Envoy `require_client_certificate` and RBAC filter docs (403 \"RBAC: access denied\"); BoringSSL alerts"),
 ];
 
-/// The part of an observation two gateways must share to agree: the alert
-/// and its sender, or the HTTP status (and IIS substatus), or the client's
-/// own error; and whether a certificate was sent.
-pub fn outcome_key(o: &Observation) -> String {
-    let what = if let Some(stage) = &o.hang {
-        format!("hang in {stage}")
-    } else if let Some(a) = &o.alert {
-        format!("alert {} by {}", a.description, a.sent_by)
-    } else if let Some(h) = &o.http {
-        match h.substatus {
-            Some(s) => format!("http {}.{s}", h.status),
-            None => format!("http {}", h.status),
-        }
-    } else if let Some(e) = &o.client_error {
-        format!("client error {e}")
-    } else {
-        "no outcome".into()
-    };
-    format!(
-        "{what}, cert {}",
-        if o.client_certificate_sent {
+/// The part of an observation two gateways must share to agree: the
+/// [`Outcome`] (alert and sender, HTTP status and IIS substatus, client
+/// error, hang) and whether a certificate was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeKey {
+    pub outcome: Outcome,
+    pub certificate_sent: bool,
+}
+
+impl fmt::Display for OutcomeKey {
+    /// `alert unknown_ca by server, cert sent`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sent = if self.certificate_sent {
             "sent"
         } else {
             "not sent"
-        }
-    )
+        };
+        write!(f, "{}, cert {sent}", self.outcome)
+    }
+}
+
+pub fn outcome_key(o: &Observation) -> OutcomeKey {
+    OutcomeKey {
+        outcome: o.outcome(),
+        certificate_sent: o.client_certificate_sent,
+    }
 }
 
 async fn compare(scenario: &Scenario, pki: &Pki, kind: RealKind, timeouts: Timeouts) -> Fidelity {
@@ -105,7 +106,7 @@ async fn compare(scenario: &Scenario, pki: &Pki, kind: RealKind, timeouts: Timeo
             (Ok(b), Ok(r)) => {
                 let (b, r) = (outcome_key(&b), outcome_key(&r));
                 if b != r {
-                    differ.push((v, b, r));
+                    differ.push((v, b.to_string(), r.to_string()));
                 }
             }
         }
@@ -214,4 +215,53 @@ pub fn markdown(rows: &[FidelityRow], kinds: &[RealKind]) -> String {
         s.push_str(&format!("- `{g}`: {why}\n"));
     }
     s
+}
+
+#[cfg(test)]
+mod outcome_key_tests {
+    use super::*;
+    use crate::observation::{AlertSeen, HttpSeen, Side};
+
+    #[test]
+    fn the_key_is_the_outcome_and_whether_a_certificate_was_sent() {
+        let alert = Observation {
+            alert: Some(AlertSeen {
+                description: "unknown_ca".into(),
+                sent_by: Side::Server,
+            }),
+            client_certificate_sent: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            outcome_key(&alert).to_string(),
+            "alert unknown_ca by server, cert sent"
+        );
+        let not_sent = Observation {
+            client_certificate_sent: false,
+            ..alert.clone()
+        };
+        assert_ne!(outcome_key(&alert), outcome_key(&not_sent));
+        assert_eq!(
+            outcome_key(&not_sent).to_string(),
+            "alert unknown_ca by server, cert not sent"
+        );
+        // The body, the log and the handshake state are not compared.
+        let page = |body: &str, log: &str| Observation {
+            http: Some(HttpSeen {
+                status: 400,
+                substatus: None,
+                body_excerpt: body.into(),
+            }),
+            gateway_log: Some(log.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            outcome_key(&page("<html>nginx</html>", "a")),
+            outcome_key(&page("400 Bad Request", "b"))
+        );
+        assert_eq!(
+            outcome_key(&Observation::default()).to_string(),
+            "no outcome, cert not sent"
+        );
+    }
 }
