@@ -48,7 +48,6 @@
 pub mod alert;
 pub mod bench;
 pub mod case;
-pub mod errors;
 pub mod exit_codes;
 pub mod gateway;
 pub mod knobs;
@@ -62,5 +61,4 @@ pub mod scenario;
 pub mod source;
 pub mod tls;
 
-pub use errors::Error;
 pub use observation::{Observation, Side, TlsVersion};
