@@ -48,6 +48,7 @@
 pub mod alert;
 pub mod bench;
 pub mod case;
+pub mod docs;
 pub mod exit_codes;
 pub mod gateway;
 pub mod knobs;

@@ -14,7 +14,7 @@ impl Profile for Layer7 {
     type Mode = NoModes;
     const INFO: ProfileInfo = ProfileInfo {
         name: "layer7",
-        summary: "a Layer7-style API gateway: certificate optional in TLS, the policy answers 401",
+        summary: "A Layer7-style API gateway: certificate optional in TLS, the policy answers 401",
         sources: &[
             "seed 000: the gateway lists only CAs flagged to sign client certificates, the browser sends none, the policy answers 401",
             "Layer7 API Gateway audit codes 4113 (no client certificate) and 3017 (policy status 401)",
