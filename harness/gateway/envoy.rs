@@ -30,6 +30,7 @@ impl Profile for Envoy {
         sources: &[
             "Envoy API: extensions.transport_sockets.tls.v3.DownstreamTlsContext `require_client_certificate`",
             "Envoy RBAC HTTP filter: 403 \"RBAC: access denied\"",
+            "BoringSSL's alerts for verification failures (ssl/handshake.cc `ssl_verify_peer_cert`)",
         ],
     };
 

@@ -25,8 +25,8 @@ impl Profile for Iis {
         name: "iis",
         summary: "IIS with Require SSL and client certificates: the handshake completes, 403.x decides",
         sources: &[
-            "Microsoft: IIS HTTP status codes 403.7, 403.13, 403.16, 403.17 (KB 943891)",
-            "Microsoft KB 933430 / event 36885: Schannel's trusted issuer list is cut at 16 KB (`SendTrustedIssuerList`)",
+            "Microsoft, \"The HTTP status code in IIS\": substatus codes 403.7, 403.13, 403.16, 403.17",
+            "Microsoft KB 933430 and KB 2801679 (event 36885): Schannel's trusted issuer list is cut at 16 KB (`SendTrustedIssuerList`)",
             "seed 003: 405 trusted roots, about 133 sent, the client found no match and sent none -> 403.7",
         ],
     };

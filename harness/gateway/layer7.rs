@@ -16,7 +16,7 @@ impl Profile for Layer7 {
         name: "layer7",
         summary: "A Layer7-style API gateway: certificate optional in TLS, the policy answers 401",
         sources: &[
-            "seed 000: the gateway lists only CAs flagged to sign client certificates, the browser sends none, the policy answers 401",
+            "Layer7 API Gateway KB000042881 (seed 000): only CAs flagged to sign client certificates are listed, the browser sends none, the policy answers 401 \"Authentication Required\"",
             "Layer7 API Gateway audit codes 4113 (no client certificate) and 3017 (policy status 401)",
         ],
     };

@@ -2,6 +2,7 @@
 //! real gateway it models, and whether the two answered the same.
 
 use crate::case::{run_case, CaseError};
+use crate::gateway::ProfileKind;
 use crate::observation::{Observation, Outcome, TlsVersion};
 use crate::pki::Pki;
 use crate::real::{run_case_real, RealKind};
@@ -48,12 +49,15 @@ impl FidelityRow {
     }
 }
 
-/// Gateways that cannot run here, and where their profile comes from.
-pub const DOCUMENTED: &[(&str, &str)] = &[
-    ("iis", "documented: IIS substatus codes 403.7/.13/.16/.17 (Microsoft, \"HTTP status code in IIS\"); Schannel's 16 KB trusted-issuer list (KB 933430, KB 2801679; seed 003)"),
-    ("layer7", "documented: Layer7 API Gateway KB000042881 (seed 000): 401 \"Authentication Required\", audit 4113 \"No Client Certificate was present in the request\""),
-    ("envoy", "documented: Envoy `require_client_certificate` and RBAC filter docs (403 \"RBAC: access denied\"); BoringSSL alerts"),
-];
+/// The profiles no real program here stands for, and where each one's
+/// behaviour comes from (its registered sources).
+pub fn documented() -> Vec<(&'static str, String)> {
+    ProfileKind::ALL
+        .into_iter()
+        .filter(|p| RealKind::ALL.iter().all(|r| r.profile() != *p))
+        .map(|p| (p.name(), format!("documented: {}", p.info().sources.join("; "))))
+        .collect()
+}
 
 /// The part of an observation two gateways must share to agree: the
 /// [`Outcome`] (alert and sender, HTTP status and IIS substatus, client
@@ -211,7 +215,7 @@ pub fn markdown(rows: &[FidelityRow], kinds: &[RealKind]) -> String {
     s.push_str(&format!(
         "\n{agree} agree, {differ} differ, {na} not applicable.\n\n"
     ));
-    for (g, why) in DOCUMENTED {
+    for (g, why) in documented() {
         s.push_str(&format!("- `{g}`: {why}\n"));
     }
     s
