@@ -709,35 +709,7 @@ pub fn gateway_config(args: GatewayConfigArgs) -> Result<i32> {
     // The whole PKI too: the client certificates to test the gateway with.
     pki.write_dir(&out.join("pki"))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let program = kind
-        .find_program()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| kind.program().to_string());
-    let quote = |a: &str| {
-        if a.contains(' ') || a.contains(';') {
-            format!("'{a}'")
-        } else {
-            a.to_string()
-        }
-    };
-    let command = std::iter::once(program.clone())
-        .chain(rendered.args.iter().map(|a| quote(a)))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let script = format!(
-        "#!/bin/sh\n# {} for scenario {} (TLS {version}), written by mtls-harness gateway-config.\n# Runs in the foreground; logs go under {}.\ncd '{}' && exec {command}\n",
-        kind,
-        scenario.id,
-        out.display(),
-        out.display()
-    );
-    let start = out.join("start.sh");
-    std::fs::write(&start, script).with_context(|| format!("{}: cannot write", start.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&start, std::fs::Permissions::from_mode(0o755))?;
-    }
+    let start = rendered.write_start_script(&scenario.id)?;
     println!(
         "wrote {kind} config for {} (TLS {version}, 127.0.0.1:{}) to {}",
         scenario.id,

@@ -1,0 +1,198 @@
+//! Real HAProxy, judged as the `haproxy` profile.
+//!
+//! - `bind ... ssl crt server.pem` takes the chain and key in one file.
+//! - `verify required`: OpenSSL verifies in the handshake and its alerts
+//!   reach the client unchanged. `verify optional`: no certificate is
+//!   served, a bad one is still an alert. `verify optional` with
+//!   `ca-ignore-err all crt-ignore-err all` completes every handshake, and
+//!   `http-request deny if !{ ssl_c_used } || !{ ssl_c_verify 0 }` answers
+//!   403 (the profile's `optional-deny`).
+//! - `ca-file`: CAs trusted and sent as names; `ca-verify-file`: trusted, not
+//!   sent. HAProxy 2.6 accepts `ca-verify-file` alone (`haproxy -c`), which
+//!   sends an empty CA list.
+//! - The log line is written to stderr (`log stderr`, `-db` keeps HAProxy in
+//!   the foreground) and carries `ssl_c_verify`, the X509_V_ERR_* code.
+//!
+//! `haproxy -c` checks the config.
+
+use super::{Job, RealProgram, RenderedGateway};
+use crate::gateway::ProfileKind;
+use crate::real::RealError;
+use std::fmt::Write as _;
+use std::path::Path;
+
+pub(crate) struct Haproxy;
+
+/// The `verify` setting of the `bind` line when a certificate is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verify {
+    Required,
+    Optional,
+    /// `verify optional`, every verify error ignored, and an HTTP deny rule.
+    OptionalDeny,
+}
+
+impl Verify {
+    fn bind_options(self) -> &'static str {
+        match self {
+            Verify::Required => " verify required",
+            Verify::Optional => " verify optional",
+            Verify::OptionalDeny => " verify optional ca-ignore-err all crt-ignore-err all",
+        }
+    }
+}
+
+fn config_path(prefix: &Path) -> String {
+    prefix.join("haproxy.cfg").display().to_string()
+}
+
+impl RealProgram for Haproxy {
+    const NAME: &'static str = "haproxy";
+    const PROGRAM: &'static str = "haproxy";
+    const PACKAGE: &'static str = "haproxy";
+    const PROFILE: ProfileKind = ProfileKind::Haproxy;
+
+    type Verify = Verify;
+
+    fn verify(mode: &str) -> Option<Verify> {
+        match mode {
+            "required" => Some(Verify::Required),
+            "optional" => Some(Verify::Optional),
+            "optional-deny" => Some(Verify::OptionalDeny),
+            _ => None,
+        }
+    }
+
+    fn render(job: &Job<'_, Verify>, out: &mut RenderedGateway) -> Result<(), RealError> {
+        let p = |rel: &str| job.path(rel);
+        let m = job.material;
+        let mut pem = m.chain_pem.clone();
+        pem.push_str(&m.server.key_pem());
+        out.files.push(("server.pem".into(), pem, true));
+        let proto = job.protocol();
+        let mut bind = format!(
+            "bind 127.0.0.1:{} ssl crt {} ssl-min-ver {proto} ssl-max-ver {proto} alpn http/1.1",
+            job.port,
+            p("server.pem")
+        );
+        match job.verify {
+            Some(verify) => {
+                if let Some(names) = job.names_file() {
+                    let _ = write!(bind, " ca-file {names}");
+                }
+                if let Some(verify_only) = job.verify_only_file() {
+                    let _ = write!(bind, " ca-verify-file {verify_only}");
+                }
+                if let Some(crl) = job.crl_file() {
+                    let _ = write!(bind, " crl-file {crl}");
+                }
+                bind.push_str(verify.bind_options());
+            }
+            None => bind.push_str(" verify none"),
+        }
+        let mut c = String::new();
+        let _ = writeln!(c, "# mtls-harness: real HAProxy for one case");
+        let _ = writeln!(c, "global\n  log stderr format raw local0 info");
+        let _ = writeln!(
+            c,
+            "defaults\n  mode http\n  log global\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s"
+        );
+        // The httplog fields plus the client-certificate verdict, so the
+        // log says why a request was denied (ssl_c_verify is the
+        // X509_V_ERR_* code; 0 means verified).
+        let _ = writeln!(
+            c,
+            "  log-format \"%ci:%cp [%tr] %ft %b/%s %ST %B %tsc ssl_c_used=%[ssl_c_used] ssl_c_verify=%[ssl_c_verify] ssl_c_ca_err=%[ssl_c_ca_err] ssl_c_err=%[ssl_c_err] %{{+Q}}r\""
+        );
+        let _ = writeln!(c, "frontend fe\n  {bind}");
+        if job.verify == Some(Verify::OptionalDeny) {
+            let _ = writeln!(
+                c,
+                "  http-request deny if !{{ ssl_c_used }} || !{{ ssl_c_verify 0 }}"
+            );
+        }
+        let _ = writeln!(
+            c,
+            "  http-request return status 200 content-type text/plain lf-string \"authenticated: %[ssl_c_s_dn]\\n\" if {{ ssl_c_used }} {{ ssl_c_verify 0 }}"
+        );
+        let _ = writeln!(
+            c,
+            "  http-request return status 200 content-type text/plain string \"anonymous\\n\""
+        );
+        out.files.push(("haproxy.cfg".into(), c, false));
+        out.config_file = Some("haproxy.cfg".into());
+        out.args = vec!["-f".into(), config_path(job.prefix), "-db".into()];
+        out.logs = vec!["stderr.log".into()];
+        Ok(())
+    }
+
+    fn check_args(prefix: &Path) -> Option<Vec<String>> {
+        Some(vec!["-c".into(), "-q".into(), "-f".into(), config_path(prefix)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::observation::TlsVersion;
+    use crate::real::render::test_support::{file, setup};
+    use crate::real::{render, RealKind};
+    use crate::scenario::schema::CaNamesPolicy;
+    use std::path::Path;
+
+    fn haproxy_cfg(extra: &str, edit: impl FnOnce(&mut crate::scenario::schema::ServerSpec)) -> String {
+        let (pki, mut server) = setup(extra);
+        edit(&mut server);
+        let h = render(
+            RealKind::Haproxy,
+            &pki,
+            &server,
+            TlsVersion::Tls13,
+            1,
+            Path::new("/p"),
+        )
+        .unwrap();
+        file(&h, "haproxy.cfg").to_string()
+    }
+
+    #[test]
+    fn named_and_verify_only_cas_go_to_the_right_options() {
+        let cfg = haproxy_cfg("", |_| {});
+        assert!(cfg.contains("ca-file /p/ca-names.pem ca-verify-file /p/ca-verify.pem"));
+        assert!(cfg.contains("crl-file /p/crl.pem"));
+        assert!(cfg.contains("ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3"));
+        assert!(cfg.contains("verify required"));
+        assert!(!cfg.contains("http-request deny"));
+    }
+
+    #[test]
+    fn modes_render_as_haproxy_spells_them() {
+        let cfg = haproxy_cfg("mode = { haproxy = \"optional-deny\" }\n", |_| {});
+        assert!(cfg.contains("verify optional ca-ignore-err all crt-ignore-err all"));
+        assert!(cfg.contains("http-request deny if !{ ssl_c_used } || !{ ssl_c_verify 0 }"));
+        let cfg = haproxy_cfg("mode = { haproxy = \"optional\" }\n", |_| {});
+        assert!(cfg.contains(" verify optional\n"), "{cfg}");
+        assert!(!cfg.contains("ca-ignore-err"), "{cfg}");
+        let cfg = haproxy_cfg("", |s| {
+            s.client_auth = crate::scenario::schema::ClientAuth::None
+        });
+        assert!(cfg.contains(" verify none\n"), "{cfg}");
+        assert!(!cfg.contains("ca-file"), "{cfg}");
+    }
+
+    #[test]
+    fn an_empty_ca_list_is_a_verify_file_alone() {
+        let cfg = haproxy_cfg("", |s| s.ca_names = CaNamesPolicy::Empty);
+        assert!(
+            cfg.contains("ca-verify-file") && !cfg.contains("ca-file"),
+            "{cfg}"
+        );
+    }
+
+    #[test]
+    fn the_config_check_is_haproxy_c_on_the_rendered_config() {
+        assert_eq!(
+            RealKind::Haproxy.check_args(Path::new("/p")).unwrap(),
+            ["-c", "-q", "-f", "/p/haproxy.cfg"]
+        );
+    }
+}
