@@ -7,10 +7,6 @@ use crate::pki::PkiError;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// An error from code that does not have its own error type yet, kept as the
-/// source.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
 /// Why a real gateway could not be configured or started.
 #[derive(Debug, thiserror::Error)]
 pub enum RealError {
@@ -26,12 +22,12 @@ pub enum RealError {
     Trust(#[source] PkiError),
     /// The scenario's `ca_names` policy could not be applied.
     #[error("{0}")]
-    CaNames(#[source] BoxError),
+    CaNames(#[source] crate::tls::TlsError),
     #[error("server.crls: `{issuer}` is not a CA of this PKI that publishes a CRL")]
     NoCrl { issuer: String },
     /// `[server.mode]` names no mode of the profile that judges this gateway.
     #[error("server.mode: {0}")]
-    Mode(#[source] BoxError),
+    Mode(#[source] crate::gateway::ModeError),
     #[error("filler CA key: {0}")]
     FillerKey(#[source] rcgen::Error),
     #[error("filler CA `{subject}`: {source}")]

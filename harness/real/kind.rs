@@ -63,8 +63,9 @@ macro_rules! real_programs {
             pub fn supports(self, mode: &str) -> bool {
                 match self {
                     $(RealKind::$variant =>
-                        <$module::$program as $crate::real::render::RealProgram>::verify(mode)
-                            .is_some(),)+
+                        $crate::gateway::ProfileMode::from_name(mode).is_some_and(|m|
+                            <$module::$program as $crate::real::render::RealProgram>::verify(m)
+                                .is_some()),)+
                 }
             }
 

@@ -29,7 +29,7 @@ use crate::scenario::schema::ScenarioFile;
 use crate::tls::Timeouts;
 use std::time::Duration;
 
-pub use error::{BoxError, FillerCaError, RealError, Unsupported};
+pub use error::{FillerCaError, RealError, Unsupported};
 pub use render::{render, RealKind, RenderedGateway, APACHE_MODULES};
 pub use server::{group_members, RealServer, START_TIMEOUT};
 

@@ -55,7 +55,12 @@ pub fn documented() -> Vec<(&'static str, String)> {
     ProfileKind::ALL
         .into_iter()
         .filter(|p| RealKind::ALL.iter().all(|r| r.profile() != *p))
-        .map(|p| (p.name(), format!("documented: {}", p.info().sources.join("; "))))
+        .map(|p| {
+            (
+                p.name(),
+                format!("documented: {}", p.info().sources.join("; ")),
+            )
+        })
         .collect()
 }
 

@@ -21,7 +21,7 @@
 //! checks the config.
 
 use super::{Job, RealProgram, RenderedGateway, VERIFY_DEPTH};
-use crate::gateway::ProfileKind;
+use crate::gateway::{self, apache::ApacheMode};
 use crate::real::{RealError, Unsupported};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -62,20 +62,19 @@ impl RealProgram for Apache {
     const NAME: &'static str = "apache";
     const PROGRAM: &'static str = "apache2";
     const PACKAGE: &'static str = "apache2";
-    const PROFILE: ProfileKind = ProfileKind::Apache;
+    type Judge = gateway::apache::Apache;
 
     type Verify = Verify;
 
-    fn verify(mode: &str) -> Option<Verify> {
-        match mode {
-            "per-server" => Some(Verify::PerServer),
-            "optional" => Some(Verify::Optional),
-            "per-directory" => Some(Verify::PerDirectory),
-            _ => None,
-        }
+    fn verify(mode: ApacheMode) -> Option<Verify> {
+        Some(match mode {
+            ApacheMode::PerServer => Verify::PerServer,
+            ApacheMode::Optional => Verify::Optional,
+            ApacheMode::PerDirectory => Verify::PerDirectory,
+        })
     }
 
-    fn render(job: &Job<'_, Verify>, out: &mut RenderedGateway) -> Result<(), RealError> {
+    fn render(job: &Job<'_, Self>, out: &mut RenderedGateway) -> Result<(), RealError> {
         let p = |rel: &str| job.path(rel);
         let port = job.port;
         // Where the directive goes follows the mode even when no certificate

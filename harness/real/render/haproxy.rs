@@ -16,7 +16,7 @@
 //! `haproxy -c` checks the config.
 
 use super::{Job, RealProgram, RenderedGateway};
-use crate::gateway::ProfileKind;
+use crate::gateway::{self, haproxy::HaproxyMode};
 use crate::real::RealError;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -50,20 +50,19 @@ impl RealProgram for Haproxy {
     const NAME: &'static str = "haproxy";
     const PROGRAM: &'static str = "haproxy";
     const PACKAGE: &'static str = "haproxy";
-    const PROFILE: ProfileKind = ProfileKind::Haproxy;
+    type Judge = gateway::haproxy::Haproxy;
 
     type Verify = Verify;
 
-    fn verify(mode: &str) -> Option<Verify> {
-        match mode {
-            "required" => Some(Verify::Required),
-            "optional" => Some(Verify::Optional),
-            "optional-deny" => Some(Verify::OptionalDeny),
-            _ => None,
-        }
+    fn verify(mode: HaproxyMode) -> Option<Verify> {
+        Some(match mode {
+            HaproxyMode::Required => Verify::Required,
+            HaproxyMode::Optional => Verify::Optional,
+            HaproxyMode::OptionalDeny => Verify::OptionalDeny,
+        })
     }
 
-    fn render(job: &Job<'_, Verify>, out: &mut RenderedGateway) -> Result<(), RealError> {
+    fn render(job: &Job<'_, Self>, out: &mut RenderedGateway) -> Result<(), RealError> {
         let p = |rel: &str| job.path(rel);
         let m = job.material;
         let mut pem = m.chain_pem.clone();

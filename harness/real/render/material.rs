@@ -49,7 +49,7 @@ impl<'a> Material<'a> {
         let intermediates_pem: String = chain[1..].iter().map(|c| IssuedCert::pem_of(c)).collect();
         let trusted = pki.resolve(&server.trust).map_err(RealError::Trust)?;
         let list = AcceptableCaList::from_policy(&server.ca_names, &trusted, pki)
-            .map_err(|e| RealError::CaNames(e.into()))?;
+            .map_err(RealError::CaNames)?;
         // A real server sends the subjects of the CA certificates in its
         // names file: map each name back to a trusted certificate, or, for
         // the filler names of `extra-filler` / `fill-to-bytes`, make a

@@ -12,7 +12,7 @@ mod rendered;
 
 use super::kind::real_programs;
 use super::{RealError, Unsupported};
-use crate::gateway::{GatewayProfile, ProfileKind};
+use crate::gateway::{GatewayProfile, Profile, ProfileKind, ProfileMode, Registered};
 use crate::observation::TlsVersion;
 use crate::pki::Pki;
 use crate::scenario::schema::{ClientAuth, ServerSpec};
@@ -52,7 +52,8 @@ pub(crate) trait RealProgram {
     const PACKAGE: &'static str;
     /// The built-in profile whose expectations (and `[server.mode]` entry)
     /// judge it.
-    const PROFILE: ProfileKind;
+    type Judge: Registered;
+    const PROFILE: ProfileKind = <Self::Judge as Registered>::KIND;
 
     /// How the program is told to verify client certificates.
     type Verify: Copy;
@@ -61,11 +62,11 @@ pub(crate) trait RealProgram {
     /// when it has no equivalent. The program's only look at a mode: every
     /// mode it is configured for is named here, so a mode added to a profile
     /// later must be taught to it, not silently rendered as another.
-    fn verify(mode: &str) -> Option<Self::Verify>;
+    fn verify(mode: JudgeMode<Self>) -> Option<Self::Verify>;
 
     /// Add the program's config files, arguments, logs and readiness marker
     /// to `out` (which already holds the shared PKI files).
-    fn render(job: &Job<'_, Self::Verify>, out: &mut RenderedGateway) -> Result<(), RealError>;
+    fn render(job: &Job<'_, Self>, out: &mut RenderedGateway) -> Result<(), RealError>;
 
     /// The arguments that make the program check the config rendered into
     /// `prefix` without serving; `None` when it has no config file.
@@ -74,19 +75,19 @@ pub(crate) trait RealProgram {
 
 /// What a program renders from: the shared PKI material and the scenario's
 /// settings, with every path below `prefix`.
-pub(crate) struct Job<'a, V> {
+pub(crate) struct Job<'a, P: RealProgram + ?Sized> {
     pub material: &'a Material<'a>,
     /// How a client certificate is verified; `None`: none is asked for.
-    pub verify: Option<V>,
+    pub verify: Option<P::Verify>,
     /// The profile mode as configured (also when no certificate is asked
     /// for); only the program's `verify` looks into it.
-    pub mode: &'static str,
+    pub mode: JudgeMode<P>,
     pub version: TlsVersion,
     pub port: u16,
     pub prefix: &'a Path,
 }
 
-impl<V> Job<'_, V> {
+impl<P: RealProgram + ?Sized> Job<'_, P> {
     /// `rel` below the prefix, as the config spells it.
     pub fn path(&self, rel: &str) -> String {
         self.prefix.join(rel).display().to_string()
@@ -125,13 +126,18 @@ impl<V> Job<'_, V> {
     }
 }
 
+/// The typed mode of the profile that judges program `P`.
+pub(crate) type JudgeMode<P> = <<P as RealProgram>::Judge as Profile>::Mode;
+
 /// The profile mode a real gateway is configured from (validated against the
 /// built-in profile's modes).
-fn mode_of(profile: ProfileKind, server: &ServerSpec) -> Result<&'static str, RealError> {
-    let mode = server.mode.get(profile.name()).map(String::as_str);
-    GatewayProfile::new(profile, mode, server.client_auth)
-        .map(|p| p.mode)
-        .map_err(|e| RealError::Mode(e.into()))
+fn mode_of<P: RealProgram>(server: &ServerSpec) -> Result<JudgeMode<P>, RealError> {
+    let mode = server.mode.get(P::PROFILE.name()).map(String::as_str);
+    let profile =
+        GatewayProfile::new(P::PROFILE, mode, server.client_auth).map_err(RealError::Mode)?;
+    Ok(profile
+        .mode_of::<P::Judge>()
+        .expect("the profile is P's judge"))
 }
 
 /// Render `kind`'s config for `server` on 127.0.0.1:`port`, TLS `version`
@@ -164,14 +170,14 @@ pub(crate) fn render_as<P: RealProgram>(
         .into());
     }
     let material = Material::from_pki(pki, server)?;
-    let mode = mode_of(P::PROFILE, server)?;
+    let mode = mode_of::<P>(server)?;
     let verify = match server.client_auth {
         ClientAuth::None => None,
         ClientAuth::Optional | ClientAuth::Required => {
             Some(P::verify(mode).ok_or(Unsupported::Mode {
                 kind,
                 profile: P::PROFILE,
-                mode,
+                mode: mode.name(),
             })?)
         }
     };

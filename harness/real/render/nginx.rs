@@ -19,7 +19,7 @@
 //! the one serving; `nginx -t` checks the config.
 
 use super::{Job, RealProgram, RenderedGateway, VERIFY_DEPTH};
-use crate::gateway::ProfileKind;
+use crate::gateway::{self, nginx::NginxMode};
 use crate::real::{RealError, Unsupported};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -66,20 +66,19 @@ impl RealProgram for Nginx {
     const NAME: &'static str = "nginx";
     const PROGRAM: &'static str = "nginx";
     const PACKAGE: &'static str = "nginx";
-    const PROFILE: ProfileKind = ProfileKind::Nginx;
+    type Judge = gateway::nginx::Nginx;
 
     type Verify = VerifyClient;
 
-    fn verify(mode: &str) -> Option<VerifyClient> {
-        match mode {
-            "on" => Some(VerifyClient::On),
-            "optional" => Some(VerifyClient::Optional),
-            "optional_no_ca" => Some(VerifyClient::OptionalNoCa),
-            _ => None,
-        }
+    fn verify(mode: NginxMode) -> Option<VerifyClient> {
+        Some(match mode {
+            NginxMode::On => VerifyClient::On,
+            NginxMode::Optional => VerifyClient::Optional,
+            NginxMode::OptionalNoCa => VerifyClient::OptionalNoCa,
+        })
     }
 
-    fn render(job: &Job<'_, VerifyClient>, out: &mut RenderedGateway) -> Result<(), RealError> {
+    fn render(job: &Job<'_, Self>, out: &mut RenderedGateway) -> Result<(), RealError> {
         let p = |rel: &str| job.path(rel);
         if job
             .verify

@@ -22,7 +22,7 @@
 
 use super::material::pems;
 use super::{Job, RealProgram, RenderedGateway, VERIFY_DEPTH};
-use crate::gateway::ProfileKind;
+use crate::gateway::{self, haproxy::HaproxyMode};
 use crate::observation::TlsVersion;
 use crate::real::RealError;
 use std::path::Path;
@@ -42,19 +42,20 @@ impl RealProgram for Openssl {
     const NAME: &'static str = "openssl";
     const PROGRAM: &'static str = "openssl";
     const PACKAGE: &'static str = "openssl";
-    const PROFILE: ProfileKind = ProfileKind::Haproxy;
+    type Judge = gateway::haproxy::Haproxy;
 
     type Verify = Verify;
 
-    fn verify(mode: &str) -> Option<Verify> {
+    fn verify(mode: HaproxyMode) -> Option<Verify> {
         match mode {
-            "required" => Some(Verify::Required),
-            "optional" => Some(Verify::Optional),
-            _ => None,
+            HaproxyMode::Required => Some(Verify::Required),
+            HaproxyMode::Optional => Some(Verify::Optional),
+            // No HTTP layer to deny in.
+            HaproxyMode::OptionalDeny => None,
         }
     }
 
-    fn render(job: &Job<'_, Verify>, out: &mut RenderedGateway) -> Result<(), RealError> {
+    fn render(job: &Job<'_, Self>, out: &mut RenderedGateway) -> Result<(), RealError> {
         let p = |rel: &str| job.path(rel);
         let m = job.material;
         let only = match job.version {
