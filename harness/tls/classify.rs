@@ -81,6 +81,10 @@ pub fn alert_for_local_error(e: &rustls::Error) -> AlertDescription {
     use rustls::Error as E;
     match e {
         E::InvalidMessage(m) => AlertDescription::from(*m),
+        // common_state.rs: a message out of order is answered unexpected_message.
+        E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
+            AlertDescription::UnexpectedMessage
+        }
         E::InvalidCertificate(c) => AlertDescription::from(c.clone()),
         E::NoCertificatesPresented => AlertDescription::CertificateRequired,
         E::PeerIncompatible(_) => AlertDescription::HandshakeFailure,

@@ -341,6 +341,8 @@ impl ClientSpec {
                 Ok(Ok(s)) => s,
             };
         *local = tcp.local_addr().ok();
+        // Small handshake writes go out at once (see the server's accept).
+        let _ = tcp.set_nodelay(true);
         obs.timings.connect_ms = Some(ms(t0));
         match self.via_tunnel {
             None => self.tls_and_http(tcp, config, obs).await,

@@ -47,6 +47,9 @@ pub(super) async fn accept_loop(
             _ = stop.changed() => break,
             accepted = listener.accept() => {
                 let Ok((tcp, peer)) = accepted else { continue };
+                // A TLS 1.2 server flight is several small writes: without
+                // NODELAY the last waits for the client's delayed ACK (~40 ms).
+                let _ = tcp.set_nodelay(true);
                 let (shared, book, events, stop) = (shared.clone(), book.clone(), events.clone(), stop.clone());
                 connections.spawn(async move {
                     let mut stop = stop;

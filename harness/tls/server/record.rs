@@ -2,7 +2,7 @@
 
 use crate::observation::{CaNamesSeen, Side, TlsVersion};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
@@ -36,9 +36,17 @@ pub struct ServerRecord {
     pub seq: u64,
 }
 
+/// How many finished connections a gateway remembers for `record_for`: a
+/// long-running `serve` must not grow with every client address it sees.
+pub(super) const FINISHED_KEPT: usize = 4096;
+
+/// The records by peer address: every open connection, and the most recent
+/// [`FINISHED_KEPT`] finished ones.
 #[derive(Default)]
 pub(super) struct RecordBook {
     pub(super) records: Mutex<HashMap<SocketAddr, ServerRecord>>,
+    /// Finished records, oldest first, by (seq, peer).
+    finished: Mutex<VecDeque<(u64, SocketAddr)>>,
     seq: std::sync::atomic::AtomicU64,
     pub(super) changed: Notify,
 }
@@ -46,7 +54,56 @@ pub(super) struct RecordBook {
 impl RecordBook {
     pub(super) fn put(&self, peer: SocketAddr, mut rec: ServerRecord) {
         rec.seq = self.seq.fetch_add(1, Ordering::SeqCst);
-        self.records.lock().expect("record lock").insert(peer, rec);
+        let done = rec.done.then_some(rec.seq);
+        let mut records = self.records.lock().expect("record lock");
+        records.insert(peer, rec);
+        if let Some(seq) = done {
+            let mut finished = self.finished.lock().expect("record lock");
+            finished.push_back((seq, peer));
+            while finished.len() > FINISHED_KEPT {
+                let Some((old_seq, old_peer)) = finished.pop_front() else {
+                    break;
+                };
+                // The address may have been reused by a newer connection.
+                if records.get(&old_peer).is_some_and(|r| r.seq == old_seq) {
+                    records.remove(&old_peer);
+                }
+            }
+        }
+        drop(records);
         self.changed.notify_waiters();
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.records.lock().expect("record lock").len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finished_records_are_bounded_open_ones_are_kept() {
+        let book = RecordBook::default();
+        let open: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        book.put(open, ServerRecord::default());
+        for port in 2..(FINISHED_KEPT as u16 + 1002) {
+            let peer = SocketAddr::from(([127, 0, 0, 1], port));
+            book.put(
+                peer,
+                ServerRecord {
+                    done: true,
+                    ..Default::default()
+                },
+            );
+        }
+        assert_eq!(book.len(), FINISHED_KEPT + 1);
+        assert!(book.records.lock().expect("lock").contains_key(&open));
+        let newest = SocketAddr::from(([127, 0, 0, 1], FINISHED_KEPT as u16 + 1001));
+        assert!(book.records.lock().expect("lock").contains_key(&newest));
+        let oldest = SocketAddr::from(([127, 0, 0, 1], 2));
+        assert!(!book.records.lock().expect("lock").contains_key(&oldest));
     }
 }
