@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, PkiCommand};
+use cli::Cli;
 use mtls_harness::exit_codes;
 
 fn main() {
@@ -24,24 +24,29 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("MTLS_HARNESS_LOG"))
         .with_writer(std::io::stderr)
         .init();
-    let result: anyhow::Result<i32> = match parsed.command {
-        Command::Run(args) => cli::run(args),
-        Command::List { dir } => cli::list(dir),
-        Command::Explain { id, catalog } => cli::explain(&id, catalog),
-        Command::Pki {
-            command: PkiCommand::Generate { spec, out },
-        } => cli::pki_generate(&spec, &out),
-        Command::Serve(args) => cli::serve(args),
-        Command::GatewayConfig(args) => cli::gateway_config(args),
-        Command::Probe(args) => cli::probe(args),
-        Command::Bench(args) => cli::bench(args),
-        Command::Fidelity(args) => cli::fidelity(args),
-    };
-    match result {
+    match parsed.command.run() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             std::process::exit(exit_codes::BAD_INPUT);
         }
     }
+}
+
+/// The error and its causes on one line, `outer: inner: ...`. A cause whose
+/// text its parent already shows (errors that print their source) is not
+/// repeated.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }

@@ -519,3 +519,72 @@ fn run_against_an_external_target_uses_its_pki_and_checks_it_first() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("exactly one --profile"), "{stderr}");
 }
+
+#[test]
+fn profile_and_gateway_names_come_from_the_registries() {
+    use mtls_harness::gateway::ProfileKind;
+    use mtls_harness::real::RealKind;
+    let (code, _, stderr) = run(&["run", "--profile", "bogus"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("bogus"), "{stderr}");
+    for kind in ProfileKind::ALL {
+        assert!(stderr.contains(kind.name()), "{kind} not listed: {stderr}");
+    }
+    let (code, _, stderr) = run(&["run", "--gateway", "real:bogus"]);
+    assert_eq!(code, 2, "{stderr}");
+    for kind in RealKind::ALL {
+        assert!(
+            stderr.contains(&kind.to_string()),
+            "{kind} not listed: {stderr}"
+        );
+    }
+    let (code, help, _) = run(&["run", "--help"]);
+    assert_eq!(code, 0);
+    for kind in RealKind::ALL {
+        assert!(
+            help.contains(&kind.to_string()),
+            "{kind} not in help: {help}"
+        );
+    }
+}
+
+#[test]
+fn bench_rejects_bad_values_before_measuring() {
+    let (code, _, stderr) = run(&["bench", "--duration", "5h"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("5h") && stderr.contains("unit"), "{stderr}");
+    let (code, _, stderr) = run(&["bench", "--trust-anchors", "1,0"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = run(&["bench", "--format", "junit"]);
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn bench_writes_points_with_ratios_against_the_first() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("bench.json");
+    let (code, stdout, stderr) = run(&[
+        "bench",
+        "--trust-anchors",
+        "1,20",
+        "--duration",
+        "200ms",
+        "--concurrency",
+        "2",
+        "--format",
+        "json",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(json["baseline_trust_anchors"], 1, "{json}");
+    let points = json["points"].as_array().expect("points");
+    assert_eq!(points.len(), 2, "{json}");
+    assert_eq!(points[0]["ratio_vs_baseline"], 1.0, "{json}");
+    assert_eq!(points[1]["trust_anchors"], 20, "{json}");
+    assert!(
+        points[1]["stats"]["handshakes"].as_u64() > Some(0),
+        "{json}"
+    );
+}

@@ -1,11 +1,18 @@
 //! Handshake benchmarks: an in-memory handshake driver (no sockets; what
 //! criterion measures) and a loopback load generator (what `bench` runs), on
-//! gateways with large trust stores and CA-name lists.
+//! gateways with large trust stores and CA-name lists. [`sweep`] measures one
+//! point per trust-store size; [`table`] shows the points against the first.
+
+pub mod sweep;
+pub mod table;
+
+pub use sweep::{sweep, SweepOptions};
+pub use table::{BenchPoint, BenchRun};
 
 use crate::case::{client_spec, gateway_config};
 use crate::gateway::ProfileKind;
 use crate::observation::TlsVersion;
-use crate::pki::Pki;
+use crate::pki::{Pki, PkiError};
 use crate::scenario::schema::{CaNamesPolicy, ScenarioFile};
 use crate::tls::client::ClientSpec;
 use crate::tls::server::GatewayConfig;
@@ -14,6 +21,54 @@ use rustls_pki_types::ServerName;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Errors from other modules that still report themselves as text; boxing
+/// keeps them (and the source chain of typed ones) without flattening.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a benchmark could not be set up or run. The messages name the step;
+/// the cause is the error's source.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The benchmark's own scenario text did not parse (a bug here).
+    #[error("the generated benchmark scenario")]
+    Scenario(#[source] toml::de::Error),
+    #[error("generating the benchmark PKI")]
+    Pki(#[source] PkiError),
+    /// The gateway or client configuration could not be built.
+    #[error("configuring the benchmark {what}")]
+    Config {
+        what: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    #[error("the client's server name")]
+    ServerName(#[source] rustls_pki_types::InvalidDnsNameError),
+    /// One side refused the in-memory handshake.
+    #[error("in-memory handshake: {side}")]
+    Handshake {
+        side: &'static str,
+        #[source]
+        source: rustls::Error,
+    },
+    #[error("in-memory handshake: moving TLS records")]
+    Records(#[source] std::io::Error),
+    #[error("in-memory handshake did not finish in {0} flights")]
+    Unfinished(usize),
+    #[error("starting the benchmark gateway")]
+    Gateway(#[source] BoxError),
+    #[error("a load worker stopped")]
+    Worker(#[source] tokio::task::JoinError),
+    #[error("no trust-store size to measure")]
+    NoPoints,
+    /// A point failed; which one, with why as the source.
+    #[error("{trust_anchors} trust anchors")]
+    Point {
+        trust_anchors: usize,
+        #[source]
+        source: Box<BenchError>,
+    },
+}
 
 /// A gateway and a client for one benchmark point.
 pub struct BenchSetup {
@@ -34,7 +89,7 @@ pub fn setup(
     trust_anchors: usize,
     ca_names: bool,
     version: TlsVersion,
-) -> Result<BenchSetup, String> {
+) -> Result<BenchSetup, BenchError> {
     let fillers = trust_anchors.saturating_sub(1);
     let bulk = if fillers > 0 {
         format!(
@@ -51,7 +106,7 @@ pub fn setup(
     let text = format!(
         "description = \"bench\"\n[[pki.cert]]\nname = \"root\"\nrole = \"root\"\n[[pki.cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n[[pki.cert]]\nname = \"alice\"\nrole = \"client\"\nissuer = \"root\"\n{bulk}[server]\ncert = \"gw\"\ntrust = {trust}\n[client]\ncerts = [\"alice\"]\n"
     );
-    let mut file: ScenarioFile = toml::from_str(&text).map_err(|e| e.to_string())?;
+    let mut file: ScenarioFile = toml::from_str(&text).map_err(BenchError::Scenario)?;
     file.server.ca_names = if ca_names {
         // Cut where Windows cuts: a list near 64 KiB fits the encoding but
         // rustls clients refuse the flight ("message buffer full").
@@ -59,7 +114,7 @@ pub fn setup(
     } else {
         CaNamesPolicy::Empty
     };
-    let pki = Pki::generate(&file.pki).map_err(|e| e.to_string())?;
+    let pki = Pki::generate(&file.pki).map_err(BenchError::Pki)?;
     let timeouts = Timeouts::default();
     let gateway = gateway_config(
         &pki,
@@ -69,8 +124,14 @@ pub fn setup(
         timeouts,
         None,
     )
-    .map_err(|e| e.to_string())?;
-    let client = client_spec(&pki, &file, version, timeouts).map_err(|e| e.to_string())?;
+    .map_err(|e| BenchError::Config {
+        what: "gateway",
+        source: e.into(),
+    })?;
+    let client = client_spec(&pki, &file, version, timeouts).map_err(|e| BenchError::Config {
+        what: "client",
+        source: e.into(),
+    })?;
     Ok(BenchSetup {
         trust_anchors,
         ca_names_bytes: gateway.ca_list.encoded_bytes(),
@@ -88,13 +149,16 @@ pub struct InMemory {
 }
 
 impl BenchSetup {
-    pub fn in_memory(&self) -> Result<InMemory, String> {
+    pub fn in_memory(&self) -> Result<InMemory, BenchError> {
         let server = crate::tls::server::gateway_tls(&self.gateway)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| BenchError::Config {
+                what: "gateway",
+                source: e.into(),
+            })?
             .config;
-        let client = self.client.rustls_config().map_err(|e| e.to_string())?;
-        let name =
-            ServerName::try_from(self.client.server_name.clone()).map_err(|e| e.to_string())?;
+        let client = client_rustls_config(&self.client)?;
+        let name = ServerName::try_from(self.client.server_name.clone())
+            .map_err(BenchError::ServerName)?;
         Ok(InMemory {
             client,
             server,
@@ -103,41 +167,51 @@ impl BenchSetup {
     }
 }
 
+fn client_rustls_config(client: &ClientSpec) -> Result<Arc<rustls::ClientConfig>, BenchError> {
+    client.rustls_config().map_err(|e| BenchError::Config {
+        what: "client",
+        source: e.into(),
+    })
+}
+
+/// A handshake takes a handful of flights; this many means a loop.
+const MAX_FLIGHTS: usize = 64;
+
+fn refused(side: &'static str) -> impl Fn(rustls::Error) -> BenchError {
+    move |source| BenchError::Handshake { side, source }
+}
+
 /// One full handshake between a rustls client and server through memory
 /// buffers. Returns whether the client sent a certificate.
-pub fn handshake_in_memory(m: &InMemory) -> Result<bool, String> {
+pub fn handshake_in_memory(m: &InMemory) -> Result<bool, BenchError> {
     let mut client = rustls::ClientConnection::new(m.client.clone(), m.name.clone())
-        .map_err(|e| e.to_string())?;
-    let mut server = rustls::ServerConnection::new(m.server.clone()).map_err(|e| e.to_string())?;
+        .map_err(refused("client"))?;
+    let mut server = rustls::ServerConnection::new(m.server.clone()).map_err(refused("server"))?;
     let mut buf = Vec::with_capacity(16 * 1024);
-    for _ in 0..64 {
+    for _ in 0..MAX_FLIGHTS {
         if !client.is_handshaking() && !server.is_handshaking() {
             return Ok(server.peer_certificates().is_some_and(|c| !c.is_empty()));
         }
         buf.clear();
         while client.wants_write() {
-            client.write_tls(&mut buf).map_err(|e| e.to_string())?;
+            client.write_tls(&mut buf).map_err(BenchError::Records)?;
         }
         let mut rd = &buf[..];
         while !rd.is_empty() {
-            server.read_tls(&mut rd).map_err(|e| e.to_string())?;
-            server
-                .process_new_packets()
-                .map_err(|e| format!("server: {e}"))?;
+            server.read_tls(&mut rd).map_err(BenchError::Records)?;
+            server.process_new_packets().map_err(refused("server"))?;
         }
         buf.clear();
         while server.wants_write() {
-            server.write_tls(&mut buf).map_err(|e| e.to_string())?;
+            server.write_tls(&mut buf).map_err(BenchError::Records)?;
         }
         let mut rd = &buf[..];
         while !rd.is_empty() {
-            client.read_tls(&mut rd).map_err(|e| e.to_string())?;
-            client
-                .process_new_packets()
-                .map_err(|e| format!("client: {e}"))?;
+            client.read_tls(&mut rd).map_err(BenchError::Records)?;
+            client.process_new_packets().map_err(refused("client"))?;
         }
     }
-    Err("handshake did not finish in 64 flights".into())
+    Err(BenchError::Unfinished(MAX_FLIGHTS))
 }
 
 /// Results of a load run.
@@ -182,9 +256,9 @@ pub async fn load(
     duration: Duration,
     concurrency: usize,
     progress: impl Fn(f64) + Send + Sync + 'static,
-) -> Result<LoadStats, String> {
-    let config = client.rustls_config().map_err(|e| e.to_string())?;
-    let name = ServerName::try_from(client.server_name.clone()).map_err(|e| e.to_string())?;
+) -> Result<LoadStats, BenchError> {
+    let config = client_rustls_config(client)?;
+    let name = ServerName::try_from(client.server_name.clone()).map_err(BenchError::ServerName)?;
     let connector = tokio_rustls::TlsConnector::from(config);
     let deadline = Instant::now() + duration;
     let cpu0 = cpu_seconds();
@@ -228,7 +302,7 @@ pub async fn load(
     }
     let (mut lat, mut errors, mut first_error) = (Vec::new(), 0, None);
     while let Some(r) = workers.join_next().await {
-        let (l, e, f) = r.map_err(|e| e.to_string())?;
+        let (l, e, f) = r.map_err(BenchError::Worker)?;
         lat.extend(l);
         errors += e;
         if first_error.is_none() {

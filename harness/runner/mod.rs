@@ -3,5 +3,6 @@
 pub mod execute;
 pub mod fidelity;
 pub mod report;
+pub mod target;
 
 pub use execute::{run_all, run_one, run_one_on, GatewaySelection, RunOptions};

@@ -8,9 +8,9 @@
 //! certificates, CRLs) is `material.rs`.
 
 mod material;
+mod registry;
 mod rendered;
 
-use super::kind::real_programs;
 use super::{RealError, Unsupported};
 use crate::gateway::{GatewayProfile, Profile, ProfileKind, ProfileMode, Registered};
 use crate::observation::TlsVersion;
@@ -20,6 +20,7 @@ use material::Material;
 use std::path::Path;
 
 pub use apache::APACHE_MODULES;
+use registry::real_programs;
 pub use rendered::RenderedGateway;
 
 // The registry: one line per real gateway program, `Variant => module::Program`

@@ -84,21 +84,20 @@ impl RenderedGateway {
             .find_program()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| self.kind.program().to_string());
-        let quote = |a: &str| {
-            if a.contains(' ') || a.contains(';') {
-                format!("'{a}'")
-            } else {
-                a.to_string()
-            }
-        };
-        let command = std::iter::once(program)
-            .chain(self.args.iter().map(|a| quote(a)))
+        // Paths and arguments hold no NUL byte; quoting cannot fail.
+        let quote =
+            |a: &str| shlex::try_quote(a).map_or_else(|_| a.to_string(), |q| q.into_owned());
+        let command = std::iter::once(program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .map(quote)
             .collect::<Vec<_>>()
             .join(" ");
-        let prefix = self.prefix.display();
+        let prefix = self.prefix.display().to_string();
         format!(
-            "#!/bin/sh\n# {} for scenario {scenario} (TLS {}), written by mtls-harness gateway-config.\n# Runs in the foreground; logs go under {prefix}.\ncd '{prefix}' && exec {command}\n",
-            self.kind, self.version,
+            "#!/bin/sh\n# {} for scenario {scenario} (TLS {}), written by mtls-harness gateway-config.\n# Runs in the foreground; logs go under {prefix}.\ncd {} && exec {command}\n",
+            self.kind,
+            self.version,
+            quote(&prefix),
         )
     }
 

@@ -1,0 +1,75 @@
+//! `probe`: does a target ask for a certificate, which CA names does it send,
+//! and why yours would not be sent.
+
+use super::args::LogFormat;
+use super::output::runtime;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use mtls_harness::exit_codes;
+use mtls_harness::probe::{probe as probe_target, ProbeOptions};
+use mtls_harness::tls::client::WalletEntry;
+use mtls_harness::tls::Timeouts;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// https://host:port
+    pub url: String,
+    /// Your client certificate (PEM; the chain may follow the leaf).
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// A report for people, or JSON.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: LogFormat,
+    /// Per-stage timeout in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub timeout: u64,
+}
+
+/// The certificate chain and key in the PEM files `--cert` and `--key` name.
+fn load_identity(cert: &Path, key: &Path) -> Result<WalletEntry> {
+    let chain: Vec<_> = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("--cert {}: cannot read", cert.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("--cert {}: not PEM certificates", cert.display()))?;
+    if chain.is_empty() {
+        bail!("--cert {}: no CERTIFICATE block", cert.display());
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("--key {}: no PEM private key", key.display()))?;
+    let name = cert
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "cert".into());
+    // `anyhow!(e)` takes a typed error whole (its chain kept) and a message as text.
+    WalletEntry::new(&name, chain, key_der).map_err(|e| anyhow!(e).context("--cert/--key"))
+}
+
+pub fn probe(args: ProbeArgs) -> Result<i32> {
+    let identity = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some(load_identity(cert, key)?),
+        _ => None,
+    };
+    let t = Duration::from_secs(args.timeout);
+    let opts = ProbeOptions {
+        url: args.url.clone(),
+        identity,
+        timeouts: Timeouts {
+            connect: t,
+            handshake: t,
+            response: t,
+        },
+    };
+    let report = runtime()?.block_on(probe_target(&opts))?;
+    match args.format {
+        LogFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        LogFormat::Text => print!("{}", report.render()),
+    }
+    Ok(exit_codes::SUCCESS)
+}
