@@ -198,7 +198,7 @@ pub fn totals(rows: &[FidelityRow]) -> (usize, usize, usize) {
     t
 }
 
-/// The table in Markdown (what the README embeds).
+/// The table in Markdown (docs/fidelity.md).
 pub fn markdown(rows: &[FidelityRow], kinds: &[RealKind]) -> String {
     let mut s = String::from("| scenario |");
     for k in kinds {
