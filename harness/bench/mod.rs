@@ -22,10 +22,6 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Errors from other modules that still report themselves as text; boxing
-/// keeps them (and the source chain of typed ones) without flattening.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
 /// Why a benchmark could not be set up or run. The messages name the step;
 /// the cause is the error's source.
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +33,16 @@ pub enum BenchError {
     Pki(#[source] PkiError),
     /// The gateway or client configuration could not be built.
     #[error("configuring the benchmark {what}")]
+    Case {
+        what: &'static str,
+        #[source]
+        source: crate::case::CaseError,
+    },
+    #[error("configuring the benchmark {what}")]
     Config {
         what: &'static str,
         #[source]
-        source: BoxError,
+        source: crate::tls::TlsError,
     },
     #[error("the client's server name")]
     ServerName(#[source] rustls_pki_types::InvalidDnsNameError),
@@ -56,7 +58,7 @@ pub enum BenchError {
     #[error("in-memory handshake did not finish in {0} flights")]
     Unfinished(usize),
     #[error("starting the benchmark gateway")]
-    Gateway(#[source] BoxError),
+    Gateway(#[source] crate::tls::TlsError),
     #[error("a load worker stopped")]
     Worker(#[source] tokio::task::JoinError),
     #[error("no trust-store size to measure")]
@@ -124,14 +126,15 @@ pub fn setup(
         timeouts,
         None,
     )
-    .map_err(|e| BenchError::Config {
+    .map_err(|source| BenchError::Case {
         what: "gateway",
-        source: e.into(),
+        source,
     })?;
-    let client = client_spec(&pki, &file, version, timeouts).map_err(|e| BenchError::Config {
-        what: "client",
-        source: e.into(),
-    })?;
+    let client =
+        client_spec(&pki, &file, version, timeouts).map_err(|source| BenchError::Case {
+            what: "client",
+            source,
+        })?;
     Ok(BenchSetup {
         trust_anchors,
         ca_names_bytes: gateway.ca_list.encoded_bytes(),
@@ -151,9 +154,9 @@ pub struct InMemory {
 impl BenchSetup {
     pub fn in_memory(&self) -> Result<InMemory, BenchError> {
         let server = crate::tls::server::gateway_tls(&self.gateway)
-            .map_err(|e| BenchError::Config {
+            .map_err(|source| BenchError::Config {
                 what: "gateway",
-                source: e.into(),
+                source,
             })?
             .config;
         let client = client_rustls_config(&self.client)?;
@@ -168,9 +171,9 @@ impl BenchSetup {
 }
 
 fn client_rustls_config(client: &ClientSpec) -> Result<Arc<rustls::ClientConfig>, BenchError> {
-    client.rustls_config().map_err(|e| BenchError::Config {
+    client.rustls_config().map_err(|source| BenchError::Config {
         what: "client",
-        source: e.into(),
+        source,
     })
 }
 

@@ -57,7 +57,7 @@ async fn measure(
     let s = setup(trust_anchors, opts.ca_names, opts.tls)?;
     let gateway = crate::tls::server::start(s.gateway.clone())
         .await
-        .map_err(|e| BenchError::Gateway(e.into()))?;
+        .map_err(BenchError::Gateway)?;
     let stats = load(
         gateway.addr(),
         &s.client,

@@ -3,7 +3,7 @@
 
 use super::args::LogFormat;
 use super::output::runtime;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use mtls_harness::exit_codes;
 use mtls_harness::probe::{probe as probe_target, ProbeOptions};
@@ -47,8 +47,7 @@ fn load_identity(cert: &Path, key: &Path) -> Result<WalletEntry> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "cert".into());
-    // `anyhow!(e)` takes a typed error whole (its chain kept) and a message as text.
-    WalletEntry::new(&name, chain, key_der).map_err(|e| anyhow!(e).context("--cert/--key"))
+    WalletEntry::new(&name, chain, key_der).context("--cert/--key")
 }
 
 pub fn probe(args: ProbeArgs) -> Result<i32> {

@@ -3,7 +3,7 @@
 
 use super::args::{self, LogFormat};
 use super::output::runtime;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use mtls_harness::exit_codes;
 use mtls_harness::gateway::ProfileKind;
@@ -87,11 +87,9 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
     config.listen = args.listen;
     let rt = runtime()?;
     rt.block_on(async move {
-        // `anyhow!(e)` takes a typed error whole (its chain kept) and a
-        // message as text.
         let gateway = mtls_harness::tls::server::start(config)
             .await
-            .map_err(|e| anyhow!(e).context("starting the gateway"))?;
+            .context("starting the gateway")?;
         println!("listening on {}", gateway.url());
         std::io::stdout().flush()?;
         let mut events = gateway.subscribe();

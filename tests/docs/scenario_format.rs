@@ -14,10 +14,10 @@
 //!   matches the profiles' modes, the alert list, the layered expectations.
 
 use super::markdown::{blocks, code_spans, Block};
+use mtls_harness::alert::ALERTS;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::oracle::Verdict;
 use mtls_harness::runner::execute::{generate_pkis, run_all, RunOptions};
-use mtls_harness::alert::ALERTS;
 use mtls_harness::scenario::{load_catalog, load_file, modes_of, Scenario, PROFILES};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
