@@ -138,17 +138,21 @@ mod tests {
             dir.path(),
         )
         .unwrap();
-        let prefix = dir.path().display();
+        let prefix = dir.path().display().to_string();
+        let quoted = shlex::try_quote(&prefix).unwrap().into_owned();
         let script = r.start_script("render::demo");
         assert!(script.starts_with("#!/bin/sh\n# real:nginx for scenario render::demo (TLS 1.2),"));
         let last = script.lines().last().unwrap();
         assert!(
-            last.starts_with(&format!("cd '{prefix}' && exec ")),
+            last.starts_with(&format!("cd {quoted} && exec ")),
             "{last}"
         );
         assert!(
             last.ends_with(&format!(
-                "nginx -p {prefix}/ -e {prefix}/logs/error.log -c {prefix}/nginx.conf -g 'daemon off; master_process off;'"
+                "nginx -p {} -e {} -c {} -g 'daemon off; master_process off;'",
+                shlex::try_quote(&format!("{prefix}/")).unwrap(),
+                shlex::try_quote(&format!("{prefix}/logs/error.log")).unwrap(),
+                shlex::try_quote(&format!("{prefix}/nginx.conf")).unwrap(),
             )),
             "{last}"
         );
