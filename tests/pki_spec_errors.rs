@@ -120,6 +120,12 @@ fn cases() -> Vec<Case> {
             message: "field `bulk[1].prefix`: duplicate prefix `filler` (also bulk[0]): both would write `filler.bundle.pem`",
         },
         Case {
+            what: "revoked root",
+            spec: "[[cert]]\nname = \"root\"\nrole = \"root\"\ndefects = [\"revoked\"]\n",
+            line: 4,
+            message: "field `cert[0].defects`: `revoked` goes on an issued certificate (its issuer's CRL shows it), but `root` has no issuer",
+        },
+        Case {
             what: "eku defect on a CA",
             spec: "[[cert]]\nname = \"root\"\nrole = \"root\"\ndefects = [\"eku-server-only\"]\n",
             line: 4,

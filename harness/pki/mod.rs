@@ -2,10 +2,10 @@
 //! keys, CRLs), which can be written to a directory and loaded back. The spec
 //! format and the directory layout are a contract: docs/pki-spec.md.
 //!
-//! Pipeline: [`parse`] (TOML -> spec, schema errors of every entry) ->
-//! [`validate`] (every semantic error, with file, line and field; the order)
-//! -> [`generate`] ([`params`] per certificate, [`keys`], [`bulk`] fillers,
-//! [`crl`]s) -> [`write`] / [`load`] (the directory and its `manifest.json`).
+//! Pipeline: `parse` (TOML -> spec, the schema errors of every entry) ->
+//! `validate` (every semantic error, with file, line and field; the issuer
+//! order) -> `generate` (`params` per certificate, `keys`, `bulk` fillers,
+//! `crl`s) -> `write` / `load` (the directory and its `manifest.json`).
 
 mod bulk;
 mod crl;

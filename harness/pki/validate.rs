@@ -417,6 +417,22 @@ impl Validator<'_, '_> {
                 self.cert_error(i, "defects", Some(defect.as_str()), message);
             }
         }
+        if c.issuer.is_none() {
+            // A self-signed certificate has no issuer whose CRL could list it.
+            for d in [Defect::Revoked, Defect::CrlExpired] {
+                if c.has(d) {
+                    self.cert_error(
+                        i,
+                        "defects",
+                        Some(d.as_str()),
+                        format!(
+                            "`{d}` goes on an issued certificate (its issuer's CRL shows it), but `{}` has no issuer",
+                            c.name
+                        ),
+                    );
+                }
+            }
+        }
         if c.has(Defect::PathLenExceeded) && (!c.role.is_ca() || c.issuer.is_none()) {
             self.cert_error(i, "defects", Some(Defect::PathLenExceeded.as_str()), "`path-len-exceeded` goes on an intermediate CA: its issuer then gets pathLen 0, which this CA violates".into());
         }
