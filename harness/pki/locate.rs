@@ -3,6 +3,7 @@
 
 use super::error::PkiError;
 use crate::source;
+use std::cell::OnceCell;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
@@ -10,7 +11,8 @@ use toml::Spanned;
 pub(super) struct Locator<'a> {
     path: &'a str,
     source: Option<&'a str>,
-    doc: Option<Spanned<DeTable<'a>>>,
+    /// The source's spans, parsed at the first error (a valid spec needs none).
+    doc: OnceCell<Option<Spanned<DeTable<'a>>>>,
 }
 
 impl<'a> Locator<'a> {
@@ -19,7 +21,7 @@ impl<'a> Locator<'a> {
         Locator {
             path,
             source,
-            doc: source.and_then(|s| DeTable::parse(s).ok()),
+            doc: OnceCell::new(),
         }
     }
 
@@ -52,7 +54,7 @@ impl<'a> Locator<'a> {
         value: Option<&str>,
     ) -> Option<usize> {
         let source = self.source?;
-        let Some(doc) = &self.doc else {
+        let Some(doc) = self.doc.get_or_init(|| DeTable::parse(source).ok()) else {
             return text_search(source, table, index, key, value);
         };
         let root = doc.get_ref();

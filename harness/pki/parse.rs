@@ -23,15 +23,14 @@ impl PkiSpec {
                 rendered,
             }
         };
-        let doc = DeTable::parse(source).map_err(|e| parse_error(&e))?;
-        let whole = PkiSpec::deserialize(toml::de::Deserializer::from(doc.clone()));
-        let whole_error = match whole {
+        let whole_error = match toml::from_str(source) {
             Ok(spec) => return Ok(spec),
             Err(e) => e,
         };
-        // The whole document stops at its first error. Check the top level
-        // without the entry arrays (an unknown key, `[cert]` instead of
-        // `[[cert]]`), then every entry on its own.
+        // The whole document stops at its first error. Unless that is a syntax
+        // error, check the top level without the entry arrays (an unknown key,
+        // `[cert]` instead of `[[cert]]`), then every entry on its own.
+        let doc = DeTable::parse(source).map_err(|e| parse_error(&e))?;
         let is_entries = |key: &str, value: &toml::de::DeValue<'_>| {
             ENTRY_TABLES.contains(&key) && value.is_array()
         };

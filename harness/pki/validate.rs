@@ -53,15 +53,15 @@ pub(super) fn validate(spec: &PkiSpec, at: &Locator<'_>) -> Result<Plan, PkiErro
     }
 }
 
-struct Validator<'s, 'l> {
+struct Validator<'s, 'l, 'src> {
     spec: &'s PkiSpec,
-    at: &'l Locator<'l>,
+    at: &'l Locator<'src>,
     /// Which entry defines each name (the first, if defined twice).
     owners: Owners,
     errors: Vec<PkiError>,
 }
 
-impl Validator<'_, '_> {
+impl Validator<'_, '_, '_> {
     fn cert_error(&mut self, i: usize, key: &str, value: Option<&str>, message: String) {
         let e = self.at.invalid("cert", i, key, value, message);
         self.errors.push(e);
