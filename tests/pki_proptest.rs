@@ -7,7 +7,7 @@
 //!
 //! Cases: 64 by default; `PROPTEST_CASES=N` overrides.
 
-use mtls_harness::pki::{Pki, PkiSpec, Role};
+use mtls_harness::pki::{Pki, PkiError, PkiSpec, Role};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 use x509_parser::prelude::*;
@@ -203,21 +203,50 @@ fn edit() -> impl Strategy<Value = Edit> {
 }
 
 /// Parse and, if that succeeds, generate. Either may fail; neither may panic
-/// (a panic fails the property). Errors must render to non-empty text.
+/// (a panic fails the property). Every error of a spec names the file, none is
+/// reported twice, and they come in line order; generation itself never fails
+/// once validation passed.
 fn parse_and_generate(src: &str) {
     match PkiSpec::from_toml(src, "fuzz.toml") {
         Ok(spec) => {
+            // Validation catches every problem: a spec that passes it generates.
             if let Err(e) = Pki::generate_with_source(&spec, "fuzz.toml", src) {
-                assert!(!e.to_string().is_empty());
+                assert!(
+                    matches!(e, PkiError::Invalid { .. } | PkiError::Many { .. }),
+                    "not a spec error: {e}"
+                );
+                check_spec_errors(&e);
             }
             // The same without source text (no line lookups) must not panic either.
             let _ = Pki::generate(&spec);
         }
-        Err(e) => {
-            let text = e.to_string();
-            assert!(text.starts_with("fuzz.toml"), "{text}");
-        }
+        Err(e) => check_spec_errors(&e),
     }
+}
+
+fn check_spec_errors(e: &PkiError) {
+    let errors = e.errors();
+    if errors.len() > 1 {
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{} errors:\n", errors.len())),
+            "{e}"
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for one in &errors {
+        let text = one.to_string();
+        assert!(text.starts_with("fuzz.toml"), "{text}");
+        assert!(seen.insert(text.clone()), "reported twice: {text}\nin {e}");
+    }
+    let lines: Vec<usize> = errors
+        .iter()
+        .map(|one| one.line().unwrap_or(usize::MAX))
+        .collect();
+    assert!(
+        lines.windows(2).all(|w| w[0] <= w[1]),
+        "not in line order: {e}"
+    );
 }
 
 // ---------------------------------------------------------------------------

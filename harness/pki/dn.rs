@@ -3,9 +3,24 @@
 
 use rcgen::{DistinguishedName, DnType};
 
+/// Why a subject string is not a usable distinguished name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubjectError {
+    #[error("`{part}` is not TYPE=value")]
+    NotTypeValue { part: String },
+    #[error("`{part}` has an empty value")]
+    EmptyValue { part: String },
+    #[error("unknown attribute type `{attribute}` (known: CN, O, OU, C, L, ST, DC, emailAddress, serialNumber)")]
+    UnknownAttribute { attribute: String },
+    #[error("country `{value}` must be two letters")]
+    CountryNotTwoLetters { value: String },
+    #[error("subject is empty")]
+    Empty,
+}
+
 /// Parse a subject string. Attribute types: CN, O, OU, C, L, ST, DC,
 /// emailAddress (also E), serialNumber.
-pub fn parse_subject(subject: &str) -> Result<DistinguishedName, String> {
+pub fn parse_subject(subject: &str) -> Result<DistinguishedName, SubjectError> {
     let mut dn = DistinguishedName::new();
     let mut any = false;
     for part in split_unescaped(subject) {
@@ -15,10 +30,10 @@ pub fn parse_subject(subject: &str) -> Result<DistinguishedName, String> {
         }
         let (ty, value) = part
             .split_once('=')
-            .ok_or_else(|| format!("`{part}` is not TYPE=value"))?;
+            .ok_or_else(|| SubjectError::NotTypeValue { part: part.into() })?;
         let value = value.trim().replace("\\,", ",");
         if value.is_empty() {
-            return Err(format!("`{part}` has an empty value"));
+            return Err(SubjectError::EmptyValue { part: part.into() });
         }
         let ty = match ty.trim().to_ascii_uppercase().as_str() {
             "CN" => DnType::CommonName,
@@ -31,19 +46,19 @@ pub fn parse_subject(subject: &str) -> Result<DistinguishedName, String> {
             "EMAILADDRESS" | "E" => DnType::CustomDnType(vec![1, 2, 840, 113549, 1, 9, 1]),
             "SERIALNUMBER" => DnType::CustomDnType(vec![2, 5, 4, 5]),
             other => {
-                return Err(format!(
-                    "unknown attribute type `{other}` (known: CN, O, OU, C, L, ST, DC, emailAddress, serialNumber)"
-                ))
+                return Err(SubjectError::UnknownAttribute {
+                    attribute: other.into(),
+                })
             }
         };
         if ty == DnType::CountryName && value.len() != 2 {
-            return Err(format!("country `{value}` must be two letters"));
+            return Err(SubjectError::CountryNotTwoLetters { value });
         }
         dn.push(ty, value);
         any = true;
     }
     if !any {
-        return Err("subject is empty".into());
+        return Err(SubjectError::Empty);
     }
     Ok(dn)
 }
@@ -82,11 +97,22 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(parse_subject("").unwrap_err().contains("empty"));
-        assert!(parse_subject("CN").unwrap_err().contains("TYPE=value"));
-        assert!(parse_subject("XX=1")
+        assert_eq!(parse_subject("").unwrap_err(), SubjectError::Empty);
+        assert!(parse_subject("CN")
             .unwrap_err()
-            .contains("unknown attribute"));
-        assert!(parse_subject("C=DEU").unwrap_err().contains("two letters"));
+            .to_string()
+            .contains("TYPE=value"));
+        assert!(matches!(
+            parse_subject("XX=1"),
+            Err(SubjectError::UnknownAttribute { attribute }) if attribute == "XX"
+        ));
+        assert!(parse_subject("C=DEU")
+            .unwrap_err()
+            .to_string()
+            .contains("two letters"));
+        assert!(matches!(
+            parse_subject("CN= "),
+            Err(SubjectError::EmptyValue { .. })
+        ));
     }
 }

@@ -1,56 +1,42 @@
 //! PKI generation: a [`PkiSpec`] becomes an in-memory [`Pki`] (certificates,
-//! keys, CRLs), which can be written to a directory and loaded back.
+//! keys, CRLs), which can be written to a directory and loaded back. The spec
+//! format and the directory layout are a contract: docs/pki-spec.md.
+//!
+//! Pipeline: `parse` (TOML -> spec, the schema errors of every entry) ->
+//! `validate` (every semantic error, with file, line and field; the issuer
+//! order) -> `generate` (`params` per certificate, `keys`, `bulk` fillers,
+//! `crl`s) -> `write` / `load` (the directory and its `manifest.json`).
 
+mod bulk;
+mod crl;
 mod dn;
+mod error;
 mod generate;
-mod output;
+mod graph;
+mod keys;
+mod load;
+mod locate;
+mod manifest;
+pub mod names;
+mod params;
+mod parse;
 pub mod spec;
+mod validate;
+mod write;
+mod x509;
 
 use rustls_pki_types::{
     CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer,
 };
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
-pub use dn::parse_subject;
+pub use dn::{parse_subject, SubjectError};
+pub use error::{GenerateError, PkiError};
+pub use keys::KeyError;
+pub use load::LoadError;
+pub use params::{FORBIDDEN_SUFFIX, PERMITTED_SUBTREE};
 pub use spec::{BulkSpec, CertSpec, Defect, KeyType, PkiSpec, Role, Validity};
-
-/// Why a spec could not be read, checked, generated or written.
-#[derive(Debug, thiserror::Error)]
-pub enum PkiError {
-    /// The TOML could not be parsed or did not fit the schema (unknown key, bad type).
-    #[error("{rendered}")]
-    Parse {
-        path: String,
-        line: Option<usize>,
-        rendered: String,
-    },
-    /// The spec parsed but says something impossible (unknown issuer, cycle, ...).
-    #[error("{path}{}: field `{field}`: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid {
-        path: String,
-        line: Option<usize>,
-        field: String,
-        message: String,
-    },
-    /// rcgen or the key generator refused.
-    #[error("generating `{name}`: {message}")]
-    Generate { name: String, message: String },
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: output directory exists and is not empty", path.display())]
-    OutDirNotEmpty { path: PathBuf },
-    /// A PKI directory (written by `pki generate`) could not be loaded.
-    #[error("{}: {message}", path.display())]
-    Load { path: PathBuf, message: String },
-    /// A name that is not in the PKI.
-    #[error("no certificate named `{name}` in the PKI{}", hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
-    UnknownCert { name: String, hint: Option<String> },
-}
+pub use x509::SanError;
 
 /// One generated certificate with its key and chain.
 #[derive(Debug, Clone)]
@@ -106,22 +92,22 @@ impl IssuedCert {
 
     /// PEM of any certificate.
     pub fn pem_of(der: &[u8]) -> String {
-        output::pem_block("CERTIFICATE", der)
+        x509::pem_block("CERTIFICATE", der)
     }
 
     pub fn cert_pem(&self) -> String {
-        output::pem_block("CERTIFICATE", &self.der)
+        x509::pem_block("CERTIFICATE", &self.der)
     }
 
     pub fn key_pem(&self) -> String {
-        output::pem_block("PRIVATE KEY", &self.key_pkcs8)
+        x509::pem_block("PRIVATE KEY", &self.key_pkcs8)
     }
 
     /// PEM of the cert followed by its intermediates (root excluded).
     pub fn chain_pem(&self) -> String {
         self.chain_with_leaf()
             .iter()
-            .map(|c| output::pem_block("CERTIFICATE", c))
+            .map(|c| x509::pem_block("CERTIFICATE", c))
             .collect()
     }
 }
@@ -142,7 +128,7 @@ pub struct Pki {
 impl Pki {
     /// Generate every certificate, key and CRL of `spec`.
     pub fn generate(spec: &PkiSpec) -> Result<Pki, PkiError> {
-        generate::generate(spec, "<spec>", None)
+        Self::generate_located(spec, "<spec>", None)
     }
 
     /// Parse and generate a spec read from `path` (errors name the file and line).
@@ -153,13 +139,19 @@ impl Pki {
         })?;
         let name = path.display().to_string();
         let spec = PkiSpec::from_toml(&source, &name)?;
-        let pki = generate::generate(&spec, &name, Some(&source))?;
+        let pki = Self::generate_located(&spec, &name, Some(&source))?;
         Ok((spec, pki))
     }
 
     /// Generate with errors that name `path` and lines of `source`.
     pub fn generate_with_source(spec: &PkiSpec, path: &str, source: &str) -> Result<Pki, PkiError> {
-        generate::generate(spec, path, Some(source))
+        Self::generate_located(spec, path, Some(source))
+    }
+
+    /// Validate (all errors at once), then generate.
+    fn generate_located(spec: &PkiSpec, path: &str, source: Option<&str>) -> Result<Pki, PkiError> {
+        let plan = validate::validate(spec, &locate::Locator::new(path, source))?;
+        generate::generate(spec, &plan)
     }
 
     /// Every certificate, in generation order (issuers before subjects).
@@ -232,33 +224,19 @@ impl Pki {
         self.bulk.keys().map(String::as_str)
     }
 
-    /// Write the files `pki generate` promises (see DESIGN.md) into `dir`,
+    /// Write the files `pki generate` promises (docs/pki-spec.md) into `dir`,
     /// which must not exist or be empty. On error nothing is left behind.
     pub fn write_dir(&self, dir: &std::path::Path) -> Result<(), PkiError> {
-        output::write_dir(self, dir)
+        write::write_dir(self, dir)
     }
 
     /// Load a directory written by [`Pki::write_dir`].
     pub fn load_dir(dir: &std::path::Path) -> Result<Pki, PkiError> {
-        output::load_dir(dir)
+        load::load_dir(dir)
     }
 
     fn push(&mut self, cert: IssuedCert) {
         self.by_name.insert(cert.name.clone(), self.certs.len());
         self.certs.push(cert);
-    }
-}
-
-impl PkiSpec {
-    /// Parse a spec; errors name `path`, the line and the key.
-    pub fn from_toml(source: &str, path: &str) -> Result<PkiSpec, PkiError> {
-        toml::from_str(source).map_err(|e| {
-            let (line, rendered) = crate::source::describe_toml_error(path, source, &e);
-            PkiError::Parse {
-                path: path.to_string(),
-                line,
-                rendered,
-            }
-        })
     }
 }

@@ -1,5 +1,5 @@
 //! The PKI spec: the TOML format of `pki generate SPEC` and of a scenario's
-//! `[pki]` table. This format is a contract (see DESIGN.md); extend, never rename.
+//! `[pki]` table. This format is a contract (docs/pki-spec.md); extend, never rename.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -74,6 +74,12 @@ pub struct BulkSpec {
     pub subject: Option<String>,
 }
 
+impl CertSpec {
+    pub fn has(&self, defect: Defect) -> bool {
+        self.defects.contains(&defect)
+    }
+}
+
 impl BulkSpec {
     fn default_role() -> Role {
         Role::Root
@@ -135,6 +141,12 @@ impl KeyType {
             KeyType::Rsa3072 => "rsa-3072",
             KeyType::Rsa4096 => "rsa-4096",
         }
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
