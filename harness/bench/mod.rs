@@ -36,7 +36,7 @@ pub enum BenchError {
     Case {
         what: &'static str,
         #[source]
-        source: crate::case::CaseError,
+        source: Box<crate::case::CaseError>,
     },
     #[error("configuring the benchmark {what}")]
     Config {
@@ -128,12 +128,12 @@ pub fn setup(
     )
     .map_err(|source| BenchError::Case {
         what: "gateway",
-        source,
+        source: Box::new(source),
     })?;
     let client =
         client_spec(&pki, &file, version, timeouts).map_err(|source| BenchError::Case {
             what: "client",
-            source,
+            source: Box::new(source),
         })?;
     Ok(BenchSetup {
         trust_anchors,

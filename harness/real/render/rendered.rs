@@ -143,10 +143,7 @@ mod tests {
         let script = r.start_script("render::demo");
         assert!(script.starts_with("#!/bin/sh\n# real:nginx for scenario render::demo (TLS 1.2),"));
         let last = script.lines().last().unwrap();
-        assert!(
-            last.starts_with(&format!("cd {quoted} && exec ")),
-            "{last}"
-        );
+        assert!(last.starts_with(&format!("cd {quoted} && exec ")), "{last}");
         assert!(
             last.ends_with(&format!(
                 "nginx -p {} -e {} -c {} -g 'daemon off; master_process off;'",
