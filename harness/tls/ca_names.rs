@@ -98,7 +98,7 @@ impl AcceptableCaList {
                     .resolve(names)
                     .map_err(|source| crate::tls::TlsError::Pki {
                         field: "ca_names explicit",
-                        source,
+                        source: Box::new(source),
                     })?;
                 AcceptableCaList {
                     names: certs.iter().map(|c| c.subject_der.clone()).collect(),

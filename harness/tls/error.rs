@@ -24,7 +24,7 @@ pub enum TlsError {
     Pki {
         field: &'static str,
         #[source]
-        source: crate::pki::PkiError,
+        source: Box<crate::pki::PkiError>,
     },
     #[error("`{name}`: private key not usable: {source}")]
     UnusableKey {
