@@ -133,23 +133,15 @@ impl RealProgram for Haproxy {
 #[cfg(test)]
 mod tests {
     use crate::observation::TlsVersion;
-    use crate::real::render::test_support::{file, setup};
-    use crate::real::{render, RealKind};
+    use crate::real::render::test_support::{file, rendered, setup};
+    use crate::real::RealKind;
     use crate::scenario::schema::CaNamesPolicy;
     use std::path::Path;
 
     fn haproxy_cfg(extra: &str, edit: impl FnOnce(&mut crate::scenario::schema::ServerSpec)) -> String {
         let (pki, mut server) = setup(extra);
         edit(&mut server);
-        let h = render(
-            RealKind::Haproxy,
-            &pki,
-            &server,
-            TlsVersion::Tls13,
-            1,
-            Path::new("/p"),
-        )
-        .unwrap();
+        let h = rendered(RealKind::Haproxy, &pki, &server, TlsVersion::Tls13);
         file(&h, "haproxy.cfg").to_string()
     }
 

@@ -247,6 +247,17 @@ crls = ["root-a"]
     }
 
     /// The contents of the rendered file `rel`.
+    /// `kind`'s rendering of `server` on port 1 below `/p`.
+    pub fn rendered(
+        kind: super::RealKind,
+        pki: &Pki,
+        server: &ServerSpec,
+        version: crate::observation::TlsVersion,
+    ) -> RenderedGateway {
+        super::render(kind, pki, server, version, 1, std::path::Path::new("/p"))
+            .unwrap_or_else(|e| panic!("{kind} renders: {e}"))
+    }
+
     pub fn file<'a>(r: &'a RenderedGateway, rel: &str) -> &'a str {
         &r.files.iter().find(|f| f.0 == rel).expect(rel).1
     }
@@ -254,22 +265,14 @@ crls = ["root-a"]
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::{file, setup};
+    use super::test_support::{file, rendered, setup};
     use super::*;
     use crate::scenario::schema::{CaNamesPolicy, ForwardHeader};
 
     #[test]
     fn named_and_verify_only_cas_go_to_separate_files() {
         let (pki, server) = setup("");
-        let n = render(
-            RealKind::Nginx,
-            &pki,
-            &server,
-            TlsVersion::Tls12,
-            1,
-            Path::new("/p"),
-        )
-        .unwrap();
+        let n = rendered(RealKind::Nginx, &pki, &server, TlsVersion::Tls12);
         assert!(file(&n, "crl.pem").contains("BEGIN X509 CRL"));
         assert_eq!(
             n.ca_names,
@@ -355,15 +358,7 @@ mod tests {
         // Not asking for a certificate, the mode does not matter.
         let (pki, mut server) = setup("mode = { haproxy = \"optional-deny\" }\n");
         server.client_auth = ClientAuth::None;
-        let o = render(
-            RealKind::Openssl,
-            &pki,
-            &server,
-            TlsVersion::Tls13,
-            1,
-            Path::new("/p"),
-        )
-        .unwrap();
+        let o = rendered(RealKind::Openssl, &pki, &server, TlsVersion::Tls13);
         assert!(!o.args.iter().any(|a| a == "-Verify" || a == "-verify"));
     }
 
@@ -371,15 +366,7 @@ mod tests {
     fn filler_names_become_filler_ca_certificates() {
         let (pki, mut server) = setup("");
         server.ca_names = CaNamesPolicy::ExtraFiller(3);
-        let n = render(
-            RealKind::Nginx,
-            &pki,
-            &server,
-            TlsVersion::Tls13,
-            1,
-            Path::new("/p"),
-        )
-        .unwrap();
+        let n = rendered(RealKind::Nginx, &pki, &server, TlsVersion::Tls13);
         assert_eq!(n.ca_names.len(), 5);
         assert!(n.ca_names[4].starts_with(material::FILLER_PREFIX));
         assert_eq!(

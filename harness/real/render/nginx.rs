@@ -155,7 +155,7 @@ impl RealProgram for Nginx {
 #[cfg(test)]
 mod tests {
     use crate::observation::TlsVersion;
-    use crate::real::render::test_support::{file, setup};
+    use crate::real::render::test_support::{file, rendered, setup};
     use crate::real::{render, RealError, RealKind, Unsupported};
     use crate::scenario::schema::CaNamesPolicy;
     use std::path::Path;
@@ -163,15 +163,7 @@ mod tests {
     #[test]
     fn named_and_verify_only_cas_go_to_the_right_directives() {
         let (pki, server) = setup("");
-        let n = render(
-            RealKind::Nginx,
-            &pki,
-            &server,
-            TlsVersion::Tls12,
-            1,
-            Path::new("/p"),
-        )
-        .unwrap();
+        let n = rendered(RealKind::Nginx, &pki, &server, TlsVersion::Tls12);
         let conf = file(&n, "nginx.conf");
         assert!(conf.contains("ssl_client_certificate /p/ca-names.pem;"));
         assert!(conf.contains("ssl_trusted_certificate /p/ca-verify.pem;"));
@@ -190,28 +182,12 @@ mod tests {
             ("optional_no_ca", "optional_no_ca"),
         ] {
             let (pki, server) = setup(&format!("mode = {{ nginx = \"{mode}\" }}\n"));
-            let n = render(
-                RealKind::Nginx,
-                &pki,
-                &server,
-                TlsVersion::Tls13,
-                1,
-                Path::new("/p"),
-            )
-            .unwrap();
+            let n = rendered(RealKind::Nginx, &pki, &server, TlsVersion::Tls13);
             assert!(file(&n, "nginx.conf").contains(&format!("ssl_verify_client {directive};")));
         }
         let (pki, mut server) = setup("");
         server.client_auth = crate::scenario::schema::ClientAuth::None;
-        let n = render(
-            RealKind::Nginx,
-            &pki,
-            &server,
-            TlsVersion::Tls13,
-            1,
-            Path::new("/p"),
-        )
-        .unwrap();
+        let n = rendered(RealKind::Nginx, &pki, &server, TlsVersion::Tls13);
         let conf = file(&n, "nginx.conf");
         assert!(conf.contains("ssl_verify_client off;"), "{conf}");
         assert!(!conf.contains("ssl_client_certificate"), "{conf}");
@@ -235,15 +211,7 @@ mod tests {
         );
         let (pki, mut server) = setup("mode = { nginx = \"optional_no_ca\" }\n");
         server.ca_names = CaNamesPolicy::Empty;
-        let n = render(
-            RealKind::Nginx,
-            &pki,
-            &server,
-            TlsVersion::Tls13,
-            1,
-            Path::new("/p"),
-        )
-        .unwrap();
+        let n = rendered(RealKind::Nginx, &pki, &server, TlsVersion::Tls13);
         assert!(!file(&n, "nginx.conf").contains("ssl_client_certificate"));
     }
 

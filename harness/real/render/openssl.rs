@@ -120,23 +120,15 @@ impl RealProgram for Openssl {
 #[cfg(test)]
 mod tests {
     use crate::observation::TlsVersion;
-    use crate::real::render::test_support::setup;
-    use crate::real::{render, RealKind};
+    use crate::real::render::test_support::{rendered, setup};
+    use crate::real::RealKind;
     use crate::scenario::schema::CaNamesPolicy;
     use std::path::Path;
 
     #[test]
     fn names_verify_store_and_crls_go_to_the_right_flags() {
         let (pki, server) = setup("");
-        let o = render(
-            RealKind::Openssl,
-            &pki,
-            &server,
-            TlsVersion::Tls13,
-            1,
-            Path::new("/p"),
-        )
-        .unwrap();
+        let o = rendered(RealKind::Openssl, &pki, &server, TlsVersion::Tls13);
         let args = o.args.join(" ");
         assert!(args.starts_with("s_server -accept 127.0.0.1:1 "), "{args}");
         assert!(args.contains("-CAfile /p/ca-names.pem"), "{args}");
@@ -153,15 +145,7 @@ mod tests {
     fn optional_asks_without_requiring_and_an_empty_list_sends_no_names() {
         let (pki, mut server) = setup("mode = { haproxy = \"optional\" }\n");
         server.ca_names = CaNamesPolicy::Empty;
-        let o = render(
-            RealKind::Openssl,
-            &pki,
-            &server,
-            TlsVersion::Tls12,
-            1,
-            Path::new("/p"),
-        )
-        .unwrap();
+        let o = rendered(RealKind::Openssl, &pki, &server, TlsVersion::Tls12);
         let args = o.args.join(" ");
         assert!(args.contains("-verify 10 -verify_return_error"), "{args}");
         assert!(args.contains("-no_ca_names") && !args.contains("-CAfile"), "{args}");
