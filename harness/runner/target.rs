@@ -5,7 +5,7 @@
 
 use crate::case::ExternalTarget;
 use crate::gateway::ProfileKind;
-use crate::observation::{Handshake, TlsVersion};
+use crate::observation::TlsVersion;
 use crate::pki::{Pki, PkiError};
 use crate::probe::ProbeError;
 use crate::scenario::schema::SelectionPolicy;
@@ -87,8 +87,8 @@ pub async fn preflight(
             secs: timeouts.handshake.as_secs(),
         });
     }
+    let detail = obs.client_error_detail.clone().unwrap_or_default();
     if let Some(code) = &obs.client_error {
-        let detail = obs.client_error_detail.clone().unwrap_or_default();
         if code.starts_with("INVALID_CERTIFICATE") {
             return Err(TargetError::WrongPki {
                 url: url.to_string(),
@@ -102,17 +102,16 @@ pub async fn preflight(
                 detail,
             });
         }
-        // Aborted without asking for a certificate or saying why: not a
-        // client-certificate decision, which is all the scenarios can judge.
-        if obs.handshake == Some(Handshake::Aborted)
-            && !obs.certificate_requested
-            && obs.alert.is_none()
-        {
-            return Err(TargetError::Handshake {
-                url: url.to_string(),
-                detail,
-            });
-        }
+    }
+    // Only a client-certificate decision (an answer, or a refusal after the
+    // server asked) is something scenarios can judge; anything else (no TLS
+    // 1.2/1.3, garbage, a reset, a CertificateRequest no client reads) is
+    // named here instead of failing every case for one hidden reason.
+    if let Some(finding) = crate::probe::judge::unusable(&obs, timeouts.handshake.as_secs()) {
+        return Err(TargetError::Handshake {
+            url: url.to_string(),
+            detail: finding.cause,
+        });
     }
     Ok(ExternalTarget {
         url: url.to_string(),
