@@ -129,7 +129,10 @@ pub fn unusable(bare: &Observation, timeout_secs: u64) -> Option<Finding> {
     if VERSION_MISMATCH.contains(&code) || server_alert(bare) == Some("protocol_version") {
         return Some(finding(
             Conclusion::NotSpoken,
-            format!("the server does not speak this version ({})", detail(bare)),
+            format!(
+                "the server does not speak the offered TLS version ({})",
+                detail(bare)
+            ),
         ));
     }
     if code == "HANDSHAKE_PAYLOAD_TOO_LARGE" {

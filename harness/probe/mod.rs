@@ -274,12 +274,16 @@ async fn probe_version(
             }
         }
     }
-    if unusable.is_some() {
+    if let Some(mut f) = unusable {
+        if let Some(raw) = &report.raw_ca_names {
+            f.cause.push_str(&format!(
+                "; its CertificateRequest lists {} CA names in {} bytes",
+                raw.count, raw.encoded_bytes
+            ));
+        }
         // Nothing more to learn with a certificate from a version that does
         // not work without one (and no timeout to wait out twice more).
-        if let Some(f) = unusable {
-            report.finding = f;
-        }
+        report.finding = f;
         return report;
     }
     if let Some(id) = &opts.identity {

@@ -24,11 +24,12 @@ pub enum TargetError {
     Resolve(#[from] ProbeError),
     #[error("{}: has no root CA", dir.display())]
     NoRootCa { dir: PathBuf },
-    #[error("{url}: no answer ({stage} timed out after {secs} s)")]
+    /// Silent or too slow: the stage that timed out and what that means.
+    #[error("{url}: no answer: {cause}")]
     NoAnswer {
         url: String,
         stage: String,
-        secs: u64,
+        cause: String,
     },
     /// The certificate the target presents is not from this PKI.
     #[error("{url}: its certificate does not verify against the roots of {} ({detail})", dir.display())]
@@ -80,11 +81,15 @@ pub async fn preflight(
         accept_any_server_cert: false,
     };
     let obs = client.exchange(addr).await;
-    if let Some(stage) = obs.hang {
+    let secs = timeouts.handshake.as_secs();
+    if let Some(stage) = obs.hang.clone() {
+        let cause = crate::probe::judge::unusable(&obs, secs)
+            .map(|f| f.cause)
+            .unwrap_or_else(|| format!("the {stage} did not finish within {secs} s"));
         return Err(TargetError::NoAnswer {
             url: url.to_string(),
             stage,
-            secs: timeouts.handshake.as_secs(),
+            cause,
         });
     }
     let detail = obs.client_error_detail.clone().unwrap_or_default();
@@ -107,7 +112,7 @@ pub async fn preflight(
     // server asked) is something scenarios can judge; anything else (no TLS
     // 1.2/1.3, garbage, a reset, a CertificateRequest no client reads) is
     // named here instead of failing every case for one hidden reason.
-    if let Some(finding) = crate::probe::judge::unusable(&obs, timeouts.handshake.as_secs()) {
+    if let Some(finding) = crate::probe::judge::unusable(&obs, secs) {
         return Err(TargetError::Handshake {
             url: url.to_string(),
             detail: finding.cause,
