@@ -25,3 +25,29 @@ pub const ALL: [(i32, &str); 4] = [
     ),
     (NO_SCENARIO_SELECTED, "no scenario selected"),
 ];
+
+/// `probe`: the given certificate would be sent and accepted (without one:
+/// the server does not require one).
+pub const PROBE_ACCEPTED: i32 = 0;
+/// `probe`: the certificate would not be sent or would be rejected, or none
+/// was given and the server requires one.
+pub const PROBE_NOT_ACCEPTED: i32 = 1;
+/// `probe`: bad input, or a target that is unreachable or broken (silent,
+/// too slow, not TLS 1.2/1.3, garbage, reset).
+pub const PROBE_BROKEN: i32 = 2;
+
+/// `probe`'s exit codes with what each means, for the generated documentation.
+pub const PROBE: [(i32, &str); 3] = [
+    (
+        PROBE_ACCEPTED,
+        "on every TLS version the target speaks, the given certificate is sent by clients that filter by the CA names (an empty list counts as any) and the server accepts it (no alert, no 400/401/403/495/496); without `--cert`: the server does not require a certificate",
+    ),
+    (
+        PROBE_NOT_ACCEPTED,
+        "on some version the certificate would not be sent (not asked for, issuer not among the CA names, a CertificateRequest over 64 KiB) or is rejected (an alert, a refusing HTTP status, the connection closed); without `--cert`: the server requires one (the handshake, or the first read on TLS 1.3, fails without one, whatever the alert, or it answers 400/401/403)",
+    ),
+    (
+        PROBE_BROKEN,
+        "bad input (URL, PEM), or a target that cannot be judged: unreachable, silent or too slow past `--timeout`, not TLS 1.2/1.3, garbage, a reset; the message names the cause",
+    ),
+];

@@ -50,9 +50,29 @@ pub struct BenchArgs {
     /// Write the result here (whole or not at all) instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Load an external gateway (https://host:port) configured with the PKI in
+    /// `--pki` instead of the built-in ones: one point, full TCP + TLS
+    /// handshakes with a client certificate from that PKI.
+    #[arg(long, requires = "pki")]
+    pub target: Option<String>,
+    /// With `--target`: the directory `pki generate` wrote, which the target
+    /// trusts and whose server certificate it presents.
+    #[arg(long, requires = "target")]
+    pub pki: Option<PathBuf>,
+    /// With `--target`: the client certificate to send (default: the PKI's
+    /// first client certificate without defects).
+    #[arg(long, requires = "target")]
+    pub client: Option<String>,
+    /// With `--target`: per-stage timeout in seconds for the preflight and
+    /// for each handshake.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 pub fn bench(args: BenchArgs) -> Result<i32> {
+    if let (Some(url), Some(pki)) = (&args.target, &args.pki) {
+        return super::bench_target::bench_target(&args, url, pki);
+    }
     let opts = SweepOptions {
         trust_anchors: args.trust_anchors,
         ca_names: args.ca_names,

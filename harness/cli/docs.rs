@@ -70,6 +70,10 @@ pub fn cli_markdown(cmd: clap::Command) -> String {
     for (code, meaning) in exit_codes::ALL {
         let _ = writeln!(md, "| {code} | {meaning} |");
     }
+    md.push_str("\n`probe` has its own:\n\n| code | meaning |\n|---|---|\n");
+    for (code, meaning) in exit_codes::PROBE {
+        let _ = writeln!(md, "| {code} | {meaning} |");
+    }
     md
 }
 

@@ -4,6 +4,7 @@
 
 mod args;
 mod bench;
+mod bench_target;
 mod catalog;
 mod docs;
 mod explain;

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Args, Debug)]
+#[command(after_long_help = exit_code_help())]
 pub struct ProbeArgs {
     /// https://host:port
     pub url: String,
@@ -27,9 +28,19 @@ pub struct ProbeArgs {
     /// A report for people, or JSON.
     #[arg(long, value_enum, default_value = "text")]
     pub format: LogFormat,
-    /// Per-stage timeout in seconds.
-    #[arg(long, default_value_t = 5)]
+    /// Per-stage timeout in seconds (connect, handshake, response); the two
+    /// TLS versions are probed at once.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+}
+
+/// The exit codes, in `probe --help` and docs/cli.md.
+fn exit_code_help() -> String {
+    let mut s = String::from("Exit codes:\n");
+    for (code, meaning) in exit_codes::PROBE {
+        s.push_str(&format!("  {code}  {meaning}\n"));
+    }
+    s
 }
 
 /// The certificate chain and key in the PEM files `--cert` and `--key` name.
@@ -70,5 +81,5 @@ pub fn probe(args: ProbeArgs) -> Result<i32> {
         LogFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         LogFormat::Text => print!("{}", report.render()),
     }
-    Ok(exit_codes::SUCCESS)
+    Ok(report.exit_code)
 }

@@ -148,6 +148,13 @@ impl Pki {
         Self::generate_located(spec, path, Some(source))
     }
 
+    /// Validate `spec` (all errors at once, naming `path` and lines of
+    /// `source`) without generating anything: what `pki generate` checks
+    /// first (the fuzz targets call it on arbitrary specs).
+    pub fn validate_spec(spec: &PkiSpec, path: &str, source: &str) -> Result<(), PkiError> {
+        validate::validate(spec, &locate::Locator::new(path, Some(source))).map(|_| ())
+    }
+
     /// Validate (all errors at once), then generate.
     fn generate_located(spec: &PkiSpec, path: &str, source: Option<&str>) -> Result<Pki, PkiError> {
         let plan = validate::validate(spec, &locate::Locator::new(path, source))?;

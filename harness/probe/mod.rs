@@ -3,12 +3,18 @@
 //! clients it breaks, would a browser send the given certificate, and a plain
 //! verdict.
 
+pub mod judge;
+pub mod wire;
+
+pub use judge::{Conclusion, Finding};
+
 use crate::observation::{Observation, TlsVersion};
 use crate::scenario::schema::SelectionPolicy;
 use crate::tls::client::{ClientKind, ClientSpec, WalletEntry};
 use crate::tls::Timeouts;
 use serde::Serialize;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 /// Why a probe could not run.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +54,11 @@ pub struct VersionReport {
     pub with_certificate: Option<String>,
     pub limits: Vec<String>,
     pub error: Option<String>,
+    /// The CA names read from the raw TLS 1.2 flight when rustls refused a
+    /// CertificateRequest over 64 KiB.
+    pub raw_ca_names: Option<wire::RawCaNames>,
+    /// What this version says, and why.
+    pub finding: Finding,
 }
 
 /// The whole diagnosis.
@@ -56,6 +67,12 @@ pub struct ProbeReport {
     pub target: String,
     pub versions: Vec<VersionReport>,
     pub verdict: Vec<String>,
+    /// The conclusion over every version, its cause and the exit code.
+    pub conclusion: Conclusion,
+    pub cause: String,
+    pub exit_code: i32,
+    /// Seconds from the start of the probe to its verdict.
+    pub elapsed_s: f64,
 }
 
 /// Where to probe and with what.
@@ -118,87 +135,224 @@ pub async fn resolve(url: &str, timeouts: Timeouts) -> Result<(SocketAddr, Strin
     Ok((addr, name))
 }
 
-/// Probe the target on TLS 1.2 and 1.3.
+/// Probe the target on TLS 1.2 and 1.3 (the two at once, so a silent
+/// target costs one timeout, not four).
 pub async fn probe(opts: &ProbeOptions) -> Result<ProbeReport, ProbeError> {
+    let started = Instant::now();
     let (addr, server_name) = resolve(&opts.url, opts.timeouts).await?;
     // Reachability first: a clear error beats two empty version reports.
     tokio::time::timeout(opts.timeouts.connect, tokio::net::TcpStream::connect(addr))
         .await
         .map_err(|_| ProbeError::Unreachable {
             target: opts.url.clone(),
-            reason: "connect timed out".into(),
+            reason: format!(
+                "connect timed out after {} s",
+                opts.timeouts.connect.as_secs()
+            ),
         })?
         .map_err(|e| ProbeError::Unreachable {
             target: opts.url.clone(),
             reason: e.to_string(),
         })?;
-    let client = |wallet: Vec<WalletEntry>, selection: SelectionPolicy, v: TlsVersion| ClientSpec {
+    let (v12, v13) = tokio::join!(
+        probe_version(opts, addr, &server_name, TlsVersion::Tls12),
+        probe_version(opts, addr, &server_name, TlsVersion::Tls13),
+    );
+    let versions = vec![v12, v13];
+    let mut verdict = verdict(&versions, opts.identity.as_ref());
+    let findings: Vec<(TlsVersion, &Finding)> =
+        versions.iter().map(|v| (v.tls, &v.finding)).collect();
+    let overall = judge::overall(&findings);
+    let exit_code = overall.conclusion.exit_code();
+    verdict.push(format!(
+        "conclusion ({}, exit {exit_code}): {}",
+        conclusion_label(overall.conclusion),
+        overall.cause
+    ));
+    Ok(ProbeReport {
+        target: opts.url.clone(),
+        versions,
+        verdict,
+        conclusion: overall.conclusion,
+        cause: overall.cause,
+        exit_code,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn conclusion_label(c: Conclusion) -> &'static str {
+    match c {
+        Conclusion::Accepted => "accepted",
+        Conclusion::NotAccepted => "not accepted",
+        _ => "cannot judge",
+    }
+}
+
+fn client_for(
+    opts: &ProbeOptions,
+    server_name: &str,
+    wallet: Vec<WalletEntry>,
+    selection: SelectionPolicy,
+    v: TlsVersion,
+) -> ClientSpec {
+    ClientSpec {
         wallet,
         selection,
         server_roots: Vec::new(),
         versions: vec![v],
-        server_name: server_name.clone(),
+        server_name: server_name.to_string(),
         timeouts: opts.timeouts,
         kind: ClientKind::Raw,
         headers: Vec::new(),
         via_tunnel: None,
         accept_any_server_cert: true,
+    }
+}
+
+/// Everything the probe learns on one version.
+async fn probe_version(
+    opts: &ProbeOptions,
+    addr: SocketAddr,
+    server_name: &str,
+    v: TlsVersion,
+) -> VersionReport {
+    let client = |wallet, selection| client_for(opts, server_name, wallet, selection, v);
+    let timeout_secs = opts.timeouts.handshake.as_secs();
+    let bare = client(Vec::new(), SelectionPolicy::Never)
+        .exchange(addr)
+        .await;
+    // Far enough to tell: a CertificateRequest, a finished handshake or an answer.
+    let reachable = bare.certificate_requested
+        || bare.http.is_some()
+        || bare.handshake == Some(crate::observation::Handshake::Complete);
+    let names = bare.ca_names.clone().unwrap_or_default();
+    let unusable = judge::unusable(&bare, timeout_secs);
+    let mut report = VersionReport {
+        tls: v,
+        reachable,
+        certificate_requested: bare.certificate_requested,
+        ca_names_count: names.count,
+        ca_names_bytes: names.encoded_bytes,
+        ca_names: names.subjects.clone(),
+        without_certificate: outcome(&bare),
+        required_in_handshake: judge::required_in_handshake(&bare),
+        browser_would_send: None,
+        browser_reason: None,
+        with_certificate: None,
+        limits: limits(names.encoded_bytes, &bare),
+        error: bare
+            .client_error_detail
+            .clone()
+            .filter(|_| bare.http.is_none() && bare.alert.is_none()),
+        raw_ca_names: None,
+        finding: judge::judge_version(&bare, None, timeout_secs),
     };
-    let mut versions = Vec::new();
-    for v in TlsVersion::ALL {
-        let bare = client(Vec::new(), SelectionPolicy::Never, v)
-            .exchange(addr)
-            .await;
-        // Far enough to tell: a CertificateRequest, a finished handshake or an answer.
-        let reachable = bare.certificate_requested
-            || bare.http.is_some()
-            || bare.handshake == Some(crate::observation::Handshake::Complete);
-        let names = bare.ca_names.clone().unwrap_or_default();
-        let mut report = VersionReport {
-            tls: v,
-            reachable,
-            certificate_requested: bare.certificate_requested,
-            ca_names_count: names.count,
-            ca_names_bytes: names.encoded_bytes,
-            ca_names: names.subjects.clone(),
-            without_certificate: outcome(&bare),
-            required_in_handshake: bare.alert.as_ref().is_some_and(|a| {
-                a.sent_by == crate::observation::Side::Server
-                    && matches!(
-                        a.description.as_str(),
-                        "certificate_required" | "handshake_failure"
-                    )
-            }),
-            browser_would_send: None,
-            browser_reason: None,
-            with_certificate: None,
-            limits: limits(names.encoded_bytes, &bare),
-            error: bare
-                .client_error_detail
-                .clone()
-                .filter(|_| bare.http.is_none() && bare.alert.is_none()),
-        };
-        if let Some(id) = &opts.identity {
-            if bare.certificate_requested {
-                let browser = client(vec![id.clone()], SelectionPolicy::MatchIssuer, v)
-                    .exchange(addr)
-                    .await;
-                report.browser_would_send = Some(browser.client_certificate_sent);
-                report.browser_reason = browser.selection_reason.clone();
+    if bare.client_error.as_deref() == Some("HANDSHAKE_PAYLOAD_TOO_LARGE") && v == TlsVersion::Tls12
+    {
+        // rustls read no name of the list; the plaintext flight has them all.
+        let config = client(Vec::new(), SelectionPolicy::Never).rustls_config();
+        if let Ok(config) = config {
+            if let Ok(Some(raw)) =
+                raw_tls12_ca_names(addr, server_name, config, opts.timeouts).await
+            {
+                report.certificate_requested = true;
+                report.ca_names_count = raw.count;
+                report.ca_names_bytes = raw.encoded_bytes;
+                report.ca_names = raw
+                    .names
+                    .iter()
+                    .map(|n| crate::tls::client::name_to_string(n))
+                    .collect();
+                report.limits = limits(raw.encoded_bytes, &bare);
+                if raw.declared_bytes != raw.encoded_bytes {
+                    report.limits.push(format!(
+                        "the list's 16-bit length field says {} bytes: the server wrapped it (a list over 65,535 bytes cannot be encoded)",
+                        raw.declared_bytes
+                    ));
+                }
+                report.raw_ca_names = Some(raw);
             }
-            let curl = client(vec![id.clone()], SelectionPolicy::Always, v)
+        }
+    }
+    if let Some(mut f) = unusable {
+        if let Some(raw) = &report.raw_ca_names {
+            f.cause.push_str(&format!(
+                "; its CertificateRequest lists {} CA names in {} bytes",
+                raw.count, raw.encoded_bytes
+            ));
+        }
+        // Nothing more to learn with a certificate from a version that does
+        // not work without one (and no timeout to wait out twice more).
+        report.finding = f;
+        return report;
+    }
+    if let Some(id) = &opts.identity {
+        if bare.certificate_requested {
+            // Browsers, Java and Windows filter by the CA names and offer
+            // any certificate when the list is empty.
+            let browser = client(vec![id.clone()], SelectionPolicy::MatchIssuerOrAnyIfEmpty)
                 .exchange(addr)
                 .await;
-            report.with_certificate = Some(outcome(&curl));
+            report.browser_would_send = Some(browser.client_certificate_sent);
+            report.browser_reason = browser.selection_reason.clone();
         }
-        versions.push(report);
+        let curl = client(vec![id.clone()], SelectionPolicy::Always)
+            .exchange(addr)
+            .await;
+        report.with_certificate = Some(outcome(&curl));
+        report.finding = judge::judge_version(
+            &bare,
+            Some((
+                report.browser_would_send,
+                report.browser_reason.as_deref(),
+                &curl,
+            )),
+            timeout_secs,
+        );
     }
-    let verdict = verdict(&versions, opts.identity.as_ref());
-    Ok(ProbeReport {
-        target: opts.url.clone(),
-        versions,
-        verdict,
-    })
+    report
+}
+
+/// Send rustls's TLS 1.2 ClientHello and read the server's plaintext flight
+/// (up to 1 MiB, within the handshake timeout) without handing it to rustls,
+/// then decode the CertificateRequest's CA names.
+async fn raw_tls12_ca_names(
+    addr: SocketAddr,
+    server_name: &str,
+    config: std::sync::Arc<rustls::ClientConfig>,
+    timeouts: Timeouts,
+) -> Result<Option<wire::RawCaNames>, std::io::Error> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const CAP: usize = 1 << 20;
+    let name = rustls_pki_types::ServerName::try_from(server_name.to_string())
+        .map_err(std::io::Error::other)?;
+    let mut conn = rustls::ClientConnection::new(config, name).map_err(std::io::Error::other)?;
+    let mut hello = Vec::new();
+    while conn.wants_write() {
+        conn.write_tls(&mut hello)?;
+    }
+    let read = async {
+        let mut tcp = tokio::time::timeout(timeouts.connect, tokio::net::TcpStream::connect(addr))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+        tcp.write_all(&hello).await?;
+        let mut flight = Vec::new();
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            let n = tcp.read(&mut chunk).await?;
+            flight.extend_from_slice(&chunk[..n]);
+            let done = n == 0
+                || flight.len() >= CAP
+                || wire::handshake_messages(&flight).map_or(true, |(_, ended)| ended);
+            if done {
+                return Ok::<_, std::io::Error>(flight);
+            }
+        }
+    };
+    let flight = tokio::time::timeout(timeouts.handshake, read)
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    wire::ca_names_in_flight(&flight).map_err(std::io::Error::other)
 }
 
 fn limits(bytes: usize, obs: &Observation) -> Vec<String> {
@@ -222,13 +376,15 @@ fn limits(bytes: usize, obs: &Observation) -> Vec<String> {
 
 fn verdict(versions: &[VersionReport], identity: Option<&WalletEntry>) -> Vec<String> {
     let mut lines = Vec::new();
-    let live: Vec<&VersionReport> = versions.iter().filter(|v| v.reachable).collect();
-    if live.is_empty() {
-        lines.push("no TLS 1.2 or 1.3 handshake could be started with the target".into());
-        return lines;
-    }
-    for v in &live {
+    for v in versions {
         let who = format!("TLS {}", v.tls);
+        if !v.reachable {
+            lines.push(format!("{who}: {}", v.finding.cause));
+            for l in &v.limits {
+                lines.push(format!("{who}: {l}"));
+            }
+            continue;
+        }
         if !v.certificate_requested {
             lines.push(format!(
                 "{who}: the server does not ask for a client certificate, so no client will send one ({})",
@@ -281,6 +437,12 @@ impl ProbeReport {
                     "  no handshake: {}\n",
                     v.error.as_deref().unwrap_or(&v.without_certificate)
                 ));
+                if let Some(raw) = &v.raw_ca_names {
+                    s.push_str(&format!(
+                        "  CA names read from the raw flight: {} ({} bytes)\n",
+                        raw.count, raw.encoded_bytes
+                    ));
+                }
                 continue;
             }
             s.push_str(&format!(

@@ -5,7 +5,7 @@
 
 use crate::case::ExternalTarget;
 use crate::gateway::ProfileKind;
-use crate::observation::{Handshake, TlsVersion};
+use crate::observation::TlsVersion;
 use crate::pki::{Pki, PkiError};
 use crate::probe::ProbeError;
 use crate::scenario::schema::SelectionPolicy;
@@ -24,11 +24,12 @@ pub enum TargetError {
     Resolve(#[from] ProbeError),
     #[error("{}: has no root CA", dir.display())]
     NoRootCa { dir: PathBuf },
-    #[error("{url}: no answer ({stage} timed out after {secs} s)")]
+    /// Silent or too slow: the stage that timed out and what that means.
+    #[error("{url}: no answer: {cause}")]
     NoAnswer {
         url: String,
         stage: String,
-        secs: u64,
+        cause: String,
     },
     /// The certificate the target presents is not from this PKI.
     #[error("{url}: its certificate does not verify against the roots of {} ({detail})", dir.display())]
@@ -80,15 +81,19 @@ pub async fn preflight(
         accept_any_server_cert: false,
     };
     let obs = client.exchange(addr).await;
-    if let Some(stage) = obs.hang {
+    let secs = timeouts.handshake.as_secs();
+    if let Some(stage) = obs.hang.clone() {
+        let cause = crate::probe::judge::unusable(&obs, secs)
+            .map(|f| f.cause)
+            .unwrap_or_else(|| format!("the {stage} did not finish within {secs} s"));
         return Err(TargetError::NoAnswer {
             url: url.to_string(),
             stage,
-            secs: timeouts.handshake.as_secs(),
+            cause,
         });
     }
+    let detail = obs.client_error_detail.clone().unwrap_or_default();
     if let Some(code) = &obs.client_error {
-        let detail = obs.client_error_detail.clone().unwrap_or_default();
         if code.starts_with("INVALID_CERTIFICATE") {
             return Err(TargetError::WrongPki {
                 url: url.to_string(),
@@ -102,17 +107,16 @@ pub async fn preflight(
                 detail,
             });
         }
-        // Aborted without asking for a certificate or saying why: not a
-        // client-certificate decision, which is all the scenarios can judge.
-        if obs.handshake == Some(Handshake::Aborted)
-            && !obs.certificate_requested
-            && obs.alert.is_none()
-        {
-            return Err(TargetError::Handshake {
-                url: url.to_string(),
-                detail,
-            });
-        }
+    }
+    // Only a client-certificate decision (an answer, or a refusal after the
+    // server asked) is something scenarios can judge; anything else (no TLS
+    // 1.2/1.3, garbage, a reset, a CertificateRequest no client reads) is
+    // named here instead of failing every case for one hidden reason.
+    if let Some(finding) = crate::probe::judge::unusable(&obs, secs) {
+        return Err(TargetError::Handshake {
+            url: url.to_string(),
+            detail: finding.cause,
+        });
     }
     Ok(ExternalTarget {
         url: url.to_string(),

@@ -76,21 +76,78 @@ pub fn find_io_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a std::io:
     None
 }
 
-/// The alert rustls sends for an error it raised itself.
+/// The alert rustls sends for an error it raised itself: what is on the wire,
+/// so that a gateway's record and the peer agree.
+///
+/// rustls picks the alert where it raises the error (`send_fatal_alert(desc,
+/// err)` in rustls 0.23.46), not from the error alone; this table follows
+/// every such call site. Where one error has two sites with different alerts
+/// the more common one is taken and the other named below:
+/// - `DecryptError`: `bad_record_mac` when a record does not decrypt (the
+///   deframer), `decrypt_error` when a Finished or binder does not verify.
+/// - `InvalidMessage::MessageTooLarge`: `decode_error`, except
+///   `bad_certificate` for an oversized decompressed certificate.
+///
+/// `tests/alerts_on_the_wire.rs` drives the unexpected-message, decode-error
+/// and bad-signature paths against a gateway with a raw client and compares.
 pub fn alert_for_local_error(e: &rustls::Error) -> AlertDescription {
     use rustls::Error as E;
+    use rustls::{PeerIncompatible as I, PeerMisbehaved as M};
     match e {
+        // Message::try_from: From<InvalidMessage>; the deframer: decode_error
+        // (the same for every variant the deframer raises).
         E::InvalidMessage(m) => AlertDescription::from(*m),
         // common_state.rs: a message out of order is answered unexpected_message.
         E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
             AlertDescription::UnexpectedMessage
         }
+        // send_cert_verify_error_alert: From<CertificateError>.
         E::InvalidCertificate(c) => AlertDescription::from(c.clone()),
         E::NoCertificatesPresented => AlertDescription::CertificateRequired,
-        E::PeerIncompatible(_) => AlertDescription::HandshakeFailure,
-        E::PeerMisbehaved(_) => AlertDescription::IllegalParameter,
+        E::PeerIncompatible(i) => match i {
+            I::Tls12NotOffered
+            | I::Tls12NotOfferedOrEnabled
+            | I::Tls13RequiredForQuic
+            | I::SupportedVersionsExtensionRequired
+            | I::ServerDoesNotSupportTls12Or13
+            | I::ServerTlsVersionIsDisabledByOurConfig => AlertDescription::ProtocolVersion,
+            I::NullCompressionRequired | I::UncompressedEcPointsRequired => {
+                AlertDescription::IllegalParameter
+            }
+            I::ServerRejectedEncryptedClientHello(_) => {
+                AlertDescription::EncryptedClientHelloRequired
+            }
+            _ => AlertDescription::HandshakeFailure,
+        },
+        E::PeerMisbehaved(m) => match m {
+            M::IllegalMiddleboxChangeCipherSpec
+            | M::KeyEpochWithPendingFragment
+            | M::KeyUpdateReceivedInQuicConnection
+            | M::TooMuchEarlyDataReceived => AlertDescription::UnexpectedMessage,
+            M::DisallowedEncryptedExtension
+            | M::IllegalHelloRetryRequestWithInvalidEch
+            | M::UnexpectedCleartextExtension
+            | M::UnsolicitedEchExtension
+            | M::UnsolicitedEncryptedExtension
+            | M::UnsolicitedServerHelloExtension => AlertDescription::UnsupportedExtension,
+            M::MissingKeyShare
+            | M::MissingPskExtensionInSecondClientHello
+            | M::MissingPskModesExtension => AlertDescription::MissingExtension,
+            M::MissingBinderInPskExtension => AlertDescription::DecodeError,
+            M::IncorrectBinder => AlertDescription::DecryptError,
+            M::InvalidCertCompression | M::SelectedUnofferedCertCompression => {
+                AlertDescription::BadCertificate
+            }
+            M::SelectedUnofferedCipherSuite | M::ServerHelloMustOfferUncompressedEcPoints => {
+                AlertDescription::HandshakeFailure
+            }
+            _ => AlertDescription::IllegalParameter,
+        },
+        E::PeerSentOversizedRecord => AlertDescription::RecordOverflow,
         E::DecryptError => AlertDescription::BadRecordMac,
         E::NoApplicationProtocol => AlertDescription::NoApplicationProtocol,
+        // The server's certificate resolver found none (hs.rs, tls12.rs).
+        E::General(_) => AlertDescription::AccessDenied,
         _ => AlertDescription::InternalError,
     }
 }
@@ -192,6 +249,66 @@ mod tests {
             found,
             rustls::Error::AlertReceived(AlertDescription::UnknownCA)
         ));
+    }
+
+    #[test]
+    fn local_errors_map_to_the_alert_rustls_sends_at_their_call_site() {
+        use rustls::{Error as E, PeerIncompatible as I, PeerMisbehaved as M};
+        let cases: Vec<(E, &str)> = vec![
+            (
+                E::InappropriateHandshakeMessage {
+                    expect_types: vec![],
+                    got_type: rustls::HandshakeType::Finished,
+                },
+                "unexpected_message",
+            ),
+            (
+                E::InvalidMessage(rustls::InvalidMessage::MessageTooShort),
+                "decode_error",
+            ),
+            (
+                E::InvalidCertificate(rustls::CertificateError::BadSignature),
+                "decrypt_error",
+            ),
+            (E::PeerIncompatible(I::Tls12NotOffered), "protocol_version"),
+            (
+                E::PeerIncompatible(I::NoCipherSuitesInCommon),
+                "handshake_failure",
+            ),
+            (
+                E::PeerMisbehaved(M::SignedHandshakeWithUnadvertisedSigScheme),
+                "illegal_parameter",
+            ),
+            (
+                E::PeerMisbehaved(M::IllegalMiddleboxChangeCipherSpec),
+                "unexpected_message",
+            ),
+            (E::PeerMisbehaved(M::MissingKeyShare), "missing_extension"),
+            (
+                E::PeerMisbehaved(M::UnsolicitedServerHelloExtension),
+                "unsupported_extension",
+            ),
+            (E::PeerSentOversizedRecord, "record_overflow"),
+            (E::NoCertificatesPresented, "certificate_required"),
+        ];
+        for (e, want) in cases {
+            assert_eq!(alert_name(alert_for_local_error(&e)), want, "{e:?}");
+        }
+    }
+
+    /// The table above follows rustls 0.23.46's call sites; another version
+    /// may send other alerts: check them again, then move this pin.
+    #[test]
+    fn the_alert_table_was_checked_against_this_rustls() {
+        let lock = include_str!("../../Cargo.lock");
+        let rustls = lock
+            .split("[[package]]")
+            .find(|p| p.contains("name = \"rustls\"\n"))
+            .expect("rustls in Cargo.lock");
+        assert!(
+            rustls.contains("version = \"0.23.46\""),
+            "rustls changed version: re-check alert_for_local_error against its send_fatal_alert sites\n{rustls}"
+        );
     }
 
     #[test]

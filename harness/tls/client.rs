@@ -5,6 +5,7 @@ use super::classify::{
     alert_for_local_error, alert_name, client_error_code, find_io_error, find_rustls_error,
     io_error_code,
 };
+use super::deferred_write_error::DeferWriteErrors;
 use super::{provider, Timeouts, TlsError};
 use crate::knobs::SelectionPolicy;
 use crate::observation::{
@@ -345,12 +346,18 @@ impl ClientSpec {
         let _ = tcp.set_nodelay(true);
         obs.timings.connect_ms = Some(ms(t0));
         match self.via_tunnel {
-            None => self.tls_and_http(tcp, config, obs).await,
+            None => {
+                self.tls_and_http(DeferWriteErrors::new(tcp), config, obs)
+                    .await
+            }
             Some(_) => {
                 drop(tcp);
                 let proxy = self.via_tunnel.expect("checked");
                 match super::proxy::connect_via(proxy, &addr.to_string(), self.timeouts).await {
-                    Ok(io) => self.tls_and_http(io, config, obs).await,
+                    Ok(io) => {
+                        self.tls_and_http(DeferWriteErrors::new(io), config, obs)
+                            .await
+                    }
                     Err(e) => {
                         obs.client_error = Some("PROXY_CONNECT_FAILED".into());
                         obs.client_error_detail = Some(e.to_string());

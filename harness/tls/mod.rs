@@ -7,6 +7,7 @@ pub mod alert_rewrite;
 pub mod ca_names;
 pub mod classify;
 pub mod client;
+pub mod deferred_write_error;
 pub mod error;
 pub mod forwarded;
 pub mod policy;
