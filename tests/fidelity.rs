@@ -46,7 +46,7 @@ fn check_generated(root: &Path, rel: &str, begin: &str, end: &str, want: &str) {
 fn every_runnable_scenario_agrees_with_the_real_gateways_and_the_docs_are_current() {
     for kind in RealKind::ALL {
         if let Err(e) = kind.find_program() {
-            panic!("real:{kind}: {e} (install with `apt-get install -y nginx haproxy apache2 openssl`; ci/test does)");
+            panic!("{kind}: {e} (install with `apt-get install -y nginx haproxy apache2 openssl`; ci/test does)");
         }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -70,7 +70,7 @@ fn every_runnable_scenario_agrees_with_the_real_gateways_and_the_docs_are_curren
         .iter()
         .flat_map(|r| r.cells.iter().map(move |(k, f)| (r, k, f)))
         .filter(|(_, _, f)| matches!(f, Fidelity::Differ { .. }))
-        .map(|(r, k, f)| format!("{} on real:{k}: {f:?}", r.scenario))
+        .map(|(r, k, f)| format!("{} on {k}: {f:?}", r.scenario))
         .collect();
     assert!(
         differing.is_empty(),

@@ -25,8 +25,10 @@ pub struct RealServer {
     _prefix: tempfile::TempDir,
 }
 
-/// How long a gateway may take to listen.
-pub const START_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a gateway may take to become ready. Readiness is polled, so this
+/// costs nothing when the program is quick; it is generous because a loaded
+/// 2-core machine once took Apache 10 s to load 2,000 CA names.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn free_port() -> Result<u16, RealError> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| RealError::Io {
