@@ -77,9 +77,7 @@ pub fn to_pcapng(captures: &[WireCapture]) -> Result<Vec<u8>, CaptureError> {
         body.extend_from_slice(&(key_log.len() as u32).to_le_bytes());
         body.extend_from_slice(key_log.as_bytes());
         // The block writer pads the body to 32 bits, as the format asks.
-        writer.write_block(
-            &UnknownBlock::new(DSB_BLOCK_TYPE, 0, &body).into_block(),
-        )?;
+        writer.write_block(&UnknownBlock::new(DSB_BLOCK_TYPE, 0, &body).into_block())?;
     }
     for p in &packets {
         writer.write_pcapng_block(EnhancedPacketBlock {
@@ -105,12 +103,7 @@ pub fn write_pcapng(path: &Path, captures: &[WireCapture]) -> Result<(), Capture
 /// A file name for a case: `<namespace>__<name>__<profile>__tls<v>.pcapng`
 /// with anything but letters, digits, `.`, `-` and `_` made `_`.
 pub fn file_name(scenario: &str, profile: &str, tls: &str) -> String {
-    let raw = format!(
-        "{}__{}__tls{}",
-        scenario.replace("::", "__"),
-        profile,
-        tls
-    );
+    let raw = format!("{}__{}__tls{}", scenario.replace("::", "__"), profile, tls);
     let safe: String = raw
         .chars()
         .map(|c| {
@@ -127,10 +120,7 @@ pub fn file_name(scenario: &str, profile: &str, tls: &str) -> String {
 /// One TCP connection's packets: SYN, SYN-ACK, ACK, the data both ways,
 /// then FIN from each side.
 fn packets_of(c: &WireCapture, index: u32) -> Result<Vec<Packet>, CaptureError> {
-    let base = c
-        .started
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let base = c.started.duration_since(UNIX_EPOCH).unwrap_or_default();
     let (client, server) = endpoints(c, index);
     // Distinct initial sequence numbers per connection keep streams apart.
     let mut next = [1_000_000 + index * 7919, 2_000_000 + index * 7919];
@@ -175,7 +165,10 @@ fn endpoints(c: &WireCapture, index: u32) -> (SocketAddr, SocketAddr) {
         IpAddr::V4(_) => IpAddr::from([127, 0, 0, 1]),
         IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
     };
-    (SocketAddr::new(ip, 40000 + (index % 20000) as u16), c.server)
+    (
+        SocketAddr::new(ip, 40000 + (index % 20000) as u16),
+        c.server,
+    )
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -168,13 +168,14 @@ impl WireMessage {
                 ca_names,
                 signature_algorithms,
             } => format!(
-                "{}{} CA names ({} bytes), signature algorithms {}",
+                "{}{} CA name{} ({} bytes), signature algorithms {}",
                 if context.is_empty() {
                     String::new()
                 } else {
                     format!("context {context}, ")
                 },
                 ca_names.count,
+                if ca_names.count == 1 { "" } else { "s" },
                 ca_names.encoded_bytes,
                 signature_algorithms.join(" ")
             ),
@@ -191,6 +192,9 @@ impl WireMessage {
     }
 }
 
+/// CA names [`Transcript::render`] shows at each end of a long list.
+const SHOWN_NAMES: usize = 10;
+
 impl Transcript {
     /// The CA names of the first CertificateRequest, if the server sent one.
     pub fn certificate_request_names(&self) -> Option<&WireCaNames> {
@@ -202,12 +206,14 @@ impl Transcript {
 
     /// The client's Certificate message (the one the client sent), if any.
     pub fn client_certificates(&self) -> Option<&[CertSummary]> {
-        self.messages.iter().find_map(|e| match (&e.message, e.from) {
-            (WireMessage::Certificate { certificates }, Side::Client) => {
-                Some(certificates.as_slice())
-            }
-            _ => None,
-        })
+        self.messages
+            .iter()
+            .find_map(|e| match (&e.message, e.from) {
+                (WireMessage::Certificate { certificates }, Side::Client) => {
+                    Some(certificates.as_slice())
+                }
+                _ => None,
+            })
     }
 
     /// One line per message (`  12.3 ms  server -> client  CertificateRequest
@@ -220,16 +226,26 @@ impl Transcript {
                 Side::Server => "server -> client",
             };
             let lock = if e.encrypted { "*" } else { " " };
-            let _ = writeln!(
-                out,
+            let line = format!(
                 "{:>8.1} ms  {arrow} {lock} {:<19} {}",
                 e.at_ms,
                 e.message.name(),
                 e.message.detail()
             );
+            out.push_str(line.trim_end());
+            out.push('\n');
             if let WireMessage::CertificateRequest { ca_names, .. } = &e.message {
-                for (i, n) in ca_names.names.iter().enumerate() {
-                    let _ = writeln!(out, "{:>36}{:>4}. {n}", "", i + 1);
+                let n = ca_names.names.len();
+                for (i, name) in ca_names.names.iter().enumerate() {
+                    // A long list keeps its head and its tail (where a
+                    // truncated list lost the names); JSON keeps them all.
+                    if n > 2 * SHOWN_NAMES && i == SHOWN_NAMES {
+                        let _ =
+                            writeln!(out, "{:>36}      ... {} more ...", "", n - 2 * SHOWN_NAMES);
+                    }
+                    if n <= 2 * SHOWN_NAMES || i < SHOWN_NAMES || i >= n - SHOWN_NAMES {
+                        let _ = writeln!(out, "{:>36}{:>4}. {name}", "", i + 1);
+                    }
                 }
             }
         }

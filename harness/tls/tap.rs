@@ -7,8 +7,9 @@
 //! as soon as the connection opens, so whoever runs a case (or a probe) can
 //! write them out, even for a connection that never finished.
 
-use crate::observation::Side;
+use super::transcript::hex;
 use crate::observation::transcript::{Transcript, WireCapture, WireSegment};
+use crate::observation::Side;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -154,17 +155,8 @@ pub struct KeyLogInto(pub SharedCapture);
 impl rustls::KeyLog for KeyLogInto {
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
         let line = format!("{label} {} {}\n", hex(client_random), hex(secret));
-        self.0
-            .lock()
-            .expect("capture lock")
-            .key_log
-            .push_str(&line);
+        self.0.lock().expect("capture lock").key_log.push_str(&line);
     }
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 tokio::task_local! {

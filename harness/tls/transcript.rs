@@ -8,10 +8,10 @@
 //! are read here. Decryption follows RFC 8446 §5.2-§7.3 (TLS 1.3) and RFC
 //! 5246 §6.3 with RFC 5288 / RFC 7905 nonces (TLS 1.2 AEAD suites), with ring.
 
-use crate::observation::Side;
 use crate::observation::transcript::{
     CertSummary, Transcript, WireCaNames, WireCapture, WireEvent, WireMessage,
 };
+use crate::observation::Side;
 use ring::{aead, hkdf, hmac};
 use std::collections::HashMap;
 
@@ -25,6 +25,11 @@ const CONTENT_CCS: u8 = 20;
 const CONTENT_ALERT: u8 = 21;
 const CONTENT_HANDSHAKE: u8 = 22;
 const CONTENT_APPDATA: u8 = 23;
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// A readable form of a DER Name (the client's selection uses the same).
 pub fn dn_to_string(der: &[u8]) -> String {
@@ -54,6 +59,18 @@ pub fn decode(capture: &WireCapture) -> Transcript {
                 "{}: the last {} bytes are not a whole TLS record (the connection ended)",
                 dir.side,
                 dir.raw.len()
+            ));
+        }
+        if dir.handshake.len() >= 4 {
+            let h = &dir.handshake;
+            let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
+            d.out.notes.push(format!(
+                "{}: a handshake message of type {} ({}) and {} bytes arrived only in part ({} bytes) before the connection ended",
+                dir.side,
+                h[0],
+                handshake_type_name(h[0]),
+                len,
+                h.len() - 4
             ));
         }
         if dir.undecryptable > 0 {
@@ -283,11 +300,10 @@ impl Decoder {
                 dir.handshake.extend_from_slice(&plain);
                 self.handshake_messages(from, at_ms);
             }
-            CONTENT_CCS => {
-                if !self.tls13 {
-                    self.dirs[i].encrypting = true;
-                    self.push(from, at_ms, encrypted, WireMessage::ChangeCipherSpec);
-                }
+            // TLS 1.3's ChangeCipherSpec is a compatibility dummy: left out.
+            CONTENT_CCS if !self.tls13 => {
+                self.dirs[i].encrypting = true;
+                self.push(from, at_ms, encrypted, WireMessage::ChangeCipherSpec);
             }
             CONTENT_ALERT => {
                 for pair in plain.chunks(2) {
@@ -309,12 +325,11 @@ impl Decoder {
                     }
                 }
             }
-            CONTENT_APPDATA => {
-                if !self.dirs[i].http_seen {
-                    self.dirs[i].http_seen = true;
-                    if let Some(m) = http_line(from, &plain) {
-                        self.push(from, at_ms, encrypted, m);
-                    }
+            // The first application data each way: the request or status line.
+            CONTENT_APPDATA if !self.dirs[i].http_seen => {
+                self.dirs[i].http_seen = true;
+                if let Some(m) = http_line(from, &plain) {
+                    self.push(from, at_ms, encrypted, m);
                 }
             }
             _ => {}
@@ -518,9 +533,7 @@ impl Decoder {
                 &self.client_random,
                 &self.server_random,
             ) else {
-                self.out
-                    .notes
-                    .push("no TLS 1.2 master secret in the key log".into());
+                // Records sent encrypted later are counted as unopened.
                 return;
             };
             let [client, server] = suite.tls12_keys(master, cr, sr);
@@ -581,7 +594,12 @@ impl Suite {
 
     /// RFC 5246 §6.3: the key block from the master secret, split into the
     /// client's and the server's write key and IV.
-    fn tls12_keys(&self, master: &[u8], client_random: &[u8], server_random: &[u8]) -> [Option<RecordKey>; 2] {
+    fn tls12_keys(
+        &self,
+        master: &[u8],
+        client_random: &[u8],
+        server_random: &[u8],
+    ) -> [Option<RecordKey>; 2] {
         let alg = if self.sha384 {
             hmac::HMAC_SHA384
         } else {
@@ -589,7 +607,13 @@ impl Suite {
         };
         let iv_len = if self.chacha { 12 } else { 4 };
         let seed = [server_random, client_random].concat();
-        let block = prf(alg, master, b"key expansion", &seed, 2 * (self.key_len + iv_len));
+        let block = prf(
+            alg,
+            master,
+            b"key expansion",
+            &seed,
+            2 * (self.key_len + iv_len),
+        );
         let (ck, rest) = block.split_at(self.key_len);
         let (sk, rest) = rest.split_at(self.key_len);
         let (civ, siv) = rest.split_at(iv_len);
@@ -648,6 +672,10 @@ fn prf(alg: hmac::Algorithm, secret: &[u8], label: &[u8], seed: &[u8], len: usiz
     out
 }
 
+fn handshake_type_name(t: u8) -> String {
+    format!("{:?}", rustls::HandshakeType::from(t))
+}
+
 fn version_name(v: u16) -> String {
     match v {
         0x0304 => "1.3".into(),
@@ -659,7 +687,19 @@ fn version_name(v: u16) -> String {
 }
 
 fn scheme_name(s: u16) -> String {
-    format!("{:?}", rustls::SignatureScheme::from(s))
+    // OpenSSL offers some that rustls has no name for.
+    let extra = match s {
+        0x0301 => "RSA_PKCS1_SHA224",
+        0x0303 => "ECDSA_SHA224",
+        0x0809 => "RSA_PSS_PSS_SHA256",
+        0x080a => "RSA_PSS_PSS_SHA384",
+        0x080b => "RSA_PSS_PSS_SHA512",
+        0x081a => "ECDSA_BRAINPOOLP256R1TLS13_SHA256",
+        0x081b => "ECDSA_BRAINPOOLP384R1TLS13_SHA384",
+        0x081c => "ECDSA_BRAINPOOLP512R1TLS13_SHA512",
+        _ => return format!("{:?}", rustls::SignatureScheme::from(s)),
+    };
+    extra.to_string()
 }
 
 fn cert_summary(der: &[u8]) -> CertSummary {
@@ -766,7 +806,7 @@ fn certificate_tls13(body: &[u8]) -> Vec<CertSummary> {
 /// `certificate_authorities` (47) and `signature_algorithms` (13).
 fn certificate_request_tls13(body: &[u8]) -> WireMessage {
     let mut r = Reader(body);
-    let context = r.vector(1).map(crate::tls::tap::hex).unwrap_or_default();
+    let context = r.vector(1).map(hex).unwrap_or_default();
     let mut names: Vec<&[u8]> = Vec::new();
     let mut signature_algorithms = Vec::new();
     if let Some(exts) = r.vector(2) {
@@ -835,8 +875,11 @@ mod tests {
             unhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38").expect("hex");
         let key = hkdf_expand_label(hkdf::HKDF_SHA256, &secret, b"key", 16).expect("key");
         let iv = hkdf_expand_label(hkdf::HKDF_SHA256, &secret, b"iv", 12).expect("iv");
-        assert_eq!(crate::tls::tap::hex(&key), "3fce516009c21727d0f2e4e86ee403bc");
-        assert_eq!(crate::tls::tap::hex(&iv), "5d313eb2671276ee13000b30");
+        assert_eq!(
+            hex(&key),
+            "3fce516009c21727d0f2e4e86ee403bc"
+        );
+        assert_eq!(hex(&iv), "5d313eb2671276ee13000b30");
     }
 
     #[test]
