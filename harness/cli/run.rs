@@ -11,7 +11,7 @@ use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::runner::captures::CaptureOptions;
 use mtls_harness::runner::target::{preflight, TargetError};
-use mtls_harness::runner::{execute, trace, GatewaySelection, RunOptions};
+use mtls_harness::runner::{execute, html, trace, GatewaySelection, RunOptions};
 use mtls_harness::tls::Timeouts;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -23,6 +23,9 @@ pub enum Format {
     Table,
     Json,
     Junit,
+    /// One self-contained page: the verdict matrix, each case's details, the
+    /// fidelity table.
+    Html,
 }
 
 #[derive(Args, Debug)]
@@ -38,7 +41,8 @@ pub struct RunArgs {
     /// Only this TLS version (repeatable).
     #[arg(long, value_parser = args::tls_version())]
     pub tls: Vec<TlsVersion>,
-    /// The report: a table for people, JSON or JUnit XML for tools.
+    /// The report: a table for people, JSON or JUnit XML for tools, or an
+    /// HTML page.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Write the report here instead of stdout (table still prints a summary).
@@ -76,6 +80,11 @@ pub struct RunArgs {
     /// With `--capture`: only cases that failed or hung.
     #[arg(long, requires = "capture")]
     pub capture_failed: bool,
+    /// With `--format html`: the fidelity page to show (Markdown written by
+    /// `mtls-harness fidelity`); default: the one committed for the
+    /// built-in catalog (docs/fidelity.md).
+    #[arg(long, value_name = "FILE")]
+    pub fidelity: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> Result<i32> {
@@ -166,6 +175,32 @@ pub fn run(args: RunArgs) -> Result<i32> {
             serde_json::to_string_pretty(&json)? + "\n"
         }
         Format::Junit => report.to_junit(),
+        Format::Html => {
+            let (markdown, source) = match &args.fidelity {
+                Some(path) => (
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("--fidelity {}", path.display()))?,
+                    format!("fidelity table from {}", path.display()),
+                ),
+                None => (
+                    html::BUILTIN_FIDELITY_MARKDOWN.to_string(),
+                    "fidelity table of the built-in catalog as committed in docs/fidelity.md (tests/fidelity.rs keeps it current against real nginx, HAProxy, Apache and openssl)".to_string(),
+                ),
+            };
+            let page_dir = args
+                .output
+                .as_deref()
+                .map(|p| p.parent().unwrap_or(std::path::Path::new(".")))
+                .unwrap_or(std::path::Path::new("."));
+            html::render_html(&html::HtmlReport {
+                report: &report,
+                scenarios: &selected,
+                captures: opts.capture.as_ref(),
+                page_dir: Some(page_dir),
+                fidelity_markdown: &markdown,
+                fidelity_source: source,
+            })
+        }
     };
     if args.trace {
         let traces = trace::render_traces(&report);

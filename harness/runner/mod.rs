@@ -3,6 +3,7 @@
 pub mod captures;
 pub mod execute;
 pub mod fidelity;
+pub mod html;
 pub mod report;
 pub mod target;
 pub mod trace;

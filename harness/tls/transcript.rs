@@ -875,10 +875,7 @@ mod tests {
             unhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38").expect("hex");
         let key = hkdf_expand_label(hkdf::HKDF_SHA256, &secret, b"key", 16).expect("key");
         let iv = hkdf_expand_label(hkdf::HKDF_SHA256, &secret, b"iv", 12).expect("iv");
-        assert_eq!(
-            hex(&key),
-            "3fce516009c21727d0f2e4e86ee403bc"
-        );
+        assert_eq!(hex(&key), "3fce516009c21727d0f2e4e86ee403bc");
         assert_eq!(hex(&iv), "5d313eb2671276ee13000b30");
     }
 
