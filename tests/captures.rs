@@ -322,10 +322,11 @@ fn probe_capture_holds_every_probe_connection() {
     let url = {
         use std::io::BufRead;
         let stdout = serve.stdout.take().expect("stdout");
+        let mut reader = std::io::BufReader::new(stdout);
         let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
+        reader.read_line(&mut line).expect("first line");
+        // serve prints a line per connection: keep reading until it stops.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         line.trim()
             .strip_prefix("listening on ")
             .expect("listening line")

@@ -139,6 +139,36 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for TapStream<IO> {
         polled
     }
 
+    // rustls writes a flight as several buffers: they must go out in one
+    // write as without the tap (split, a peer that rejects the first message
+    // would close before the rest, and the client would see a broken pipe).
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = polled {
+            let mut left = n;
+            let mut written = Vec::with_capacity(n);
+            for b in bufs {
+                if left == 0 {
+                    break;
+                }
+                let take = b.len().min(left);
+                written.extend_from_slice(&b[..take]);
+                left -= take;
+            }
+            this.record(Side::Client, &written);
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_flush(cx)
     }
@@ -219,6 +249,18 @@ mod tests {
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].stream(Side::Client), b"hello");
         assert_eq!(seen[0].stream(Side::Server), b"world");
+        // A vectored write is one write, recorded whole.
+        {
+            let mut tap = TapStream::new(tokio::io::sink(), capture.clone());
+            let bufs = [io::IoSlice::new(b"ab"), io::IoSlice::new(b"cd")];
+            let n = tap.write_vectored(&bufs).await.expect("write");
+            assert_eq!(n, 4, "tokio's sink takes both buffers at once");
+            assert!(tap.is_write_vectored());
+        }
+        assert_eq!(
+            capture.lock().expect("lock").stream(Side::Client),
+            b"helloabcd"
+        );
         // Outside a scope, registering is a no-op.
         CaptureSink::register(&capture);
         assert_eq!(sink.captures().len(), 1);
