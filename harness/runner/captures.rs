@@ -74,3 +74,71 @@ impl CaptureOptions {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observation::transcript::WireSegment;
+    use crate::observation::{Side, TlsVersion};
+    use crate::oracle::Diff;
+
+    fn result(scenario: &str, verdict: Verdict) -> CaseResult {
+        CaseResult {
+            scenario: scenario.into(),
+            description: String::new(),
+            profile: "nginx".into(),
+            tls: TlsVersion::Tls13,
+            verdict,
+            observation: None,
+            duration_ms: 1.0,
+            not_run_reason: None,
+        }
+    }
+
+    fn connection() -> WireCapture {
+        let addr = "127.0.0.1:1".parse().expect("addr");
+        let mut c = WireCapture::new(addr, addr);
+        c.segments.push(WireSegment {
+            from: Side::Client,
+            at_us: 0,
+            bytes: vec![0x16, 3, 1, 0, 0],
+        });
+        c
+    }
+
+    #[test]
+    fn only_failed_keeps_failures_and_hangs_and_nothing_without_a_connection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = CaptureOptions::new(dir.path().to_path_buf(), true);
+        let fail = Verdict::Fail {
+            diffs: vec![Diff {
+                field: "alert".into(),
+                expected: "x".into(),
+                got: "y".into(),
+            }],
+        };
+        let hang = Verdict::Hang {
+            stage: "handshake".into(),
+        };
+        opts.keep(&result("a::pass", Verdict::Pass), &[connection()]);
+        opts.keep(&result("a::fail", fail.clone()), &[connection()]);
+        opts.keep(&result("a::hang", hang), &[connection()]);
+        opts.keep(&result("a::nothing", fail), &[]);
+        let written = opts.written.lock().expect("lock").clone();
+        let names: Vec<&String> = written.keys().collect();
+        assert_eq!(names, ["a::fail [nginx TLS1.3]", "a::hang [nginx TLS1.3]"]);
+        for path in written.values() {
+            assert!(path.is_file(), "{}", path.display());
+        }
+        assert_eq!(
+            opts.file_for("a::fail [nginx TLS1.3]"),
+            Some(dir.path().join("a__fail__nginx__tls1.3.pcapng"))
+        );
+        // Every case when not only failures.
+        let all = CaptureOptions::new(dir.path().join("all"), false);
+        all.create_dir().expect("mkdir");
+        all.keep(&result("a::pass", Verdict::Pass), &[connection()]);
+        assert!(all.file_for("a::pass [nginx TLS1.3]").is_some());
+        assert!(opts.errors.lock().expect("lock").is_empty());
+    }
+}
