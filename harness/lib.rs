@@ -47,6 +47,7 @@
 
 pub mod alert;
 pub mod bench;
+pub mod capture;
 pub mod case;
 pub mod docs;
 pub mod exit_codes;

@@ -4,6 +4,8 @@
 //! print. Every field is optional in spirit: what could not be seen stays
 //! `None`/`false`, it is never guessed.
 
+pub mod transcript;
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -155,6 +157,10 @@ pub struct Observation {
     /// Set when a stage timed out: which stage (`connect`, `handshake`, `response`).
     pub hang: Option<String>,
     pub timings: Timings,
+    /// The handshake messages on the wire, in order, as the client read
+    /// them with its own keys (`None` where no connection was made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<transcript::Transcript>,
 }
 
 /// How a connection ended, as one value: the part of an [`Observation`] that

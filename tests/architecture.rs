@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["exit_codes", "source", "alert", "knobs", "observation"],
     &["pki"],
-    &["tls"],
+    &["tls", "capture"],
     &["gateway"],
     &["scenario"],
     &["oracle"],

@@ -1,9 +1,11 @@
 //! `explain`: a scenario, its PKI and what each profile is expected to do.
 
 use super::catalog;
+use super::output::runtime;
 use anyhow::{bail, Result};
 use clap::Args;
 use mtls_harness::exit_codes;
+use mtls_harness::runner::{execute, trace, RunOptions};
 use mtls_harness::scenario::Scenario;
 use std::path::PathBuf;
 
@@ -14,6 +16,10 @@ pub struct ExplainArgs {
     /// Catalog directory (default: ./scenarios).
     #[arg(long)]
     pub catalog: Option<PathBuf>,
+    /// Also run the scenario on the built-in gateways and print each case's
+    /// handshake transcript (decrypted with the client's keys) and gateway log.
+    #[arg(long)]
+    pub trace: bool,
 }
 
 /// Up to five ids that look like `id` (share its last segment or contain it).
@@ -106,6 +112,18 @@ pub fn explain(args: ExplainArgs) -> Result<i32> {
     }
     if !not_run.is_empty() {
         println!("  not run on: {}", not_run.join(", "));
+    }
+    if args.trace {
+        println!("\nOn the wire (built-in gateways):\n");
+        let selected = [s];
+        let pkis = execute::generate_pkis(&selected)?;
+        let report = runtime()?.block_on(execute::run_all(
+            &selected,
+            &pkis,
+            &RunOptions::default(),
+            |_, _, _| {},
+        ));
+        print!("{}", trace::render_traces(&report));
     }
     Ok(exit_codes::SUCCESS)
 }

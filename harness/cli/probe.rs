@@ -32,6 +32,10 @@ pub struct ProbeArgs {
     /// TLS versions are probed at once.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// Write the probe's connections to FILE as pcapng, with their TLS key
+    /// log (Wireshark and tshark decrypt with no set-up).
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
 }
 
 /// The exit codes, in `probe --help` and docs/cli.md.
@@ -76,7 +80,12 @@ pub fn probe(args: ProbeArgs) -> Result<i32> {
             response: t,
         },
     };
-    let report = runtime()?.block_on(probe_target(&opts))?;
+    let sink = mtls_harness::tls::tap::CaptureSink::new();
+    let report = runtime()?.block_on(sink.scope(probe_target(&opts)));
+    if let Some(path) = &args.capture {
+        mtls_harness::capture::write_pcapng(path, &sink.captures()).context("--capture")?;
+    }
+    let report = report?;
     match args.format {
         LogFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         LogFormat::Text => print!("{}", report.render()),

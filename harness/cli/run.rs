@@ -9,8 +9,9 @@ use clap::{Args, ValueEnum};
 use mtls_harness::exit_codes;
 use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::TlsVersion;
+use mtls_harness::runner::captures::CaptureOptions;
 use mtls_harness::runner::target::{preflight, TargetError};
-use mtls_harness::runner::{execute, GatewaySelection, RunOptions};
+use mtls_harness::runner::{execute, html, trace, GatewaySelection, RunOptions};
 use mtls_harness::tls::Timeouts;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -22,6 +23,9 @@ pub enum Format {
     Table,
     Json,
     Junit,
+    /// One self-contained page: the verdict matrix, each case's details, the
+    /// fidelity table.
+    Html,
 }
 
 #[derive(Args, Debug)]
@@ -37,7 +41,8 @@ pub struct RunArgs {
     /// Only this TLS version (repeatable).
     #[arg(long, value_parser = args::tls_version())]
     pub tls: Vec<TlsVersion>,
-    /// The report: a table for people, JSON or JUnit XML for tools.
+    /// The report: a table for people, JSON or JUnit XML for tools, or an
+    /// HTML page.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Write the report here instead of stdout (table still prints a summary).
@@ -64,6 +69,22 @@ pub struct RunArgs {
     /// Never use colours.
     #[arg(long)]
     pub no_color: bool,
+    /// Print each case's handshake transcript (the messages on the wire,
+    /// decrypted with the client's keys) and gateway log after the report.
+    #[arg(long)]
+    pub trace: bool,
+    /// Write one pcapng per case into DIR: the client's TCP connections
+    /// with their TLS key log (Wireshark and tshark decrypt with no set-up).
+    #[arg(long, value_name = "DIR")]
+    pub capture: Option<PathBuf>,
+    /// With `--capture`: only cases that failed or hung.
+    #[arg(long, requires = "capture")]
+    pub capture_failed: bool,
+    /// With `--format html`: the fidelity page to show (Markdown written by
+    /// `mtls-harness fidelity`); default: the one committed for the
+    /// built-in catalog (docs/fidelity.md).
+    #[arg(long, value_name = "FILE")]
+    pub fidelity: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> Result<i32> {
@@ -108,6 +129,11 @@ pub fn run(args: RunArgs) -> Result<i32> {
     if !args.tls.is_empty() {
         opts.tls = Some(args.tls.clone());
     }
+    if let Some(dir) = &args.capture {
+        let capture = CaptureOptions::new(dir.clone(), args.capture_failed);
+        capture.create_dir().context("--capture")?;
+        opts.capture = Some(capture);
+    }
     // Flags first: a bad flag is reported even when the catalog is missing.
     let scenarios = catalog::load_scenarios(&args.paths)?;
     let selected = execute::select(&scenarios, &opts);
@@ -139,11 +165,52 @@ pub fn run(args: RunArgs) -> Result<i32> {
     }
     let color =
         !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let text = match args.format {
+    let mut text = match args.format {
         Format::Table => report.render_table(color && args.output.is_none()),
-        Format::Json => serde_json::to_string_pretty(&report.to_json())? + "\n",
+        Format::Json => {
+            let mut json = report.to_json();
+            if let Some(capture) = &opts.capture {
+                with_capture_paths(&mut json, capture);
+            }
+            serde_json::to_string_pretty(&json)? + "\n"
+        }
         Format::Junit => report.to_junit(),
+        Format::Html => {
+            let (markdown, source) = match &args.fidelity {
+                Some(path) => (
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("--fidelity {}", path.display()))?,
+                    format!("fidelity table from {}", path.display()),
+                ),
+                None => (
+                    html::BUILTIN_FIDELITY_MARKDOWN.to_string(),
+                    "fidelity table of the built-in catalog as committed in docs/fidelity.md (tests/fidelity.rs keeps it current against real nginx, HAProxy, Apache and openssl)".to_string(),
+                ),
+            };
+            let page_dir = args
+                .output
+                .as_deref()
+                .map(|p| p.parent().unwrap_or(std::path::Path::new(".")))
+                .unwrap_or(std::path::Path::new("."));
+            html::render_html(&html::HtmlReport {
+                report: &report,
+                scenarios: &selected,
+                captures: opts.capture.as_ref(),
+                page_dir: Some(page_dir),
+                fidelity_markdown: &markdown,
+                fidelity_source: source,
+            })
+        }
     };
+    if args.trace {
+        let traces = trace::render_traces(&report);
+        if args.format == Format::Table {
+            text.push('\n');
+            text.push_str(&traces);
+        } else {
+            eprint!("{traces}");
+        }
+    }
     match &args.output {
         Some(path) => {
             write_atomically(path, text.as_bytes())?;
@@ -154,7 +221,36 @@ pub fn run(args: RunArgs) -> Result<i32> {
             std::io::stdout().write_all(text.as_bytes())?;
         }
     }
+    if let Some(capture) = &opts.capture {
+        let written = capture.written.lock().expect("captures lock").len();
+        eprintln!("{written} captures written to {}", capture.dir.display());
+        let errors = capture.errors.lock().expect("captures lock").clone();
+        if !errors.is_empty() {
+            bail!("--capture: {}", errors.join("; "));
+        }
+    }
     Ok(report.exit_code())
+}
+
+/// Each JSON result gets `"capture": "<file>"` where one was written.
+fn with_capture_paths(json: &mut serde_json::Value, capture: &CaptureOptions) {
+    let Some(results) = json["results"].as_array_mut() else {
+        return;
+    };
+    for r in results {
+        let name = format!(
+            "{} [{} TLS{}]",
+            r["scenario"].as_str().unwrap_or_default(),
+            r["profile"].as_str().unwrap_or_default(),
+            r["tls"].as_str().unwrap_or_default()
+        );
+        if let (Some(path), Some(obj)) = (capture.file_for(&name), r.as_object_mut()) {
+            obj.insert(
+                "capture".into(),
+                serde_json::Value::String(path.display().to_string()),
+            );
+        }
+    }
 }
 
 /// A preflight error, prefixed with the flag the user should look at.

@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Built-in profiles or one real gateway.
     pub gateway: GatewaySelection,
+    /// Write each case's client connections as pcapng (`run --capture`).
+    pub capture: Option<super::captures::CaptureOptions>,
 }
 
 /// Where the cases run.
@@ -82,6 +84,7 @@ impl Default for RunOptions {
             timeouts: Timeouts::default(),
             concurrency: default_concurrency(),
             gateway: GatewaySelection::Builtin,
+            capture: None,
         }
     }
 }
@@ -300,9 +303,19 @@ pub async fn run_all(
         let permit = semaphore.clone();
         let timeouts = opts.timeouts;
         let gateway = opts.gateway.clone();
+        let capture = opts.capture.clone();
         set.spawn(async move {
             let _permit = permit.acquire_owned().await.expect("semaphore open");
-            run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, &gateway).await
+            let case = run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, &gateway);
+            match capture {
+                None => case.await,
+                Some(capture) => {
+                    let sink = crate::tls::tap::CaptureSink::new();
+                    let result = sink.scope(case).await;
+                    capture.keep(&result, &sink.captures());
+                    result
+                }
+            }
         });
     }
     let mut done = 0;

@@ -1,8 +1,11 @@
 //! Running scenarios: selection, concurrency, timeouts, reports.
 
+pub mod captures;
 pub mod execute;
 pub mod fidelity;
+pub mod html;
 pub mod report;
 pub mod target;
+pub mod trace;
 
 pub use execute::{run_all, run_one, run_one_on, GatewaySelection, RunOptions};

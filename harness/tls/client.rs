@@ -161,10 +161,8 @@ impl ResolvesClientCert for SelectingResolver {
 
 /// A readable form of a DER Name.
 pub fn name_to_string(der: &[u8]) -> String {
-    use x509_parser::prelude::FromDer;
-    x509_parser::x509::X509Name::from_der(der)
-        .map(|(_, n)| n.to_string())
-        .unwrap_or_else(|_| format!("<{} bytes, not a Name>", der.len()))
+    // One spelling for the observation and the transcript.
+    super::transcript::dn_to_string(der)
 }
 
 /// Which client library carries the request.
@@ -306,7 +304,15 @@ impl ClientSpec {
             }
         };
         match self.kind {
-            ClientKind::Raw => self.exchange_raw(addr, config, &mut obs, &mut local).await,
+            ClientKind::Raw => {
+                // The tap and the key log: the transcript, and a capture
+                // for whoever collects them (`tap::CaptureSink`).
+                let capture = super::tap::new_capture(addr);
+                let config = super::tap::with_key_log(&config, &capture);
+                self.exchange_raw(addr, config, &mut obs, &mut local, &capture)
+                    .await;
+                obs.transcript = super::tap::transcript_of(&capture);
+            }
             ClientKind::Reqwest => self.exchange_reqwest(addr, config, &mut obs).await,
         }
         let seen = resolver.seen.lock().expect("selection lock").clone();
@@ -324,6 +330,7 @@ impl ClientSpec {
         config: Arc<rustls::ClientConfig>,
         obs: &mut Observation,
         local: &mut Option<SocketAddr>,
+        capture: &super::tap::SharedCapture,
     ) {
         let t0 = Instant::now();
         let tcp =
@@ -342,11 +349,13 @@ impl ClientSpec {
                 Ok(Ok(s)) => s,
             };
         *local = tcp.local_addr().ok();
+        super::tap::connected(capture, *local);
         // Small handshake writes go out at once (see the server's accept).
         let _ = tcp.set_nodelay(true);
         obs.timings.connect_ms = Some(ms(t0));
         match self.via_tunnel {
             None => {
+                let tcp = super::tap::TapStream::new(tcp, capture.clone());
                 self.tls_and_http(DeferWriteErrors::new(tcp), config, obs)
                     .await
             }
@@ -355,6 +364,7 @@ impl ClientSpec {
                 let proxy = self.via_tunnel.expect("checked");
                 match super::proxy::connect_via(proxy, &addr.to_string(), self.timeouts).await {
                     Ok(io) => {
+                        let io = super::tap::TapStream::new(io, capture.clone());
                         self.tls_and_http(DeferWriteErrors::new(io), config, obs)
                             .await
                     }

@@ -14,6 +14,8 @@ pub mod policy;
 pub mod post_handshake;
 pub mod proxy;
 pub mod server;
+pub mod tap;
+pub mod transcript;
 pub mod verify;
 
 pub use error::TlsError;
