@@ -392,7 +392,7 @@ fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
         body.ends_with("\n401") && body.contains("Authentication Required"),
         "{body}"
     );
-    // SIGTERM stops it cleanly, with exit code 0.
+    // SIGTERM stops it cleanly, with exit code 143 (128 + 15).
     let pid = layer7.child.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
@@ -410,7 +410,7 @@ fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(status.code(), Some(143));
 }
 
 const TARGET_SCENARIOS: &[(&str, &str)] = &[

@@ -8,6 +8,7 @@ use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use mtls_harness::bench::{sweep, SweepOptions};
 use mtls_harness::exit_codes;
+use mtls_harness::interrupt::{CancelToken, GracefulScope};
 use mtls_harness::observation::TlsVersion;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,7 +54,10 @@ pub struct BenchArgs {
 }
 
 pub fn bench(args: BenchArgs) -> Result<i32> {
+    // A signal stops the sweep; the points measured are still written.
+    let _graceful = GracefulScope::enter();
     let opts = SweepOptions {
+        cancel: CancelToken::global(),
         trust_anchors: args.trust_anchors,
         ca_names: args.ca_names,
         tls: args.tls,

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use mtls_harness::exit_codes;
 use mtls_harness::gateway::ProfileKind;
+use mtls_harness::interrupt::{CancelToken, GracefulScope};
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::pki::Pki;
 use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth, ServerSpec};
@@ -53,6 +54,9 @@ pub struct ServeArgs {
 }
 
 pub fn serve(args: ServeArgs) -> Result<i32> {
+    // SIGINT, SIGTERM and SIGHUP stop the gateway; the exit code says which.
+    let _graceful = GracefulScope::enter();
+    let cancel = CancelToken::global();
     let pki = Pki::load_dir(&args.pki).context("--pki")?;
     let profile = args.profile;
     let versions = if args.tls.is_empty() {
@@ -93,11 +97,9 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
         println!("listening on {}", gateway.url());
         std::io::stdout().flush()?;
         let mut events = gateway.subscribe();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
-                _ = term.recv() => break,
+                _ = cancel.cancelled() => break,
                 ev = events.recv() => match ev {
                     Ok(rec) => {
                         let line = match args.log_format {

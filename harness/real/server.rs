@@ -4,6 +4,7 @@
 //! panic).
 
 use super::{render, RealError, RealKind, RenderedGateway};
+use crate::interrupt::{self, Registered};
 use crate::observation::TlsVersion;
 use crate::pki::Pki;
 use crate::scenario::schema::ServerSpec;
@@ -21,8 +22,11 @@ pub struct RealServer {
     pid: u32,
     addr: SocketAddr,
     rendered: RenderedGateway,
-    // Last: removed after the process is gone.
+    /// The process group in the interrupt registry, until it is gone.
+    group: Option<Registered>,
+    // Last: removed after the process is gone, then unregistered.
     _prefix: tempfile::TempDir,
+    _prefix_registered: Registered,
 }
 
 /// How long a gateway may take to listen.
@@ -99,6 +103,7 @@ impl RealServer {
                 path: std::env::temp_dir(),
                 source,
             })?;
+        let prefix_registered = interrupt::register_temp_dir(prefix.path());
         let port = free_port()?;
         let rendered = render(kind, pki, server, version, port, prefix.path())?;
         rendered.write()?;
@@ -118,10 +123,12 @@ impl RealServer {
             // Own process group: stopping kills every process it forked.
             cmd.process_group(0);
         }
+        interrupt::unblock_signals_in_child(&mut cmd);
         let child = cmd.spawn().map_err(|source| RealError::Io {
             path: program.to_path_buf(),
             source,
         })?;
+        let group = interrupt::register_process_group(child.id());
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut server = RealServer {
             kind,
@@ -129,7 +136,9 @@ impl RealServer {
             child: Some(child),
             addr,
             rendered,
+            group: Some(group),
             _prefix: prefix,
+            _prefix_registered: prefix_registered,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -252,17 +261,12 @@ impl RealServer {
         lines.join("\n")
     }
 
-    #[cfg(unix)]
     fn kill_group_with(&self, signal: i32) {
-        // SAFETY: kill(2) with a negative pid signals our child's own process
-        // group (created by process_group(0)); no memory is involved.
-        unsafe {
-            libc::kill(-(self.pid as i32), signal);
-        }
+        // Our child's own process group (created by process_group(0)).
+        interrupt::kill_group(self.pid, signal);
     }
 
     fn kill_group(&self) {
-        #[cfg(unix)]
         self.kill_group_with(libc::SIGKILL);
     }
 
@@ -270,13 +274,13 @@ impl RealServer {
     /// SIGKILL; the leader is always reaped. Idempotent.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
-            self.kill_group();
+            if self.group.is_some() {
+                self.kill_group();
+            }
+            self.group = None;
             return;
         };
-        #[cfg(unix)]
         self.kill_group_with(libc::SIGTERM);
-        #[cfg(not(unix))]
-        let _ = child.kill();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             match child.try_wait() {
@@ -289,8 +293,10 @@ impl RealServer {
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             }
         }
-        // Anything the leader left behind in its group.
+        // Anything the leader left behind in its group; then the group
+        // leaves the registry (its id may be reused once it is empty).
         self.kill_group();
+        self.group = None;
     }
 
     /// Stop without blocking the async runtime's worker.

@@ -1,9 +1,10 @@
 //! Running scenarios: one case per scenario x profile x TLS version, bounded
 //! concurrency, every case under a time limit.
 
-use super::report::{CaseResult, RunReport};
+use super::report::{CaseResult, Interruption, RunReport};
 use crate::case::{run_case, CaseError};
 use crate::gateway::ProfileKind;
+use crate::interrupt::CancelToken;
 use crate::observation::TlsVersion;
 use crate::oracle::{judge, Diff, Verdict};
 use crate::pki::{Pki, PkiError};
@@ -27,6 +28,9 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Built-in profiles or one real gateway.
     pub gateway: GatewaySelection,
+    /// Once cancelled, no case starts and the cases in flight are dropped
+    /// (their real gateways stopped); the report says it was interrupted.
+    pub cancel: CancelToken,
 }
 
 /// Where the cases run.
@@ -82,6 +86,7 @@ impl Default for RunOptions {
             timeouts: Timeouts::default(),
             concurrency: default_concurrency(),
             gateway: GatewaySelection::Builtin,
+            cancel: CancelToken::global(),
         }
     }
 }
@@ -300,15 +305,25 @@ pub async fn run_all(
         let permit = semaphore.clone();
         let timeouts = opts.timeouts;
         let gateway = opts.gateway.clone();
+        let cancel = opts.cancel.clone();
         set.spawn(async move {
             let _permit = permit.acquire_owned().await.expect("semaphore open");
-            run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, &gateway).await
+            // Interrupted: start nothing more; a case in flight is dropped
+            // (a real gateway's drop stops its process group).
+            if cancel.is_cancelled() {
+                return None;
+            }
+            tokio::select! {
+                r = run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, &gateway) => Some(r),
+                _ = cancel.cancelled() => None,
+            }
         });
     }
     let mut done = 0;
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok(result) => {
+            Ok(None) => {}
+            Ok(Some(result)) => {
                 done += 1;
                 on_result(&result, done, total);
                 report.results.push(result);
@@ -335,6 +350,13 @@ pub async fn run_all(
                 report.results.push(result);
             }
         }
+    }
+    if let Some(signal) = opts.cancel.signal() {
+        report.interrupted = Some(Interruption {
+            signal: signal.name().into(),
+            planned: total,
+            completed: report.results.len(),
+        });
     }
     report.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     report
