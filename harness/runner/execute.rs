@@ -231,7 +231,9 @@ pub async fn run_one_on(
     };
     if matches!(gateway, GatewaySelection::Real(_)) {
         // Starting and stopping the process.
-        limit += crate::real::START_TIMEOUT + std::time::Duration::from_secs(5);
+        limit += crate::real::START_TIMEOUT
+            + crate::real::LOG_TIMEOUT
+            + std::time::Duration::from_secs(5);
     }
     let outcome = tokio::time::timeout(limit, case).await;
     let (verdict, observation) = match outcome {

@@ -16,6 +16,11 @@
 //! - The parent binds the port before mod_ssl loads the certificate and key
 //!   (and may then exit), so it is ready only once its error log says
 //!   "resuming normal operations".
+//! - It binds its port itself: `Listen` takes an address only, and Debian's
+//!   apache2 is built without systemd socket activation (the binary has no
+//!   `sd_listen_fds`, `LISTEN_FDS` is ignored). The harness proves the
+//!   server on the port is this case's by a handshake (see
+//!   `Listener::BindsPort`).
 //!
 //! Modules are loaded by absolute path from [`APACHE_MODULES`]; `apache2 -t`
 //! checks the config.

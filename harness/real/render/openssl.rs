@@ -15,6 +15,9 @@
 //!   CRLs: a PEM file may carry both, `-crl_check_all` checks the whole
 //!   chain). `-CAfile`: the names sent; `-no_ca_names` sends none.
 //! - `-cert_chain`: the intermediates sent after the leaf.
+//! - It binds its port itself: s_server has no option to take a socket
+//!   (`-accept host:port`, `-unix path` only). The harness proves the server
+//!   on the port is this case's by a handshake (see `Listener::BindsPort`).
 //! - It prints `ACCEPT` on stdout once listening. `-www` answers 200 with its
 //!   own status page, so the runner does not check `body_contains`.
 //!
