@@ -67,7 +67,9 @@ pub async fn run_case_real_with(
     let server = RealServer::start(kind, pki, &file.server, version).await?;
     on_start(&server);
     let mark = server.log_mark();
-    let (mut obs, local) = client.exchange_with_local_addr(server.addr()).await;
+    let (mut obs, local) = client
+        .exchange_connections(server.addr(), file.client.connections)
+        .await;
     // Gateways write their log lines after answering, before closing.
     let log = server.log_of_connection(&mark, local).await;
     // Apache and HAProxy name the client's address: keep this connection's

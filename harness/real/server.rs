@@ -597,7 +597,10 @@ trust = ["root"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn inheriting_programs_serve_the_socket_the_harness_bound() {
         let (pki, server) = case();
-        for kind in RealKind::ALL.into_iter().filter(|k| k.listener() == Listener::Inherited) {
+        for kind in RealKind::ALL
+            .into_iter()
+            .filter(|k| k.listener() == Listener::Inherited)
+        {
             if !installed(kind) {
                 continue;
             }
@@ -605,7 +608,11 @@ trust = ["root"]
                 .await
                 .unwrap_or_else(|e| panic!("{kind}: {e}"));
             assert_eq!(s.rendered().inherited_fd, Some(INHERITED_FD), "{kind}");
-            assert_eq!(group_holds_listener(s.pid(), s.addr().port()), Some(true), "{kind}");
+            assert_eq!(
+                group_holds_listener(s.pid(), s.addr().port()),
+                Some(true),
+                "{kind}"
+            );
             s.shutdown().await;
         }
     }
@@ -613,7 +620,10 @@ trust = ["root"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_port_someone_else_holds_is_retried_never_judged() {
         let (pki, server) = case();
-        for kind in RealKind::ALL.into_iter().filter(|k| k.listener() == Listener::BindsPort) {
+        for kind in RealKind::ALL
+            .into_iter()
+            .filter(|k| k.listener() == Listener::BindsPort)
+        {
             if !installed(kind) {
                 continue;
             }
@@ -624,7 +634,11 @@ trust = ["root"]
                 .await
                 .unwrap_or_else(|e| panic!("{kind}: {e}"));
             assert_ne!(s.addr().port(), taken, "{kind}");
-            assert_eq!(group_holds_listener(s.pid(), s.addr().port()), Some(true), "{kind}");
+            assert_eq!(
+                group_holds_listener(s.pid(), s.addr().port()),
+                Some(true),
+                "{kind}"
+            );
             let presented =
                 presented_certificate(s.addr(), TlsVersion::Tls13, Duration::from_secs(5)).await;
             assert_eq!(

@@ -12,6 +12,9 @@
 //!   sends an empty CA list.
 //! - The log line is written to stderr (`log stderr`, `-db` keeps HAProxy in
 //!   the foreground) and carries `ssl_c_verify`, the X509_V_ERR_* code.
+//! - Resumption: by default a session cache and tickets. `[server]
+//!   resumption`: `session-id` adds `no-tls-tickets`, `tickets` sets
+//!   `tune.ssl.cachesize 0`, `off` both.
 //! - It inherits its listening socket: `bind fd@3` takes the socket the
 //!   harness bound and passed as descriptor 3. `-V` prints "Using epoll()
 //!   as the polling mechanism." once the config and certificates are
@@ -22,6 +25,7 @@
 use super::{Job, Listener, RealProgram, RenderedGateway};
 use crate::gateway::{self, haproxy::HaproxyMode};
 use crate::real::RealError;
+use crate::scenario::schema::Resumption;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -97,9 +101,19 @@ impl RealProgram for Haproxy {
             }
             None => bind.push_str(" verify none"),
         }
+        if matches!(
+            job.resumption,
+            Some(Resumption::SessionId | Resumption::Off)
+        ) {
+            bind.push_str(" no-tls-tickets");
+        }
         let mut c = String::new();
         let _ = writeln!(c, "# mtls-harness: real HAProxy for one case");
         let _ = writeln!(c, "global\n  log stderr format raw local0 info");
+        if matches!(job.resumption, Some(Resumption::Tickets | Resumption::Off)) {
+            // No session cache.
+            let _ = writeln!(c, "  tune.ssl.cachesize 0");
+        }
         let _ = writeln!(
             c,
             "defaults\n  mode http\n  log global\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s"

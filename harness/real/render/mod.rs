@@ -15,7 +15,7 @@ use super::{RealError, Unsupported};
 use crate::gateway::{GatewayProfile, Profile, ProfileKind, ProfileMode, Registered};
 use crate::observation::TlsVersion;
 use crate::pki::Pki;
-use crate::scenario::schema::{ClientAuth, ServerSpec};
+use crate::scenario::schema::{ClientAuth, Resumption, ServerSpec};
 use material::Material;
 use std::path::Path;
 
@@ -126,6 +126,8 @@ pub(crate) struct Job<'a, P: RealProgram + ?Sized> {
     /// the socket is inherited).
     pub port: u16,
     pub listen: Listen,
+    /// `[server] resumption`; `None`: the program's own default.
+    pub resumption: Option<Resumption>,
     pub prefix: &'a Path,
 }
 
@@ -275,6 +277,7 @@ pub(crate) fn render_as<P: RealProgram>(
         version,
         port,
         listen,
+        resumption: server.resumption,
         prefix,
     };
     out.inherited_fd = job.inherited_fd();

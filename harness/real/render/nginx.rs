@@ -14,6 +14,11 @@
 //! - `ssl_verify_depth` defaults to 1; `ssl_crl` loads CRLs for the whole
 //!   chain.
 //! - `error_log ... info` carries "client SSL certificate verify error: (N:...)".
+//! - Resumption: by default no session cache (`ssl_session_cache none`) and
+//!   tickets on. `[server] resumption`: `session-id` is a shared cache with
+//!   tickets off (TLS 1.3: OpenSSL's stateful tickets), `tickets` tickets
+//!   without a cache, `off` neither. A resumed session keeps its verify
+//!   result: `$ssl_client_verify` stays SUCCESS.
 //!
 //! - It inherits its listening socket: the harness binds 127.0.0.1:0 and
 //!   starts nginx with `NGINX=3;` in its environment (how nginx passes its
@@ -29,6 +34,7 @@
 use super::{Job, Listener, RealProgram, RenderedGateway, VERIFY_DEPTH};
 use crate::gateway::{self, nginx::NginxMode};
 use crate::real::{RealError, Unsupported};
+use crate::scenario::schema::Resumption;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -116,6 +122,21 @@ impl RealProgram for Nginx {
         let _ = writeln!(c, "    ssl_certificate {};", p("server.crt"));
         let _ = writeln!(c, "    ssl_certificate_key {};", p("server.key"));
         let _ = writeln!(c, "    ssl_protocols {};", job.protocol());
+        match job.resumption {
+            None => {}
+            Some(Resumption::SessionId) => {
+                let _ = writeln!(c, "    ssl_session_cache shared:mtls:1m;");
+                let _ = writeln!(c, "    ssl_session_tickets off;");
+            }
+            Some(Resumption::Tickets) => {
+                let _ = writeln!(c, "    ssl_session_cache off;");
+                let _ = writeln!(c, "    ssl_session_tickets on;");
+            }
+            Some(Resumption::Off) => {
+                let _ = writeln!(c, "    ssl_session_cache off;");
+                let _ = writeln!(c, "    ssl_session_tickets off;");
+            }
+        }
         let verify = job.verify.map_or("off", VerifyClient::directive);
         let _ = writeln!(c, "    ssl_verify_client {verify};");
         if job.verify.is_some() {

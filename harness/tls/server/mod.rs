@@ -17,7 +17,7 @@ use super::error::TlsError;
 use super::policy::ClientAuthPolicy;
 use super::verify::TrustStore;
 use super::Timeouts;
-use crate::knobs::ForwardHeader;
+use crate::knobs::{ForwardHeader, Resumption};
 use crate::observation::TlsVersion;
 use record::RecordBook;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -41,6 +41,8 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// Accept a client certificate forwarded in a header by these proxies.
     pub forwarded: Option<ForwardedTrust>,
+    /// How clients may resume; `None`: rustls's default (as `session-id`).
+    pub resumption: Option<Resumption>,
 }
 
 /// Which forwarding header the gateway trusts, and from whom: only requests

@@ -15,6 +15,9 @@ pub struct ServerRecord {
     pub profile: String,
     pub tls_version: Option<TlsVersion>,
     pub certificate_requested: bool,
+    /// The handshake resumed an earlier session: no CertificateRequest,
+    /// no Certificate; the identity (if any) is the earlier handshake's.
+    pub resumed: bool,
     pub ca_names: Option<CaNamesSeen>,
     /// `None` when the handshake ended before it could be known.
     pub client_certificate_sent: Option<bool>,
