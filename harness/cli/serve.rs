@@ -102,6 +102,8 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
             .context("starting the gateway")?;
         println!("listening on {}", gateway.url());
         std::io::stdout().flush()?;
+        // Each record is printed from its event; the gateway forgets it.
+        gateway.keep_finished(0);
         let mut events = gateway.subscribe();
         loop {
             tokio::select! {

@@ -71,6 +71,14 @@ impl RunningGateway {
         format!("https://{}", self.addr)
     }
 
+    /// Keep at most `n` finished connections' records for
+    /// [`Self::record_for`] (4,096 by default). `serve` keeps none: each
+    /// record is reported by its event ([`Self::subscribe`]) and forgotten,
+    /// so memory stays flat however many clients come.
+    pub fn keep_finished(&self, n: usize) {
+        self.book.keep_finished(n);
+    }
+
     /// Completed connections, as they finish.
     pub fn subscribe(&self) -> broadcast::Receiver<ServerRecord> {
         self.events.subscribe()
