@@ -687,3 +687,48 @@ fn serve_reports_a_resumed_session_as_resumed_with_no_certificate_exchanged() {
     assert_eq!(records[1]["http_status"], 200, "{}", records[1]);
     drop(served);
 }
+
+/// `ci/flake`'s comparison: two reports of the same catalog (the real run's
+/// JSON) compare clean; a case whose outcome changed is printed, exit 1.
+#[test]
+fn the_flake_comparison_prints_cases_whose_outcome_changed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let report = |name: &str, extra: &str| {
+        let path = tmp.path().join(name);
+        let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let (code, _, stderr) = run(&[
+            "run",
+            catalog.to_str().unwrap(),
+            "--filter",
+            "seeds::001_*",
+            "--format",
+            "json",
+            "--output",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        if !extra.is_empty() {
+            // The same run, but one case ended another way.
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            json["results"][0]["observation"]["client_certificate_sent"] = serde_json::json!(!json
+                ["results"][0]["observation"]["client_certificate_sent"]
+                .as_bool()
+                .unwrap());
+            std::fs::write(&path, json.to_string()).unwrap();
+        }
+        path.to_str().unwrap().to_string()
+    };
+    let (a, b, c) = (
+        report("a.json", ""),
+        report("b.json", ""),
+        report("c.json", "x"),
+    );
+    let (code, stdout, stderr) = run(&["__flake", &a, &b]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.ends_with("0 changed outcome\n"), "{stdout}");
+    let (code, stdout, _) = run(&["__flake", &a, &b, &c]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("2 of 3 runs: PASS"), "{stdout}");
+    assert!(stdout.ends_with("1 changed outcome\n"), "{stdout}");
+}

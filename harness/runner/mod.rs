@@ -2,6 +2,7 @@
 
 pub mod execute;
 pub mod fidelity;
+pub mod flake;
 pub mod report;
 pub mod target;
 
