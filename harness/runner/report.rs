@@ -488,6 +488,35 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupted_report_says_so_in_every_format_and_exits_with_the_signal() {
+        let mut r = sample();
+        r.interrupted = Some(Interruption {
+            signal: "SIGINT".into(),
+            planned: 10,
+            completed: r.results.len(),
+        });
+        assert_eq!(r.exit_code(), 130);
+        let table = r.render_table(false);
+        assert!(
+            table.ends_with(
+                "PARTIAL REPORT: interrupted by SIGINT: 4 of 10 cases finished, the rest did not run\n"
+            ),
+            "{table}"
+        );
+        let json = r.to_json();
+        assert_eq!(json["interrupted"]["signal"], "SIGINT");
+        assert_eq!(json["summary"]["interrupted"], true);
+        assert_eq!(json["exit_code"], 130);
+        let junit = r.to_junit();
+        assert!(junit.contains("mtls-harness::interrupted"), "{junit}");
+        assert!(junit.contains("type=\"interrupted\""), "{junit}");
+        r.interrupted.as_mut().unwrap().signal = "SIGTERM".into();
+        assert_eq!(r.exit_code(), 143);
+        r.interrupted = None;
+        assert_eq!(sample().to_json()["interrupted"], serde_json::Value::Null);
+    }
+
+    #[test]
     fn table_rows_diffs_not_run_and_summary() {
         let table = sample().render_table(false);
         assert!(!table.contains('\x1b'), "{table}");
