@@ -185,6 +185,43 @@ impl Registry {
         self.register(Resource::TempDir(path.to_path_buf()))
     }
 
+    /// Spawn `cmd` (set up to make its child the leader of a new process
+    /// group) and register that group in one step: the signal path, which
+    /// takes the same lock, never finds the child started but unregistered.
+    pub fn spawn_process_group(
+        &self,
+        cmd: &mut std::process::Command,
+    ) -> std::io::Result<(std::process::Child, Registered)> {
+        let mut entries = self.entries();
+        let child = cmd.spawn()?;
+        let id = self.0.next.fetch_add(1, Ordering::Relaxed);
+        entries.push((id, Resource::ProcessGroup(child.id())));
+        drop(entries);
+        let registered = Registered {
+            registry: self.clone(),
+            id,
+        };
+        Ok((child, registered))
+    }
+
+    /// Create a temporary directory (`prefix` then random characters, in
+    /// the temp dir) and register it in one step.
+    pub fn create_temp_dir(
+        &self,
+        prefix: &str,
+    ) -> std::io::Result<(tempfile::TempDir, Registered)> {
+        let mut entries = self.entries();
+        let dir = tempfile::Builder::new().prefix(prefix).tempdir()?;
+        let id = self.0.next.fetch_add(1, Ordering::Relaxed);
+        entries.push((id, Resource::TempDir(dir.path().to_path_buf())));
+        drop(entries);
+        let registered = Registered {
+            registry: self.clone(),
+            id,
+        };
+        Ok((dir, registered))
+    }
+
     /// The process groups and directories registered now.
     pub fn live(&self) -> (Vec<u32>, Vec<PathBuf>) {
         let mut groups = Vec::new();

@@ -15,7 +15,7 @@
 use super::identity::presented_certificate;
 use super::render::{render_listening, Listen, Listener, INHERITED_FD};
 use super::{RealError, RealKind, RenderedGateway};
-use crate::interrupt::{self, Registered};
+use crate::interrupt::{self, Registered, Registry};
 use crate::observation::TlsVersion;
 use crate::pki::Pki;
 use crate::scenario::schema::ServerSpec;
@@ -228,14 +228,12 @@ impl RealServer {
             .map_err(RealError::ServerCert)?
             .der
             .to_vec();
-        let prefix = tempfile::Builder::new()
-            .prefix(&format!("mtls-real-{}-", kind.name()))
-            .tempdir()
+        let (prefix, prefix_registered) = Registry::global()
+            .create_temp_dir(&format!("mtls-real-{}-", kind.name()))
             .map_err(|source| RealError::Io {
                 path: std::env::temp_dir(),
                 source,
             })?;
-        let prefix_registered = interrupt::register_temp_dir(prefix.path());
         let (listener, listen) = match kind.listener() {
             Listener::Inherited => {
                 let l = bound_listener()?;
@@ -275,13 +273,15 @@ impl RealServer {
         if let (Some(l), Some(_)) = (&listener, rendered.inherited_fd) {
             pass_listener(&mut cmd, l);
         }
-        let child = cmd.spawn().map_err(|source| RealError::Io {
-            path: program.to_path_buf(),
-            source,
-        })?;
+        let (child, group) =
+            Registry::global()
+                .spawn_process_group(&mut cmd)
+                .map_err(|source| RealError::Io {
+                    path: program.to_path_buf(),
+                    source,
+                })?;
         // The child holds the socket now.
         drop(listener);
-        let group = interrupt::register_process_group(child.id());
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut server = RealServer {
             kind,
