@@ -113,6 +113,7 @@ pub fn gateway_config(
         versions,
         timeouts,
         listen: "127.0.0.1:0".parse().expect("static address"),
+        resumption: server.resumption,
     })
 }
 
@@ -195,16 +196,25 @@ pub async fn run_case(
     let gateway = crate::tls::server::start(config)
         .await
         .map_err(tls_error("server"))?;
+    let connections = file.client.connections;
     let obs = match &file.middlebox {
-        None => exchange_and_merge(&gateway, &client).await,
+        None => exchange_and_merge_connections(&gateway, &client, connections).await,
         Some(mb) => {
             let middlebox = start_middlebox(pki, file, mb, &gateway, version, timeouts).await?;
             let mut obs = match mb.kind {
                 MiddleboxKind::Tunnel => {
                     client.via_tunnel = Some(middlebox.addr());
-                    client.exchange(gateway.addr()).await
+                    client
+                        .exchange_connections(gateway.addr(), connections)
+                        .await
+                        .0
                 }
-                _ => client.exchange(middlebox.addr()).await,
+                _ => {
+                    client
+                        .exchange_connections(middlebox.addr(), connections)
+                        .await
+                        .0
+                }
             };
             middlebox.shutdown().await;
             // The gateway's connection is the middlebox's, not the client's:
@@ -268,7 +278,20 @@ async fn start_middlebox(
 
 /// One request against a running gateway, merged with the gateway's record.
 pub async fn exchange_and_merge(gateway: &RunningGateway, client: &ClientSpec) -> Observation {
-    let (obs, local) = client.exchange_with_local_addr(gateway.addr()).await;
+    exchange_and_merge_connections(gateway, client, 1).await
+}
+
+/// `connections` requests, one after the other with one client (each
+/// offering to resume the session before), the last merged with the
+/// gateway's record of it.
+pub async fn exchange_and_merge_connections(
+    gateway: &RunningGateway,
+    client: &ClientSpec,
+    connections: u32,
+) -> Observation {
+    let (obs, local) = client
+        .exchange_connections(gateway.addr(), connections)
+        .await;
     let record = match local {
         Some(local) => {
             gateway
@@ -305,6 +328,8 @@ pub fn merge(mut obs: Observation, record: Option<&ServerRecord>) -> Observation
     if obs.tls_version.is_none() {
         obs.tls_version = rec.tls_version;
     }
+    // The gateway knows it resumed even when the client saw nothing more.
+    obs.resumed |= rec.resumed;
     obs
 }
 
@@ -337,5 +362,8 @@ pub async fn run_case_external(
         CaseError::Unsupported(format!("{e} (the scenario needs it in the target's PKI)"))
     })?;
     client.server_name = target.server_name.clone();
-    Ok(client.exchange(target.addr).await)
+    Ok(client
+        .exchange_connections(target.addr, file.client.connections)
+        .await
+        .0)
 }

@@ -8,9 +8,15 @@ pub const SCENARIO_FAILED: i32 = 1;
 pub const BAD_INPUT: i32 = 2;
 /// The selection matched no scenario.
 pub const NO_SCENARIO_SELECTED: i32 = 3;
+/// SIGHUP stopped the command (128 + 1).
+pub const HUNG_UP: i32 = 129;
+/// SIGINT (Ctrl-C) stopped the command (128 + 2).
+pub const INTERRUPTED: i32 = 130;
+/// SIGTERM stopped the command (128 + 15).
+pub const TERMINATED: i32 = 143;
 
 /// Every exit code with what it means, for the generated documentation.
-pub const ALL: [(i32, &str); 4] = [
+pub const ALL: [(i32, &str); 7] = [
     (
         SUCCESS,
         "every selected case passed (or the command succeeded)",
@@ -24,6 +30,15 @@ pub const ALL: [(i32, &str); 4] = [
         "bad input (scenario or spec file, flag, PEM, URL) or a setup error; the message names the file, line and field",
     ),
     (NO_SCENARIO_SELECTED, "no scenario selected"),
+    (
+        HUNG_UP,
+        "SIGHUP: as 130",
+    ),
+    (
+        INTERRUPTED,
+        "SIGINT (Ctrl-C): `run`, `fidelity`, `bench` and `serve` started no more work, stopped every real gateway they had started (whole process groups) and removed its temporary directory, and wrote the partial report marked interrupted; a second Ctrl-C kills the children at once and exits without a report",
+    ),
+    (TERMINATED, "SIGTERM: as 130"),
 ];
 
 /// `probe`: the given certificate would be sent and accepted (without one:
@@ -51,3 +66,15 @@ pub const PROBE: [(i32, &str); 3] = [
         "bad input (URL, PEM), or a target that cannot be judged: unreachable, silent or too slow past `--timeout`, not TLS 1.2/1.3, garbage, a reset; the message names the cause",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use crate::interrupt::Signal;
+
+    #[test]
+    fn the_signal_codes_are_128_plus_the_signal() {
+        assert_eq!(super::HUNG_UP, Signal::Hup.exit_code());
+        assert_eq!(super::INTERRUPTED, Signal::Int.exit_code());
+        assert_eq!(super::TERMINATED, Signal::Term.exit_code());
+    }
+}

@@ -112,3 +112,32 @@ pub enum MiddleboxKind {
     /// TLS offload forwarding the client cert in a header.
     TerminateForward,
 }
+
+/// How a server lets a client resume an earlier session (a resumed
+/// handshake has no CertificateRequest and no Certificate: the server keeps
+/// the identity of the handshake that made the session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resumption {
+    /// The server keeps sessions: TLS 1.2 session IDs, TLS 1.3 stateful
+    /// PSK tickets (an id into the server's cache). rustls's default.
+    SessionId,
+    /// Stateless tickets: the session is sealed into the ticket (TLS 1.2
+    /// RFC 5077, TLS 1.3 PSK); the server keeps nothing.
+    Tickets,
+    /// No resumption: every connection is a full handshake.
+    Off,
+}
+
+impl Resumption {
+    pub const ALL: [Resumption; 3] = [Resumption::SessionId, Resumption::Tickets, Resumption::Off];
+
+    /// The spelling in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resumption::SessionId => "session-id",
+            Resumption::Tickets => "tickets",
+            Resumption::Off => "off",
+        }
+    }
+}

@@ -52,6 +52,7 @@ pub mod case;
 pub mod docs;
 pub mod exit_codes;
 pub mod gateway;
+pub mod interrupt;
 pub mod knobs;
 pub mod observation;
 pub mod oracle;

@@ -1,11 +1,14 @@
 //! The `mtls-harness` command. Exit codes: 0 all passed, 1 a scenario failed,
-//! 2 bad input or setup error, 3 no scenario selected.
+//! 2 bad input or setup error, 3 no scenario selected, 128 + the signal
+//! when SIGINT (130), SIGTERM (143) or SIGHUP (129) stopped it.
 
 mod cli;
 
 use clap::Parser;
 use cli::Cli;
 use mtls_harness::exit_codes;
+use mtls_harness::interrupt::{self, CancelToken, Registry};
+use std::time::Duration;
 
 fn main() {
     let parsed = match Cli::try_parse() {
@@ -20,16 +23,29 @@ fn main() {
             std::process::exit(code);
         }
     };
+    // First, before any thread starts: SIGINT, SIGTERM and SIGHUP are then
+    // taken by one watcher thread (see `interrupt`).
+    if let Err(e) = interrupt::install() {
+        eprintln!("error: {e}");
+        std::process::exit(exit_codes::BAD_INPUT);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("MTLS_HARNESS_LOG"))
         .with_writer(std::io::stderr)
         .init();
-    match parsed.command.run() {
-        Ok(code) => std::process::exit(code),
+    let code = match parsed.command.run() {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", error_chain(&e));
-            std::process::exit(exit_codes::BAD_INPUT);
+            exit_codes::BAD_INPUT
         }
+    };
+    // An interrupted command stopped its children itself; anything still
+    // registered goes now, and the exit code says which signal it was.
+    Registry::global().clean_up(Duration::from_secs(2));
+    match CancelToken::global().signal() {
+        Some(signal) => std::process::exit(signal.exit_code()),
+        None => std::process::exit(code),
     }
 }
 

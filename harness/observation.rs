@@ -161,6 +161,16 @@ pub struct Observation {
     /// them with its own keys (`None` where no connection was made).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript: Option<transcript::Transcript>,
+    /// The handshake resumed an earlier session: no CertificateRequest and
+    /// no Certificate were exchanged on this connection (the server keeps
+    /// the identity of the handshake that made the session).
+    #[serde(default)]
+    pub resumed: bool,
+    /// How the earlier connections of the case ended, in order, when the
+    /// client made several (`[client] connections`); this observation is
+    /// the last one's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_connections: Vec<String>,
 }
 
 /// How a connection ended, as one value: the part of an [`Observation`] that

@@ -9,7 +9,14 @@ use std::path::{Path, PathBuf};
 /// The top-level modules by layer, lowest first. A module may import its own
 /// layer (without a cycle) and any lower one.
 const LAYERS: &[&[&str]] = &[
-    &["exit_codes", "source", "alert", "knobs", "observation"],
+    &[
+        "exit_codes",
+        "source",
+        "alert",
+        "knobs",
+        "observation",
+        "interrupt",
+    ],
     &["pki"],
     &["tls", "capture"],
     &["gateway"],

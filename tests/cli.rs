@@ -392,7 +392,7 @@ fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
         body.ends_with("\n401") && body.contains("Authentication Required"),
         "{body}"
     );
-    // SIGTERM stops it cleanly, with exit code 0.
+    // SIGTERM stops it cleanly, with exit code 143 (128 + 15).
     let pid = layer7.child.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
@@ -410,7 +410,7 @@ fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(status.code(), Some(143));
 }
 
 const TARGET_SCENARIOS: &[(&str, &str)] = &[
@@ -587,4 +587,148 @@ fn bench_writes_points_with_ratios_against_the_first() {
         points[1]["stats"]["handshakes"].as_u64() > Some(0),
         "{json}"
     );
+}
+
+/// The report: `openssl s_client -sess_in` resuming a TLS 1.2
+/// session with `serve`. The record of the resumed connection says it was
+/// resumed, that no certificate was asked for or sent on it, and the
+/// gateway still serves the identity of the earlier handshake.
+#[test]
+fn serve_reports_a_resumed_session_as_resumed_with_no_certificate_exchanged() {
+    require_tool("openssl");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let spec = write(tmp.path(), "spec.toml", SPEC);
+    let pki = tmp.path().join("pki");
+    let (code, _, stderr) = run(&[
+        "pki",
+        "generate",
+        spec.to_str().unwrap(),
+        "--out",
+        pki.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut child = bin()
+        .args(["serve", "--pki", pki.to_str().unwrap(), "--cert", "gw"])
+        .args(["--trust", "root", "--profile", "nginx", "--tls", "1.2"])
+        .args(["--log-format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let served = Served {
+        child,
+        url: String::new(),
+    };
+    let next = || {
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("a line within 20 s")
+    };
+    let first = next();
+    let port = first.rsplit(':').next().expect("port").to_string();
+    let session = tmp.path().join("session.pem");
+    let s_client = |session_flag: &str, with_cert: bool| {
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+            .args(["-tls1_2", "-ign_eof", "-CAfile"])
+            .arg(pki.join("root.crt"))
+            .arg(session_flag)
+            .arg(&session);
+        if with_cert {
+            cmd.arg("-cert")
+                .arg(pki.join("alice.crt"))
+                .arg("-key")
+                .arg(pki.join("alice.key"));
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl runs");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin
+                .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .expect("request");
+        }
+        let out = child.wait_with_output().expect("openssl output");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let full = s_client("-sess_out", true);
+    assert!(full.contains("authenticated: CN=alice"), "{full}");
+    let resumed = s_client("-sess_in", false);
+    assert!(resumed.contains("Reused, TLSv1.2"), "{resumed}");
+    assert!(resumed.contains("authenticated: CN=alice"), "{resumed}");
+    let records: Vec<serde_json::Value> = (0..2)
+        .map(|_| serde_json::from_str(&next()).expect("a JSON line"))
+        .collect();
+    assert_eq!(records[0]["resumed"], false, "{}", records[0]);
+    assert_eq!(records[0]["certificate_requested"], true, "{}", records[0]);
+    assert_eq!(
+        records[0]["client_certificate_sent"], true,
+        "{}",
+        records[0]
+    );
+    assert_eq!(records[1]["resumed"], true, "{}", records[1]);
+    assert_eq!(records[1]["certificate_requested"], false, "{}", records[1]);
+    assert_eq!(
+        records[1]["client_certificate_sent"], false,
+        "{}",
+        records[1]
+    );
+    assert_eq!(records[1]["http_status"], 200, "{}", records[1]);
+    drop(served);
+}
+
+/// `ci/flake`'s comparison: two reports of the same catalog (the real run's
+/// JSON) compare clean; a case whose outcome changed is printed, exit 1.
+#[test]
+fn the_flake_comparison_prints_cases_whose_outcome_changed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let report = |name: &str, extra: &str| {
+        let path = tmp.path().join(name);
+        let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let (code, _, stderr) = run(&[
+            "run",
+            catalog.to_str().unwrap(),
+            "--filter",
+            "seeds::001_*",
+            "--format",
+            "json",
+            "--output",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        if !extra.is_empty() {
+            // The same run, but one case ended another way.
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            json["results"][0]["observation"]["client_certificate_sent"] = serde_json::json!(!json
+                ["results"][0]["observation"]["client_certificate_sent"]
+                .as_bool()
+                .unwrap());
+            std::fs::write(&path, json.to_string()).unwrap();
+        }
+        path.to_str().unwrap().to_string()
+    };
+    let (a, b, c) = (
+        report("a.json", ""),
+        report("b.json", ""),
+        report("c.json", "x"),
+    );
+    let (code, stdout, stderr) = run(&["__flake", &a, &b]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.ends_with("0 changed outcome\n"), "{stdout}");
+    let (code, stdout, _) = run(&["__flake", &a, &b, &c]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("2 of 3 runs: PASS"), "{stdout}");
+    assert!(stdout.ends_with("1 changed outcome\n"), "{stdout}");
 }

@@ -4,6 +4,7 @@
 
 use super::table::{BenchPoint, BenchRun};
 use super::{load, setup, BenchError};
+use crate::interrupt::CancelToken;
 use crate::observation::TlsVersion;
 use std::time::Duration;
 
@@ -18,6 +19,9 @@ pub struct SweepOptions {
     /// How long each point runs.
     pub duration: Duration,
     pub concurrency: usize,
+    /// Once cancelled, the point being measured is dropped and no other
+    /// starts; the run says it was interrupted.
+    pub cancel: CancelToken,
 }
 
 /// Measure every point of `opts`. `progress(trust_anchors, fraction)` is
@@ -31,13 +35,17 @@ pub async fn sweep(
     }
     let mut points = Vec::with_capacity(opts.trust_anchors.len());
     for &n in &opts.trust_anchors {
-        let point = measure(opts, n, progress.clone())
-            .await
-            .map_err(|e| BenchError::Point {
-                trust_anchors: n,
-                source: Box::new(e),
-            })?;
-        points.push(point);
+        if opts.cancel.is_cancelled() {
+            break;
+        }
+        let point = tokio::select! {
+            p = measure(opts, n, progress.clone()) => p,
+            _ = opts.cancel.cancelled() => break,
+        };
+        points.push(point.map_err(|e| BenchError::Point {
+            trust_anchors: n,
+            source: Box::new(e),
+        })?);
     }
     Ok(BenchRun {
         tls: opts.tls,
@@ -45,6 +53,7 @@ pub async fn sweep(
         duration: opts.duration,
         concurrency: opts.concurrency,
         points,
+        interrupted: opts.cancel.signal().map(|s| s.name().to_string()),
     })
 }
 

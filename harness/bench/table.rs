@@ -28,6 +28,9 @@ pub struct BenchRun {
     pub concurrency: usize,
     /// In the order measured; the first is the baseline.
     pub points: Vec<BenchPoint>,
+    /// The signal (`SIGINT`) that stopped the sweep: the points after the
+    /// last one listed were not measured.
+    pub interrupted: Option<String>,
 }
 
 impl BenchRun {
@@ -62,6 +65,7 @@ impl BenchRun {
             "ca_names": self.ca_names,
             "duration_s": self.duration.as_secs_f64(),
             "concurrency": self.concurrency,
+            "interrupted": self.interrupted,
             "baseline_trust_anchors": self.baseline().map(|b| b.trust_anchors),
             "points": self.points.iter().map(|p| serde_json::json!({
                 "trust_anchors": p.trust_anchors,
@@ -108,6 +112,12 @@ impl BenchRun {
                 ratio
             );
         }
+        if let Some(signal) = &self.interrupted {
+            let _ = writeln!(
+                t,
+                "PARTIAL: interrupted by {signal}; the points not listed were not measured"
+            );
+        }
         t
     }
 }
@@ -137,6 +147,7 @@ mod tests {
 
     fn run(points: Vec<BenchPoint>) -> BenchRun {
         BenchRun {
+            interrupted: None,
             tls: TlsVersion::Tls13,
             ca_names: true,
             duration: Duration::from_secs(5),

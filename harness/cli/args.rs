@@ -9,7 +9,7 @@ use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::real::RealKind;
 use mtls_harness::runner::GatewaySelection;
-use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth};
+use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth, Resumption};
 use std::ffi::OsStr;
 use std::time::Duration;
 
@@ -131,6 +131,16 @@ pub fn client_auth() -> NamedValueParser<ClientAuth> {
             "required" => Some(ClientAuth::Required),
             _ => None,
         },
+    }
+}
+
+pub fn resumption() -> NamedValueParser<Resumption> {
+    NamedValueParser {
+        names: Resumption::ALL
+            .into_iter()
+            .map(|r| PossibleValue::new(r.name()))
+            .collect(),
+        parse: |s| Resumption::ALL.into_iter().find(|r| r.name() == s),
     }
 }
 

@@ -8,6 +8,7 @@ use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use mtls_harness::bench::{sweep, SweepOptions};
 use mtls_harness::exit_codes;
+use mtls_harness::interrupt::{CancelToken, GracefulScope};
 use mtls_harness::observation::TlsVersion;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -73,7 +74,10 @@ pub fn bench(args: BenchArgs) -> Result<i32> {
     if let (Some(url), Some(pki)) = (&args.target, &args.pki) {
         return super::bench_target::bench_target(&args, url, pki);
     }
+    // A signal stops the sweep; the points measured are still written.
+    let _graceful = GracefulScope::enter();
     let opts = SweepOptions {
+        cancel: CancelToken::global(),
         trust_anchors: args.trust_anchors,
         ca_names: args.ca_names,
         tls: args.tls,

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use mtls_harness::exit_codes;
+use mtls_harness::interrupt::GracefulScope;
 use mtls_harness::real::RealKind;
 use mtls_harness::runner::{execute, fidelity, RunOptions};
 use mtls_harness::tls::Timeouts;
@@ -37,6 +38,8 @@ pub struct FidelityArgs {
 }
 
 pub fn fidelity(args: FidelityArgs) -> Result<i32> {
+    // A signal stops the table; the comparisons that finished are written.
+    let _graceful = GracefulScope::enter();
     for kind in RealKind::ALL {
         kind.find_program().with_context(|| kind.to_string())?;
     }
@@ -74,6 +77,9 @@ pub fn fidelity(args: FidelityArgs) -> Result<i32> {
     write_or_print(args.output.as_deref(), &text)?;
     let (agree, differ, na) = fidelity::totals(&rows);
     eprintln!("{agree} agree, {differ} differ, {na} not applicable");
+    if let Some((n, signal)) = fidelity::interrupted_cells(&rows) {
+        eprintln!("partial table: interrupted by {signal}; {n} comparisons did not run");
+    }
     Ok(if differ > 0 {
         exit_codes::SCENARIO_FAILED
     } else {

@@ -9,6 +9,7 @@ mod catalog;
 mod docs;
 mod explain;
 mod fidelity;
+mod flake;
 mod gateway_config;
 mod list;
 mod output;
@@ -58,6 +59,10 @@ pub enum Command {
     /// Print generated documentation (docs/cli.md).
     #[command(name = "__docs", hide = true)]
     Docs(docs::DocsArgs),
+    /// Compare JSON run reports and print every case whose outcome changed
+    /// (`ci/flake`).
+    #[command(name = "__flake", hide = true)]
+    Flake(flake::FlakeArgs),
 }
 
 impl Command {
@@ -74,6 +79,7 @@ impl Command {
             Command::Bench(args) => bench::bench(args),
             Command::Fidelity(args) => fidelity::fidelity(args),
             Command::Docs(args) => docs::docs(args),
+            Command::Flake(args) => flake::flake(args),
         }
     }
 }

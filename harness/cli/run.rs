@@ -8,6 +8,7 @@ use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use mtls_harness::exit_codes;
 use mtls_harness::gateway::ProfileKind;
+use mtls_harness::interrupt::GracefulScope;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::runner::captures::CaptureOptions;
 use mtls_harness::runner::target::{preflight, TargetError};
@@ -88,6 +89,8 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<i32> {
+    // A signal stops the run; the cases that finished are still reported.
+    let _graceful = GracefulScope::enter();
     if let GatewaySelection::Real(kind) = &args.gateway {
         kind.find_program()
             .with_context(|| format!("--gateway {kind}"))?;
@@ -159,7 +162,9 @@ pub fn run(args: RunArgs) -> Result<i32> {
         },
     ));
     bar.finish_and_clear();
-    if report.results.is_empty() {
+    if let Some(i) = &report.interrupted {
+        eprintln!("{i}");
+    } else if report.results.is_empty() {
         eprintln!("no case selected (check --profile / --tls)");
         return Ok(exit_codes::NO_SCENARIO_SELECTED);
     }
@@ -215,6 +220,9 @@ pub fn run(args: RunArgs) -> Result<i32> {
         Some(path) => {
             write_atomically(path, text.as_bytes())?;
             println!("{}", report.summary());
+            if let Some(i) = &report.interrupted {
+                println!("PARTIAL REPORT: {i}");
+            }
             println!("report written to {}", path.display());
         }
         None => {

@@ -7,9 +7,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use mtls_harness::exit_codes;
 use mtls_harness::gateway::ProfileKind;
+use mtls_harness::interrupt::{CancelToken, GracefulScope};
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::pki::Pki;
-use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth, ServerSpec};
+use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth, Resumption, ServerSpec};
 use mtls_harness::tls::Timeouts;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -47,12 +48,20 @@ pub struct ServeArgs {
     /// Address to listen on (port 0: any free port; the first line says which).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+    /// How clients may resume a session (default: TLS 1.2 session IDs and
+    /// TLS 1.3 stateful tickets). A resumed connection's line says
+    /// `resumed=true`: no certificate was asked for or sent on it.
+    #[arg(long, value_parser = args::resumption())]
+    pub resumption: Option<Resumption>,
     /// One line per connection: text, or a JSON object.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
 }
 
 pub fn serve(args: ServeArgs) -> Result<i32> {
+    // SIGINT, SIGTERM and SIGHUP stop the gateway; the exit code says which.
+    let _graceful = GracefulScope::enter();
+    let cancel = CancelToken::global();
     let pki = Pki::load_dir(&args.pki).context("--pki")?;
     let profile = args.profile;
     let versions = if args.tls.is_empty() {
@@ -75,6 +84,7 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
         trusted_proxies: Vec::new(),
         mode,
         send_chain: None,
+        resumption: args.resumption,
     };
     let mut config = mtls_harness::case::gateway_config(
         &pki,
@@ -92,20 +102,21 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
             .context("starting the gateway")?;
         println!("listening on {}", gateway.url());
         std::io::stdout().flush()?;
+        // Each record is printed from its event; the gateway forgets it.
+        gateway.keep_finished(0);
         let mut events = gateway.subscribe();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
-                _ = term.recv() => break,
+                _ = cancel.cancelled() => break,
                 ev = events.recv() => match ev {
                     Ok(rec) => {
                         let line = match args.log_format {
                             LogFormat::Json => serde_json::to_string(&rec)?,
                             LogFormat::Text => format!(
-                                "{} tls={} cert_sent={} alert={} http={} | {}",
+                                "{} tls={}{} cert_sent={} alert={} http={} | {}",
                                 rec.peer,
                                 rec.tls_version.map_or("-".into(), |v| v.to_string()),
+                                if rec.resumed { " resumed=true" } else { "" },
                                 rec.client_certificate_sent.map_or("-".into(), |b| b.to_string()),
                                 rec.alert.as_deref().unwrap_or("-"),
                                 rec.http_status.map_or("-".into(), |s| s.to_string()),

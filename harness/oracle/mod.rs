@@ -181,6 +181,11 @@ pub fn judge(expected: &Expectation, obs: &Observation) -> Verdict {
             );
         }
     }
+    if let Some(want) = expected.resumed {
+        if obs.resumed != want {
+            diff("resumed", want.to_string(), obs.resumed.to_string());
+        }
+    }
     if let Some(want) = &expected.ca_names {
         let seen = obs.ca_names.as_ref();
         let none = || "no CA names seen".to_string();
@@ -257,8 +262,17 @@ fn cert_sent_summary(obs: &Observation) -> String {
 
 /// One phrase for what happened: the [`Outcome`], with a short title of the
 /// body for an HTTP response, and the handshake state when nothing else was
-/// seen.
+/// seen; `(resumed session)` after it when the connection resumed one.
 pub fn summarize(obs: &Observation) -> String {
+    let text = summarize_outcome(obs);
+    if obs.resumed {
+        format!("{text} (resumed session)")
+    } else {
+        text
+    }
+}
+
+fn summarize_outcome(obs: &Observation) -> String {
     let outcome = obs.outcome();
     match (&outcome, &obs.http) {
         (Outcome::Http { status, .. }, Some(http)) => {

@@ -60,6 +60,8 @@ pub(super) fn write_dir(pki: &Pki, dir: &Path) -> Result<(), PkiError> {
         .prefix(".mtls-harness-pki-")
         .tempdir_in(&parent)
         .map_err(io_err(&parent))?;
+    // Private keys: a Ctrl-C before the rename must not leave them behind.
+    let _registered = crate::interrupt::register_temp_dir(staging.path());
     write_files(pki, staging.path())?;
     if existed {
         std::fs::remove_dir(dir).map_err(io_err(dir))?;

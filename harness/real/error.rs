@@ -55,6 +55,16 @@ pub enum RealError {
         secs: u64,
         log: String,
     },
+    /// Another server answers on the port the gateway was to bind: the
+    /// handshake there did not show this case's server certificate.
+    #[error(
+        "{kind}: {addr} is another server's (it presented another certificate); its output:\n{log}"
+    )]
+    PortTaken {
+        kind: RealKind,
+        addr: SocketAddr,
+        log: String,
+    },
     /// Every port tried was taken before the gateway could bind it.
     #[error("{kind}: no free port after {attempts} attempts: {log}")]
     NoFreePort {

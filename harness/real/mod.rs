@@ -18,6 +18,7 @@
 //! still judged).
 
 mod error;
+mod identity;
 mod kind;
 pub mod render;
 mod server;
@@ -27,11 +28,10 @@ use crate::observation::{Observation, TlsVersion};
 use crate::pki::Pki;
 use crate::scenario::schema::ScenarioFile;
 use crate::tls::Timeouts;
-use std::time::Duration;
 
 pub use error::{FillerCaError, RealError, Unsupported};
 pub use render::{render, RealKind, RenderedGateway, APACHE_MODULES};
-pub use server::{group_members, RealServer, START_TIMEOUT};
+pub use server::{group_members, RealServer, LOG_TIMEOUT, START_TIMEOUT};
 
 /// The command that installs every real gateway on Debian/Ubuntu.
 pub const INSTALL_HINT: &str = "apt-get install -y nginx haproxy apache2 openssl";
@@ -67,10 +67,11 @@ pub async fn run_case_real_with(
     let server = RealServer::start(kind, pki, &file.server, version).await?;
     on_start(&server);
     let mark = server.log_mark();
-    let (mut obs, local) = client.exchange_with_local_addr(server.addr()).await;
-    // Gateways write their log line after answering: give them a moment.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let log = server.log_since(&mark);
+    let (mut obs, local) = client
+        .exchange_connections(server.addr(), file.client.connections)
+        .await;
+    // Gateways write their log lines after answering, before closing.
+    let log = server.log_of_connection(&mark, local).await;
     // Apache and HAProxy name the client's address: keep this connection's
     // lines when they do (Apache logs its own startup lines meanwhile).
     let log = match local {

@@ -1,13 +1,25 @@
 //! Running a real gateway: start it in the foreground in its own temporary
-//! prefix and process group, wait until it is ready, read its logs, and
-//! always stop it (the whole group is killed and the leader reaped, also on
-//! panic).
+//! prefix and process group, on a socket no other case can take, wait until
+//! it is ready, read its logs, and always stop it (the whole group is killed
+//! and the leader reaped, also on panic and on interruption: the group and
+//! the prefix are in the [`interrupt`] registry while they live).
+//!
+//! The socket: a program that can inherit one ([`Listener::Inherited`])
+//! gets a socket the harness bound and listens on, as descriptor
+//! [`INHERITED_FD`]; the port is never free in between. One that binds its
+//! port itself gets a free port, and is ready only once a handshake on that
+//! port shows this case's own server certificate; a port another process
+//! took (the program failed to bind, or someone else's server answers) is
+//! retried with another one, never judged.
 
-use super::{render, RealError, RealKind, RenderedGateway};
+use super::identity::presented_certificate;
+use super::render::{render_listening, Listen, Listener, INHERITED_FD};
+use super::{RealError, RealKind, RenderedGateway};
+use crate::interrupt::{self, Registered, Registry};
 use crate::observation::TlsVersion;
 use crate::pki::Pki;
 use crate::scenario::schema::ServerSpec;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,8 +33,11 @@ pub struct RealServer {
     pid: u32,
     addr: SocketAddr,
     rendered: RenderedGateway,
-    // Last: removed after the process is gone.
+    /// The process group in the interrupt registry, until it is gone.
+    group: Option<Registered>,
+    // Last: removed after the process is gone, then unregistered.
     _prefix: tempfile::TempDir,
+    _prefix_registered: Registered,
 }
 
 /// How long a gateway may take to become ready. Readiness is polled, so this
@@ -30,28 +45,103 @@ pub struct RealServer {
 /// 2-core machine once took Apache 10 s to load 2,000 CA names.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn free_port() -> Result<u16, RealError> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| RealError::Io {
+/// How long the gateway may take to finish logging a connection once the
+/// client is done with it.
+pub const LOG_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Attempts at a free port for a program that binds its port itself.
+const PORT_ATTEMPTS: u32 = 5;
+
+fn listen_error(source: std::io::Error) -> RealError {
+    RealError::Io {
         path: PathBuf::from("127.0.0.1:0"),
         source,
-    })?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|source| RealError::Io {
-            path: PathBuf::from("127.0.0.1:0"),
-            source,
-        })
+    }
 }
 
-/// Whether something listens on 127.0.0.1:`port` (from /proc/net/tcp, so
-/// the check makes no connection the gateway would log). `None`: unknown.
-fn listening(port: u16) -> Option<bool> {
+/// A socket bound to a free port on 127.0.0.1 and listening.
+fn bound_listener() -> Result<TcpListener, RealError> {
+    TcpListener::bind("127.0.0.1:0").map_err(listen_error)
+}
+
+/// `127.0.0.1:port` as /proc/net/tcp spells it (`0100007F:1F90`).
+fn proc_net_addr(addr: SocketAddr) -> String {
+    let ip = match addr {
+        SocketAddr::V4(a) => u32::from_ne_bytes(a.ip().octets()),
+        SocketAddr::V6(_) => 0,
+    };
+    format!("{ip:08X}:{:04X}", addr.port())
+}
+
+/// The state (hex, `0A` listening) of every TCP socket from `local` to
+/// `remote` (`None`: any remote), from /proc/net/tcp, so looking makes no
+/// connection a gateway would log. `None`: the table cannot be read.
+fn socket_states(local: SocketAddr, remote: Option<SocketAddr>) -> Option<Vec<String>> {
     let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let want = format!("0100007F:{port:04X}");
-    Some(table.lines().skip(1).any(|l| {
+    let local = proc_net_addr(local);
+    let remote = remote.map(proc_net_addr);
+    Some(
+        table
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                (cols.len() > 3
+                    && cols[1] == local
+                    && remote.as_deref().is_none_or(|r| cols[2] == r))
+                .then(|| cols[3].to_string())
+            })
+            .collect(),
+    )
+}
+
+/// Whether something listens on 127.0.0.1:`port`. `None`: unknown.
+fn listening(port: u16) -> Option<bool> {
+    let states = socket_states(([127, 0, 0, 1], port).into(), None)?;
+    Some(states.iter().any(|s| s == "0A"))
+}
+
+/// The inode of the socket listening on 127.0.0.1:`port`, if any.
+fn listening_inode(port: u16) -> Option<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let local = proc_net_addr(([127, 0, 0, 1], port).into());
+    table.lines().skip(1).find_map(|l| {
         let cols: Vec<&str> = l.split_whitespace().collect();
-        cols.len() > 3 && cols[1] == want && cols[3] == "0A"
-    }))
+        (cols.len() > 9 && cols[1] == local && cols[3] == "0A").then(|| cols[9].to_string())
+    })
+}
+
+/// Whether a process of group `pgid` holds the socket listening on
+/// 127.0.0.1:`port`. `None`: it cannot be told (nothing listens, or the
+/// descriptors cannot be read).
+fn group_holds_listener(pgid: u32, port: u16) -> Option<bool> {
+    let target = format!("socket:[{}]", listening_inode(port)?);
+    let mut readable = false;
+    for (pid, _) in group_members(pgid) {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        readable = true;
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == target.as_str()) {
+                return Some(true);
+            }
+        }
+    }
+    readable.then_some(false)
+}
+
+/// Whether the server end of the connection `server` <- `client` is closed
+/// (the server called close(2): every line it logs about the connection is
+/// written by then). `None`: unknown.
+fn server_closed(server: SocketAddr, client: SocketAddr) -> Option<bool> {
+    // 01 established, 03 SYN received, 08 close-wait: still open there.
+    let states = socket_states(server, Some(client))?;
+    Some(
+        !states
+            .iter()
+            .any(|s| matches!(s.as_str(), "01" | "03" | "08")),
+    )
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -59,30 +149,70 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// Give the child `listener` as descriptor [`INHERITED_FD`] (without
+/// close-on-exec; every other descriptor of ours keeps it).
+fn pass_listener(cmd: &mut Command, listener: &TcpListener) {
+    use std::os::unix::io::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let fd = listener.as_raw_fd();
+    // SAFETY: runs in the forked child before exec, after its stdio is in
+    // place; dup2 and fcntl are async-signal-safe and touch only the
+    // child's descriptor table.
+    unsafe {
+        cmd.pre_exec(move || {
+            let r = if fd == INHERITED_FD {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC)
+            } else {
+                libc::dup2(fd, INHERITED_FD)
+            };
+            if r < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 impl RealServer {
     /// Render, write and start `kind` for `server`, pinned to `version`, and
-    /// wait until it listens.
+    /// wait until it is ready.
     pub async fn start(
         kind: RealKind,
         pki: &Pki,
         server: &ServerSpec,
         version: TlsVersion,
     ) -> Result<RealServer, RealError> {
+        Self::start_trying(kind, pki, server, version, &[]).await
+    }
+
+    /// [`Self::start`], a program that binds its port trying `ports` first
+    /// (then free ones): how the tests stage a collision.
+    async fn start_trying(
+        kind: RealKind,
+        pki: &Pki,
+        server: &ServerSpec,
+        version: TlsVersion,
+        ports: &[u16],
+    ) -> Result<RealServer, RealError> {
         let program = kind.find_program()?;
-        const ATTEMPTS: u32 = 3;
+        if kind.listener() == Listener::Inherited {
+            return Self::start_once(kind, &program, pki, server, version, None).await;
+        }
         let mut last = None;
-        // A free port can be taken between finding and binding it: retry.
-        for _ in 0..ATTEMPTS {
-            match Self::start_once(kind, &program, pki, server, version).await {
+        for attempt in 0..PORT_ATTEMPTS {
+            let port = ports.get(attempt as usize).copied();
+            match Self::start_once(kind, &program, pki, server, version, port).await {
                 Err(RealError::Exited { log, .. }) if log.contains("in use") => {
                     last = Some(log);
                 }
+                Err(e @ RealError::PortTaken { .. }) => last = Some(e.to_string()),
                 other => return other,
             }
         }
         Err(RealError::NoFreePort {
             kind,
-            attempts: ATTEMPTS,
+            attempts: PORT_ATTEMPTS,
             log: last.unwrap_or_default(),
         })
     }
@@ -93,16 +223,37 @@ impl RealServer {
         pki: &Pki,
         server: &ServerSpec,
         version: TlsVersion,
+        port: Option<u16>,
     ) -> Result<RealServer, RealError> {
-        let prefix = tempfile::Builder::new()
-            .prefix(&format!("mtls-real-{}-", kind.name()))
-            .tempdir()
+        let own_cert = pki
+            .cert(&server.cert)
+            .map_err(RealError::ServerCert)?
+            .der
+            .to_vec();
+        let (prefix, prefix_registered) = Registry::global()
+            .create_temp_dir(&format!("mtls-real-{}-", kind.name()))
             .map_err(|source| RealError::Io {
                 path: std::env::temp_dir(),
                 source,
             })?;
-        let port = free_port()?;
-        let rendered = render(kind, pki, server, version, port, prefix.path())?;
+        let (listener, listen) = match kind.listener() {
+            Listener::Inherited => {
+                let l = bound_listener()?;
+                let port = l.local_addr().map_err(listen_error)?.port();
+                (Some(l), Listen::Inherited { port })
+            }
+            Listener::BindsPort => {
+                // Free now; the program binds it later (and the identity
+                // check below catches anyone who took it in between).
+                let port = match port {
+                    Some(p) => p,
+                    None => bound_listener()?.local_addr().map_err(listen_error)?.port(),
+                };
+                (None, Listen::Port(port))
+            }
+        };
+        let port = listen.port();
+        let rendered = render_listening(kind, pki, server, version, listen, prefix.path())?;
         rendered.write()?;
         let open = |rel: &str| {
             let p = prefix.path().join(rel);
@@ -110,20 +261,29 @@ impl RealServer {
         };
         let mut cmd = Command::new(program);
         cmd.args(&rendered.args)
+            .envs(rendered.env.iter().map(|(k, v)| (k, v)))
             .current_dir(prefix.path())
             .stdin(Stdio::null())
             .stdout(open("stdout.log")?)
             .stderr(open("stderr.log")?);
-        #[cfg(unix)]
         {
             use std::os::unix::process::CommandExt;
             // Own process group: stopping kills every process it forked.
             cmd.process_group(0);
         }
-        let child = cmd.spawn().map_err(|source| RealError::Io {
-            path: program.to_path_buf(),
-            source,
-        })?;
+        interrupt::unblock_signals_in_child(&mut cmd);
+        if let (Some(l), Some(_)) = (&listener, rendered.inherited_fd) {
+            pass_listener(&mut cmd, l);
+        }
+        let (child, group) =
+            Registry::global()
+                .spawn_process_group(&mut cmd)
+                .map_err(|source| RealError::Io {
+                    path: program.to_path_buf(),
+                    source,
+                })?;
+        // The child holds the socket now.
+        drop(listener);
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut server = RealServer {
             kind,
@@ -131,7 +291,9 @@ impl RealServer {
             child: Some(child),
             addr,
             rendered,
+            group: Some(group),
             _prefix: prefix,
+            _prefix_registered: prefix_registered,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -147,15 +309,6 @@ impl RealServer {
                     });
                 }
             }
-            let up = match listening(port) {
-                Some(up) => up,
-                None => tokio::time::timeout(
-                    Duration::from_millis(200),
-                    tokio::net::TcpStream::connect(addr),
-                )
-                .await
-                .is_ok_and(|r| r.is_ok()),
-            };
             let marked = server
                 .rendered
                 .ready_marker
@@ -164,7 +317,13 @@ impl RealServer {
                     std::fs::read(server.rendered.path(rel))
                         .is_ok_and(|b| String::from_utf8_lossy(&b).contains(text.as_str()))
                 });
-            if up && marked {
+            let up = marked
+                && match server.rendered.inherited_fd {
+                    // Our own socket: listening since before the start.
+                    Some(_) => true,
+                    None => server.proven(&own_cert, version).await?,
+                };
+            if up {
                 return Ok(server);
             }
             if Instant::now() > deadline {
@@ -179,6 +338,69 @@ impl RealServer {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// For a program that binds its port: whether the server on it is this
+    /// case's. It must listen; the listening socket must be held by a
+    /// process of our group (from /proc, no connection); and a handshake
+    /// must show `own_cert`. A server whose configuration makes it abort
+    /// before its certificate (an oversized CA list) proves itself by the
+    /// socket alone. Another certificate or another holder: the port is
+    /// someone else's ([`RealError::PortTaken`]). The probe's log lines
+    /// are written before this returns (it waits for the server to close
+    /// the probe), so none is taken for the case's.
+    async fn proven(&mut self, own_cert: &[u8], version: TlsVersion) -> Result<bool, RealError> {
+        let port = self.addr.port();
+        if listening(port) == Some(false) {
+            return Ok(false);
+        }
+        let holds = group_holds_listener(self.pid, port);
+        if holds == Some(false) {
+            return Err(self.port_taken());
+        }
+        let probe = presented_certificate(self.addr, version, Duration::from_secs(2)).await;
+        if let Some(local) = probe.local {
+            self.wait_closed(local).await;
+        }
+        match probe.certificate {
+            Some(presented) if presented != own_cert => Err(self.port_taken()),
+            Some(_) => Ok(true),
+            None => Ok(holds == Some(true)),
+        }
+    }
+
+    fn port_taken(&mut self) -> RealError {
+        let log = self.startup_log();
+        self.stop();
+        RealError::PortTaken {
+            kind: self.kind,
+            addr: self.addr,
+            log,
+        }
+    }
+
+    /// Wait (polling, up to [`LOG_TIMEOUT`]) until the gateway closed its
+    /// end of the connection from `client`: nginx, HAProxy, Apache and
+    /// s_server write what they log about a connection before closing it.
+    /// Without /proc/net/tcp (not Linux) there is nothing to wait on.
+    async fn wait_closed(&self, client: SocketAddr) {
+        let deadline = Instant::now() + LOG_TIMEOUT;
+        while Instant::now() < deadline {
+            if server_closed(self.addr, client) != Some(false) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// What the gateway logged about the connection from `client` since
+    /// `mark`, once it closed that connection (or [`LOG_TIMEOUT`] passed).
+    pub async fn log_of_connection(&self, mark: &[usize], client: Option<SocketAddr>) -> String {
+        // Never connected (no client address): nothing to wait for.
+        if let Some(client) = client {
+            self.wait_closed(client).await;
+        }
+        self.log_since(mark)
     }
 
     pub fn kind(&self) -> RealKind {
@@ -254,17 +476,12 @@ impl RealServer {
         lines.join("\n")
     }
 
-    #[cfg(unix)]
     fn kill_group_with(&self, signal: i32) {
-        // SAFETY: kill(2) with a negative pid signals our child's own process
-        // group (created by process_group(0)); no memory is involved.
-        unsafe {
-            libc::kill(-(self.pid as i32), signal);
-        }
+        // Our child's own process group (created by process_group(0)).
+        interrupt::kill_group(self.pid, signal);
     }
 
     fn kill_group(&self) {
-        #[cfg(unix)]
         self.kill_group_with(libc::SIGKILL);
     }
 
@@ -272,13 +489,13 @@ impl RealServer {
     /// SIGKILL; the leader is always reaped. Idempotent.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
-            self.kill_group();
+            if self.group.is_some() {
+                self.kill_group();
+            }
+            self.group = None;
             return;
         };
-        #[cfg(unix)]
         self.kill_group_with(libc::SIGTERM);
-        #[cfg(not(unix))]
-        let _ = child.kill();
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             match child.try_wait() {
@@ -291,8 +508,10 @@ impl RealServer {
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             }
         }
-        // Anything the leader left behind in its group.
+        // Anything the leader left behind in its group; then the group
+        // leaves the registry (its id may be reused once it is empty).
         self.kill_group();
+        self.group = None;
     }
 
     /// Stop without blocking the async runtime's worker.
@@ -339,4 +558,99 @@ pub fn group_members(pgid: u32) -> Vec<(u32, char)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::schema::ScenarioFile;
+
+    fn case() -> (Pki, ServerSpec) {
+        let file: ScenarioFile = toml::from_str(
+            r#"
+description = "port"
+[[pki.cert]]
+name = "root"
+role = "root"
+[[pki.cert]]
+name = "gw"
+role = "server"
+issuer = "root"
+[server]
+cert = "gw"
+trust = ["root"]
+"#,
+        )
+        .expect("scenario");
+        (Pki::generate(&file.pki).expect("pki"), file.server)
+    }
+
+    fn installed(kind: RealKind) -> bool {
+        match kind.find_program() {
+            Ok(_) => true,
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{kind}: {e}"),
+            Err(e) => {
+                eprintln!("SKIPPED (not installed): {kind}: {e}");
+                false
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn inheriting_programs_serve_the_socket_the_harness_bound() {
+        let (pki, server) = case();
+        for kind in RealKind::ALL
+            .into_iter()
+            .filter(|k| k.listener() == Listener::Inherited)
+        {
+            if !installed(kind) {
+                continue;
+            }
+            let s = RealServer::start(kind, &pki, &server, TlsVersion::Tls13)
+                .await
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(s.rendered().inherited_fd, Some(INHERITED_FD), "{kind}");
+            assert_eq!(
+                group_holds_listener(s.pid(), s.addr().port()),
+                Some(true),
+                "{kind}"
+            );
+            s.shutdown().await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_port_someone_else_holds_is_retried_never_judged() {
+        let (pki, server) = case();
+        for kind in RealKind::ALL
+            .into_iter()
+            .filter(|k| k.listener() == Listener::BindsPort)
+        {
+            if !installed(kind) {
+                continue;
+            }
+            // Another server (another certificate) holds the first port.
+            let other = bound_listener().unwrap();
+            let taken = other.local_addr().unwrap().port();
+            let s = RealServer::start_trying(kind, &pki, &server, TlsVersion::Tls13, &[taken])
+                .await
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_ne!(s.addr().port(), taken, "{kind}");
+            assert_eq!(
+                group_holds_listener(s.pid(), s.addr().port()),
+                Some(true),
+                "{kind}"
+            );
+            let presented =
+                presented_certificate(s.addr(), TlsVersion::Tls13, Duration::from_secs(5)).await;
+            assert_eq!(
+                presented.certificate.as_deref(),
+                Some(pki.cert("gw").unwrap().der.as_ref()),
+                "{kind}"
+            );
+            // Not ours: the holder is not in the gateway's group.
+            assert_eq!(group_holds_listener(s.pid(), taken), Some(false), "{kind}");
+            s.shutdown().await;
+        }
+    }
 }

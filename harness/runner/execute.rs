@@ -1,9 +1,10 @@
 //! Running scenarios: one case per scenario x profile x TLS version, bounded
 //! concurrency, every case under a time limit.
 
-use super::report::{CaseResult, RunReport};
+use super::report::{CaseResult, Interruption, RunReport};
 use crate::case::{run_case, CaseError};
 use crate::gateway::ProfileKind;
+use crate::interrupt::CancelToken;
 use crate::observation::TlsVersion;
 use crate::oracle::{judge, Diff, Verdict};
 use crate::pki::{Pki, PkiError};
@@ -29,6 +30,9 @@ pub struct RunOptions {
     pub gateway: GatewaySelection,
     /// Write each case's client connections as pcapng (`run --capture`).
     pub capture: Option<super::captures::CaptureOptions>,
+    /// Once cancelled, no case starts and the cases in flight are dropped
+    /// (their real gateways stopped); the report says it was interrupted.
+    pub cancel: CancelToken,
 }
 
 /// Where the cases run.
@@ -85,6 +89,7 @@ impl Default for RunOptions {
             concurrency: default_concurrency(),
             gateway: GatewaySelection::Builtin,
             capture: None,
+            cancel: CancelToken::global(),
         }
     }
 }
@@ -229,7 +234,9 @@ pub async fn run_one_on(
     };
     if matches!(gateway, GatewaySelection::Real(_)) {
         // Starting and stopping the process.
-        limit += crate::real::START_TIMEOUT + std::time::Duration::from_secs(5);
+        limit += crate::real::START_TIMEOUT
+            + crate::real::LOG_TIMEOUT
+            + std::time::Duration::from_secs(5);
     }
     let outcome = tokio::time::timeout(limit, case).await;
     let (verdict, observation) = match outcome {
@@ -304,24 +311,37 @@ pub async fn run_all(
         let timeouts = opts.timeouts;
         let gateway = opts.gateway.clone();
         let capture = opts.capture.clone();
+        let cancel = opts.cancel.clone();
         set.spawn(async move {
             let _permit = permit.acquire_owned().await.expect("semaphore open");
+            // Interrupted: start nothing more; a case in flight is dropped
+            // (a real gateway's drop stops its process group).
+            if cancel.is_cancelled() {
+                return None;
+            }
             let case = run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, &gateway);
-            match capture {
-                None => case.await,
-                Some(capture) => {
-                    let sink = crate::tls::tap::CaptureSink::new();
-                    let result = sink.scope(case).await;
-                    capture.keep(&result, &sink.captures());
-                    result
+            let case = async move {
+                match capture {
+                    None => case.await,
+                    Some(capture) => {
+                        let sink = crate::tls::tap::CaptureSink::new();
+                        let result = sink.scope(case).await;
+                        capture.keep(&result, &sink.captures());
+                        result
+                    }
                 }
+            };
+            tokio::select! {
+                r = case => Some(r),
+                _ = cancel.cancelled() => None,
             }
         });
     }
     let mut done = 0;
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok(result) => {
+            Ok(None) => {}
+            Ok(Some(result)) => {
                 done += 1;
                 on_result(&result, done, total);
                 report.results.push(result);
@@ -348,6 +368,13 @@ pub async fn run_all(
                 report.results.push(result);
             }
         }
+    }
+    if let Some(signal) = opts.cancel.signal() {
+        report.interrupted = Some(Interruption {
+            signal: signal.name().into(),
+            planned: total,
+            completed: report.results.len(),
+        });
     }
     report.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     report

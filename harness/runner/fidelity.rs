@@ -3,6 +3,7 @@
 
 use crate::case::{run_case, CaseError};
 use crate::gateway::ProfileKind;
+use crate::interrupt::CancelToken;
 use crate::observation::{Observation, Outcome, TlsVersion};
 use crate::pki::Pki;
 use crate::real::{run_case_real, RealKind};
@@ -25,6 +26,8 @@ pub enum Fidelity {
     /// The scenario has no expectation for the profile, or the real gateway
     /// cannot be configured that way.
     NotApplicable { reason: String },
+    /// A signal stopped the table before this comparison finished.
+    Interrupted { signal: String },
 }
 
 #[derive(Debug, Clone)]
@@ -127,13 +130,38 @@ async fn compare(scenario: &Scenario, pki: &Pki, kind: RealKind, timeouts: Timeo
     }
 }
 
-/// Run the table, `concurrency` comparisons at a time.
+/// Run the table, `concurrency` comparisons at a time, until
+/// [`CancelToken::global`] is cancelled (see [`fidelity_with`]).
 pub async fn fidelity(
     scenarios: &[&Scenario],
     pkis: &[Arc<Pki>],
     kinds: &[RealKind],
     timeouts: Timeouts,
     concurrency: usize,
+    progress: impl FnMut(usize, usize),
+) -> Vec<FidelityRow> {
+    fidelity_with(
+        scenarios,
+        pkis,
+        kinds,
+        timeouts,
+        concurrency,
+        &CancelToken::global(),
+        progress,
+    )
+    .await
+}
+
+/// [`fidelity`] stopped by `cancel`: no comparison starts once it is
+/// cancelled, the ones in flight are dropped (their real gateways stopped),
+/// and their cells say [`Fidelity::Interrupted`].
+pub async fn fidelity_with(
+    scenarios: &[&Scenario],
+    pkis: &[Arc<Pki>],
+    kinds: &[RealKind],
+    timeouts: Timeouts,
+    concurrency: usize,
+    cancel: &CancelToken,
     mut progress: impl FnMut(usize, usize),
 ) -> Vec<FidelityRow> {
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
@@ -141,9 +169,16 @@ pub async fn fidelity(
     for (i, s) in scenarios.iter().enumerate() {
         for (k, kind) in kinds.iter().enumerate() {
             let (scenario, pki, sem, kind) = ((*s).clone(), pkis[i].clone(), sem.clone(), *kind);
+            let cancel = cancel.clone();
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await.expect("semaphore open");
-                (i, k, compare(&scenario, &pki, kind, timeouts).await)
+                if let Some(signal) = cancel.signal() {
+                    return (i, k, interrupted(signal));
+                }
+                tokio::select! {
+                    f = compare(&scenario, &pki, kind, timeouts) => (i, k, f),
+                    signal = cancel.cancelled() => (i, k, interrupted(signal)),
+                }
             });
         }
     }
@@ -171,8 +206,15 @@ pub async fn fidelity(
         .collect()
 }
 
+fn interrupted(signal: crate::interrupt::Signal) -> Fidelity {
+    Fidelity::Interrupted {
+        signal: signal.name().into(),
+    }
+}
+
 fn cell_text(f: &Fidelity) -> String {
     match f {
+        Fidelity::Interrupted { signal } => format!("not run (interrupted by {signal})"),
         Fidelity::Agree => "agree".into(),
         Fidelity::NotApplicable { reason } => format!("n/a ({})", reason.replace('|', "/")),
         Fidelity::Differ { versions } => {
@@ -185,7 +227,8 @@ fn cell_text(f: &Fidelity) -> String {
     }
 }
 
-/// Counts of agree / differ / not applicable.
+/// Counts of agree / differ / not applicable (interrupted cells count in
+/// none: see [`interrupted_cells`]).
 pub fn totals(rows: &[FidelityRow]) -> (usize, usize, usize) {
     let mut t = (0, 0, 0);
     for c in rows.iter().flat_map(|r| &r.cells) {
@@ -193,9 +236,27 @@ pub fn totals(rows: &[FidelityRow]) -> (usize, usize, usize) {
             Fidelity::Agree => t.0 += 1,
             Fidelity::Differ { .. } => t.1 += 1,
             Fidelity::NotApplicable { .. } => t.2 += 1,
+            Fidelity::Interrupted { .. } => {}
         }
     }
     t
+}
+
+/// The cells a signal kept from running, and the signal.
+pub fn interrupted_cells(rows: &[FidelityRow]) -> Option<(usize, String)> {
+    let mut signal = None;
+    let n = rows
+        .iter()
+        .flat_map(|r| &r.cells)
+        .filter_map(|(_, f)| match f {
+            Fidelity::Interrupted { signal: s } => {
+                signal.get_or_insert_with(|| s.clone());
+                Some(())
+            }
+            _ => None,
+        })
+        .count();
+    signal.map(|s| (n, s))
 }
 
 /// The table in Markdown (docs/fidelity.md).
@@ -220,6 +281,11 @@ pub fn markdown(rows: &[FidelityRow], kinds: &[RealKind]) -> String {
     s.push_str(&format!(
         "\n{agree} agree, {differ} differ, {na} not applicable.\n\n"
     ));
+    if let Some((n, signal)) = interrupted_cells(rows) {
+        s.push_str(&format!(
+            "**Partial table: interrupted by {signal}; {n} comparisons did not run.**\n\n"
+        ));
+    }
     for (g, why) in documented() {
         s.push_str(&format!("- `{g}`: {why}\n"));
     }

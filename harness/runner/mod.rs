@@ -4,6 +4,7 @@ pub mod captures;
 pub mod execute;
 pub mod fidelity;
 pub mod html;
+pub mod flake;
 pub mod report;
 pub mod target;
 pub mod trace;

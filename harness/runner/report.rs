@@ -67,6 +67,38 @@ impl std::fmt::Display for Summary {
     }
 }
 
+/// A run a signal cut short: its report holds the cases that finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interruption {
+    /// `SIGINT`, `SIGTERM` or `SIGHUP`.
+    pub signal: String,
+    /// Cases planned.
+    pub planned: usize,
+    /// Cases that finished (and are in the report).
+    pub completed: usize,
+}
+
+impl Interruption {
+    /// 128 + the signal's number (130 for SIGINT).
+    pub fn exit_code(&self) -> i32 {
+        crate::interrupt::Signal::ALL
+            .into_iter()
+            .find(|s| s.name() == self.signal)
+            .map_or(exit_codes::INTERRUPTED, |s| s.exit_code())
+    }
+}
+
+impl std::fmt::Display for Interruption {
+    /// `interrupted by SIGINT: 12 of 40 cases finished, the rest did not run`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted by {}: {} of {} cases finished, the rest did not run",
+            self.signal, self.completed, self.planned
+        )
+    }
+}
+
 /// Everything a run produced.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
@@ -74,6 +106,9 @@ pub struct RunReport {
     /// `(scenario, profile, reason)` for profiles a scenario does not run on.
     pub not_run: Vec<(String, String, String)>,
     pub wall_ms: f64,
+    /// Set when a signal stopped the run: the report is partial.
+    #[serde(default)]
+    pub interrupted: Option<Interruption>,
 }
 
 const GREEN: &str = "\x1b[32m";
@@ -193,6 +228,10 @@ impl RunReport {
         };
         out.push_str(&line);
         out.push('\n');
+        if let Some(i) = &self.interrupted {
+            out.push_str(&paint(RED, &format!("PARTIAL REPORT: {i}")));
+            out.push('\n');
+        }
         out
     }
 
@@ -260,7 +299,9 @@ impl RunReport {
                 "total": self.results.len(),
                 "not_run": self.not_run.len(),
                 "wall_ms": self.wall_ms,
+                "interrupted": self.interrupted.is_some(),
             },
+            "interrupted": self.interrupted,
             "exit_code": self.exit_code(),
             "results": results,
             "not_run": not_run,
@@ -317,15 +358,27 @@ impl RunReport {
         let mut report = Report::new("mtls-harness");
         report.set_time(millis(self.wall_ms));
         report.add_test_suites(suites.into_values());
+        if let Some(i) = &self.interrupted {
+            // A partial report must not read as green: one error case says so.
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(i.to_string()).set_type("interrupted");
+            let mut suite = TestSuite::new("mtls-harness::interrupted");
+            suite.add_property(Property::new("interrupted", i.signal.as_str()));
+            suite.add_test_case(TestCase::new("run interrupted", status));
+            report.add_test_suite(suite);
+        }
         report
             .to_string()
             .unwrap_or_else(|e| junit_error_document(&e.to_string()))
     }
 
-    /// 0 every case passed or was skipped; 1 a case failed or hung; 3 no case.
+    /// 0 every case passed or was skipped; 1 a case failed or hung; 3 no
+    /// case; 128 + the signal when interrupted (130 for SIGINT).
     pub fn exit_code(&self) -> i32 {
         let s = self.summary();
-        if self.results.is_empty() {
+        if let Some(i) = &self.interrupted {
+            i.exit_code()
+        } else if self.results.is_empty() {
             exit_codes::NO_SCENARIO_SELECTED
         } else if s.failed + s.hung > 0 {
             exit_codes::SCENARIO_FAILED
@@ -397,6 +450,7 @@ mod tests {
             &nginx_400(),
         );
         RunReport {
+            interrupted: None,
             results: vec![
                 case("nginx::no-cert", "nginx", TlsVersion::Tls13, Verdict::Pass),
                 case("nginx::no-cert", "strict", TlsVersion::Tls12, wrong),
@@ -431,6 +485,35 @@ mod tests {
             ],
             wall_ms: 250.0,
         }
+    }
+
+    #[test]
+    fn an_interrupted_report_says_so_in_every_format_and_exits_with_the_signal() {
+        let mut r = sample();
+        r.interrupted = Some(Interruption {
+            signal: "SIGINT".into(),
+            planned: 10,
+            completed: r.results.len(),
+        });
+        assert_eq!(r.exit_code(), 130);
+        let table = r.render_table(false);
+        assert!(
+            table.ends_with(
+                "PARTIAL REPORT: interrupted by SIGINT: 4 of 10 cases finished, the rest did not run\n"
+            ),
+            "{table}"
+        );
+        let json = r.to_json();
+        assert_eq!(json["interrupted"]["signal"], "SIGINT");
+        assert_eq!(json["summary"]["interrupted"], true);
+        assert_eq!(json["exit_code"], 130);
+        let junit = r.to_junit();
+        assert!(junit.contains("mtls-harness::interrupted"), "{junit}");
+        assert!(junit.contains("type=\"interrupted\""), "{junit}");
+        r.interrupted.as_mut().unwrap().signal = "SIGTERM".into();
+        assert_eq!(r.exit_code(), 143);
+        r.interrupted = None;
+        assert_eq!(sample().to_json()["interrupted"], serde_json::Value::Null);
     }
 
     #[test]

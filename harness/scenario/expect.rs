@@ -21,6 +21,7 @@ impl Expectation {
             body_contains,
             client_certificate_sent,
             certificate_requested,
+            resumed,
             ca_names,
             log_contains,
             tls12: _,
@@ -38,6 +39,7 @@ impl Expectation {
             || body_contains.is_some()
             || client_certificate_sent.is_some()
             || certificate_requested.is_some()
+            || resumed.is_some()
             || ca_names.is_some()
             || log_contains.is_some()
     }
@@ -65,6 +67,7 @@ impl Expectation {
             body_contains,
             client_certificate_sent,
             certificate_requested,
+            resumed,
             ca_names,
             log_contains,
             tls12: _,
@@ -87,6 +90,7 @@ impl Expectation {
         set(&mut self.body_contains, body_contains);
         set(&mut self.client_certificate_sent, client_certificate_sent);
         set(&mut self.certificate_requested, certificate_requested);
+        set(&mut self.resumed, resumed);
         set(&mut self.log_contains, log_contains);
         if let Some(top_ca) = ca_names {
             let dst = self

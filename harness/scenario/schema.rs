@@ -1,7 +1,9 @@
 //! The scenario file format (`scenarios/<namespace>/<name>.toml`). A contract:
 //! see DESIGN.md. Extend, never rename.
 
-pub use crate::knobs::{CaNamesPolicy, ClientAuth, ForwardHeader, MiddleboxKind, SelectionPolicy};
+pub use crate::knobs::{
+    CaNamesPolicy, ClientAuth, ForwardHeader, MiddleboxKind, Resumption, SelectionPolicy,
+};
 use crate::observation::{Side, TlsVersion};
 use crate::pki::spec::PkiSpec;
 use serde::{Deserialize, Serialize};
@@ -59,6 +61,10 @@ pub struct ServerSpec {
     /// Also send these certs after the leaf (intermediates), default: the chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_chain: Option<bool>,
+    /// How a client may resume an earlier session (default: the gateway's
+    /// own default; the built-in one keeps sessions, as `session-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumption: Option<Resumption>,
 }
 
 pub fn default_tls() -> Vec<TlsVersion> {
@@ -87,6 +93,11 @@ pub struct ClientSpec {
     /// Root(s) the client trusts for the server cert (default: the server cert's root).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trust: Vec<String>,
+    /// Connections made one after the other with the same client (one
+    /// session cache: the later ones offer to resume); the last one is
+    /// judged (default 1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub connections: u32,
 }
 
 impl Default for ClientSpec {
@@ -99,12 +110,21 @@ impl Default for ClientSpec {
             tls: None,
             sni: None,
             trust: Vec::new(),
+            connections: 1,
         }
     }
 }
 
 fn yes() -> bool {
     true
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,6 +198,9 @@ pub struct Expectation {
     pub client_certificate_sent: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_requested: Option<bool>,
+    /// The (last) connection resumed an earlier session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_names: Option<CaNamesExpectation>,
     /// A substring of the gateway's log line.

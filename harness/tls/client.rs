@@ -293,16 +293,54 @@ impl ClientSpec {
         &self,
         addr: SocketAddr,
     ) -> (Observation, Option<SocketAddr>) {
-        let mut obs = Observation::default();
-        let mut local = None;
+        self.exchange_connections(addr, 1).await
+    }
+
+    /// `connections` connections to `addr`, one after the other, with one
+    /// client configuration: one session cache, so each offers to resume
+    /// the session of the one before. Returns the last one's observation
+    /// (with how the earlier ones ended in `earlier_connections`) and local
+    /// address.
+    pub async fn exchange_connections(
+        &self,
+        addr: SocketAddr,
+        connections: u32,
+    ) -> (Observation, Option<SocketAddr>) {
         let (config, resolver) = match self.config() {
             Ok(c) => c,
             Err(e) => {
-                obs.client_error = Some("CLIENT_SETUP".into());
-                obs.client_error_detail = Some(e.to_string());
+                let obs = Observation {
+                    client_error: Some("CLIENT_SETUP".into()),
+                    client_error_detail: Some(e.to_string()),
+                    ..Default::default()
+                };
                 return (obs, None);
             }
         };
+        let n = connections.max(1);
+        let mut earlier = Vec::new();
+        for i in 1..=n {
+            let (obs, local) = self.exchange_once(addr, config.clone(), &resolver).await;
+            if i == n {
+                let mut obs = obs;
+                obs.earlier_connections = earlier;
+                return (obs, local);
+            }
+            let resumed = if obs.resumed { ", resumed" } else { "" };
+            earlier.push(format!("{}{resumed}", obs.outcome()));
+        }
+        unreachable!("the loop returns on its last connection")
+    }
+
+    async fn exchange_once(
+        &self,
+        addr: SocketAddr,
+        config: Arc<rustls::ClientConfig>,
+        resolver: &SelectingResolver,
+    ) -> (Observation, Option<SocketAddr>) {
+        let mut obs = Observation::default();
+        let mut local = None;
+        *resolver.seen.lock().expect("selection lock") = Selection::default();
         match self.kind {
             ClientKind::Raw => {
                 // The tap and the key log: the transcript, and a capture
@@ -321,6 +359,13 @@ impl ClientSpec {
         obs.chosen_cert = seen.chosen.clone();
         obs.selection_reason = seen.reason;
         obs.client_certificate_sent = seen.requested && seen.chosen.is_some();
+        if obs.resumed && !seen.requested {
+            obs.selection_reason = Some(
+                "the session was resumed: no certificate was asked for or sent on this \
+                 connection (the server keeps the identity of the earlier handshake)"
+                    .into(),
+            );
+        }
         (obs, local)
     }
 
@@ -413,6 +458,7 @@ impl ClientSpec {
         obs.timings.handshake_ms = Some(ms(t1));
         obs.handshake = Some(Handshake::Complete);
         obs.tls_version = tls.get_ref().1.protocol_version().and_then(version_of);
+        obs.resumed = tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
 
         // TLS 1.3: the server's verdict on our certificate arrives after our
         // handshake completed, on the first read; classify on the response.

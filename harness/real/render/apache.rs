@@ -16,6 +16,14 @@
 //! - The parent binds the port before mod_ssl loads the certificate and key
 //!   (and may then exit), so it is ready only once its error log says
 //!   "resuming normal operations".
+//! - Resumption: by default a shmcb session cache and tickets. `[server]
+//!   resumption`: `session-id` turns tickets off, `tickets` the cache
+//!   (`SSLSessionCache none`), `off` both.
+//! - It binds its port itself: `Listen` takes an address only, and Debian's
+//!   apache2 is built without systemd socket activation (the binary has no
+//!   `sd_listen_fds`, `LISTEN_FDS` is ignored). The harness proves the
+//!   server on the port is this case's by a handshake (see
+//!   `Listener::BindsPort`).
 //!
 //! Modules are loaded by absolute path from [`APACHE_MODULES`]; `apache2 -t`
 //! checks the config.
@@ -23,6 +31,7 @@
 use super::{Job, RealProgram, RenderedGateway, VERIFY_DEPTH};
 use crate::gateway::{self, apache::ApacheMode};
 use crate::real::{RealError, Unsupported};
+use crate::scenario::schema::Resumption;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -112,11 +121,20 @@ impl RealProgram for Apache {
         let _ = writeln!(c, "ErrorLog \"{}\"", p("logs/error.log"));
         let _ = writeln!(c, "LogLevel info ssl:info");
         let _ = writeln!(c, "TypesConfig /dev/null\nAddType text/plain .txt");
-        let _ = writeln!(
-            c,
-            "SSLSessionCache \"shmcb:{}(65536)\"",
-            p("run/ssl_scache")
-        );
+        let cache = match job.resumption {
+            Some(Resumption::Tickets | Resumption::Off) => "none".to_string(),
+            None | Some(Resumption::SessionId) => format!("\"shmcb:{}(65536)\"", p("run/ssl_scache")),
+        };
+        let _ = writeln!(c, "SSLSessionCache {cache}");
+        match job.resumption {
+            None => {}
+            Some(Resumption::Tickets) => {
+                let _ = writeln!(c, "SSLSessionTickets on");
+            }
+            Some(Resumption::SessionId | Resumption::Off) => {
+                let _ = writeln!(c, "SSLSessionTickets off");
+            }
+        }
         let _ = writeln!(c, "Listen 127.0.0.1:{port} https");
         let _ = writeln!(c, "DocumentRoot \"{}\"", p("htdocs"));
         let _ = writeln!(

@@ -12,12 +12,20 @@
 //!   sends an empty CA list.
 //! - The log line is written to stderr (`log stderr`, `-db` keeps HAProxy in
 //!   the foreground) and carries `ssl_c_verify`, the X509_V_ERR_* code.
+//! - Resumption: by default a session cache and tickets. `[server]
+//!   resumption`: `session-id` adds `no-tls-tickets`, `tickets` sets
+//!   `tune.ssl.cachesize 0`, `off` both.
+//! - It inherits its listening socket: `bind fd@3` takes the socket the
+//!   harness bound and passed as descriptor 3. `-V` prints "Using epoll()
+//!   as the polling mechanism." once the config and certificates are
+//!   loaded: the readiness marker.
 //!
 //! `haproxy -c` checks the config.
 
-use super::{Job, RealProgram, RenderedGateway};
+use super::{Job, Listener, RealProgram, RenderedGateway};
 use crate::gateway::{self, haproxy::HaproxyMode};
 use crate::real::RealError;
+use crate::scenario::schema::Resumption;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -51,6 +59,7 @@ impl RealProgram for Haproxy {
     const PROGRAM: &'static str = "haproxy";
     const PACKAGE: &'static str = "haproxy";
     type Judge = gateway::haproxy::Haproxy;
+    const LISTENER: Listener = Listener::Inherited;
 
     type Verify = Verify;
 
@@ -69,9 +78,12 @@ impl RealProgram for Haproxy {
         pem.push_str(&m.server.key_pem());
         out.files.push(("server.pem".into(), pem, true));
         let proto = job.protocol();
+        let address = match job.inherited_fd() {
+            Some(fd) => format!("fd@{fd}"),
+            None => format!("127.0.0.1:{}", job.port),
+        };
         let mut bind = format!(
-            "bind 127.0.0.1:{} ssl crt {} ssl-min-ver {proto} ssl-max-ver {proto} alpn http/1.1",
-            job.port,
+            "bind {address} ssl crt {} ssl-min-ver {proto} ssl-max-ver {proto} alpn http/1.1",
             p("server.pem")
         );
         match job.verify {
@@ -89,9 +101,19 @@ impl RealProgram for Haproxy {
             }
             None => bind.push_str(" verify none"),
         }
+        if matches!(
+            job.resumption,
+            Some(Resumption::SessionId | Resumption::Off)
+        ) {
+            bind.push_str(" no-tls-tickets");
+        }
         let mut c = String::new();
         let _ = writeln!(c, "# mtls-harness: real HAProxy for one case");
         let _ = writeln!(c, "global\n  log stderr format raw local0 info");
+        if matches!(job.resumption, Some(Resumption::Tickets | Resumption::Off)) {
+            // No session cache.
+            let _ = writeln!(c, "  tune.ssl.cachesize 0");
+        }
         let _ = writeln!(
             c,
             "defaults\n  mode http\n  log global\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s"
@@ -120,8 +142,16 @@ impl RealProgram for Haproxy {
         );
         out.files.push(("haproxy.cfg".into(), c, false));
         out.config_file = Some("haproxy.cfg".into());
-        out.args = vec!["-f".into(), config_path(job.prefix), "-db".into()];
+        // -V prints the poller once the config (certificates included) is
+        // loaded: the readiness marker.
+        out.args = vec![
+            "-f".into(),
+            config_path(job.prefix),
+            "-db".into(),
+            "-V".into(),
+        ];
         out.logs = vec!["stderr.log".into()];
+        out.ready_marker = Some(("stdout.log".into(), "as the polling mechanism".into()));
         Ok(())
     }
 
@@ -177,6 +207,23 @@ mod tests {
             cfg.contains("ca-verify-file") && !cfg.contains("ca-file"),
             "{cfg}"
         );
+    }
+
+    #[test]
+    fn an_inherited_socket_is_bound_as_fd_3() {
+        let (pki, server) = setup("");
+        let h = crate::real::render::render_listening(
+            RealKind::Haproxy,
+            &pki,
+            &server,
+            TlsVersion::Tls13,
+            crate::real::render::Listen::Inherited { port: 4433 },
+            Path::new("/p"),
+        )
+        .unwrap();
+        assert!(file(&h, "haproxy.cfg").contains("bind fd@3 ssl crt"));
+        assert_eq!(h.inherited_fd, Some(3));
+        assert!(haproxy_cfg("", |_| {}).contains("bind 127.0.0.1:1 ssl crt"));
     }
 
     #[test]

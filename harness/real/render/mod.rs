@@ -15,7 +15,7 @@ use super::{RealError, Unsupported};
 use crate::gateway::{GatewayProfile, Profile, ProfileKind, ProfileMode, Registered};
 use crate::observation::TlsVersion;
 use crate::pki::Pki;
-use crate::scenario::schema::{ClientAuth, ServerSpec};
+use crate::scenario::schema::{ClientAuth, Resumption, ServerSpec};
 use material::Material;
 use std::path::Path;
 
@@ -42,6 +42,40 @@ real_programs! {
 /// the interesting failures behind "chain too long"; 10 is what deployments set.
 pub const VERIFY_DEPTH: u32 = 10;
 
+/// How a real program gets its listening socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// It can inherit one: the harness binds 127.0.0.1:0 and listens before
+    /// starting it, and hands it the socket as file descriptor
+    /// [`INHERITED_FD`]. No other process can take the port in between.
+    Inherited,
+    /// It binds the port itself. The harness picks a free port, and proves
+    /// the server that answers there is this case's (a handshake must show
+    /// the case's own server certificate: every case's PKI is unique); a
+    /// port someone else took is retried, never judged.
+    BindsPort,
+}
+
+/// The descriptor an inherited listening socket has in the program.
+pub const INHERITED_FD: i32 = 3;
+
+/// Where a rendered program listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// It binds 127.0.0.1:port itself (also what `gateway-config` writes).
+    Port(u16),
+    /// The socket bound to 127.0.0.1:port is its [`INHERITED_FD`].
+    Inherited { port: u16 },
+}
+
+impl Listen {
+    pub fn port(self) -> u16 {
+        match self {
+            Listen::Port(p) | Listen::Inherited { port: p } => p,
+        }
+    }
+}
+
 /// One real gateway program: everything the harness knows about it.
 pub(crate) trait RealProgram {
     /// The name after `real:` (`nginx`).
@@ -55,6 +89,10 @@ pub(crate) trait RealProgram {
     /// judge it.
     type Judge: Registered;
     const PROFILE: ProfileKind = <Self::Judge as Registered>::KIND;
+
+    /// Whether it can inherit its listening socket (then `render` spells
+    /// [`Job::inherited_fd`] in its config or environment).
+    const LISTENER: Listener = Listener::BindsPort;
 
     /// How the program is told to verify client certificates.
     type Verify: Copy;
@@ -84,11 +122,22 @@ pub(crate) struct Job<'a, P: RealProgram + ?Sized> {
     /// for); only the program's `verify` looks into it.
     pub mode: JudgeMode<P>,
     pub version: TlsVersion,
+    /// The port on 127.0.0.1 (bound by the program, or by the harness when
+    /// the socket is inherited).
     pub port: u16,
+    pub listen: Listen,
+    /// `[server] resumption`; `None`: the program's own default.
+    pub resumption: Option<Resumption>,
     pub prefix: &'a Path,
 }
 
 impl<P: RealProgram + ?Sized> Job<'_, P> {
+    /// The descriptor of the inherited listening socket, when the harness
+    /// hands the program one.
+    pub fn inherited_fd(&self) -> Option<i32> {
+        matches!(self.listen, Listen::Inherited { .. }).then_some(INHERITED_FD)
+    }
+
     /// `rel` below the prefix, as the config spells it.
     pub fn path(&self, rel: &str) -> String {
         self.prefix.join(rel).display().to_string()
@@ -141,8 +190,8 @@ fn mode_of<P: RealProgram>(server: &ServerSpec) -> Result<JudgeMode<P>, RealErro
         .expect("the profile is P's judge"))
 }
 
-/// Render `kind`'s config for `server` on 127.0.0.1:`port`, TLS `version`
-/// only, with every path below `prefix`.
+/// Render `kind`'s config for `server` on 127.0.0.1:`port` (the program
+/// binds it), TLS `version` only, with every path below `prefix`.
 pub fn render(
     kind: RealKind,
     pki: &Pki,
@@ -151,7 +200,20 @@ pub fn render(
     port: u16,
     prefix: &Path,
 ) -> Result<RenderedGateway, RealError> {
-    kind.render_program(pki, server, version, port, prefix)
+    kind.render_program(pki, server, version, Listen::Port(port), prefix)
+}
+
+/// [`render`] listening as `listen` says (an inherited socket only for a
+/// program whose [`RealKind::listener`] is [`Listener::Inherited`]).
+pub fn render_listening(
+    kind: RealKind,
+    pki: &Pki,
+    server: &ServerSpec,
+    version: TlsVersion,
+    listen: Listen,
+    prefix: &Path,
+) -> Result<RenderedGateway, RealError> {
+    kind.render_program(pki, server, version, listen, prefix)
 }
 
 /// [`render`] for program `P`: what no real gateway can do is refused here,
@@ -161,9 +223,15 @@ pub(crate) fn render_as<P: RealProgram>(
     pki: &Pki,
     server: &ServerSpec,
     version: TlsVersion,
-    port: u16,
+    listen: Listen,
     prefix: &Path,
 ) -> Result<RenderedGateway, RealError> {
+    // Only a program that can inherit a socket is handed one.
+    let listen = match (listen, P::LISTENER) {
+        (Listen::Inherited { port }, Listener::BindsPort) => Listen::Port(port),
+        (l, _) => l,
+    };
+    let port = listen.port();
     if let Some(h) = server.trust_forwarded_header {
         return Err(Unsupported::ForwardedHeaderTrust {
             header: h.header_name(),
@@ -189,6 +257,8 @@ pub(crate) fn render_as<P: RealProgram>(
         kind,
         prefix: prefix.to_path_buf(),
         port,
+        inherited_fd: None,
+        env: Vec::new(),
         version,
         files: material.files(),
         dirs: vec!["logs".into()],
@@ -206,8 +276,11 @@ pub(crate) fn render_as<P: RealProgram>(
         mode,
         version,
         port,
+        listen,
+        resumption: server.resumption,
         prefix,
     };
+    out.inherited_fd = job.inherited_fd();
     P::render(&job, &mut out)?;
     Ok(out)
 }

@@ -14,13 +14,27 @@
 //! - `ssl_verify_depth` defaults to 1; `ssl_crl` loads CRLs for the whole
 //!   chain.
 //! - `error_log ... info` carries "client SSL certificate verify error: (N:...)".
+//! - Resumption: by default no session cache (`ssl_session_cache none`) and
+//!   tickets on. `[server] resumption`: `session-id` is a shared cache with
+//!   tickets off (TLS 1.3: OpenSSL's stateful tickets), `tickets` tickets
+//!   without a cache, `off` neither. A resumed session keeps its verify
+//!   result: `$ssl_client_verify` stays SUCCESS.
 //!
-//! It runs with `daemon off; master_process off;` so the started process is
-//! the one serving; `nginx -t` checks the config.
+//! - It inherits its listening socket: the harness binds 127.0.0.1:0 and
+//!   starts nginx with `NGINX=3;` in its environment (how nginx passes its
+//!   sockets to a new binary on upgrade); the `listen` directive names the
+//!   same address, so nginx takes descriptor 3 instead of binding. nginx
+//!   1.22.1 crashes (SIGSEGV) with an inherited socket and `master_process
+//!   off`, so it runs with a master and one worker (`daemon off;`, the
+//!   whole process group is stopped); the master logs "start worker
+//!   process <pid>" once the config is loaded and the worker forked.
+//!
+//! `nginx -t` checks the config.
 
-use super::{Job, RealProgram, RenderedGateway, VERIFY_DEPTH};
+use super::{Job, Listener, RealProgram, RenderedGateway, VERIFY_DEPTH};
 use crate::gateway::{self, nginx::NginxMode};
 use crate::real::{RealError, Unsupported};
+use crate::scenario::schema::Resumption;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -67,6 +81,7 @@ impl RealProgram for Nginx {
     const PROGRAM: &'static str = "nginx";
     const PACKAGE: &'static str = "nginx";
     type Judge = gateway::nginx::Nginx;
+    const LISTENER: Listener = Listener::Inherited;
 
     type Verify = VerifyClient;
 
@@ -92,6 +107,7 @@ impl RealProgram for Nginx {
         }
         let mut c = String::new();
         let _ = writeln!(c, "# mtls-harness: real nginx for one case");
+        let _ = writeln!(c, "worker_processes 1;");
         let _ = writeln!(c, "error_log {} info;", p("logs/error.log"));
         let _ = writeln!(c, "pid {};", p("logs/nginx.pid"));
         let _ = writeln!(c, "events {{ worker_connections 64; }}");
@@ -106,6 +122,21 @@ impl RealProgram for Nginx {
         let _ = writeln!(c, "    ssl_certificate {};", p("server.crt"));
         let _ = writeln!(c, "    ssl_certificate_key {};", p("server.key"));
         let _ = writeln!(c, "    ssl_protocols {};", job.protocol());
+        match job.resumption {
+            None => {}
+            Some(Resumption::SessionId) => {
+                let _ = writeln!(c, "    ssl_session_cache shared:mtls:1m;");
+                let _ = writeln!(c, "    ssl_session_tickets off;");
+            }
+            Some(Resumption::Tickets) => {
+                let _ = writeln!(c, "    ssl_session_cache off;");
+                let _ = writeln!(c, "    ssl_session_tickets on;");
+            }
+            Some(Resumption::Off) => {
+                let _ = writeln!(c, "    ssl_session_cache off;");
+                let _ = writeln!(c, "    ssl_session_tickets off;");
+            }
+        }
         let verify = job.verify.map_or("off", VerifyClient::directive);
         let _ = writeln!(c, "    ssl_verify_client {verify};");
         if job.verify.is_some() {
@@ -137,11 +168,14 @@ impl RealProgram for Nginx {
         out.dirs.push("tmp".into());
         out.config_file = Some("nginx.conf".into());
         out.args = prefix_args(job.prefix);
-        out.args.extend([
-            "-g".into(),
-            "daemon off; master_process off;".into(),
-        ]);
+        out.args.extend(["-g".into(), "daemon off;".into()]);
+        if let Some(fd) = job.inherited_fd() {
+            out.env.push(("NGINX".into(), format!("{fd};")));
+        }
         out.logs = vec!["logs/error.log".into()];
+        // "start worker process 1234", logged once the worker is forked (not
+        // "start worker processes", logged before).
+        out.ready_marker = Some(("logs/error.log".into(), "start worker process ".into()));
         Ok(())
     }
 
@@ -213,6 +247,35 @@ mod tests {
         server.ca_names = CaNamesPolicy::Empty;
         let n = rendered(RealKind::Nginx, &pki, &server, TlsVersion::Tls13);
         assert!(!file(&n, "nginx.conf").contains("ssl_client_certificate"));
+    }
+
+    #[test]
+    fn an_inherited_socket_is_named_in_the_environment() {
+        let (pki, server) = setup("");
+        let listen = crate::real::render::Listen::Inherited { port: 4433 };
+        let n = crate::real::render::render_listening(
+            RealKind::Nginx,
+            &pki,
+            &server,
+            TlsVersion::Tls13,
+            listen,
+            Path::new("/p"),
+        )
+        .unwrap();
+        assert_eq!(n.env, [("NGINX".to_string(), "3;".to_string())]);
+        assert_eq!(n.inherited_fd, Some(3));
+        // The listen directive names the inherited socket's address.
+        assert!(file(&n, "nginx.conf").contains("listen 127.0.0.1:4433 ssl;"));
+        let bound = render(
+            RealKind::Nginx,
+            &pki,
+            &server,
+            TlsVersion::Tls13,
+            4433,
+            Path::new("/p"),
+        )
+        .unwrap();
+        assert!(bound.env.is_empty() && bound.inherited_fd.is_none());
     }
 
     #[test]

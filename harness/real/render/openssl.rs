@@ -15,6 +15,12 @@
 //!   CRLs: a PEM file may carry both, `-crl_check_all` checks the whole
 //!   chain). `-CAfile`: the names sent; `-no_ca_names` sends none.
 //! - `-cert_chain`: the intermediates sent after the leaf.
+//! - Resumption: by default an internal session cache and tickets.
+//!   `[server] resumption`: `session-id` is `-no_ticket`, `tickets`
+//!   `-no_cache`, `off` both.
+//! - It binds its port itself: s_server has no option to take a socket
+//!   (`-accept host:port`, `-unix path` only). The harness proves the server
+//!   on the port is this case's by a handshake (see `Listener::BindsPort`).
 //! - It prints `ACCEPT` on stdout once listening. `-www` answers 200 with its
 //!   own status page, so the runner does not check `body_contains`.
 //!
@@ -25,6 +31,7 @@ use super::{Job, RealProgram, RenderedGateway, VERIFY_DEPTH};
 use crate::gateway::{self, haproxy::HaproxyMode};
 use crate::observation::TlsVersion;
 use crate::real::RealError;
+use crate::scenario::schema::Resumption;
 use std::path::Path;
 
 pub(crate) struct Openssl;
@@ -106,6 +113,12 @@ impl RealProgram for Openssl {
             if job.crl_file().is_some() {
                 out.args.push("-crl_check_all".into());
             }
+        }
+        match job.resumption {
+            None => {}
+            Some(Resumption::SessionId) => out.args.push("-no_ticket".into()),
+            Some(Resumption::Tickets) => out.args.push("-no_cache".into()),
+            Some(Resumption::Off) => out.args.extend(["-no_cache".into(), "-no_ticket".into()]),
         }
         out.logs = vec!["stdout.log".into(), "stderr.log".into()];
         out.ready_marker = Some(("stdout.log".into(), "ACCEPT".into()));

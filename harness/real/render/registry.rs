@@ -53,6 +53,14 @@ macro_rules! real_programs {
                 }
             }
 
+            /// Whether it inherits its listening socket or binds the port.
+            pub const fn listener(self) -> $crate::real::render::Listener {
+                match self {
+                    $(RealKind::$variant =>
+                        <$module::$program as $crate::real::render::RealProgram>::LISTENER,)+
+                }
+            }
+
             /// Whether it can be configured for `mode` of its profile (when a
             /// client certificate is asked for).
             pub fn supports(self, mode: &str) -> bool {
@@ -82,12 +90,12 @@ macro_rules! real_programs {
                 pki: &$crate::pki::Pki,
                 server: &$crate::scenario::schema::ServerSpec,
                 version: $crate::observation::TlsVersion,
-                port: u16,
+                listen: $crate::real::render::Listen,
                 prefix: &std::path::Path,
             ) -> Result<$crate::real::RenderedGateway, $crate::real::RealError> {
                 match self {
                     $(RealKind::$variant => $crate::real::render::render_as::<$module::$program>(
-                        self, pki, server, version, port, prefix,
+                        self, pki, server, version, listen, prefix,
                     ),)+
                 }
             }

@@ -13,6 +13,11 @@ pub struct RenderedGateway {
     /// Directory every path in the config points into.
     pub prefix: PathBuf,
     pub port: u16,
+    /// The descriptor the program finds its listening socket at, when the
+    /// harness hands it one (it binds `port` itself otherwise).
+    pub inherited_fd: Option<i32>,
+    /// Environment variables the program is started with.
+    pub env: Vec<(String, String)>,
     /// The one TLS version enabled.
     pub version: TlsVersion,
     /// (path relative to `prefix`, contents, private)
@@ -27,7 +32,8 @@ pub struct RenderedGateway {
     pub logs: Vec<String>,
     /// A (log file, text) that appears once the gateway is ready: listening
     /// alone is not enough for Apache, whose parent binds the port before
-    /// mod_ssl checks the certificate and key (and may then exit).
+    /// mod_ssl checks the certificate and key (and may then exit), nor for
+    /// a program whose socket the harness bound.
     pub ready_marker: Option<(String, String)>,
     /// Arguments after the program that check the config without serving
     /// (`nginx -t`), if it has a config file.
@@ -87,11 +93,21 @@ impl RenderedGateway {
         // Paths and arguments hold no NUL byte; quoting cannot fail.
         let quote =
             |a: &str| shlex::try_quote(a).map_or_else(|_| a.to_string(), |q| q.into_owned());
+        let env: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", quote(v)))
+            .collect();
         let command = std::iter::once(program.as_str())
             .chain(self.args.iter().map(String::as_str))
             .map(quote)
             .collect::<Vec<_>>()
             .join(" ");
+        let command = if env.is_empty() {
+            command
+        } else {
+            format!("env {} {command}", env.join(" "))
+        };
         let prefix = self.prefix.display().to_string();
         format!(
             "#!/bin/sh\n# {} for scenario {scenario} (TLS {}), written by mtls-harness gateway-config.\n# Runs in the foreground; logs go under {prefix}.\ncd {} && exec {command}\n",
@@ -146,7 +162,7 @@ mod tests {
         assert!(last.starts_with(&format!("cd {quoted} && exec ")), "{last}");
         assert!(
             last.ends_with(&format!(
-                "nginx -p {} -e {} -c {} -g 'daemon off; master_process off;'",
+                "nginx -p {} -e {} -c {} -g 'daemon off;'",
                 shlex::try_quote(&format!("{prefix}/")).unwrap(),
                 shlex::try_quote(&format!("{prefix}/logs/error.log")).unwrap(),
                 shlex::try_quote(&format!("{prefix}/nginx.conf")).unwrap(),

@@ -147,12 +147,24 @@ async fn handle(
             },
         }
     };
+    // A resumed session: no CertificateRequest and no Certificate on this
+    // connection; `chain` is the earlier handshake's, kept in the session.
+    let resumed = conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
     {
         let mut r = rec.lock().expect("record lock");
         r.tls_version = version;
         r.handshake_complete = true;
-        r.client_certificate_sent = Some(!chain.is_empty());
-        r.cert_status = Some(status.to_string());
+        r.resumed = resumed;
+        if resumed {
+            r.certificate_requested = false;
+            r.ca_names = None;
+        }
+        r.client_certificate_sent = Some(!resumed && !chain.is_empty());
+        r.cert_status = Some(if resumed && !chain.is_empty() {
+            format!("{status} (from the resumed session)")
+        } else {
+            status.to_string()
+        });
     }
     // Asked for after the request (Apache per-directory): a client that can
     // neither renegotiate nor do post-handshake auth gets the refusal.

@@ -17,7 +17,7 @@ use super::error::TlsError;
 use super::policy::ClientAuthPolicy;
 use super::verify::TrustStore;
 use super::Timeouts;
-use crate::knobs::ForwardHeader;
+use crate::knobs::{ForwardHeader, Resumption};
 use crate::observation::TlsVersion;
 use record::RecordBook;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -41,6 +41,8 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// Accept a client certificate forwarded in a header by these proxies.
     pub forwarded: Option<ForwardedTrust>,
+    /// How clients may resume; `None`: rustls's default (as `session-id`).
+    pub resumption: Option<Resumption>,
 }
 
 /// Which forwarding header the gateway trusts, and from whom: only requests
@@ -67,6 +69,14 @@ impl RunningGateway {
 
     pub fn url(&self) -> String {
         format!("https://{}", self.addr)
+    }
+
+    /// Keep at most `n` finished connections' records for
+    /// [`Self::record_for`] (4,096 by default). `serve` keeps none: each
+    /// record is reported by its event ([`Self::subscribe`]) and forgotten,
+    /// so memory stays flat however many clients come.
+    pub fn keep_finished(&self, n: usize) {
+        self.book.keep_finished(n);
     }
 
     /// Completed connections, as they finish.

@@ -15,6 +15,9 @@ pub struct ServerRecord {
     pub profile: String,
     pub tls_version: Option<TlsVersion>,
     pub certificate_requested: bool,
+    /// The handshake resumed an earlier session: no CertificateRequest,
+    /// no Certificate; the identity (if any) is the earlier handshake's.
+    pub resumed: bool,
     pub ca_names: Option<CaNamesSeen>,
     /// `None` when the handshake ended before it could be known.
     pub client_certificate_sent: Option<bool>,
@@ -41,17 +44,36 @@ pub struct ServerRecord {
 pub(super) const FINISHED_KEPT: usize = 4096;
 
 /// The records by peer address: every open connection, and the most recent
-/// [`FINISHED_KEPT`] finished ones.
-#[derive(Default)]
+/// finished ones ([`FINISHED_KEPT`] unless told otherwise).
 pub(super) struct RecordBook {
     pub(super) records: Mutex<HashMap<SocketAddr, ServerRecord>>,
     /// Finished records, oldest first, by (seq, peer).
     finished: Mutex<VecDeque<(u64, SocketAddr)>>,
     seq: std::sync::atomic::AtomicU64,
+    /// How many finished records are kept.
+    kept: std::sync::atomic::AtomicUsize,
     pub(super) changed: Notify,
 }
 
+impl Default for RecordBook {
+    fn default() -> Self {
+        RecordBook {
+            records: Mutex::default(),
+            finished: Mutex::default(),
+            seq: Default::default(),
+            kept: FINISHED_KEPT.into(),
+            changed: Notify::new(),
+        }
+    }
+}
+
 impl RecordBook {
+    /// Keep at most `n` finished records (0: forget each once it is
+    /// finished; its event is what reports it).
+    pub(super) fn keep_finished(&self, n: usize) {
+        self.kept.store(n, Ordering::SeqCst);
+    }
+
     pub(super) fn put(&self, peer: SocketAddr, mut rec: ServerRecord) {
         rec.seq = self.seq.fetch_add(1, Ordering::SeqCst);
         let done = rec.done.then_some(rec.seq);
@@ -60,7 +82,8 @@ impl RecordBook {
         if let Some(seq) = done {
             let mut finished = self.finished.lock().expect("record lock");
             finished.push_back((seq, peer));
-            while finished.len() > FINISHED_KEPT {
+            let kept = self.kept.load(Ordering::SeqCst);
+            while finished.len() > kept {
                 let Some((old_seq, old_peer)) = finished.pop_front() else {
                     break;
                 };
@@ -83,6 +106,28 @@ impl RecordBook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_book_told_to_keep_none_forgets_each_finished_record() {
+        let book = RecordBook::default();
+        book.keep_finished(0);
+        let open: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        book.put(open, ServerRecord::default());
+        for port in 2..1000u16 {
+            let peer = SocketAddr::from(([127, 0, 0, 2], port));
+            book.put(peer, ServerRecord::default());
+            book.put(
+                peer,
+                ServerRecord {
+                    done: true,
+                    ..Default::default()
+                },
+            );
+        }
+        assert_eq!(book.len(), 1);
+        assert!(book.finished.lock().expect("lock").is_empty());
+        assert!(book.records.lock().expect("lock").contains_key(&open));
+    }
 
     #[test]
     fn finished_records_are_bounded_open_ones_are_kept() {

@@ -4,6 +4,7 @@
 //! (deferred to the HTTP stage).
 
 use super::GatewayConfig;
+use crate::knobs::Resumption;
 use crate::observation::TlsVersion;
 use crate::tls::error::TlsError;
 use crate::tls::policy::{ClientAuthPolicy, Enforcement};
@@ -212,6 +213,23 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, TlsError> {
             source,
         })?;
     server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    match config.resumption {
+        // rustls's default: a session cache (TLS 1.2 session IDs, TLS 1.3
+        // stateful tickets), no stateless tickets.
+        None | Some(Resumption::SessionId) => {}
+        Some(Resumption::Tickets) => {
+            server_config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            server_config.ticketer =
+                rustls::crypto::ring::Ticketer::new().map_err(|source| TlsError::Config {
+                    what: "session tickets",
+                    source,
+                })?;
+        }
+        Some(Resumption::Off) => {
+            server_config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            server_config.send_tls13_tickets = 0;
+        }
+    }
     // To seal the renegotiation request and alert rustls cannot send.
     server_config.enable_secret_extraction = post_handshake;
     Ok(GatewayTls {
