@@ -12,7 +12,8 @@ mod profile;
 
 pub use crate::observation::parse_substatus;
 pub use crate::tls::policy::{
-    CertOrigin, ClientCertStatus, Enforcement, GatewayResponse, PostHandshakeRefusal,
+    CertOrigin, ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList,
+    PostHandshakeRefusal,
 };
 pub use nginx::{CERT_ERROR_TEXT, NO_CERT_TEXT};
 pub(crate) use profile::profile_modes;
@@ -78,6 +79,8 @@ profiles! {
     Apache => apache::Apache,
     Haproxy => haproxy::Haproxy,
     Envoy => envoy::Envoy,
+    Go => go::Go,
+    Jsse => jsse::Jsse,
 }
 
 /// Ties a profile type to its registry entry.
@@ -190,6 +193,12 @@ impl GatewayProfile {
         self.kind.definition().respond(self.mode, status)
     }
 
+    /// Whether the CA names sent are every trusted CA whatever the scenario
+    /// says (see [`Profile::sends_whole_trust_store`]).
+    pub fn sends_whole_trust_store(&self) -> bool {
+        self.kind.definition().sends_whole_trust_store(self.mode)
+    }
+
     /// The alert this profile sends when handshake verification by OpenSSL's
     /// rules fails with `failure`.
     pub fn openssl_alert(&self, failure: &CertFailure) -> &'static str {
@@ -240,6 +249,16 @@ impl ClientAuthPolicy for GatewayProfile {
     fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String {
         self.kind.definition().handshake_failure_log(alert, failure)
     }
+
+    fn missing_cert_alert(&self) -> Option<rustls::AlertDescription> {
+        let name = self.kind.definition().missing_cert_alert(self.mode)?;
+        // A profile names an alert of the one table (checked by a unit test).
+        crate::alert::by_name(name).map(|a| a.rustls)
+    }
+
+    fn oversized_ca_list(&self, version: TlsVersion) -> OversizedCaList {
+        self.kind.definition().oversized_ca_list(self.mode, version)
+    }
 }
 
 #[cfg(test)]
@@ -270,6 +289,17 @@ mod tests {
             ProfileKind::Nginx.modes(),
             &["on", "optional", "optional_no_ca"][..]
         );
+    }
+
+    #[test]
+    fn profile_alerts_are_in_the_alert_table() {
+        for k in ProfileKind::ALL {
+            for m in k.modes() {
+                if let Some(name) = k.definition().missing_cert_alert(m) {
+                    assert!(crate::alert::is_known(name), "{k} {m}: {name}");
+                }
+            }
+        }
     }
 
     #[test]

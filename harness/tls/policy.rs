@@ -30,13 +30,19 @@ pub enum Enforcement {
     /// `<Location>`). The harness's clients (rustls) support neither; what
     /// follows is [`ClientAuthPolicy::post_handshake_refusal`].
     PostHandshake,
+    /// A certificate is mandatory in the handshake, but any one will do: it
+    /// is not verified there (Go's `RequireAnyClientCert`); the HTTP stage
+    /// sees it judged by `rules`.
+    RequireAny { rules: Rules },
 }
 
 impl Enforcement {
     /// The rules a certificate is verified by (a forwarded one too).
     pub fn rules(self) -> Rules {
         match self {
-            Enforcement::Handshake { rules, .. } | Enforcement::Http { rules } => rules,
+            Enforcement::Handshake { rules, .. }
+            | Enforcement::Http { rules }
+            | Enforcement::RequireAny { rules } => rules,
             // Apache per-directory: OpenSSL's rules.
             Enforcement::PostHandshake => Rules::OpenSsl,
         }
@@ -118,6 +124,20 @@ pub enum PostHandshakeRefusal {
     },
 }
 
+/// What a gateway does when its CA-names list does not fit in a
+/// CertificateRequest (over 65,535 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OversizedCaList {
+    /// Abort the handshake with a fatal internal_error alert (OpenSSL).
+    Abort,
+    /// Ask for a certificate without naming any CA (JSSE on TLS 1.3).
+    Omit,
+    /// The real gateway sends something the built-in server cannot produce
+    /// (a malformed CertificateRequest): the case is not run, for this
+    /// reason.
+    Unmodelled(&'static str),
+}
+
 /// The decisions a built-in gateway delegates to its profile.
 pub trait ClientAuthPolicy: fmt::Debug + Send + Sync {
     /// The profile's name, for records and logs.
@@ -133,4 +153,15 @@ pub trait ClientAuthPolicy: fmt::Debug + Send + Sync {
     fn post_handshake_refusal(&self, version: TlsVersion) -> PostHandshakeRefusal;
     /// The line the gateway logs when the handshake fails with `alert`.
     fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String;
+    /// The alert sent when a mandatory certificate is missing, where it is
+    /// neither rustls's (certificate_required) nor OpenSSL's (TLS 1.2
+    /// handshake_failure); `None`: those.
+    fn missing_cert_alert(&self) -> Option<rustls::AlertDescription> {
+        None
+    }
+    /// What the gateway does with a CA-names list that does not fit on
+    /// `version`.
+    fn oversized_ca_list(&self, _version: TlsVersion) -> OversizedCaList {
+        OversizedCaList::Abort
+    }
 }

@@ -21,6 +21,19 @@ pub enum Rules {
     Webpki,
     /// OpenSSL's `X509_verify_cert`, as nginx/HAProxy/Apache run it.
     OpenSsl,
+    /// Go's crypto/x509 `Verify` as crypto/tls runs it for client
+    /// certificates (Go 1.19): OpenSSL's keyCertSign checks on issuers and
+    /// anchors (`CheckSignatureFrom`), but no revocation at all: crypto/tls
+    /// has no CRL setting, so a configured CRL is never consulted. Measured
+    /// on real Go 1.19 (`real:go`, docs/fidelity.md).
+    Go,
+}
+
+impl Rules {
+    /// Whether CRLs are consulted.
+    fn checks_revocation(self) -> bool {
+        self != Rules::Go
+    }
 }
 
 /// Why a presented client chain was not accepted, in OpenSSL's terms
@@ -290,7 +303,7 @@ impl TrustStore {
             .map(|c| CertRevocationList::Owned(c.clone()))
             .collect();
         let crl_ptrs: Vec<&CertRevocationList<'_>> = crl_refs.iter().collect();
-        let revocation = if crl_ptrs.is_empty() {
+        let revocation = if crl_ptrs.is_empty() || !rules.checks_revocation() {
             None
         } else {
             let builder = RevocationOptionsBuilder::new(&crl_ptrs)
@@ -299,7 +312,7 @@ impl TrustStore {
                 .with_status_policy(UnknownStatusPolicy::Deny)
                 .with_expiration_policy(match rules {
                     Rules::Webpki => ExpirationPolicy::Ignore,
-                    Rules::OpenSsl => ExpirationPolicy::Enforce,
+                    Rules::OpenSsl | Rules::Go => ExpirationPolicy::Enforce,
                 });
             Some(builder.build())
         };
@@ -329,8 +342,8 @@ impl TrustStore {
                     failure
                 }
             })?;
-        if rules == Rules::OpenSsl {
-            // OpenSSL wants keyCertSign on every issuer that has a keyUsage
+        if rules != Rules::Webpki {
+            // OpenSSL (and Go's CheckSignatureFrom) wants keyCertSign on every issuer that has a keyUsage
             // extension; webpki does not look. For an intermediate, OpenSSL
             // 3.0's check_chain (X509_check_ca == 0) reports it as
             // X509_V_ERR_INVALID_CA (79, "invalid CA certificate", alert
