@@ -42,6 +42,13 @@ pub enum RealError {
         #[source]
         source: std::io::Error,
     },
+    /// A program the harness builds (real:go) did not build.
+    #[error("building {what} failed ({status}):\n{log}")]
+    Build {
+        what: &'static str,
+        status: String,
+        log: String,
+    },
     #[error("{kind} exited during startup ({status}); its output:\n{log}")]
     Exited {
         kind: RealKind,

@@ -366,6 +366,13 @@ impl TrustStore {
                 if lacks_key_cert_sign(der) {
                     return Err(CertFailure::NoCertSign);
                 }
+                // Go's CheckSignatureFrom refuses any v3 issuer, the trust
+                // anchor included, without basicConstraints cA (real Go
+                // 1.19: chain::trust_anchor_basic_constraints_absent is
+                // bad_certificate); OpenSSL trusts such an anchor.
+                if rules == Rules::Go && !is_ca(der) {
+                    return Err(CertFailure::InvalidCa);
+                }
                 // OpenSSL enforces the anchor's own pathLenConstraint
                 // (X509_V_ERR_PATH_LENGTH_EXCEEDED, 25); webpki ignores
                 // constraints on anchors. Found by `mtls-harness fidelity`.
@@ -397,6 +404,13 @@ fn issued_by(subject: &[u8], issuer: &[u8]) -> bool {
 fn is_self_issued(der: &[u8]) -> bool {
     parse(der)
         .is_some_and(|c| c.tbs_certificate.subject.as_raw() == c.tbs_certificate.issuer.as_raw())
+}
+
+/// basicConstraints present with cA true.
+fn is_ca(der: &[u8]) -> bool {
+    parse(der)
+        .and_then(|c| c.basic_constraints().ok().flatten().map(|bc| bc.value.ca))
+        .unwrap_or(false)
 }
 
 /// The pathLenConstraint of a CA certificate's basicConstraints, if any.

@@ -115,6 +115,15 @@ impl<'a> Material<'a> {
         })
     }
 
+    /// Every CA certificate the gateway loads: the named ones (filler CAs
+    /// included) and the verify-only ones, for gateways with one pool that
+    /// is both (Go, JSSE).
+    pub fn named_and_verify_only_pem(&self) -> String {
+        let mut pem = self.named.concat();
+        pem.push_str(&pems(&self.verify_only));
+        pem
+    }
+
     pub fn has_names(&self) -> bool {
         !self.named.is_empty()
     }

@@ -35,6 +35,8 @@ real_programs! {
     Apache => apache::Apache,
     /// `openssl s_server`, judged as the `haproxy` profile.
     Openssl => openssl::Openssl,
+    /// A Go `net/http` server built from embedded source, judged as the `go` profile.
+    Go => go::Go,
 }
 
 /// Certificate chains longer than this are rejected by every real gateway.
@@ -72,6 +74,13 @@ pub(crate) trait RealProgram {
     /// The arguments that make the program check the config rendered into
     /// `prefix` without serving; `None` when it has no config file.
     fn check_args(prefix: &Path) -> Option<Vec<String>>;
+
+    /// The executable to start: the installed [`Self::PROGRAM`] unless the
+    /// harness builds the program itself (real:go builds its server from
+    /// embedded source with the installed toolchain, once per process).
+    fn executable() -> Result<std::path::PathBuf, RealError> {
+        super::kind::find_installed(Self::PROGRAM, Self::PACKAGE)
+    }
 }
 
 /// What a program renders from: the shared PKI material and the scenario's
