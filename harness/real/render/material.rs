@@ -124,6 +124,12 @@ impl<'a> Material<'a> {
         pem
     }
 
+    /// The names sent are exactly the trusted CAs (no filler, none left
+    /// out).
+    pub fn names_are_the_trust_store(&self) -> bool {
+        self.verify_only.is_empty() && self.named.len() == self.trusted.len()
+    }
+
     pub fn has_names(&self) -> bool {
         !self.named.is_empty()
     }

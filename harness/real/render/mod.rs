@@ -37,6 +37,8 @@ real_programs! {
     Openssl => openssl::Openssl,
     /// A Go `net/http` server built from embedded source, judged as the `go` profile.
     Go => go::Go,
+    /// lighttpd with mod_openssl, judged as the `apache` profile.
+    Lighttpd => lighttpd::Lighttpd,
 }
 
 /// Certificate chains longer than this are rejected by every real gateway.
