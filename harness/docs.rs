@@ -125,6 +125,7 @@ fn decides_in(e: Enforcement) -> String {
         Rules::Webpki => "rustls-webpki",
         Rules::OpenSsl => "OpenSSL rules",
         Rules::Go => "Go crypto/x509 rules",
+        Rules::Jsse => "Java PKIX rules",
     };
     match e {
         Enforcement::Handshake { rules, .. } => format!("handshake ({})", by(rules)),
@@ -170,7 +171,7 @@ fn answer(profile: &GatewayProfile, failure: Option<&CertFailure>) -> String {
         }
         (
             Enforcement::Handshake {
-                rules: Rules::OpenSsl | Rules::Go,
+                rules: Rules::OpenSsl | Rules::Go | Rules::Jsse,
                 ..
             },
             Some(f),

@@ -16,7 +16,9 @@
 
 use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::observation::TlsVersion;
-use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList};
+use crate::tls::policy::{
+    CaListSize, ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList,
+};
 use crate::tls::verify::{CertFailure, Rules};
 
 profile_modes! {
@@ -98,12 +100,20 @@ impl Profile for Go {
         }
     }
 
-    fn oversized_ca_list(_mode: GoMode, _version: TlsVersion) -> OversizedCaList {
-        OversizedCaList::Unmodelled(
-            "Go 1.19 does not refuse a CA list over 64 KiB: it writes a malformed \
-             CertificateRequest (the client answers decode_error), which the built-in server \
-             cannot send; `real:go` shows it",
-        )
+    fn oversized_ca_list(_mode: GoMode, version: TlsVersion, _size: CaListSize) -> OversizedCaList {
+        OversizedCaList::Unmodelled(match version {
+            TlsVersion::Tls12 => {
+                "Go 1.19 does not refuse a CA list over 64 KiB: on TLS 1.2 it sends a \
+                 CertificateRequest with its lengths cut to 16 bits (the client answers \
+                 decode_error), which the built-in server cannot send; `real:go` shows it"
+            }
+            TlsVersion::Tls13 => {
+                "Go 1.19 does not refuse a CA list over 64 KiB: on TLS 1.3 building the \
+                 CertificateRequest fails after the ServerHello and it closes the connection \
+                 without an alert, which the built-in server does not reproduce; `real:go` \
+                 shows it"
+            }
+        })
     }
 
     fn sends_whole_trust_store(_mode: GoMode) -> bool {

@@ -7,18 +7,26 @@
 //! - A missing mandatory certificate: fatal bad_certificate (TLS 1.2 and
 //!   1.3); every verification failure (expired, untrusted, revoked, bad
 //!   issuer, wrong EKU): certificate_unknown.
-//! - PKIX checks what OpenSSL checks, keyCertSign included; with
+//! - PKIX checks what OpenSSL checks, keyCertSign included, except that a
+//!   trust anchor's pathLenConstraint is ignored and an anchor without
+//!   basicConstraints cA is refused ([`Rules::Jsse`]); with
 //!   `certificateRevocationListFile` every certificate of the chain needs a
 //!   CRL.
+//! - A CertificateVerify that does not verify (a key that does not match the
+//!   certificate): handshake_failure, not decrypt_error.
 //! - `optionalNoCA` is `optional` under JSSE (it means something only to
 //!   Tomcat's OpenSSL implementation).
 //! - The CA names sent are the whole truststore.
-//! - A CA list over 64 KiB: on TLS 1.3 the names are silently left out; on
-//!   TLS 1.2 JSSE sends no alert and the client reads a broken message.
+//! - A CA list over 64 KiB: on TLS 1.3, when the names' DER bytes alone are
+//!   over 65,535, the certificate_authorities extension is silently left
+//!   out; otherwise (and always on TLS 1.2) encoding fails mid-flight
+//!   ("Field length overflow") and the client reads a broken message.
 
 use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::observation::TlsVersion;
-use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList};
+use crate::tls::policy::{
+    CaListSize, ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList,
+};
 use crate::tls::verify::{CertFailure, Rules};
 
 profile_modes! {
@@ -49,7 +57,7 @@ impl Profile for Jsse {
 
     fn enforcement(mode: JsseMode, asks: bool) -> Enforcement {
         Enforcement::Handshake {
-            rules: Rules::OpenSsl,
+            rules: Rules::Jsse,
             cert_mandatory: asks && mode == JsseMode::Required,
             openssl_alerts: false,
         }
@@ -76,14 +84,29 @@ impl Profile for Jsse {
         }
     }
 
-    fn oversized_ca_list(_mode: JsseMode, version: TlsVersion) -> OversizedCaList {
+    fn oversized_ca_list(_mode: JsseMode, version: TlsVersion, size: CaListSize) -> OversizedCaList {
         match version {
-            TlsVersion::Tls13 => OversizedCaList::Omit,
+            // CertificateAuthoritiesExtension counts the names' DER bytes
+            // (not their length prefixes): over 65,535 it leaves the
+            // extension out.
+            TlsVersion::Tls13 if size.names_bytes() > 0xffff => OversizedCaList::Omit,
+            TlsVersion::Tls13 => OversizedCaList::Unmodelled(
+                "JSSE on TLS 1.3 with CA names under 64 KiB whose length prefixes push the list \
+                 over it fails to encode the extension (\"Field length overflow\", logged \
+                 SEVERE by Tomcat) mid-flight: the client reads a broken message and answers \
+                 decode_error, which the built-in server cannot send; `real:tomcat` shows it",
+            ),
             TlsVersion::Tls12 => OversizedCaList::Unmodelled(
-                "JSSE on TLS 1.2 sends a CA list over 64 KiB without an alert as a message the \
-                 client cannot read, which the built-in server cannot send; `real:tomcat` shows it",
+                "JSSE on TLS 1.2 fails to encode a CA list over 64 KiB (\"Field length \
+                 overflow\", logged SEVERE by Tomcat) mid-flight, without an alert: the client \
+                 reads a broken message and answers decode_error, which the built-in server \
+                 cannot send; `real:tomcat` shows it",
             ),
         }
+    }
+
+    fn bad_signature_alert(_mode: JsseMode) -> Option<&'static str> {
+        Some("handshake_failure")
     }
 
     fn sends_whole_trust_store(_mode: JsseMode) -> bool {

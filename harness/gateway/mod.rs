@@ -12,7 +12,7 @@ mod profile;
 
 pub use crate::observation::parse_substatus;
 pub use crate::tls::policy::{
-    CertOrigin, ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList,
+    CaListSize, CertOrigin, ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList,
     PostHandshakeRefusal,
 };
 pub use nginx::{CERT_ERROR_TEXT, NO_CERT_TEXT};
@@ -256,8 +256,15 @@ impl ClientAuthPolicy for GatewayProfile {
         crate::alert::by_name(name).map(|a| a.rustls)
     }
 
-    fn oversized_ca_list(&self, version: TlsVersion) -> OversizedCaList {
-        self.kind.definition().oversized_ca_list(self.mode, version)
+    fn oversized_ca_list(&self, version: TlsVersion, size: CaListSize) -> OversizedCaList {
+        self.kind
+            .definition()
+            .oversized_ca_list(self.mode, version, size)
+    }
+
+    fn bad_signature_alert(&self) -> Option<rustls::AlertDescription> {
+        let name = self.kind.definition().bad_signature_alert(self.mode)?;
+        crate::alert::by_name(name).map(|a| a.rustls)
     }
 }
 
@@ -295,7 +302,11 @@ mod tests {
     fn profile_alerts_are_in_the_alert_table() {
         for k in ProfileKind::ALL {
             for m in k.modes() {
-                if let Some(name) = k.definition().missing_cert_alert(m) {
+                let alerts = [
+                    k.definition().missing_cert_alert(m),
+                    k.definition().bad_signature_alert(m),
+                ];
+                for name in alerts.into_iter().flatten() {
                     assert!(crate::alert::is_known(name), "{k} {m}: {name}");
                 }
             }

@@ -5,7 +5,8 @@
 
 use crate::observation::TlsVersion;
 use crate::tls::policy::{
-    ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList, PostHandshakeRefusal,
+    CaListSize, ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList,
+    PostHandshakeRefusal,
 };
 use crate::tls::verify::CertFailure;
 use std::marker::PhantomData;
@@ -143,11 +144,21 @@ pub trait Profile: Send + Sync + 'static {
         None
     }
 
-    /// What the gateway does with a CA-names list that does not fit in a
-    /// CertificateRequest on `version`: OpenSSL's internal_error unless the
-    /// gateway differs.
-    fn oversized_ca_list(_mode: Self::Mode, _version: TlsVersion) -> OversizedCaList {
+    /// What the gateway does with a CA-names list of `size` that does not
+    /// fit in a CertificateRequest on `version`: OpenSSL's internal_error
+    /// unless the gateway differs.
+    fn oversized_ca_list(
+        _mode: Self::Mode,
+        _version: TlsVersion,
+        _size: CaListSize,
+    ) -> OversizedCaList {
         OversizedCaList::Abort
+    }
+
+    /// The alert (as scenario files spell it) for a client CertificateVerify
+    /// that does not verify; `None`: decrypt_error (rustls, OpenSSL, Go).
+    fn bad_signature_alert(_mode: Self::Mode) -> Option<&'static str> {
+        None
     }
 
     /// Whether the CA names sent are always every trusted CA, whatever the
@@ -189,7 +200,9 @@ pub(super) trait DynProfile: Sync {
     fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String;
     fn post_handshake_refusal(&self, mode: &str, version: TlsVersion) -> PostHandshakeRefusal;
     fn missing_cert_alert(&self, mode: &str) -> Option<&'static str>;
-    fn oversized_ca_list(&self, mode: &str, version: TlsVersion) -> OversizedCaList;
+    fn oversized_ca_list(&self, mode: &str, version: TlsVersion, size: CaListSize)
+        -> OversizedCaList;
+    fn bad_signature_alert(&self, mode: &str) -> Option<&'static str>;
     fn sends_whole_trust_store(&self, mode: &str) -> bool;
 }
 
@@ -232,8 +245,16 @@ impl<P: Profile> DynProfile for Erased<P> {
     fn missing_cert_alert(&self, mode: &str) -> Option<&'static str> {
         P::missing_cert_alert(typed(mode))
     }
-    fn oversized_ca_list(&self, mode: &str, version: TlsVersion) -> OversizedCaList {
-        P::oversized_ca_list(typed(mode), version)
+    fn oversized_ca_list(
+        &self,
+        mode: &str,
+        version: TlsVersion,
+        size: CaListSize,
+    ) -> OversizedCaList {
+        P::oversized_ca_list(typed(mode), version, size)
+    }
+    fn bad_signature_alert(&self, mode: &str) -> Option<&'static str> {
+        P::bad_signature_alert(typed(mode))
     }
     fn sends_whole_trust_store(&self, mode: &str) -> bool {
         P::sends_whole_trust_store(typed(mode))

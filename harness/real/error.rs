@@ -55,6 +55,9 @@ pub enum RealError {
         status: String,
         log: String,
     },
+    /// The program refused its configuration but kept running.
+    #[error("{kind} refused its configuration; its output:\n{log}")]
+    Refused { kind: RealKind, log: String },
     #[error("{kind} did not listen on {addr} within {secs} s; its output:\n{log}")]
     NotReady {
         kind: RealKind,

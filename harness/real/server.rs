@@ -42,14 +42,21 @@ fn free_port() -> Result<u16, RealError> {
 }
 
 /// Whether something listens on 127.0.0.1:`port` (from /proc/net/tcp, so
-/// the check makes no connection the gateway would log). `None`: unknown.
+/// the check makes no connection the gateway would log; a JVM binds a
+/// dual-stack socket, listed in /proc/net/tcp6 as ::ffff:127.0.0.1).
+/// `None`: unknown.
 fn listening(port: u16) -> Option<bool> {
     let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let want = format!("0100007F:{port:04X}");
-    Some(table.lines().skip(1).any(|l| {
-        let cols: Vec<&str> = l.split_whitespace().collect();
-        cols.len() > 3 && cols[1] == want && cols[3] == "0A"
-    }))
+    let v4 = format!("0100007F:{port:04X}");
+    let v6 = format!("0000000000000000FFFF00000100007F:{port:04X}");
+    let listed = |table: &str, want: &str| {
+        table.lines().skip(1).any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.len() > 3 && cols[1] == want && cols[3] == "0A"
+        })
+    };
+    let table6 = std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
+    Some(listed(&table, &v4) || listed(&table6, &v6))
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -162,8 +169,34 @@ impl RealServer {
                     std::fs::read(server.rendered.path(rel))
                         .is_ok_and(|b| String::from_utf8_lossy(&b).contains(text.as_str()))
                 });
+            if let Some((rel, text)) = &server.rendered.failure_marker {
+                // Only what the program logged while starting: once ready,
+                // the readiness handshake itself may be logged (Tomcat logs
+                // an exception in a handshake as SEVERE too).
+                let failed = std::fs::read(server.rendered.path(rel)).is_ok_and(|b| {
+                    let log = String::from_utf8_lossy(&b);
+                    let startup = match &server.rendered.ready_marker {
+                        Some((ready_rel, ready)) if ready_rel == rel => {
+                            log.find(ready.as_str()).map_or(&log[..], |at| &log[..at])
+                        }
+                        _ => &log[..],
+                    };
+                    startup.contains(text.as_str())
+                });
+                if failed {
+                    let log = server.startup_log();
+                    server.stop();
+                    return Err(RealError::Refused { kind, log });
+                }
+            }
             if up && marked {
-                return Ok(server);
+                // A program that listens before it speaks TLS (Tomcat) is
+                // ready once a handshake gets an answer.
+                if !server.rendered.ready_by_handshake
+                    || crate::tls::client::answers_tls(addr, version, Duration::from_secs(2)).await
+                {
+                    return Ok(server);
+                }
             }
             if Instant::now() > deadline {
                 let log = server.startup_log();

@@ -138,6 +138,21 @@ pub enum OversizedCaList {
     Unmodelled(&'static str),
 }
 
+/// The size of a CA-names list: the DER names and their 2-byte length
+/// prefixes make `encoded_bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaListSize {
+    pub count: usize,
+    pub encoded_bytes: usize,
+}
+
+impl CaListSize {
+    /// The names' DER bytes alone, without length prefixes.
+    pub fn names_bytes(self) -> usize {
+        self.encoded_bytes.saturating_sub(2 * self.count)
+    }
+}
+
 /// The decisions a built-in gateway delegates to its profile.
 pub trait ClientAuthPolicy: fmt::Debug + Send + Sync {
     /// The profile's name, for records and logs.
@@ -159,9 +174,15 @@ pub trait ClientAuthPolicy: fmt::Debug + Send + Sync {
     fn missing_cert_alert(&self) -> Option<rustls::AlertDescription> {
         None
     }
-    /// What the gateway does with a CA-names list that does not fit on
-    /// `version`.
-    fn oversized_ca_list(&self, _version: TlsVersion) -> OversizedCaList {
+    /// What the gateway does with a CA-names list of `size` that does not
+    /// fit on `version`.
+    fn oversized_ca_list(&self, _version: TlsVersion, _size: CaListSize) -> OversizedCaList {
         OversizedCaList::Abort
+    }
+    /// The alert sent when the client's CertificateVerify signature does not
+    /// verify (a key that does not match its certificate); `None`: rustls's
+    /// (and OpenSSL's) decrypt_error.
+    fn bad_signature_alert(&self) -> Option<rustls::AlertDescription> {
+        None
     }
 }

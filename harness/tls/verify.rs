@@ -27,6 +27,12 @@ pub enum Rules {
     /// has no CRL setting, so a configured CRL is never consulted. Measured
     /// on real Go 1.19 (`real:go`, docs/fidelity.md).
     Go,
+    /// Java's PKIX validation as JSSE's trust manager runs it (OpenJDK 17):
+    /// OpenSSL's checks (keyCertSign, CRLs for the whole chain when CRLs are
+    /// configured) except that a trust anchor's pathLenConstraint is
+    /// ignored, and an anchor without basicConstraints cA is refused.
+    /// Measured on real Tomcat 10.1 (`real:tomcat`, docs/fidelity.md).
+    Jsse,
 }
 
 impl Rules {
@@ -312,7 +318,7 @@ impl TrustStore {
                 .with_status_policy(UnknownStatusPolicy::Deny)
                 .with_expiration_policy(match rules {
                     Rules::Webpki => ExpirationPolicy::Ignore,
-                    Rules::OpenSsl | Rules::Go => ExpirationPolicy::Enforce,
+                    Rules::OpenSsl | Rules::Go | Rules::Jsse => ExpirationPolicy::Enforce,
                 });
             Some(builder.build())
         };
@@ -370,13 +376,17 @@ impl TrustStore {
                 // anchor included, without basicConstraints cA (real Go
                 // 1.19: chain::trust_anchor_basic_constraints_absent is
                 // bad_certificate); OpenSSL trusts such an anchor.
-                if rules == Rules::Go && !is_ca(der) {
+                if matches!(rules, Rules::Go | Rules::Jsse) && !is_ca(der) {
                     return Err(CertFailure::InvalidCa);
                 }
                 // OpenSSL enforces the anchor's own pathLenConstraint
                 // (X509_V_ERR_PATH_LENGTH_EXCEEDED, 25); webpki ignores
                 // constraints on anchors. Found by `mtls-harness fidelity`.
-                if path_len(der).is_some_and(|max| below_anchor > max as usize) {
+                // Java's PKIX takes only the anchor's name and key (real
+                // Tomcat serves chain::path_len_exceeded_on_trust_anchor).
+                if rules != Rules::Jsse
+                    && path_len(der).is_some_and(|max| below_anchor > max as usize)
+                {
                     return Err(CertFailure::PathLength);
                 }
             }

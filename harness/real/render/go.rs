@@ -95,27 +95,7 @@ impl RealProgram for Go {
     }
 }
 
-/// Where built servers are kept between runs.
-fn cache_root() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("mtls-harness")
-}
-
-/// FNV-1a, to key the cache by source and toolchain.
-fn fnv(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in parts.iter().flat_map(|p| p.iter()) {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RealError + '_ {
+pub(super) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RealError + '_ {
     move |source| RealError::Io {
         path: path.to_path_buf(),
         source,
@@ -129,8 +109,8 @@ fn build() -> Result<PathBuf, RealError> {
         .arg("version")
         .output()
         .map_err(io_error(&go))?;
-    let key = fnv(&[SOURCE.as_bytes(), GO_MOD.as_bytes(), &version.stdout]);
-    let dir = cache_root().join(format!("go-{key:016x}"));
+    let key = super::fnv(&[SOURCE.as_bytes(), GO_MOD.as_bytes(), &version.stdout]);
+    let dir = super::cache_root().join(format!("go-{key:016x}"));
     let binary = dir.join(BINARY);
     if binary.is_file() {
         return Ok(binary);

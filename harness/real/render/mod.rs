@@ -39,6 +39,8 @@ real_programs! {
     Go => go::Go,
     /// lighttpd with mod_openssl, judged as the `apache` profile.
     Lighttpd => lighttpd::Lighttpd,
+    /// Apache Tomcat (JSSE), judged as the `jsse` profile.
+    Tomcat => tomcat::Tomcat,
 }
 
 /// Certificate chains longer than this are rejected by every real gateway.
@@ -138,6 +140,29 @@ impl<P: RealProgram + ?Sized> Job<'_, P> {
     }
 }
 
+/// Where programs the harness builds (real:go's server, real:tomcat's
+/// servlet) are kept between runs: `$XDG_CACHE_HOME` or `~/.cache`, else
+/// the temp dir, then `mtls-harness/`.
+pub(crate) fn cache_root() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mtls-harness")
+}
+
+/// FNV-1a over `parts`: the key of a cached build (source and toolchain).
+pub(crate) fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parts.iter().flat_map(|p| p.iter()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 /// The typed mode of the profile that judges program `P`.
 pub(crate) type JudgeMode<P> = <<P as RealProgram>::Judge as Profile>::Mode;
 
@@ -207,6 +232,9 @@ pub(crate) fn render_as<P: RealProgram>(
         args: Vec::new(),
         logs: Vec::new(),
         ready_marker: None,
+        ready_by_handshake: false,
+        failure_marker: None,
+        binary_files: Vec::new(),
         check_args: P::check_args(prefix),
         ca_names: material.named_subjects.clone(),
         ca_names_truncated: material.truncated,

@@ -17,6 +17,9 @@ pub struct RenderedGateway {
     pub version: TlsVersion,
     /// (path relative to `prefix`, contents, private)
     pub files: Vec<(String, String, bool)>,
+    /// Files that are not text (a Java keystore): (path relative to
+    /// `prefix`, contents).
+    pub binary_files: Vec<(String, Vec<u8>)>,
     /// Directories (relative to `prefix`) the process needs.
     pub dirs: Vec<String>,
     /// The main config file (relative), if the gateway has one.
@@ -29,6 +32,13 @@ pub struct RenderedGateway {
     /// alone is not enough for Apache, whose parent binds the port before
     /// mod_ssl checks the certificate and key (and may then exit).
     pub ready_marker: Option<(String, String)>,
+    /// Ready only once a TLS handshake gets an answer: Tomcat accepts TCP
+    /// about a second before its connector answers TLS.
+    pub ready_by_handshake: bool,
+    /// A (log file, text) that means the configuration was refused although
+    /// the process keeps running (Tomcat logs SEVERE and never opens the
+    /// port): a setup error, at once.
+    pub failure_marker: Option<(String, String)>,
     /// Arguments after the program that check the config without serving
     /// (`nginx -t`), if it has a config file.
     pub check_args: Option<Vec<String>>,
@@ -71,6 +81,13 @@ impl RenderedGateway {
             }
             #[cfg(not(unix))]
             let _ = private;
+        }
+        for (rel, contents) in &self.binary_files {
+            let p = self.path(rel);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            std::fs::write(&p, contents).map_err(io(&p))?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 use super::GatewayConfig;
 use crate::observation::TlsVersion;
 use crate::tls::error::TlsError;
-use crate::tls::policy::{ClientAuthPolicy, Enforcement, OversizedCaList};
+use crate::tls::policy::{CaListSize, ClientAuthPolicy, Enforcement, OversizedCaList};
 use crate::tls::provider;
 use crate::tls::verify::{Rules, TrustStore};
 use rustls::client::danger::HandshakeSignatureValid;
@@ -44,6 +44,20 @@ impl GatewayVerifier {
             schemes: provider()
                 .signature_verification_algorithms
                 .supported_schemes(),
+        }
+    }
+}
+
+impl GatewayVerifier {
+    /// A CertificateVerify that does not verify, as the profile's gateway
+    /// answers it: rustls sends handshake_failure for an error that is not
+    /// about the certificate (JSSE), decrypt_error otherwise.
+    fn signature_error(&self, e: rustls::Error) -> rustls::Error {
+        match self.policy.as_ref().and_then(|p| p.bad_signature_alert()) {
+            Some(rustls::AlertDescription::HandshakeFailure) => {
+                rustls::Error::General(format!("CertificateVerify does not verify: {e}"))
+            }
+            _ => e,
         }
     }
 }
@@ -111,6 +125,7 @@ impl ClientCertVerifier for GatewayVerifier {
             dss,
             &provider().signature_verification_algorithms,
         )
+        .map_err(|e| self.signature_error(e))
     }
 
     fn verify_tls13_signature(
@@ -125,6 +140,7 @@ impl ClientCertVerifier for GatewayVerifier {
             dss,
             &provider().signature_verification_algorithms,
         )
+        .map_err(|e| self.signature_error(e))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -203,9 +219,13 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, TlsError> {
         .copied()
         .filter(|v| offer && !config.ca_list.fits(*v))
         .collect();
+    let size = CaListSize {
+        count: config.ca_list.len(),
+        encoded_bytes: config.ca_list.encoded_bytes(),
+    };
     let mut omit_names = false;
     for v in &too_big {
-        match policy.oversized_ca_list(*v) {
+        match policy.oversized_ca_list(*v, size) {
             OversizedCaList::Abort => {}
             OversizedCaList::Omit => omit_names = true,
             OversizedCaList::Unmodelled(why) => return Err(TlsError::Unmodelled(why)),
@@ -215,7 +235,7 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, TlsError> {
     let omit_names = omit_names
         && too_big
             .iter()
-            .all(|v| policy.oversized_ca_list(*v) == OversizedCaList::Omit);
+            .all(|v| policy.oversized_ca_list(*v, size) == OversizedCaList::Omit);
     let oversized = !too_big.is_empty() && !omit_names;
     let names = if oversized || omit_names {
         Vec::new()
