@@ -200,8 +200,12 @@ pub(super) trait DynProfile: Sync {
     fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String;
     fn post_handshake_refusal(&self, mode: &str, version: TlsVersion) -> PostHandshakeRefusal;
     fn missing_cert_alert(&self, mode: &str) -> Option<&'static str>;
-    fn oversized_ca_list(&self, mode: &str, version: TlsVersion, size: CaListSize)
-        -> OversizedCaList;
+    fn oversized_ca_list(
+        &self,
+        mode: &str,
+        version: TlsVersion,
+        size: CaListSize,
+    ) -> OversizedCaList;
     fn bad_signature_alert(&self, mode: &str) -> Option<&'static str>;
     fn sends_whole_trust_store(&self, mode: &str) -> bool;
 }

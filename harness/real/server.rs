@@ -115,6 +115,7 @@ impl RealServer {
         };
         let mut cmd = Command::new(program);
         cmd.args(&rendered.args)
+            .envs(rendered.env.iter().map(|(k, v)| (k, v)))
             .current_dir(prefix.path())
             .stdin(Stdio::null())
             .stdout(open("stdout.log")?)

@@ -172,8 +172,8 @@ pub fn seal_tls13_record(
     }
     let mut data = plain.to_vec();
     data.push(content_type);
-    let len = u16::try_from(data.len() + alg.tag_len())
-        .map_err(|_| TlsError::Seal("record too long"))?;
+    let len =
+        u16::try_from(data.len() + alg.tag_len()).map_err(|_| TlsError::Seal("record too long"))?;
     let mut record = vec![CONTENT_APPLICATION_DATA, 3, 3];
     record.extend_from_slice(&len.to_be_bytes());
     let unbound =

@@ -41,6 +41,8 @@ real_programs! {
     Lighttpd => lighttpd::Lighttpd,
     /// Apache Tomcat (JSSE), judged as the `jsse` profile.
     Tomcat => tomcat::Tomcat,
+    /// Caddy 2 (Go's crypto/tls), judged as the `go` profile.
+    Caddy => caddy::Caddy,
 }
 
 /// Certificate chains longer than this are rejected by every real gateway.
@@ -230,6 +232,7 @@ pub(crate) fn render_as<P: RealProgram>(
         dirs: vec!["logs".into()],
         config_file: None,
         args: Vec::new(),
+        env: Vec::new(),
         logs: Vec::new(),
         ready_marker: None,
         ready_by_handshake: false,

@@ -26,6 +26,9 @@ pub struct RenderedGateway {
     pub config_file: Option<String>,
     /// Arguments after the program.
     pub args: Vec<String>,
+    /// Environment variables set for the program (Caddy: keep its data
+    /// and config directories inside the prefix).
+    pub env: Vec<(String, String)>,
     /// Log files (relative) whose tail is the gateway log.
     pub logs: Vec<String>,
     /// A (log file, text) that appears once the gateway is ready: listening
@@ -104,6 +107,11 @@ impl RenderedGateway {
         // Paths and arguments hold no NUL byte; quoting cannot fail.
         let quote =
             |a: &str| shlex::try_quote(a).map_or_else(|_| a.to_string(), |q| q.into_owned());
+        let env: String = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={} ", quote(v)))
+            .collect();
         let command = std::iter::once(program.as_str())
             .chain(self.args.iter().map(String::as_str))
             .map(quote)
@@ -111,7 +119,7 @@ impl RenderedGateway {
             .join(" ");
         let prefix = self.prefix.display().to_string();
         format!(
-            "#!/bin/sh\n# {} for scenario {scenario} (TLS {}), written by mtls-harness gateway-config.\n# Runs in the foreground; logs go under {prefix}.\ncd {} && exec {command}\n",
+            "#!/bin/sh\n# {} for scenario {scenario} (TLS {}), written by mtls-harness gateway-config.\n# Runs in the foreground; logs go under {prefix}.\ncd {} && {env}exec {command}\n",
             self.kind,
             self.version,
             quote(&prefix),

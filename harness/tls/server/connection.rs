@@ -107,7 +107,9 @@ async fn handle(
         .unwrap_or(rustls::AlertDescription::HandshakeFailure);
     let stream = AlertRewrite::new(
         tcp,
-        shared.rewrite_tls12_alert.then_some(u8::from(tls12_missing_cert)),
+        shared
+            .rewrite_tls12_alert
+            .then_some(u8::from(tls12_missing_cert)),
     );
     let rewrote = stream.rewrote_flag();
     let tls =
@@ -122,9 +124,7 @@ async fn handle(
             }
             Ok(Err(e)) => {
                 let mut r = rec.lock().expect("record lock");
-                let rewrote_to = rewrote
-                    .load(Ordering::SeqCst)
-                    .then_some(tls12_missing_cert);
+                let rewrote_to = rewrote.load(Ordering::SeqCst).then_some(tls12_missing_cert);
                 record_handshake_error(&mut r, &e, rewrote_to, policy.as_ref());
                 drop(r);
                 finish(&rec);
@@ -149,15 +149,14 @@ async fn handle(
         ClientCertStatus::NotSent
     } else {
         match policy.enforcement() {
-            Enforcement::Http { rules } | Enforcement::RequireAny { rules } => match cfg
-                .trust
-                .verify_client_chain(&chain, rules)
-            {
-                Ok(()) => ClientCertStatus::Verified {
-                    subject: subject_of(&chain[0]),
-                },
-                Err(f) => ClientCertStatus::Failed(f),
-            },
+            Enforcement::Http { rules } | Enforcement::RequireAny { rules } => {
+                match cfg.trust.verify_client_chain(&chain, rules) {
+                    Ok(()) => ClientCertStatus::Verified {
+                        subject: subject_of(&chain[0]),
+                    },
+                    Err(f) => ClientCertStatus::Failed(f),
+                }
+            }
             Enforcement::PostHandshake => ClientCertStatus::NotSent,
             Enforcement::Handshake { .. } => ClientCertStatus::Verified {
                 subject: subject_of(&chain[0]),
