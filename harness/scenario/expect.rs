@@ -180,7 +180,10 @@ selection = "match-issuer"
         );
         let (run, not_run) = s.profiles_to_run();
         assert_eq!(run, ["nginx", "iis"]);
-        assert_eq!(not_run, ["strict", "layer7", "apache", "haproxy", "envoy"]);
+        assert_eq!(
+            not_run,
+            ["strict", "layer7", "apache", "haproxy", "envoy", "go", "jsse"]
+        );
     }
 
     #[test]
