@@ -59,6 +59,19 @@ fn listening(port: u16) -> Option<bool> {
     Some(listed(&table, &v4) || listed(&table6, &v6))
 }
 
+/// The lines from the first that holds `marker`, stack frames left out: what
+/// a program said when it refused its configuration.
+fn excerpt(text: &str, marker: &str) -> String {
+    let from = text.find(marker).unwrap_or(0);
+    let start = text[..from].rfind('\n').map_or(0, |i| i + 1);
+    text[start..]
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("at ") && !l.trim().is_empty())
+        .take(8)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     all[all.len().saturating_sub(lines)..].join("\n")
@@ -185,7 +198,9 @@ impl RealServer {
                     startup.contains(text.as_str())
                 });
                 if failed {
-                    let log = server.startup_log();
+                    let log = std::fs::read(server.rendered.path(rel))
+                        .map(|b| excerpt(&String::from_utf8_lossy(&b), text))
+                        .unwrap_or_default();
                     server.stop();
                     return Err(RealError::Refused { kind, log });
                 }

@@ -97,7 +97,7 @@ impl RealProgram for Caddy {
             "protocol_max": version,
         });
         if let Some(mode) = job.verify {
-            let cas: Vec<String> = pem::parse_many(job.material.named_and_verify_only_pem())
+            let cas: Vec<String> = pem::parse_many(job.material.whole_pool_pem())
                 .unwrap_or_default()
                 .iter()
                 .map(|b| base64::engine::general_purpose::STANDARD.encode(b.contents()))

@@ -70,7 +70,7 @@ impl RealProgram for Go {
             job.verify.map_or("none", ProfileMode::name).into(),
         ];
         if job.verify.is_some() {
-            let pool = job.material.named_and_verify_only_pem();
+            let pool = job.material.whole_pool_pem();
             out.files.push((CLIENT_CAS.into(), pool, false));
             out.args.extend(["-client-ca".into(), job.path(CLIENT_CAS)]);
         }

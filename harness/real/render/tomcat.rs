@@ -117,7 +117,7 @@ impl RealProgram for Tomcat {
             job.verify.map_or("none", Verification::attribute)
         );
         if job.verify.is_some() {
-            let ders = pem_blocks(&m.named_and_verify_only_pem());
+            let ders = pem_blocks(&m.whole_pool_pem());
             out.binary_files
                 .push((TRUSTSTORE.into(), jks(&ders, TRUSTSTORE_PASSWORD)));
             let _ = write!(
