@@ -21,12 +21,46 @@ pub struct RealServer {
     pid: u32,
     addr: SocketAddr,
     rendered: RenderedGateway,
+    /// Released after the process is gone.
+    _port: PortLease,
     // Last: removed after the process is gone.
     _prefix: tempfile::TempDir,
 }
 
 /// How long a gateway may take to listen.
 pub const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Ports handed to gateways of this process that are still running: a port
+/// the kernel calls free may be one another gateway of ours was given a
+/// moment ago and has not bound yet (tests and `fidelity` start several at
+/// once); without this, two of them could be given the same port, and one
+/// case would talk to the other's gateway.
+static PORTS_IN_USE: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// A port reserved for one gateway of this process until dropped.
+#[derive(Debug)]
+struct PortLease(u16);
+
+impl Drop for PortLease {
+    fn drop(&mut self) {
+        PORTS_IN_USE
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
+    }
+}
+
+/// A free port no other gateway of this process holds.
+fn lease_port() -> Result<PortLease, RealError> {
+    loop {
+        let port = free_port()?;
+        let mut in_use = PORTS_IN_USE.lock().unwrap_or_else(|p| p.into_inner());
+        if in_use.insert(port) {
+            return Ok(PortLease(port));
+        }
+    }
+}
 
 fn free_port() -> Result<u16, RealError> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| RealError::Io {
@@ -92,7 +126,10 @@ impl RealServer {
         // A free port can be taken between finding and binding it: retry.
         for _ in 0..ATTEMPTS {
             match Self::start_once(kind, &program, pki, server, version).await {
-                Err(RealError::Exited { log, .. }) if log.contains("in use") => {
+                // Tomcat logs a BindException as SEVERE and keeps running.
+                Err(RealError::Exited { log, .. } | RealError::Refused { log, .. })
+                    if log.contains("in use") =>
+                {
                     last = Some(log);
                 }
                 other => return other,
@@ -119,7 +156,8 @@ impl RealServer {
                 path: std::env::temp_dir(),
                 source,
             })?;
-        let port = free_port()?;
+        let lease = lease_port()?;
+        let port = lease.0;
         let rendered = render(kind, pki, server, version, port, prefix.path())?;
         rendered.write()?;
         let open = |rel: &str| {
@@ -150,6 +188,7 @@ impl RealServer {
             child: Some(child),
             addr,
             rendered,
+            _port: lease,
             _prefix: prefix,
         };
         let deadline = Instant::now() + START_TIMEOUT;
