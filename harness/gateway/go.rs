@@ -54,7 +54,7 @@ impl Profile for Go {
         summary: "Go 1.19 net/http with crypto/tls `ClientAuth` (and Caddy 2.6 on it): bad_certificate for everything, no CRLs, the whole pool as CA names",
         sources: &[
             "Go 1.19 crypto/tls handshake_server.go / handshake_server_tls13.go `processCertsFromClient`: alertBadCertificate for a missing certificate and for every verify error",
-            "Go 1.19 crypto/x509 verify.go and x509.go `CheckSignatureFrom` (an issuer's keyUsage without keyCertSign is refused); crypto/tls has no CRL support",
+            "Go 1.19 crypto/x509 verify.go and x509.go `CheckSignatureFrom`: every issuer, the trust anchor included, needs basicConstraints cA and (if it has keyUsage) keyCertSign; crypto/tls has no CRL support",
             "measured: go1.19.8 (Debian 12 golang-go), a net/http server per mode, `openssl s_client -msg` and `mtls-harness fidelity` against `real:go`, TLS 1.2 and 1.3 (docs/fidelity.md)",
         ],
     };

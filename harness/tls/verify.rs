@@ -37,7 +37,7 @@ pub enum Rules {
 
 impl Rules {
     /// Whether CRLs are consulted.
-    fn checks_revocation(self) -> bool {
+    pub fn checks_revocation(self) -> bool {
         self != Rules::Go
     }
 }
