@@ -73,6 +73,8 @@ fn jvm_args(prefix: &Path) -> Vec<String> {
         // Start fast: one JIT tier, a small heap, the serial collector.
         "-XX:TieredStopAtLevel=1".into(),
         "-XX:+UseSerialGC".into(),
+        // No /tmp/hsperfdata file (left behind if the JVM is killed).
+        "-XX:-UsePerfData".into(),
         "-Xmx192m".into(),
         "-Djava.security.egd=file:/dev/./urandom".into(),
         format!("-Dcatalina.home={CATALINA_HOME}"),
