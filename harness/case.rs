@@ -83,7 +83,7 @@ pub fn gateway_config(
     }
     let trust_ders: Vec<_> = trusted.iter().map(|c| c.der.clone()).collect();
     let trust = TrustStore::new(&trust_ders, &crls).map_err(tls_error("server.trust"))?;
-    let mode = server.mode.get(profile.name()).map(String::as_str);
+    let mode = profile.mode_in(&server.mode);
     let profile = GatewayProfile::new(profile, mode, server.client_auth)?;
     let ca_list = AcceptableCaList::from_policy(
         &names_sent(&server.ca_names, profile.sends_whole_trust_store()),

@@ -81,6 +81,7 @@ profiles! {
     Envoy => envoy::Envoy,
     Go => go::Go,
     Jsse => jsse::Jsse,
+    Lighttpd => lighttpd::Lighttpd,
 }
 
 /// Ties a profile type to its registry entry.
@@ -101,6 +102,26 @@ impl ProfileKind {
     /// first is the default (the mode DESIGN.md's behaviour table describes).
     pub fn modes(self) -> &'static [&'static str] {
         self.definition().mode_names()
+    }
+
+    /// The profile whose expectations (and `[server.mode]` entry) judge
+    /// this one where a scenario does not name it (lighttpd -> apache).
+    pub fn falls_back_to(self) -> Option<ProfileKind> {
+        self.definition()
+            .expectations_fall_back_to()
+            .and_then(ProfileKind::from_name)
+    }
+
+    /// The mode a scenario's `[server.mode]` gives this profile: its own
+    /// entry, else that of the profile it falls back to.
+    pub fn mode_in<'a>(
+        self,
+        modes: &'a std::collections::BTreeMap<String, String>,
+    ) -> Option<&'a str> {
+        modes
+            .get(self.name())
+            .or_else(|| self.falls_back_to().and_then(|f| modes.get(f.name())))
+            .map(String::as_str)
     }
 
     /// What `mode` (one of [`Self::modes`]) stands for on the real gateway.
@@ -254,6 +275,10 @@ impl ClientAuthPolicy for GatewayProfile {
         let name = self.kind.definition().missing_cert_alert(self.mode)?;
         // A profile names an alert of the one table (checked by a unit test).
         crate::alert::by_name(name).map(|a| a.rustls)
+    }
+
+    fn requires_named_issuer(&self) -> bool {
+        self.kind.definition().requires_named_issuer(self.mode)
     }
 
     fn oversized_ca_list(&self, version: TlsVersion, size: CaListSize) -> OversizedCaList {

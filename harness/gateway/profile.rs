@@ -168,6 +168,21 @@ pub trait Profile: Send + Sync + 'static {
     fn sends_whole_trust_store(_mode: Self::Mode) -> bool {
         false
     }
+
+    /// The profile whose expectations judge this one where a scenario does
+    /// not name it (its table then refines that one's), and whose
+    /// `[server.mode]` entry it takes when it has none of its own (the modes
+    /// must have the same names): lighttpd is judged as apache.
+    fn expectations_fall_back_to() -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a client certificate whose issuer is not among the CA names
+    /// sent is refused (X509_V_ERR_CERT_REJECTED), when those names are not
+    /// every trusted CA: lighttpd's `ssl.ca-dn-file`.
+    fn requires_named_issuer(_mode: Self::Mode) -> bool {
+        false
+    }
 }
 
 /// ` (reason)` for a log line, or nothing.
@@ -208,6 +223,8 @@ pub(super) trait DynProfile: Sync {
     ) -> OversizedCaList;
     fn bad_signature_alert(&self, mode: &str) -> Option<&'static str>;
     fn sends_whole_trust_store(&self, mode: &str) -> bool;
+    fn expectations_fall_back_to(&self) -> Option<&'static str>;
+    fn requires_named_issuer(&self, mode: &str) -> bool;
 }
 
 /// The erasing adapter; `fn() -> P` keeps it `Sync` whatever `P` holds.
@@ -262,5 +279,11 @@ impl<P: Profile> DynProfile for Erased<P> {
     }
     fn sends_whole_trust_store(&self, mode: &str) -> bool {
         P::sends_whole_trust_store(typed(mode))
+    }
+    fn expectations_fall_back_to(&self) -> Option<&'static str> {
+        P::expectations_fall_back_to()
+    }
+    fn requires_named_issuer(&self, mode: &str) -> bool {
+        P::requires_named_issuer(typed(mode))
     }
 }

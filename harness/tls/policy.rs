@@ -179,6 +179,12 @@ pub trait ClientAuthPolicy: fmt::Debug + Send + Sync {
     fn oversized_ca_list(&self, _version: TlsVersion, _size: CaListSize) -> OversizedCaList {
         OversizedCaList::Abort
     }
+    /// Whether a certificate whose issuer is not among the CA names sent is
+    /// refused, when those names are not every trusted CA (lighttpd's
+    /// `ssl.ca-dn-file`).
+    fn requires_named_issuer(&self) -> bool {
+        false
+    }
     /// The alert sent when the client's CertificateVerify signature does not
     /// verify (a key that does not match its certificate); `None`: rustls's
     /// (and OpenSSL's) decrypt_error.

@@ -77,6 +77,10 @@ pub enum CertFailure {
     PathLength,
     NameConstraints,
     BadSignature,
+    /// The chain verified, but the gateway refuses its issuer
+    /// (X509_V_ERR_CERT_REJECTED, 28): lighttpd's `ssl.ca-dn-file` does so
+    /// for an issuer it does not list.
+    Rejected,
     /// Anything else, with webpki's description.
     Other(String),
 }
@@ -100,6 +104,7 @@ impl CertFailure {
             CertFailure::PathLength => "path length constraint exceeded",
             CertFailure::NameConstraints => "permitted subtree violation",
             CertFailure::BadSignature => "certificate signature failure",
+            CertFailure::Rejected => "certificate rejected",
             CertFailure::Other(s) => s,
         }
     }
@@ -122,6 +127,7 @@ impl CertFailure {
             CertFailure::PathLength => 25,
             CertFailure::NameConstraints => 47,
             CertFailure::BadSignature => 7,
+            CertFailure::Rejected => 28,
             CertFailure::Other(_) => return None,
         })
     }
@@ -230,6 +236,38 @@ impl fmt::Display for FailureCarrier {
 }
 
 impl std::error::Error for FailureCarrier {}
+
+/// The issuer names a gateway requires a client leaf's issuer to be among
+/// (lighttpd's `ssl.ca-dn-file`): `None` when `names` are every trusted CA's
+/// subject, the case where lighttpd sets no ca-dn-file, or none at all
+/// (lighttpd cannot send an empty list).
+pub fn named_issuers(names: &[Vec<u8>], trust: &TrustStore) -> Option<Vec<Vec<u8>>> {
+    let mut trusted: Vec<&[u8]> = trust
+        .anchor_certs()
+        .iter()
+        .filter_map(|der| parse(der).map(|c| c.tbs_certificate.subject.as_raw()))
+        .collect();
+    let mut named: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+    trusted.sort();
+    trusted.dedup();
+    named.sort();
+    named.dedup();
+    (!named.is_empty() && named != trusted).then(|| names.to_vec())
+}
+
+/// The leaf's issuer is among `issuers`, or [`CertFailure::Rejected`].
+pub fn check_named_issuer(
+    chain: &[CertificateDer<'_>],
+    issuers: &[Vec<u8>],
+) -> Result<(), CertFailure> {
+    let issuer = chain
+        .first()
+        .and_then(|leaf| parse(leaf).map(|c| c.tbs_certificate.issuer.as_raw().to_vec()));
+    match issuer {
+        Some(i) if issuers.contains(&i) => Ok(()),
+        _ => Err(CertFailure::Rejected),
+    }
+}
 
 /// Trust anchors, the CA certificates they came from, and CRLs: everything a
 /// gateway verifies client chains against.

@@ -1,8 +1,8 @@
 //! Real lighttpd 1.4 with mod_openssl (Debian's `lighttpd` and
-//! `lighttpd-mod-openssl`), judged as the `apache` profile: OpenSSL verifies
-//! in the handshake and its alerts reach the client unchanged, as with
-//! Apache per-server (measured: lighttpd 1.4.69 agrees with the apache and
-//! haproxy profiles on every cell of docs/fidelity.md).
+//! `lighttpd-mod-openssl`), judged as the `lighttpd` profile, which is
+//! Apache's (and scenarios' `apache` expectations judge it unless they name
+//! lighttpd): OpenSSL verifies in the handshake and its alerts reach the
+//! client unchanged, as with Apache per-server.
 //!
 //! - `ssl.verifyclient.activate` + `enforce = "enable"`: a certificate is
 //!   required (Apache `per-server`); `enforce = "disable"`: only asked for
@@ -12,8 +12,7 @@
 //!   `ssl.ca-dn-file` names others. `ssl.ca-dn-file` also refuses a
 //!   certificate whose issuer it does not list, which Apache's
 //!   `SSLCADNRequestFile` does not: a scenario that names only some trusted
-//!   CAs is rendered that way and differs from the apache profile where a
-//!   client sends a certificate of an unlisted CA.
+//!   CAs is rendered that way (the lighttpd profile models it).
 //! - lighttpd builds its own certificate chain from `ssl.ca-file`: unless
 //!   that file holds the root of the server's certificate every handshake
 //!   fails with internal_error, so such a scenario is unsupported.
@@ -23,7 +22,7 @@
 //! `lighttpd -D` runs in the foreground; `lighttpd -tt` checks the config.
 
 use super::{Job, RealProgram, RenderedGateway, VERIFY_DEPTH};
-use crate::gateway::{self, apache::ApacheMode};
+use crate::gateway::{self, lighttpd::LighttpdMode};
 use crate::real::{RealError, Unsupported};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -61,19 +60,19 @@ impl RealProgram for Lighttpd {
     const NAME: &'static str = "lighttpd";
     const PROGRAM: &'static str = "lighttpd";
     const PACKAGE: &'static str = "lighttpd";
-    type Judge = gateway::apache::Apache;
+    type Judge = gateway::lighttpd::Lighttpd;
 
     type Verify = Verify;
 
-    fn verify(mode: ApacheMode) -> Option<Verify> {
+    fn verify(mode: LighttpdMode) -> Option<Verify> {
         match mode {
-            ApacheMode::PerServer => Some(Verify::Enforce),
+            LighttpdMode::PerServer => Some(Verify::Enforce),
             // `enforce = "disable"` serves a certificate that fails
             // verification (SSL_CLIENT_VERIFY=FAILED) where Apache's
             // `optional` sends the alert: no equivalent.
-            ApacheMode::Optional => None,
+            LighttpdMode::Optional => None,
             // Never asks after the handshake.
-            ApacheMode::PerDirectory => None,
+            LighttpdMode::PerDirectory => None,
         }
     }
 

@@ -37,7 +37,7 @@ real_programs! {
     Openssl => openssl::Openssl,
     /// A Go `net/http` server built from embedded source, judged as the `go` profile.
     Go => go::Go,
-    /// lighttpd with mod_openssl, judged as the `apache` profile.
+    /// lighttpd with mod_openssl, judged as the `lighttpd` profile (`apache` unless a scenario names lighttpd).
     Lighttpd => lighttpd::Lighttpd,
     /// Apache Tomcat (JSSE), judged as the `jsse` profile.
     Tomcat => tomcat::Tomcat,
@@ -171,7 +171,7 @@ pub(crate) type JudgeMode<P> = <<P as RealProgram>::Judge as Profile>::Mode;
 /// The profile mode a real gateway is configured from (validated against the
 /// built-in profile's modes).
 fn mode_of<P: RealProgram>(server: &ServerSpec) -> Result<JudgeMode<P>, RealError> {
-    let mode = server.mode.get(P::PROFILE.name()).map(String::as_str);
+    let mode = P::PROFILE.mode_in(&server.mode);
     let profile =
         GatewayProfile::new(P::PROFILE, mode, server.client_auth).map_err(RealError::Mode)?;
     Ok(profile

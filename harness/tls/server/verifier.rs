@@ -27,6 +27,8 @@ pub(crate) struct GatewayVerifier {
     mandatory: bool,
     mode: VerifyMode,
     trust: TrustStore,
+    /// A leaf's issuer must be one of these (lighttpd's ssl.ca-dn-file).
+    named_issuers: Option<Vec<Vec<u8>>>,
     schemes: Vec<SignatureScheme>,
 }
 
@@ -41,6 +43,7 @@ impl GatewayVerifier {
             mandatory: false,
             mode: VerifyMode::Deferred,
             trust: TrustStore::new(&[], &[]).expect("an empty store is valid"),
+            named_issuers: None,
             schemes: provider()
                 .signature_verification_algorithms
                 .supported_schemes(),
@@ -100,6 +103,10 @@ impl ClientCertVerifier for GatewayVerifier {
                     .collect();
                 self.trust
                     .verify_client_chain(&chain, *rules)
+                    .and_then(|()| match &self.named_issuers {
+                        Some(issuers) => crate::tls::verify::check_named_issuer(&chain, issuers),
+                        None => Ok(()),
+                    })
                     .map(|()| ClientCertVerified::assertion())
                     .map_err(|f| {
                         let alert = match &self.policy {
@@ -249,6 +256,10 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, TlsError> {
         mandatory: mandatory && offer,
         mode,
         trust: config.trust.clone(),
+        named_issuers: policy
+            .requires_named_issuer()
+            .then(|| crate::tls::verify::named_issuers(&config.ca_list.names, &config.trust))
+            .flatten(),
         schemes: provider()
             .signature_verification_algorithms
             .supported_schemes(),
