@@ -114,10 +114,7 @@ impl ProfileKind {
 
     /// The mode a scenario's `[server.mode]` gives this profile: its own
     /// entry, else that of the profile it falls back to.
-    pub fn mode_in<'a>(
-        self,
-        modes: &'a std::collections::BTreeMap<String, String>,
-    ) -> Option<&'a str> {
+    pub fn mode_in(self, modes: &std::collections::BTreeMap<String, String>) -> Option<&str> {
         modes
             .get(self.name())
             .or_else(|| self.falls_back_to().and_then(|f| modes.get(f.name())))
