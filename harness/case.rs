@@ -2,7 +2,7 @@
 //! to end (PKI -> gateway -> client -> observation).
 
 use crate::gateway::{GatewayProfile, ProfileKind};
-use crate::knobs::MiddleboxKind;
+use crate::knobs::{CaNamesPolicy, MiddleboxKind};
 use crate::observation::{Handshake, Observation, Side, TlsVersion};
 use crate::pki::Pki;
 use crate::scenario::schema::{ScenarioFile, ServerSpec};
@@ -83,10 +83,14 @@ pub fn gateway_config(
     }
     let trust_ders: Vec<_> = trusted.iter().map(|c| c.der.clone()).collect();
     let trust = TrustStore::new(&trust_ders, &crls).map_err(tls_error("server.trust"))?;
-    let ca_list = AcceptableCaList::from_policy(&server.ca_names, &trusted, pki)
-        .map_err(tls_error("server.ca_names"))?;
-    let mode = server.mode.get(profile.name()).map(String::as_str);
+    let mode = profile.mode_in(&server.mode);
     let profile = GatewayProfile::new(profile, mode, server.client_auth)?;
+    let ca_list = AcceptableCaList::from_policy(
+        &names_sent(&server.ca_names, profile.sends_whole_trust_store()),
+        &trusted,
+        pki,
+    )
+    .map_err(tls_error("server.ca_names"))?;
     let forwarded = match server.trust_forwarded_header {
         None => None,
         Some(header) => {
@@ -115,6 +119,17 @@ pub fn gateway_config(
         listen: "127.0.0.1:0".parse().expect("static address"),
         resumption: server.resumption,
     })
+}
+
+/// The CA-names policy a gateway really follows: one that always sends its
+/// whole trust store (Go, JSSE) ignores a narrower `ca_names` (the filler
+/// names of an oversized list stand for CA certificates it loads, and stay).
+fn names_sent(policy: &CaNamesPolicy, whole_trust_store: bool) -> CaNamesPolicy {
+    match policy {
+        CaNamesPolicy::ExtraFiller(_) | CaNamesPolicy::FillToBytes(_) => policy.clone(),
+        _ if whole_trust_store => CaNamesPolicy::AllTrusted,
+        _ => policy.clone(),
+    }
 }
 
 /// Build the client a scenario's `[client]` describes, for one TLS version.
@@ -195,7 +210,10 @@ pub async fn run_case(
     let mut client = client_spec(pki, file, version, timeouts)?;
     let gateway = crate::tls::server::start(config)
         .await
-        .map_err(tls_error("server"))?;
+        .map_err(|e| match e {
+            crate::tls::TlsError::Unmodelled(why) => CaseError::Unsupported(why.into()),
+            other => tls_error("server")(other),
+        })?;
     let connections = file.client.connections;
     let obs = match &file.middlebox {
         None => exchange_and_merge_connections(&gateway, &client, connections).await,

@@ -120,23 +120,20 @@ fn profile_section(s: &mut String, kind: ProfileKind) {
     }
 }
 
-fn decides_in(e: Enforcement) -> &'static str {
+fn decides_in(e: Enforcement) -> String {
+    let by = |rules: Rules| match rules {
+        Rules::Webpki => "rustls-webpki",
+        Rules::OpenSsl => "OpenSSL rules",
+        Rules::Go => "Go crypto/x509 rules",
+        Rules::Jsse => "Java PKIX rules",
+    };
     match e {
-        Enforcement::Handshake {
-            rules: Rules::Webpki,
-            ..
-        } => "handshake (rustls-webpki)",
-        Enforcement::Handshake {
-            rules: Rules::OpenSsl,
-            ..
-        } => "handshake (OpenSSL rules)",
-        Enforcement::Http {
-            rules: Rules::Webpki,
-        } => "HTTP (rustls-webpki)",
-        Enforcement::Http {
-            rules: Rules::OpenSsl,
-        } => "HTTP (OpenSSL rules)",
-        Enforcement::PostHandshake => "after the request",
+        Enforcement::Handshake { rules, .. } => format!("handshake ({})", by(rules)),
+        Enforcement::Http { rules } => format!("HTTP ({})", by(rules)),
+        Enforcement::RequireAny { rules } => {
+            format!("handshake: any certificate; HTTP ({})", by(rules))
+        }
+        Enforcement::PostHandshake => "after the request".into(),
     }
 }
 
@@ -146,7 +143,29 @@ fn answer(profile: &GatewayProfile, failure: Option<&CertFailure>) -> String {
         None => ClientCertStatus::NotSent,
         Some(f) => ClientCertStatus::Failed(f.clone()),
     };
+    let missing = crate::tls::policy::ClientAuthPolicy::missing_cert_alert(profile);
+    // Rules that load no CRL (Go) never see a certificate as revoked.
+    let revocation = matches!(
+        failure,
+        Some(CertFailure::Revoked | CertFailure::CrlExpired | CertFailure::CrlUnavailable)
+    );
+    if revocation && !profile.enforcement().rules().checks_revocation() {
+        let r = profile.respond(&ClientCertStatus::Verified {
+            subject: "CN=client".into(),
+        });
+        return http(r.status, &r.body);
+    }
     match (profile.enforcement(), failure) {
+        (
+            Enforcement::Handshake {
+                cert_mandatory: true,
+                ..
+            }
+            | Enforcement::RequireAny { .. },
+            None,
+        ) if missing.is_some() => {
+            format!("alert {}", crate::alert::name_of(missing.expect("checked")))
+        }
         (
             Enforcement::Handshake {
                 cert_mandatory: true,
@@ -163,7 +182,7 @@ fn answer(profile: &GatewayProfile, failure: Option<&CertFailure>) -> String {
         }
         (
             Enforcement::Handshake {
-                rules: Rules::OpenSsl,
+                rules: Rules::OpenSsl | Rules::Go | Rules::Jsse,
                 ..
             },
             Some(f),

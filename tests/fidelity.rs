@@ -1,6 +1,7 @@
 //! The fidelity table (`docs/fidelity.md`) is what the catalog really gives:
-//! every scenario on the built-in profile and on the real gateway (nginx,
-//! haproxy, apache2, openssl s_server) it models. No cell may differ; the
+//! every scenario on the built-in profile and on the real gateway it models
+//! (nginx, haproxy, apache2, openssl s_server, lighttpd, a Go net/http
+//! server, Caddy, Tomcat). No cell may differ; the
 //! table and the README's one-line summary of it must be current.
 //! `UPDATE_DOCS=1 cargo test --test fidelity` rewrites both (`UPDATE_README=1`,
 //! the old name, still works).
@@ -46,7 +47,10 @@ fn check_generated(root: &Path, rel: &str, begin: &str, end: &str, want: &str) {
 fn every_runnable_scenario_agrees_with_the_real_gateways_and_the_docs_are_current() {
     for kind in RealKind::ALL {
         if let Err(e) = kind.find_program() {
-            panic!("{kind}: {e} (install with `apt-get install -y nginx haproxy apache2 openssl`; ci/test does)");
+            panic!(
+                "{kind}: {e} (install with `{}`; ci/test does)",
+                mtls_harness::real::INSTALL_HINT
+            );
         }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -52,14 +52,28 @@ fn expected(profile: ProfileKind, situation: &str) -> Want {
         (P::Iis, "expired") => Iis(17),
         (P::Iis, "revoked") => Iis(13),
         (P::Iis, _) => Iis(16),
-        (P::Apache | P::Haproxy | P::Envoy, "no_cert") => {
+        (P::Apache | P::Lighttpd | P::Haproxy | P::Envoy, "no_cert") => {
             AlertByVersion("handshake_failure", "certificate_required")
         }
-        (P::Apache | P::Haproxy | P::Envoy, "expired") => Alert("certificate_expired"),
-        (P::Apache | P::Haproxy | P::Envoy, "untrusted_root") => Alert("unknown_ca"),
-        (P::Apache | P::Haproxy | P::Envoy, "revoked") => Alert("certificate_revoked"),
-        (P::Apache | P::Haproxy | P::Envoy, "issuer_ca_flag_false") => Alert("unknown_ca"),
-        (P::Apache | P::Haproxy | P::Envoy, "eku_server_only") => Alert("unsupported_certificate"),
+        (P::Apache | P::Lighttpd | P::Haproxy | P::Envoy, "expired") => {
+            Alert("certificate_expired")
+        }
+        (P::Apache | P::Lighttpd | P::Haproxy | P::Envoy, "untrusted_root") => Alert("unknown_ca"),
+        (P::Apache | P::Lighttpd | P::Haproxy | P::Envoy, "revoked") => {
+            Alert("certificate_revoked")
+        }
+        (P::Apache | P::Lighttpd | P::Haproxy | P::Envoy, "issuer_ca_flag_false") => {
+            Alert("unknown_ca")
+        }
+        (P::Apache | P::Lighttpd | P::Haproxy | P::Envoy, "eku_server_only") => {
+            Alert("unsupported_certificate")
+        }
+        // Go 1.19: bad_certificate for everything, on both versions; no CRLs.
+        (P::Go, "revoked") => Http(200, "authenticated"),
+        (P::Go, _) => Alert("bad_certificate"),
+        // JSSE: bad_certificate without a certificate, certificate_unknown otherwise.
+        (P::Jsse, "no_cert") => Alert("bad_certificate"),
+        (P::Jsse, _) => Alert("certificate_unknown"),
         (p, s) => panic!("no expectation for {p} / {s}"),
     }
 }

@@ -12,7 +12,8 @@ mod profile;
 
 pub use crate::observation::parse_substatus;
 pub use crate::tls::policy::{
-    CertOrigin, ClientCertStatus, Enforcement, GatewayResponse, PostHandshakeRefusal,
+    CaListSize, CertOrigin, ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList,
+    PostHandshakeRefusal,
 };
 pub use nginx::{CERT_ERROR_TEXT, NO_CERT_TEXT};
 pub(crate) use profile::profile_modes;
@@ -78,6 +79,9 @@ profiles! {
     Apache => apache::Apache,
     Haproxy => haproxy::Haproxy,
     Envoy => envoy::Envoy,
+    Go => go::Go,
+    Jsse => jsse::Jsse,
+    Lighttpd => lighttpd::Lighttpd,
 }
 
 /// Ties a profile type to its registry entry.
@@ -98,6 +102,23 @@ impl ProfileKind {
     /// first is the default (the mode DESIGN.md's behaviour table describes).
     pub fn modes(self) -> &'static [&'static str] {
         self.definition().mode_names()
+    }
+
+    /// The profile whose expectations (and `[server.mode]` entry) judge
+    /// this one where a scenario does not name it (lighttpd -> apache).
+    pub fn falls_back_to(self) -> Option<ProfileKind> {
+        self.definition()
+            .expectations_fall_back_to()
+            .and_then(ProfileKind::from_name)
+    }
+
+    /// The mode a scenario's `[server.mode]` gives this profile: its own
+    /// entry, else that of the profile it falls back to.
+    pub fn mode_in(self, modes: &std::collections::BTreeMap<String, String>) -> Option<&str> {
+        modes
+            .get(self.name())
+            .or_else(|| self.falls_back_to().and_then(|f| modes.get(f.name())))
+            .map(String::as_str)
     }
 
     /// What `mode` (one of [`Self::modes`]) stands for on the real gateway.
@@ -190,6 +211,12 @@ impl GatewayProfile {
         self.kind.definition().respond(self.mode, status)
     }
 
+    /// Whether the CA names sent are every trusted CA whatever the scenario
+    /// says (see [`Profile::sends_whole_trust_store`]).
+    pub fn sends_whole_trust_store(&self) -> bool {
+        self.kind.definition().sends_whole_trust_store(self.mode)
+    }
+
     /// The alert this profile sends when handshake verification by OpenSSL's
     /// rules fails with `failure`.
     pub fn openssl_alert(&self, failure: &CertFailure) -> &'static str {
@@ -240,6 +267,27 @@ impl ClientAuthPolicy for GatewayProfile {
     fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String {
         self.kind.definition().handshake_failure_log(alert, failure)
     }
+
+    fn missing_cert_alert(&self) -> Option<rustls::AlertDescription> {
+        let name = self.kind.definition().missing_cert_alert(self.mode)?;
+        // A profile names an alert of the one table (checked by a unit test).
+        crate::alert::by_name(name).map(|a| a.rustls)
+    }
+
+    fn requires_named_issuer(&self) -> bool {
+        self.kind.definition().requires_named_issuer(self.mode)
+    }
+
+    fn oversized_ca_list(&self, version: TlsVersion, size: CaListSize) -> OversizedCaList {
+        self.kind
+            .definition()
+            .oversized_ca_list(self.mode, version, size)
+    }
+
+    fn bad_signature_alert(&self) -> Option<rustls::AlertDescription> {
+        let name = self.kind.definition().bad_signature_alert(self.mode)?;
+        crate::alert::by_name(name).map(|a| a.rustls)
+    }
 }
 
 #[cfg(test)]
@@ -270,6 +318,21 @@ mod tests {
             ProfileKind::Nginx.modes(),
             &["on", "optional", "optional_no_ca"][..]
         );
+    }
+
+    #[test]
+    fn profile_alerts_are_in_the_alert_table() {
+        for k in ProfileKind::ALL {
+            for m in k.modes() {
+                let alerts = [
+                    k.definition().missing_cert_alert(m),
+                    k.definition().bad_signature_alert(m),
+                ];
+                for name in alerts.into_iter().flatten() {
+                    assert!(crate::alert::is_known(name), "{k} {m}: {name}");
+                }
+            }
+        }
     }
 
     #[test]

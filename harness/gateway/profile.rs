@@ -4,7 +4,10 @@
 //! rest of the harness handles every profile alike.
 
 use crate::observation::TlsVersion;
-use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse, PostHandshakeRefusal};
+use crate::tls::policy::{
+    CaListSize, ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList,
+    PostHandshakeRefusal,
+};
 use crate::tls::verify::CertFailure;
 use std::marker::PhantomData;
 
@@ -132,6 +135,54 @@ pub trait Profile: Send + Sync + 'static {
             "client certificate required after the request",
         ))
     }
+
+    /// The alert (as scenario files spell it) a missing mandatory
+    /// certificate gets, where the gateway sends neither rustls's
+    /// certificate_required nor OpenSSL's (handshake_failure on TLS 1.2);
+    /// `None`: those, per [`Enforcement::Handshake::openssl_alerts`].
+    fn missing_cert_alert(_mode: Self::Mode) -> Option<&'static str> {
+        None
+    }
+
+    /// What the gateway does with a CA-names list of `size` that does not
+    /// fit in a CertificateRequest on `version`: OpenSSL's internal_error
+    /// unless the gateway differs.
+    fn oversized_ca_list(
+        _mode: Self::Mode,
+        _version: TlsVersion,
+        _size: CaListSize,
+    ) -> OversizedCaList {
+        OversizedCaList::Abort
+    }
+
+    /// The alert (as scenario files spell it) for a client CertificateVerify
+    /// that does not verify; `None`: decrypt_error (rustls, OpenSSL, Go).
+    fn bad_signature_alert(_mode: Self::Mode) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether the CA names sent are always every trusted CA, whatever the
+    /// scenario's `ca_names` says (Go and JSSE have no separate list);
+    /// filler names of an oversized list stay (they stand for CA
+    /// certificates the gateway loads).
+    fn sends_whole_trust_store(_mode: Self::Mode) -> bool {
+        false
+    }
+
+    /// The profile whose expectations judge this one where a scenario does
+    /// not name it (its table then refines that one's), and whose
+    /// `[server.mode]` entry it takes when it has none of its own (the modes
+    /// must have the same names): lighttpd is judged as apache.
+    fn expectations_fall_back_to() -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a client certificate whose issuer is not among the CA names
+    /// sent is refused (X509_V_ERR_CERT_REJECTED), when those names are not
+    /// every trusted CA: lighttpd's `ssl.ca-dn-file`.
+    fn requires_named_issuer(_mode: Self::Mode) -> bool {
+        false
+    }
 }
 
 /// ` (reason)` for a log line, or nothing.
@@ -163,6 +214,17 @@ pub(super) trait DynProfile: Sync {
     fn verify_alert(&self, mode: &str, failure: &CertFailure) -> &'static str;
     fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String;
     fn post_handshake_refusal(&self, mode: &str, version: TlsVersion) -> PostHandshakeRefusal;
+    fn missing_cert_alert(&self, mode: &str) -> Option<&'static str>;
+    fn oversized_ca_list(
+        &self,
+        mode: &str,
+        version: TlsVersion,
+        size: CaListSize,
+    ) -> OversizedCaList;
+    fn bad_signature_alert(&self, mode: &str) -> Option<&'static str>;
+    fn sends_whole_trust_store(&self, mode: &str) -> bool;
+    fn expectations_fall_back_to(&self) -> Option<&'static str>;
+    fn requires_named_issuer(&self, mode: &str) -> bool;
 }
 
 /// The erasing adapter; `fn() -> P` keeps it `Sync` whatever `P` holds.
@@ -200,5 +262,28 @@ impl<P: Profile> DynProfile for Erased<P> {
     }
     fn post_handshake_refusal(&self, mode: &str, version: TlsVersion) -> PostHandshakeRefusal {
         P::post_handshake_refusal(typed(mode), version)
+    }
+    fn missing_cert_alert(&self, mode: &str) -> Option<&'static str> {
+        P::missing_cert_alert(typed(mode))
+    }
+    fn oversized_ca_list(
+        &self,
+        mode: &str,
+        version: TlsVersion,
+        size: CaListSize,
+    ) -> OversizedCaList {
+        P::oversized_ca_list(typed(mode), version, size)
+    }
+    fn bad_signature_alert(&self, mode: &str) -> Option<&'static str> {
+        P::bad_signature_alert(typed(mode))
+    }
+    fn sends_whole_trust_store(&self, mode: &str) -> bool {
+        P::sends_whole_trust_store(typed(mode))
+    }
+    fn expectations_fall_back_to(&self) -> Option<&'static str> {
+        P::expectations_fall_back_to()
+    }
+    fn requires_named_issuer(&self, mode: &str) -> bool {
+        P::requires_named_issuer(typed(mode))
     }
 }

@@ -42,12 +42,22 @@ pub enum RealError {
         #[source]
         source: std::io::Error,
     },
+    /// A program the harness builds (real:go) did not build.
+    #[error("building {what} failed ({status}):\n{log}")]
+    Build {
+        what: &'static str,
+        status: String,
+        log: String,
+    },
     #[error("{kind} exited during startup ({status}); its output:\n{log}")]
     Exited {
         kind: RealKind,
         status: String,
         log: String,
     },
+    /// The program refused its configuration but kept running.
+    #[error("{kind} refused its configuration; its output:\n{log}")]
+    Refused { kind: RealKind, log: String },
     #[error("{kind} did not listen on {addr} within {secs} s; its output:\n{log}")]
     NotReady {
         kind: RealKind,
@@ -97,6 +107,9 @@ pub enum Unsupported {
     },
     #[error("server.trust is empty: real gateways need a CA file to verify client certificates")]
     EmptyTrust,
+    /// `[server] resumption` on a program whose renderer does not set it.
+    #[error("{kind} is not configured for `server.resumption` (its renderer keeps the program's default)")]
+    Resumption { kind: RealKind },
     /// A limit of one program, explained in that program's terms.
     #[error("{0}")]
     Program(&'static str),

@@ -12,21 +12,27 @@ impl RealKind {
         Self::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    /// The executable, from `PATH` or the sbin directories (not always on a
-    /// non-root `PATH`).
+    /// The executable to start: the installed program, or for a program
+    /// the harness builds (real:go), the built file.
     pub fn find_program(self) -> Result<PathBuf, RealError> {
-        let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect())
-            .unwrap_or_default();
-        dirs.extend(["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
-        dirs.into_iter()
-            .map(|d| d.join(self.program()))
-            .find(|p| p.is_file())
-            .ok_or_else(|| RealError::MissingProgram {
-                program: self.program().into(),
-                install: format!("apt-get install -y {}", self.package()),
-            })
+        self.executable()
     }
+}
+
+/// An installed executable, from `PATH` or the sbin directories (not always
+/// on a non-root `PATH`).
+pub(crate) fn find_installed(program: &str, package: &str) -> Result<PathBuf, RealError> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/sbin"].map(PathBuf::from));
+    dirs.into_iter()
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .ok_or_else(|| RealError::MissingProgram {
+            program: program.into(),
+            install: format!("apt-get install -y {package}"),
+        })
 }
 
 impl fmt::Display for RealKind {

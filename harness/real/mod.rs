@@ -34,7 +34,7 @@ pub use render::{render, RealKind, RenderedGateway, APACHE_MODULES};
 pub use server::{group_members, RealServer, LOG_TIMEOUT, START_TIMEOUT};
 
 /// The command that installs every real gateway on Debian/Ubuntu.
-pub const INSTALL_HINT: &str = "apt-get install -y nginx haproxy apache2 openssl";
+pub const INSTALL_HINT: &str = "apt-get install -y nginx haproxy apache2 openssl golang-go lighttpd lighttpd-mod-openssl tomcat10-common openjdk-17-jdk-headless caddy";
 
 /// Run one case against a real gateway: start it from the scenario's
 /// `[server]`, make one request with the scenario's client, stop it.

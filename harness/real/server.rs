@@ -73,24 +73,50 @@ fn proc_net_addr(addr: SocketAddr) -> String {
     format!("{ip:08X}:{:04X}", addr.port())
 }
 
+/// One row of /proc/net/tcp or /proc/net/tcp6: local and remote address
+/// (IPv4-mapped IPv6 addresses in the IPv4 spelling: a JVM binds a
+/// dual-stack socket even for 127.0.0.1), state, inode.
+struct SocketRow {
+    local: String,
+    remote: String,
+    state: String,
+    inode: String,
+}
+
+/// Every TCP socket of the host, from /proc (looking makes no connection a
+/// gateway would log). `None`: /proc/net/tcp cannot be read.
+fn socket_rows() -> Option<Vec<SocketRow>> {
+    const V4_MAPPED: &str = "0000000000000000FFFF0000";
+    let unmap = |a: &str| a.strip_prefix(V4_MAPPED).unwrap_or(a).to_string();
+    let v4 = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let v6 = std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
+    Some(
+        v4.lines()
+            .skip(1)
+            .chain(v6.lines().skip(1))
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                (cols.len() > 9).then(|| SocketRow {
+                    local: unmap(cols[1]),
+                    remote: unmap(cols[2]),
+                    state: cols[3].to_string(),
+                    inode: cols[9].to_string(),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// The state (hex, `0A` listening) of every TCP socket from `local` to
-/// `remote` (`None`: any remote), from /proc/net/tcp, so looking makes no
-/// connection a gateway would log. `None`: the table cannot be read.
+/// `remote` (`None`: any remote). `None`: the table cannot be read.
 fn socket_states(local: SocketAddr, remote: Option<SocketAddr>) -> Option<Vec<String>> {
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
     let local = proc_net_addr(local);
     let remote = remote.map(proc_net_addr);
     Some(
-        table
-            .lines()
-            .skip(1)
-            .filter_map(|l| {
-                let cols: Vec<&str> = l.split_whitespace().collect();
-                (cols.len() > 3
-                    && cols[1] == local
-                    && remote.as_deref().is_none_or(|r| cols[2] == r))
-                .then(|| cols[3].to_string())
-            })
+        socket_rows()?
+            .into_iter()
+            .filter(|r| r.local == local && remote.as_deref().is_none_or(|want| r.remote == want))
+            .map(|r| r.state)
             .collect(),
     )
 }
@@ -103,12 +129,24 @@ fn listening(port: u16) -> Option<bool> {
 
 /// The inode of the socket listening on 127.0.0.1:`port`, if any.
 fn listening_inode(port: u16) -> Option<String> {
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
     let local = proc_net_addr(([127, 0, 0, 1], port).into());
-    table.lines().skip(1).find_map(|l| {
-        let cols: Vec<&str> = l.split_whitespace().collect();
-        (cols.len() > 9 && cols[1] == local && cols[3] == "0A").then(|| cols[9].to_string())
-    })
+    socket_rows()?
+        .into_iter()
+        .find(|r| r.local == local && r.state == "0A")
+        .map(|r| r.inode)
+}
+
+/// The lines from the first that holds `marker`, stack frames left out: what
+/// a program said when it refused its configuration.
+fn excerpt(text: &str, marker: &str) -> String {
+    let from = text.find(marker).unwrap_or(0);
+    let start = text[..from].rfind('\n').map_or(0, |i| i + 1);
+    text[start..]
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("at ") && !l.trim().is_empty())
+        .take(8)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Whether a process of group `pgid` holds the socket listening on
@@ -203,7 +241,10 @@ impl RealServer {
         for attempt in 0..PORT_ATTEMPTS {
             let port = ports.get(attempt as usize).copied();
             match Self::start_once(kind, &program, pki, server, version, port).await {
-                Err(RealError::Exited { log, .. }) if log.contains("in use") => {
+                // Tomcat logs a BindException as SEVERE and keeps running.
+                Err(RealError::Exited { log, .. } | RealError::Refused { log, .. })
+                    if log.contains("in use") =>
+                {
                     last = Some(log);
                 }
                 Err(e @ RealError::PortTaken { .. }) => last = Some(e.to_string()),
@@ -307,6 +348,28 @@ impl RealServer {
                         status: status.to_string(),
                         log,
                     });
+                }
+            }
+            if let Some((rel, text)) = &server.rendered.failure_marker {
+                // Only what the program logged while starting: once ready,
+                // the readiness handshake itself may be logged (Tomcat logs
+                // an exception in a handshake as SEVERE too).
+                let failed = std::fs::read(server.rendered.path(rel)).is_ok_and(|b| {
+                    let log = String::from_utf8_lossy(&b);
+                    let startup = match &server.rendered.ready_marker {
+                        Some((ready_rel, ready)) if ready_rel == rel => {
+                            log.find(ready.as_str()).map_or(&log[..], |at| &log[..at])
+                        }
+                        _ => &log[..],
+                    };
+                    startup.contains(text.as_str())
+                });
+                if failed {
+                    let log = std::fs::read(server.rendered.path(rel))
+                        .map(|b| excerpt(&String::from_utf8_lossy(&b), text))
+                        .unwrap_or_default();
+                    server.stop();
+                    return Err(RealError::Refused { kind, log });
                 }
             }
             let marked = server

@@ -3,8 +3,8 @@
 pub mod captures;
 pub mod execute;
 pub mod fidelity;
-pub mod html;
 pub mod flake;
+pub mod html;
 pub mod report;
 pub mod target;
 pub mod trace;

@@ -103,6 +103,14 @@ impl Expectation {
     }
 }
 
+/// The profile whose expectations judge `profile` where a scenario does not
+/// name it.
+fn fallback(profile: &str) -> Option<&'static str> {
+    crate::gateway::ProfileKind::from_name(profile)
+        .and_then(crate::gateway::ProfileKind::falls_back_to)
+        .map(crate::gateway::ProfileKind::name)
+}
+
 impl Scenario {
     /// `(run, not_run)` profiles, each in [`PROFILES`] order.
     ///
@@ -118,10 +126,11 @@ impl Scenario {
                 .iter()
                 .filter_map(|v| expect.for_version(*v))
                 .any(Expectation::has_checks);
-        PROFILES
-            .iter()
-            .copied()
-            .partition(|p| base_applies_to_all || expect.gateway.contains_key(*p))
+        PROFILES.iter().copied().partition(|p| {
+            base_applies_to_all
+                || expect.gateway.contains_key(*p)
+                || fallback(p).is_some_and(|f| expect.gateway.contains_key(f))
+        })
     }
 
     /// The flat expectation (no nested tables) for one case, layered field by
@@ -135,11 +144,16 @@ impl Scenario {
     /// 6. `[expect.gateway.<profile>."<version>"]`
     ///
     /// The gateway wins: it is the thing under test, and the client table
-    /// describes what the client does whatever the gateway.
+    /// describes what the client does whatever the gateway. A profile judged
+    /// like another (lighttpd -> apache) takes that one's gateway tables
+    /// where the scenario does not name it, and only its own where it does.
     pub fn expectation(&self, profile: &str, version: TlsVersion) -> Expectation {
         let expect = &self.file.expect;
         let client = expect.client.get(self.file.client.selection.as_str());
-        let gateway = expect.gateway.get(profile);
+        let gateway = expect
+            .gateway
+            .get(profile)
+            .or_else(|| fallback(profile).and_then(|f| expect.gateway.get(f)));
         let mut flat = Expectation::default();
         for table in [Some(expect), client, gateway].into_iter().flatten() {
             flat.overlay(table);
@@ -184,7 +198,10 @@ selection = "match-issuer"
         );
         let (run, not_run) = s.profiles_to_run();
         assert_eq!(run, ["nginx", "iis"]);
-        assert_eq!(not_run, ["strict", "layer7", "apache", "haproxy", "envoy"]);
+        assert_eq!(
+            not_run,
+            ["strict", "layer7", "apache", "haproxy", "envoy", "go", "jsse", "lighttpd"]
+        );
     }
 
     #[test]
@@ -274,5 +291,39 @@ http_status = 7
                 .as_deref(),
             Some("base")
         );
+    }
+}
+
+#[cfg(test)]
+mod fallback_tests {
+    use super::*;
+
+    fn scenario(expect: &str) -> Scenario {
+        let text = format!(
+            "description = \"fallback\"\n[[pki.cert]]\nname = \"root\"\nrole = \"root\"\n[[pki.cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n[server]\ncert = \"gw\"\n{expect}"
+        );
+        Scenario::from_source("t::t", std::path::Path::new("t.toml"), text).expect("scenario")
+    }
+
+    #[test]
+    fn lighttpd_is_judged_by_apache_tables_unless_named() {
+        let s = scenario("[expect.gateway.apache]\nalert = \"unknown_ca\"\n[expect.gateway.apache.\"1.2\"]\nalert = \"bad_certificate\"\n");
+        let (run, _) = s.profiles_to_run();
+        assert_eq!(run, ["apache", "lighttpd"]);
+        let e = s.expectation("lighttpd", TlsVersion::Tls13);
+        assert_eq!(e.alert.as_deref(), Some("unknown_ca"));
+        let e = s.expectation("lighttpd", TlsVersion::Tls12);
+        assert_eq!(e.alert.as_deref(), Some("bad_certificate"));
+        // Named: its own table alone.
+        let s = scenario("[expect.gateway.apache]\nhttp_status = 200\n[expect.gateway.lighttpd]\nalert = \"bad_certificate\"\n");
+        let e = s.expectation("lighttpd", TlsVersion::Tls13);
+        assert_eq!(e.alert.as_deref(), Some("bad_certificate"));
+        assert_eq!(e.http_status, None);
+        assert_eq!(
+            s.expectation("apache", TlsVersion::Tls13).http_status,
+            Some(200)
+        );
+        let s = scenario("[expect.gateway.lighttpd]\nhttp_status = 200\n");
+        assert_eq!(s.profiles_to_run().0, ["lighttpd"]);
     }
 }

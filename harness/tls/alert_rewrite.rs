@@ -1,7 +1,8 @@
 //! OpenSSL-based servers answer a missing client certificate on TLS 1.2 with
-//! handshake_failure, where rustls sends certificate_required. On TLS 1.2 that
-//! alert is a plaintext record, so a stream wrapper can say what OpenSSL says.
-//! (On TLS 1.3 both send certificate_required, encrypted.)
+//! handshake_failure (Go and JSSE with bad_certificate), where rustls sends
+//! certificate_required. On TLS 1.2 that alert is a plaintext record, so a
+//! stream wrapper can say what the gateway says. (On TLS 1.3 it is
+//! encrypted: see `post_handshake::send_fatal_alert`.)
 
 use std::io;
 use std::pin::Pin;
@@ -13,7 +14,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 const CONTENT_ALERT: u8 = 21;
 const LEVEL_FATAL: u8 = 2;
 const CERTIFICATE_REQUIRED: u8 = 116;
-const HANDSHAKE_FAILURE: u8 = 40;
 
 /// Where the parser is in the outgoing record stream.
 #[derive(Debug, Clone, Copy)]
@@ -23,19 +23,19 @@ enum State {
 }
 
 /// A stream whose outgoing plaintext `certificate_required` alert records are
-/// rewritten to `handshake_failure` when enabled.
+/// rewritten to another alert (its code) when one is given.
 pub struct AlertRewrite<S> {
     inner: S,
-    enabled: bool,
+    to: Option<u8>,
     state: State,
     rewrote: Arc<AtomicBool>,
 }
 
 impl<S> AlertRewrite<S> {
-    pub fn new(inner: S, enabled: bool) -> Self {
+    pub fn new(inner: S, to: Option<u8>) -> Self {
         AlertRewrite {
             inner,
-            enabled,
+            to,
             state: State::Header {
                 have: 0,
                 bytes: [0; 5],
@@ -113,16 +113,16 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for AlertRewrite<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if !self.enabled {
+        let Some(to) = self.to else {
             return Pin::new(&mut self.inner).poll_write(cx, buf);
-        }
+        };
         let (_, hits) = Self::scan(self.state, buf);
         let result = if hits.is_empty() {
             Pin::new(&mut self.inner).poll_write(cx, buf)
         } else {
             let mut copy = buf.to_vec();
             for &h in &hits {
-                copy[h] = HANDSHAKE_FAILURE;
+                copy[h] = to;
             }
             Pin::new(&mut self.inner).poll_write(cx, &copy)
         };

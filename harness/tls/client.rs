@@ -666,3 +666,34 @@ fn full_chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     s
 }
+
+/// Whether a TLS server answers on `addr` with `version`: a ClientHello
+/// (without a client certificate to offer) gets any reaction within `wait`
+/// (a completed handshake, an alert, even a closed connection). A listening
+/// socket alone does not say it: Tomcat accepts TCP about a second before
+/// its connector reads from it. No request is sent.
+pub async fn answers_tls(addr: SocketAddr, version: TlsVersion, wait: std::time::Duration) -> bool {
+    let versions = super::rustls_versions(&[version]);
+    let Ok(builder) = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+        .with_protocol_versions(&versions)
+    else {
+        return false;
+    };
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyServerCert))
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let attempt = async {
+        let Ok(tcp) = tokio::net::TcpStream::connect(addr).await else {
+            return false;
+        };
+        let Ok(name) = ServerName::try_from("localhost") else {
+            return false;
+        };
+        // Whatever the outcome, the server reacted.
+        let _ = connector.connect(name, tcp).await;
+        true
+    };
+    tokio::time::timeout(wait, attempt).await.unwrap_or(false)
+}

@@ -72,8 +72,12 @@ pub enum TlsError {
     },
     /// A record the harness seals itself (post-handshake refusal) cannot be
     /// built for this connection.
-    #[error("cannot seal a TLS 1.2 record: {0}")]
+    #[error("cannot seal a TLS record: {0}")]
     Seal(&'static str),
+    /// The profile's gateway does something here the built-in server cannot
+    /// reproduce (the case is SKIP with this reason).
+    #[error("{0}")]
+    Unmodelled(&'static str),
     #[error("client closed before sending a request")]
     ClosedBeforeRequest,
 }

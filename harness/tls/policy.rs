@@ -30,13 +30,19 @@ pub enum Enforcement {
     /// `<Location>`). The harness's clients (rustls) support neither; what
     /// follows is [`ClientAuthPolicy::post_handshake_refusal`].
     PostHandshake,
+    /// A certificate is mandatory in the handshake, but any one will do: it
+    /// is not verified there (Go's `RequireAnyClientCert`); the HTTP stage
+    /// sees it judged by `rules`.
+    RequireAny { rules: Rules },
 }
 
 impl Enforcement {
     /// The rules a certificate is verified by (a forwarded one too).
     pub fn rules(self) -> Rules {
         match self {
-            Enforcement::Handshake { rules, .. } | Enforcement::Http { rules } => rules,
+            Enforcement::Handshake { rules, .. }
+            | Enforcement::Http { rules }
+            | Enforcement::RequireAny { rules } => rules,
             // Apache per-directory: OpenSSL's rules.
             Enforcement::PostHandshake => Rules::OpenSsl,
         }
@@ -118,6 +124,35 @@ pub enum PostHandshakeRefusal {
     },
 }
 
+/// What a gateway does when its CA-names list does not fit in a
+/// CertificateRequest (over 65,535 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OversizedCaList {
+    /// Abort the handshake with a fatal internal_error alert (OpenSSL).
+    Abort,
+    /// Ask for a certificate without naming any CA (JSSE on TLS 1.3).
+    Omit,
+    /// The real gateway sends something the built-in server cannot produce
+    /// (a malformed CertificateRequest): the case is not run, for this
+    /// reason.
+    Unmodelled(&'static str),
+}
+
+/// The size of a CA-names list: the DER names and their 2-byte length
+/// prefixes make `encoded_bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaListSize {
+    pub count: usize,
+    pub encoded_bytes: usize,
+}
+
+impl CaListSize {
+    /// The names' DER bytes alone, without length prefixes.
+    pub fn names_bytes(self) -> usize {
+        self.encoded_bytes.saturating_sub(2 * self.count)
+    }
+}
+
 /// The decisions a built-in gateway delegates to its profile.
 pub trait ClientAuthPolicy: fmt::Debug + Send + Sync {
     /// The profile's name, for records and logs.
@@ -133,4 +168,27 @@ pub trait ClientAuthPolicy: fmt::Debug + Send + Sync {
     fn post_handshake_refusal(&self, version: TlsVersion) -> PostHandshakeRefusal;
     /// The line the gateway logs when the handshake fails with `alert`.
     fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String;
+    /// The alert sent when a mandatory certificate is missing, where it is
+    /// neither rustls's (certificate_required) nor OpenSSL's (TLS 1.2
+    /// handshake_failure); `None`: those.
+    fn missing_cert_alert(&self) -> Option<rustls::AlertDescription> {
+        None
+    }
+    /// What the gateway does with a CA-names list of `size` that does not
+    /// fit on `version`.
+    fn oversized_ca_list(&self, _version: TlsVersion, _size: CaListSize) -> OversizedCaList {
+        OversizedCaList::Abort
+    }
+    /// Whether a certificate whose issuer is not among the CA names sent is
+    /// refused, when those names are not every trusted CA (lighttpd's
+    /// `ssl.ca-dn-file`).
+    fn requires_named_issuer(&self) -> bool {
+        false
+    }
+    /// The alert sent when the client's CertificateVerify signature does not
+    /// verify (a key that does not match its certificate); `None`: rustls's
+    /// (and OpenSSL's) decrypt_error.
+    fn bad_signature_alert(&self) -> Option<rustls::AlertDescription> {
+        None
+    }
 }

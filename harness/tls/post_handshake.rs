@@ -17,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 const CONTENT_ALERT: u8 = 21;
 const CONTENT_HANDSHAKE: u8 = 22;
+const CONTENT_APPLICATION_DATA: u8 = 23;
 const LEVEL_FATAL: u8 = 2;
 /// HelloRequest: handshake type 0, empty body.
 const HELLO_REQUEST: [u8; 4] = [0, 0, 0, 0];
@@ -132,6 +133,100 @@ where
     // closing: closing with unread data would reset the connection and could
     // destroy the alert before the client reads it.
     let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(timeout.min(Duration::from_secs(2)), async {
+        while let Ok(n) = io.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    let _ = io.shutdown().await;
+    Ok(())
+}
+
+/// Seal one TLS 1.3 record as rustls's own TLS 1.3 encrypters do: the inner
+/// plaintext is the content followed by its type, sent as application_data;
+/// the nonce is the extracted IV xor the sequence number; the additional
+/// data is the record header.
+pub fn seal_tls13_record(
+    keys: &ConnectionTrafficSecrets,
+    seq: u64,
+    content_type: u8,
+    plain: &[u8],
+) -> Result<Vec<u8>, TlsError> {
+    let (alg, key, iv) = match keys {
+        ConnectionTrafficSecrets::Aes128Gcm { key, iv } => (&aead::AES_128_GCM, key, iv),
+        ConnectionTrafficSecrets::Aes256Gcm { key, iv } => (&aead::AES_256_GCM, key, iv),
+        ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv } => {
+            (&aead::CHACHA20_POLY1305, key, iv)
+        }
+        _ => return Err(TlsError::Seal("unsupported TLS 1.3 cipher")),
+    };
+    let mut nonce: [u8; 12] = iv
+        .as_ref()
+        .try_into()
+        .map_err(|_| TlsError::Seal("TLS 1.3 IV is not 12 bytes"))?;
+    for (n, s) in nonce[4..].iter_mut().zip(seq.to_be_bytes()) {
+        *n ^= s;
+    }
+    let mut data = plain.to_vec();
+    data.push(content_type);
+    let len =
+        u16::try_from(data.len() + alg.tag_len()).map_err(|_| TlsError::Seal("record too long"))?;
+    let mut record = vec![CONTENT_APPLICATION_DATA, 3, 3];
+    record.extend_from_slice(&len.to_be_bytes());
+    let unbound =
+        aead::UnboundKey::new(alg, key.as_ref()).map_err(|_| TlsError::Seal("bad AEAD key"))?;
+    let sealing = aead::LessSafeKey::new(unbound);
+    let tag = sealing
+        .seal_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(&record[..5]),
+            &mut data,
+        )
+        .map_err(|_| TlsError::Seal("AEAD seal failed"))?;
+    record.extend_from_slice(&data);
+    record.extend_from_slice(tag.as_ref());
+    Ok(record)
+}
+
+/// End a connection whose handshake rustls completed with a fatal `alert`
+/// the gateway would have sent in the handshake (Go and JSSE refuse a
+/// missing certificate with bad_certificate; on TLS 1.3 that alert follows
+/// the server's Finished, so the client sees it on its first read either
+/// way). Sealed with the extracted traffic keys; the client's request, if
+/// it sent one, is read and dropped so that closing does not reset the
+/// connection before the alert is read.
+pub async fn send_fatal_alert<IO>(
+    tls: tokio_rustls::server::TlsStream<IO>,
+    alert: rustls::AlertDescription,
+    timeout: Duration,
+) -> Result<(), TlsError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut io, conn) = tls.into_inner();
+    let tls13 = conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
+    let secrets = conn
+        .dangerous_extract_secrets()
+        .map_err(|source| TlsError::Config {
+            what: "cannot extract traffic keys",
+            source,
+        })?;
+    let (seq, keys) = secrets.tx;
+    let body = [LEVEL_FATAL, u8::from(alert)];
+    let record = if tls13 {
+        seal_tls13_record(&keys, seq, CONTENT_ALERT, &body)?
+    } else {
+        seal_tls12_record(&keys, seq, CONTENT_ALERT, &body)?
+    };
+    io.write_all(&record).await.map_err(|source| TlsError::Io {
+        what: "sending the alert".into(),
+        source,
+    })?;
+    let _ = io.flush().await;
+    let mut sink = [0u8; 4096];
     let _ = tokio::time::timeout(timeout.min(Duration::from_secs(2)), async {
         while let Ok(n) = io.read(&mut sink).await {
             if n == 0 {

@@ -21,6 +21,25 @@ pub enum Rules {
     Webpki,
     /// OpenSSL's `X509_verify_cert`, as nginx/HAProxy/Apache run it.
     OpenSsl,
+    /// Go's crypto/x509 `Verify` as crypto/tls runs it for client
+    /// certificates (Go 1.19): OpenSSL's keyCertSign checks on issuers and
+    /// anchors (`CheckSignatureFrom`), but no revocation at all: crypto/tls
+    /// has no CRL setting, so a configured CRL is never consulted. Measured
+    /// on real Go 1.19 (`real:go`, docs/fidelity.md).
+    Go,
+    /// Java's PKIX validation as JSSE's trust manager runs it (OpenJDK 17):
+    /// OpenSSL's checks (keyCertSign, CRLs for the whole chain when CRLs are
+    /// configured) except that a trust anchor's pathLenConstraint is
+    /// ignored, and an anchor without basicConstraints cA is refused.
+    /// Measured on real Tomcat 10.1 (`real:tomcat`, docs/fidelity.md).
+    Jsse,
+}
+
+impl Rules {
+    /// Whether CRLs are consulted.
+    pub fn checks_revocation(self) -> bool {
+        self != Rules::Go
+    }
 }
 
 /// Why a presented client chain was not accepted, in OpenSSL's terms
@@ -58,6 +77,10 @@ pub enum CertFailure {
     PathLength,
     NameConstraints,
     BadSignature,
+    /// The chain verified, but the gateway refuses its issuer
+    /// (X509_V_ERR_CERT_REJECTED, 28): lighttpd's `ssl.ca-dn-file` does so
+    /// for an issuer it does not list.
+    Rejected,
     /// Anything else, with webpki's description.
     Other(String),
 }
@@ -81,6 +104,7 @@ impl CertFailure {
             CertFailure::PathLength => "path length constraint exceeded",
             CertFailure::NameConstraints => "permitted subtree violation",
             CertFailure::BadSignature => "certificate signature failure",
+            CertFailure::Rejected => "certificate rejected",
             CertFailure::Other(s) => s,
         }
     }
@@ -103,6 +127,7 @@ impl CertFailure {
             CertFailure::PathLength => 25,
             CertFailure::NameConstraints => 47,
             CertFailure::BadSignature => 7,
+            CertFailure::Rejected => 28,
             CertFailure::Other(_) => return None,
         })
     }
@@ -212,6 +237,38 @@ impl fmt::Display for FailureCarrier {
 
 impl std::error::Error for FailureCarrier {}
 
+/// The issuer names a gateway requires a client leaf's issuer to be among
+/// (lighttpd's `ssl.ca-dn-file`): `None` when `names` are every trusted CA's
+/// subject, the case where lighttpd sets no ca-dn-file, or none at all
+/// (lighttpd cannot send an empty list).
+pub fn named_issuers(names: &[Vec<u8>], trust: &TrustStore) -> Option<Vec<Vec<u8>>> {
+    let mut trusted: Vec<&[u8]> = trust
+        .anchor_certs()
+        .iter()
+        .filter_map(|der| parse(der).map(|c| c.tbs_certificate.subject.as_raw()))
+        .collect();
+    let mut named: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+    trusted.sort();
+    trusted.dedup();
+    named.sort();
+    named.dedup();
+    (!named.is_empty() && named != trusted).then(|| names.to_vec())
+}
+
+/// The leaf's issuer is among `issuers`, or [`CertFailure::Rejected`].
+pub fn check_named_issuer(
+    chain: &[CertificateDer<'_>],
+    issuers: &[Vec<u8>],
+) -> Result<(), CertFailure> {
+    let issuer = chain
+        .first()
+        .and_then(|leaf| parse(leaf).map(|c| c.tbs_certificate.issuer.as_raw().to_vec()));
+    match issuer {
+        Some(i) if issuers.contains(&i) => Ok(()),
+        _ => Err(CertFailure::Rejected),
+    }
+}
+
 /// Trust anchors, the CA certificates they came from, and CRLs: everything a
 /// gateway verifies client chains against.
 #[derive(Debug, Clone)]
@@ -290,7 +347,7 @@ impl TrustStore {
             .map(|c| CertRevocationList::Owned(c.clone()))
             .collect();
         let crl_ptrs: Vec<&CertRevocationList<'_>> = crl_refs.iter().collect();
-        let revocation = if crl_ptrs.is_empty() {
+        let revocation = if crl_ptrs.is_empty() || !rules.checks_revocation() {
             None
         } else {
             let builder = RevocationOptionsBuilder::new(&crl_ptrs)
@@ -299,7 +356,7 @@ impl TrustStore {
                 .with_status_policy(UnknownStatusPolicy::Deny)
                 .with_expiration_policy(match rules {
                     Rules::Webpki => ExpirationPolicy::Ignore,
-                    Rules::OpenSsl => ExpirationPolicy::Enforce,
+                    Rules::OpenSsl | Rules::Go | Rules::Jsse => ExpirationPolicy::Enforce,
                 });
             Some(builder.build())
         };
@@ -329,8 +386,8 @@ impl TrustStore {
                     failure
                 }
             })?;
-        if rules == Rules::OpenSsl {
-            // OpenSSL wants keyCertSign on every issuer that has a keyUsage
+        if rules != Rules::Webpki {
+            // OpenSSL (and Go's CheckSignatureFrom) wants keyCertSign on every issuer that has a keyUsage
             // extension; webpki does not look. For an intermediate, OpenSSL
             // 3.0's check_chain (X509_check_ca == 0) reports it as
             // X509_V_ERR_INVALID_CA (79, "invalid CA certificate", alert
@@ -353,10 +410,21 @@ impl TrustStore {
                 if lacks_key_cert_sign(der) {
                     return Err(CertFailure::NoCertSign);
                 }
+                // Go's CheckSignatureFrom refuses any v3 issuer, the trust
+                // anchor included, without basicConstraints cA (real Go
+                // 1.19: chain::trust_anchor_basic_constraints_absent is
+                // bad_certificate); OpenSSL trusts such an anchor.
+                if matches!(rules, Rules::Go | Rules::Jsse) && !is_ca(der) {
+                    return Err(CertFailure::InvalidCa);
+                }
                 // OpenSSL enforces the anchor's own pathLenConstraint
                 // (X509_V_ERR_PATH_LENGTH_EXCEEDED, 25); webpki ignores
                 // constraints on anchors. Found by `mtls-harness fidelity`.
-                if path_len(der).is_some_and(|max| below_anchor > max as usize) {
+                // Java's PKIX takes only the anchor's name and key (real
+                // Tomcat serves chain::path_len_exceeded_on_trust_anchor).
+                if rules != Rules::Jsse
+                    && path_len(der).is_some_and(|max| below_anchor > max as usize)
+                {
                     return Err(CertFailure::PathLength);
                 }
             }
@@ -384,6 +452,13 @@ fn issued_by(subject: &[u8], issuer: &[u8]) -> bool {
 fn is_self_issued(der: &[u8]) -> bool {
     parse(der)
         .is_some_and(|c| c.tbs_certificate.subject.as_raw() == c.tbs_certificate.issuer.as_raw())
+}
+
+/// basicConstraints present with cA true.
+fn is_ca(der: &[u8]) -> bool {
+    parse(der)
+        .and_then(|c| c.basic_constraints().ok().flatten().map(|bc| bc.value.ca))
+        .unwrap_or(false)
 }
 
 /// The pathLenConstraint of a CA certificate's basicConstraints, if any.

@@ -217,6 +217,8 @@ pub fn key_phrase(body: &str) -> String {
         CERT_ERROR_TEXT,
         "authenticated",
         "anonymous",
+        // Go's RequestClientCert / RequireAnyClientCert.
+        "unverified",
         "Request forbidden by administrative rules",
         "You don't have permission to access this resource",
         // openssl s_server -www: its status page.

@@ -72,6 +72,7 @@ impl RealProgram for Apache {
     const PROGRAM: &'static str = "apache2";
     const PACKAGE: &'static str = "apache2";
     type Judge = gateway::apache::Apache;
+    const RENDERS_RESUMPTION: bool = true;
 
     type Verify = Verify;
 

@@ -59,6 +59,7 @@ impl RealProgram for Haproxy {
     const PROGRAM: &'static str = "haproxy";
     const PACKAGE: &'static str = "haproxy";
     type Judge = gateway::haproxy::Haproxy;
+    const RENDERS_RESUMPTION: bool = true;
     const LISTENER: Listener = Listener::Inherited;
 
     type Verify = Verify;

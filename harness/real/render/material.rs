@@ -32,6 +32,8 @@ pub struct Material<'a> {
     named: Vec<String>,
     pub named_subjects: Vec<String>,
     verify_only: Vec<&'a IssuedCert>,
+    /// PEM of the filler CA certificates among the names, in order.
+    filler: Vec<String>,
     pub crls_pem: String,
     /// The names list was cut to fit a byte budget.
     pub truncated: bool,
@@ -58,6 +60,7 @@ impl<'a> Material<'a> {
         let mut named_certs: Vec<&IssuedCert> = Vec::new();
         let mut named = Vec::new();
         let mut filler_key = None;
+        let mut filler = Vec::new();
         for (der, subject) in list.names.iter().zip(&list.subjects) {
             let found = trusted
                 .iter()
@@ -80,7 +83,8 @@ impl<'a> Material<'a> {
                             subject: subject.clone(),
                             source,
                         })?;
-                    named.push(pem);
+                    named.push(pem.clone());
+                    filler.push(pem);
                 }
                 None => {
                     return Err(Unsupported::UntrustedCaName {
@@ -110,9 +114,25 @@ impl<'a> Material<'a> {
             named,
             named_subjects: list.subjects.clone(),
             verify_only,
+            filler,
             crls_pem,
             truncated: list.truncated,
         })
+    }
+
+    /// Every CA certificate the gateway loads, for gateways whose one pool
+    /// both verifies and names (Go, JSSE): the trusted CAs in trust order,
+    /// then the filler CAs (the order the built-in profile names them in).
+    pub fn whole_pool_pem(&self) -> String {
+        let mut pem = pems(&self.trusted);
+        pem.push_str(&self.filler.concat());
+        pem
+    }
+
+    /// The names sent are exactly the trusted CAs (no filler, none left
+    /// out).
+    pub fn names_are_the_trust_store(&self) -> bool {
+        self.verify_only.is_empty() && self.named.len() == self.trusted.len()
     }
 
     pub fn has_names(&self) -> bool {

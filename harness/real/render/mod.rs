@@ -35,6 +35,14 @@ real_programs! {
     Apache => apache::Apache,
     /// `openssl s_server`, judged as the `haproxy` profile.
     Openssl => openssl::Openssl,
+    /// A Go `net/http` server built from embedded source, judged as the `go` profile.
+    Go => go::Go,
+    /// lighttpd with mod_openssl, judged as the `lighttpd` profile (`apache` unless a scenario names lighttpd).
+    Lighttpd => lighttpd::Lighttpd,
+    /// Apache Tomcat (JSSE), judged as the `jsse` profile.
+    Tomcat => tomcat::Tomcat,
+    /// Caddy 2 (Go's crypto/tls), judged as the `go` profile.
+    Caddy => caddy::Caddy,
 }
 
 /// Certificate chains longer than this are rejected by every real gateway.
@@ -105,11 +113,22 @@ pub(crate) trait RealProgram {
 
     /// Add the program's config files, arguments, logs and readiness marker
     /// to `out` (which already holds the shared PKI files).
+    /// Whether `render` sets `[server] resumption` (`job.resumption`); a
+    /// program that does not is SKIP for a scenario that sets it.
+    const RENDERS_RESUMPTION: bool = false;
+
     fn render(job: &Job<'_, Self>, out: &mut RenderedGateway) -> Result<(), RealError>;
 
     /// The arguments that make the program check the config rendered into
     /// `prefix` without serving; `None` when it has no config file.
     fn check_args(prefix: &Path) -> Option<Vec<String>>;
+
+    /// The executable to start: the installed [`Self::PROGRAM`] unless the
+    /// harness builds the program itself (real:go builds its server from
+    /// embedded source with the installed toolchain, once per process).
+    fn executable() -> Result<std::path::PathBuf, RealError> {
+        super::kind::find_installed(Self::PROGRAM, Self::PACKAGE)
+    }
 }
 
 /// What a program renders from: the shared PKI material and the scenario's
@@ -176,13 +195,36 @@ impl<P: RealProgram + ?Sized> Job<'_, P> {
     }
 }
 
+/// Where programs the harness builds (real:go's server, real:tomcat's
+/// servlet) are kept between runs: `$XDG_CACHE_HOME` or `~/.cache`, else
+/// the temp dir, then `mtls-harness/`.
+pub(crate) fn cache_root() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mtls-harness")
+}
+
+/// FNV-1a over `parts`: the key of a cached build (source and toolchain).
+pub(crate) fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parts.iter().flat_map(|p| p.iter()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 /// The typed mode of the profile that judges program `P`.
 pub(crate) type JudgeMode<P> = <<P as RealProgram>::Judge as Profile>::Mode;
 
 /// The profile mode a real gateway is configured from (validated against the
 /// built-in profile's modes).
 fn mode_of<P: RealProgram>(server: &ServerSpec) -> Result<JudgeMode<P>, RealError> {
-    let mode = server.mode.get(P::PROFILE.name()).map(String::as_str);
+    let mode = P::PROFILE.mode_in(&server.mode);
     let profile =
         GatewayProfile::new(P::PROFILE, mode, server.client_auth).map_err(RealError::Mode)?;
     Ok(profile
@@ -238,6 +280,9 @@ pub(crate) fn render_as<P: RealProgram>(
         }
         .into());
     }
+    if server.resumption.is_some() && !P::RENDERS_RESUMPTION {
+        return Err(Unsupported::Resumption { kind }.into());
+    }
     let material = Material::from_pki(pki, server)?;
     let mode = mode_of::<P>(server)?;
     let verify = match server.client_auth {
@@ -266,6 +311,9 @@ pub(crate) fn render_as<P: RealProgram>(
         args: Vec::new(),
         logs: Vec::new(),
         ready_marker: None,
+        ready_by_handshake: false,
+        failure_marker: None,
+        binary_files: Vec::new(),
         check_args: P::check_args(prefix),
         ca_names: material.named_subjects.clone(),
         ca_names_truncated: material.truncated,

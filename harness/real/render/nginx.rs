@@ -81,6 +81,7 @@ impl RealProgram for Nginx {
     const PROGRAM: &'static str = "nginx";
     const PACKAGE: &'static str = "nginx";
     type Judge = gateway::nginx::Nginx;
+    const RENDERS_RESUMPTION: bool = true;
     const LISTENER: Listener = Listener::Inherited;
 
     type Verify = VerifyClient;

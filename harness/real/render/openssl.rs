@@ -50,6 +50,7 @@ impl RealProgram for Openssl {
     const PROGRAM: &'static str = "openssl";
     const PACKAGE: &'static str = "openssl";
     type Judge = gateway::haproxy::Haproxy;
+    const RENDERS_RESUMPTION: bool = true;
 
     type Verify = Verify;
 

@@ -61,6 +61,14 @@ macro_rules! real_programs {
                 }
             }
 
+            /// The executable to start (see `RealProgram::executable`).
+            pub(crate) fn executable(self) -> Result<std::path::PathBuf, $crate::real::RealError> {
+                match self {
+                    $(RealKind::$variant =>
+                        <$module::$program as $crate::real::render::RealProgram>::executable(),)+
+                }
+            }
+
             /// Whether it can be configured for `mode` of its profile (when a
             /// client certificate is asked for).
             pub fn supports(self, mode: &str) -> bool {

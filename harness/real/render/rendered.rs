@@ -16,12 +16,17 @@ pub struct RenderedGateway {
     /// The descriptor the program finds its listening socket at, when the
     /// harness hands it one (it binds `port` itself otherwise).
     pub inherited_fd: Option<i32>,
-    /// Environment variables the program is started with.
+    /// Environment variables the program is started with (nginx: the
+    /// inherited socket; Caddy: its data and config directories inside the
+    /// prefix).
     pub env: Vec<(String, String)>,
     /// The one TLS version enabled.
     pub version: TlsVersion,
     /// (path relative to `prefix`, contents, private)
     pub files: Vec<(String, String, bool)>,
+    /// Files that are not text (a Java keystore): (path relative to
+    /// `prefix`, contents).
+    pub binary_files: Vec<(String, Vec<u8>)>,
     /// Directories (relative to `prefix`) the process needs.
     pub dirs: Vec<String>,
     /// The main config file (relative), if the gateway has one.
@@ -35,6 +40,13 @@ pub struct RenderedGateway {
     /// mod_ssl checks the certificate and key (and may then exit), nor for
     /// a program whose socket the harness bound.
     pub ready_marker: Option<(String, String)>,
+    /// Ready only once a TLS handshake gets an answer: Tomcat accepts TCP
+    /// about a second before its connector answers TLS.
+    pub ready_by_handshake: bool,
+    /// A (log file, text) that means the configuration was refused although
+    /// the process keeps running (Tomcat logs SEVERE and never opens the
+    /// port): a setup error, at once.
+    pub failure_marker: Option<(String, String)>,
     /// Arguments after the program that check the config without serving
     /// (`nginx -t`), if it has a config file.
     pub check_args: Option<Vec<String>>,
@@ -77,6 +89,13 @@ impl RenderedGateway {
             }
             #[cfg(not(unix))]
             let _ = private;
+        }
+        for (rel, contents) in &self.binary_files {
+            let p = self.path(rel);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            std::fs::write(&p, contents).map_err(io(&p))?;
         }
         Ok(())
     }

@@ -29,6 +29,11 @@ pub(super) struct Shared {
     /// The CA list does not fit: abort like OpenSSL (internal_error).
     pub(super) oversized: bool,
     pub(super) rewrite_tls12_alert: bool,
+    /// See [`super::GatewayTls::missing_cert_alert`].
+    pub(super) missing_cert_alert: Option<rustls::AlertDescription>,
+    pub(super) missing_cert_after_handshake: bool,
+    /// The CA names did not fit and the profile asks without naming any.
+    pub(super) names_omitted: bool,
     /// The profile asks for the certificate after the request
     /// ([`Enforcement::PostHandshake`]).
     pub(super) post_handshake: bool,
@@ -79,7 +84,7 @@ async fn handle(
         peer: peer.to_string(),
         profile: policy.name().to_string(),
         certificate_requested: offer && !shared.oversized && !shared.post_handshake,
-        ca_names: offer.then(|| cfg.ca_list.seen()),
+        ca_names: (offer && !shared.names_omitted).then(|| cfg.ca_list.seen()),
         ca_list_oversized: shared.oversized,
         ..Default::default()
     }));
@@ -97,7 +102,15 @@ async fn handle(
         return;
     }
 
-    let stream = AlertRewrite::new(tcp, shared.rewrite_tls12_alert);
+    let tls12_missing_cert = shared
+        .missing_cert_alert
+        .unwrap_or(rustls::AlertDescription::HandshakeFailure);
+    let stream = AlertRewrite::new(
+        tcp,
+        shared
+            .rewrite_tls12_alert
+            .then_some(u8::from(tls12_missing_cert)),
+    );
     let rewrote = stream.rewrote_flag();
     let tls =
         match tokio::time::timeout(cfg.timeouts.handshake, shared.acceptor.accept(stream)).await {
@@ -111,7 +124,8 @@ async fn handle(
             }
             Ok(Err(e)) => {
                 let mut r = rec.lock().expect("record lock");
-                record_handshake_error(&mut r, &e, rewrote.load(Ordering::SeqCst), policy.as_ref());
+                let rewrote_to = rewrote.load(Ordering::SeqCst).then_some(tls12_missing_cert);
+                record_handshake_error(&mut r, &e, rewrote_to, policy.as_ref());
                 drop(r);
                 finish(&rec);
                 return;
@@ -135,12 +149,14 @@ async fn handle(
         ClientCertStatus::NotSent
     } else {
         match policy.enforcement() {
-            Enforcement::Http { rules } => match cfg.trust.verify_client_chain(&chain, rules) {
-                Ok(()) => ClientCertStatus::Verified {
-                    subject: subject_of(&chain[0]),
-                },
-                Err(f) => ClientCertStatus::Failed(f),
-            },
+            Enforcement::Http { rules } | Enforcement::RequireAny { rules } => {
+                match cfg.trust.verify_client_chain(&chain, rules) {
+                    Ok(()) => ClientCertStatus::Verified {
+                        subject: subject_of(&chain[0]),
+                    },
+                    Err(f) => ClientCertStatus::Failed(f),
+                }
+            }
             Enforcement::PostHandshake => ClientCertStatus::NotSent,
             Enforcement::Handshake { .. } => ClientCertStatus::Verified {
                 subject: subject_of(&chain[0]),
@@ -165,6 +181,27 @@ async fn handle(
         } else {
             status.to_string()
         });
+    }
+    // A mandatory certificate missing on TLS 1.3, where the profile's alert
+    // is not rustls's: the handshake completed; send that alert now.
+    if shared.missing_cert_after_handshake && offer && chain.is_empty() {
+        if let Some(alert) = shared.missing_cert_alert {
+            let result =
+                crate::tls::post_handshake::send_fatal_alert(tls, alert, cfg.timeouts.response)
+                    .await;
+            let mut r = rec.lock().expect("record lock");
+            let name = alert_name(alert);
+            r.log = policy.handshake_failure_log(&name, None);
+            if let Err(e) = result {
+                r.log.push_str(&format!(": {e}"));
+            } else {
+                r.alert = Some(name);
+                r.alert_sent_by = Some(Side::Server);
+            }
+            drop(r);
+            finish(&rec);
+            return;
+        }
     }
     // Asked for after the request (Apache per-directory): a client that can
     // neither renegotiate nor do post-handshake auth gets the refusal.
@@ -249,7 +286,7 @@ async fn handle(
             let mut r = rec.lock().expect("record lock");
             if r.http_status.is_none() {
                 if let Some(tls_err) = find_rustls_error(&e) {
-                    record_rustls_error(&mut r, tls_err, false, policy.as_ref());
+                    record_rustls_error(&mut r, tls_err, None, policy.as_ref());
                 } else {
                     r.log = format!("connection ended without a request: {e}");
                 }
@@ -295,7 +332,7 @@ async fn abort_oversized(mut tcp: TcpStream, rec: &Arc<Mutex<ServerRecord>>, cfg
 fn record_handshake_error(
     r: &mut ServerRecord,
     e: &std::io::Error,
-    rewrote: bool,
+    rewrote: Option<rustls::AlertDescription>,
     policy: &dyn ClientAuthPolicy,
 ) {
     match find_rustls_error(e) {
@@ -309,19 +346,15 @@ fn record_handshake_error(
 fn record_rustls_error(
     r: &mut ServerRecord,
     e: &rustls::Error,
-    rewrote: bool,
+    rewrote: Option<rustls::AlertDescription>,
     policy: &dyn ClientAuthPolicy,
 ) {
     use rustls::Error as E;
     let (alert, by, failure): (Option<String>, Side, Option<CertFailure>) = match e {
         E::NoCertificatesPresented => {
             r.client_certificate_sent = Some(false);
-            let a = if rewrote {
-                "handshake_failure"
-            } else {
-                "certificate_required"
-            };
-            (Some(a.into()), Side::Server, None)
+            let a = rewrote.unwrap_or(rustls::AlertDescription::CertificateRequired);
+            (Some(alert_name(a)), Side::Server, None)
         }
         E::InvalidCertificate(ce) => {
             r.client_certificate_sent = Some(true);

@@ -153,6 +153,9 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, TlsError> {
     })?;
     let shared = Arc::new(connection::Shared {
         rewrite_tls12_alert: tls.rewrite_tls12_alert,
+        missing_cert_alert: tls.missing_cert_alert,
+        missing_cert_after_handshake: tls.missing_cert_after_handshake,
+        names_omitted: tls.names_omitted,
         config,
         acceptor: tokio_rustls::TlsAcceptor::from(tls.config),
         oversized: tls.oversized,

@@ -7,7 +7,7 @@ use super::GatewayConfig;
 use crate::knobs::Resumption;
 use crate::observation::TlsVersion;
 use crate::tls::error::TlsError;
-use crate::tls::policy::{ClientAuthPolicy, Enforcement};
+use crate::tls::policy::{CaListSize, ClientAuthPolicy, Enforcement, OversizedCaList};
 use crate::tls::provider;
 use crate::tls::verify::{Rules, TrustStore};
 use rustls::client::danger::HandshakeSignatureValid;
@@ -28,6 +28,8 @@ pub(crate) struct GatewayVerifier {
     mandatory: bool,
     mode: VerifyMode,
     trust: TrustStore,
+    /// A leaf's issuer must be one of these (lighttpd's ssl.ca-dn-file).
+    named_issuers: Option<Vec<Vec<u8>>>,
     schemes: Vec<SignatureScheme>,
 }
 
@@ -42,9 +44,24 @@ impl GatewayVerifier {
             mandatory: false,
             mode: VerifyMode::Deferred,
             trust: TrustStore::new(&[], &[]).expect("an empty store is valid"),
+            named_issuers: None,
             schemes: provider()
                 .signature_verification_algorithms
                 .supported_schemes(),
+        }
+    }
+}
+
+impl GatewayVerifier {
+    /// A CertificateVerify that does not verify, as the profile's gateway
+    /// answers it: rustls sends handshake_failure for an error that is not
+    /// about the certificate (JSSE), decrypt_error otherwise.
+    fn signature_error(&self, e: rustls::Error) -> rustls::Error {
+        match self.policy.as_ref().and_then(|p| p.bad_signature_alert()) {
+            Some(rustls::AlertDescription::HandshakeFailure) => {
+                rustls::Error::General(format!("CertificateVerify does not verify: {e}"))
+            }
+            _ => e,
         }
     }
 }
@@ -53,8 +70,9 @@ impl GatewayVerifier {
 enum VerifyMode {
     /// rustls's WebPkiClientVerifier decides (and its error sets the alert).
     Rustls(Arc<dyn ClientCertVerifier>),
-    /// OpenSSL's rules and alerts.
-    OpenSsl,
+    /// The harness's verification by these rules (OpenSSL's or Go's), with
+    /// the profile's alerts.
+    Rules(Rules),
     /// Accept any chain; the profile judges after the handshake.
     Deferred,
 }
@@ -80,12 +98,16 @@ impl ClientCertVerifier for GatewayVerifier {
     ) -> Result<ClientCertVerified, rustls::Error> {
         match &self.mode {
             VerifyMode::Rustls(inner) => inner.verify_client_cert(end_entity, intermediates, now),
-            VerifyMode::OpenSsl => {
+            VerifyMode::Rules(rules) => {
                 let chain: Vec<CertificateDer<'_>> = std::iter::once(end_entity.clone())
                     .chain(intermediates.iter().cloned())
                     .collect();
                 self.trust
-                    .verify_client_chain(&chain, Rules::OpenSsl)
+                    .verify_client_chain(&chain, *rules)
+                    .and_then(|()| match &self.named_issuers {
+                        Some(issuers) => crate::tls::verify::check_named_issuer(&chain, issuers),
+                        None => Ok(()),
+                    })
                     .map(|()| ClientCertVerified::assertion())
                     .map_err(|f| {
                         let alert = match &self.policy {
@@ -111,6 +133,7 @@ impl ClientCertVerifier for GatewayVerifier {
             dss,
             &provider().signature_verification_algorithms,
         )
+        .map_err(|e| self.signature_error(e))
     }
 
     fn verify_tls13_signature(
@@ -125,6 +148,7 @@ impl ClientCertVerifier for GatewayVerifier {
             dss,
             &provider().signature_verification_algorithms,
         )
+        .map_err(|e| self.signature_error(e))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -141,8 +165,19 @@ pub struct GatewayTls {
     pub oversized: bool,
     /// Rewrite TLS 1.2 certificate_required to handshake_failure (OpenSSL).
     pub rewrite_tls12_alert: bool,
+    /// The alert a missing mandatory certificate gets where the profile
+    /// has its own ([`ClientAuthPolicy::missing_cert_alert`]): on TLS 1.2
+    /// rewritten on the wire, on TLS 1.3 sent after the handshake (which
+    /// rustls then completes without a certificate).
+    pub missing_cert_alert: Option<rustls::AlertDescription>,
+    /// TLS 1.3 connections without a certificate get `missing_cert_alert`
+    /// after the handshake.
+    pub missing_cert_after_handshake: bool,
     /// The profile asks for the certificate after the request.
     pub post_handshake: bool,
+    /// The CA names did not fit; the CertificateRequest names none
+    /// ([`OversizedCaList::Omit`]).
+    pub names_omitted: bool,
 }
 
 /// Build the rustls server configuration a gateway uses.
@@ -169,18 +204,48 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, TlsError> {
             (VerifyMode::Rustls(inner), cert_mandatory, false)
         }
         Enforcement::Handshake {
+            rules,
             cert_mandatory,
             openssl_alerts,
-            ..
-        } => (VerifyMode::OpenSsl, cert_mandatory, openssl_alerts),
+        } => (VerifyMode::Rules(rules), cert_mandatory, openssl_alerts),
+        Enforcement::RequireAny { .. } => (VerifyMode::Deferred, true, false),
         Enforcement::Http { .. } | Enforcement::PostHandshake => {
             (VerifyMode::Deferred, false, false)
         }
     };
+    let missing_cert_alert = policy.missing_cert_alert().filter(|_| mandatory && offer);
+    // rustls sends certificate_required, encrypted, on TLS 1.3: to send
+    // another alert there, let the handshake complete and send it after.
+    let missing_cert_after_handshake =
+        missing_cert_alert.is_some() && config.versions.contains(&TlsVersion::Tls13);
+    let mandatory = mandatory && !missing_cert_after_handshake;
     // Asked only after the request: no CertificateRequest in the handshake.
     let post_handshake = offer && enforcement == Enforcement::PostHandshake;
-    let oversized = offer && config.versions.iter().any(|v| !config.ca_list.fits(*v));
-    let names = if oversized {
+    let too_big: Vec<TlsVersion> = config
+        .versions
+        .iter()
+        .copied()
+        .filter(|v| offer && !config.ca_list.fits(*v))
+        .collect();
+    let size = CaListSize {
+        count: config.ca_list.len(),
+        encoded_bytes: config.ca_list.encoded_bytes(),
+    };
+    let mut omit_names = false;
+    for v in &too_big {
+        match policy.oversized_ca_list(*v, size) {
+            OversizedCaList::Abort => {}
+            OversizedCaList::Omit => omit_names = true,
+            OversizedCaList::Unmodelled(why) => return Err(TlsError::Unmodelled(why)),
+        }
+    }
+    // Omitted only when every version that cannot carry the list omits it.
+    let omit_names = omit_names
+        && too_big
+            .iter()
+            .all(|v| policy.oversized_ca_list(*v, size) == OversizedCaList::Omit);
+    let oversized = !too_big.is_empty() && !omit_names;
+    let names = if oversized || omit_names {
         Vec::new()
     } else {
         config.ca_list.rustls_names()
@@ -192,6 +257,10 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, TlsError> {
         mandatory: mandatory && offer,
         mode,
         trust: config.trust.clone(),
+        named_issuers: policy
+            .requires_named_issuer()
+            .then(|| crate::tls::verify::named_issuers(&config.ca_list.names, &config.trust))
+            .flatten(),
         schemes: provider()
             .signature_verification_algorithms
             .supported_schemes(),
@@ -230,12 +299,16 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, TlsError> {
             server_config.send_tls13_tickets = 0;
         }
     }
-    // To seal the renegotiation request and alert rustls cannot send.
-    server_config.enable_secret_extraction = post_handshake;
+    // To seal the renegotiation request and alerts rustls cannot send.
+    server_config.enable_secret_extraction = post_handshake || missing_cert_after_handshake;
     Ok(GatewayTls {
         config: Arc::new(server_config),
         oversized,
-        rewrite_tls12_alert: openssl_alerts && config.versions.contains(&TlsVersion::Tls12),
+        rewrite_tls12_alert: (openssl_alerts || missing_cert_alert.is_some())
+            && config.versions.contains(&TlsVersion::Tls12),
+        missing_cert_alert,
+        missing_cert_after_handshake,
         post_handshake,
+        names_omitted: omit_names,
     })
 }
