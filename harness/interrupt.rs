@@ -140,6 +140,17 @@ enum Resource {
 struct RegistryState {
     entries: Mutex<Vec<(u64, Resource)>>,
     next: AtomicU64,
+    /// Set by [`Registry::clean_up`]: nothing new may start (the process
+    /// is about to exit, and a directory made after the clean-up looked
+    /// would stay behind).
+    closed: std::sync::atomic::AtomicBool,
+}
+
+fn closed_error() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::Interrupted,
+        "interrupted: no new process or directory is started",
+    )
 }
 
 /// The live child process groups and temporary directories. Clones share
@@ -193,6 +204,9 @@ impl Registry {
         cmd: &mut std::process::Command,
     ) -> std::io::Result<(std::process::Child, Registered)> {
         let mut entries = self.entries();
+        if self.0.closed.load(Ordering::SeqCst) {
+            return Err(closed_error());
+        }
         let child = cmd.spawn()?;
         let id = self.0.next.fetch_add(1, Ordering::Relaxed);
         entries.push((id, Resource::ProcessGroup(child.id())));
@@ -211,6 +225,9 @@ impl Registry {
         prefix: &str,
     ) -> std::io::Result<(tempfile::TempDir, Registered)> {
         let mut entries = self.entries();
+        if self.0.closed.load(Ordering::SeqCst) {
+            return Err(closed_error());
+        }
         let dir = tempfile::Builder::new().prefix(prefix).tempdir()?;
         let id = self.0.next.fetch_add(1, Ordering::Relaxed);
         entries.push((id, Resource::TempDir(dir.path().to_path_buf())));
@@ -235,15 +252,22 @@ impl Registry {
         (groups, dirs)
     }
 
-    /// Kill every registered process group (SIGKILL), reap the leaders
-    /// (for up to `reap_within`), and remove every registered directory.
-    /// Registrations stay until their owners drop them.
-    pub fn clean_up(&self, reap_within: Duration) {
-        let (groups, dirs) = self.live();
+    /// Close the registry (nothing new starts), kill every registered
+    /// process group (SIGKILL), reap the leaders and wait until no member
+    /// of the groups is left (for up to `within`: a killed process may
+    /// still be writing into its directory), then remove every registered
+    /// directory. Registrations stay until their owners drop them.
+    pub fn clean_up(&self, within: Duration) {
+        let (groups, dirs) = {
+            let _entries = self.entries();
+            self.0.closed.store(true, Ordering::SeqCst);
+            drop(_entries);
+            self.live()
+        };
         for &g in &groups {
             kill_group(g, libc::SIGKILL);
         }
-        let deadline = Instant::now() + reap_within;
+        let deadline = Instant::now() + within;
         let mut waiting = groups;
         while !waiting.is_empty() && Instant::now() < deadline {
             waiting.retain(|&pid| {
@@ -251,14 +275,19 @@ impl Registry {
                 // SAFETY: waitpid on our own child's pid, non-blocking; no
                 // memory is shared. 0: still running; -1: not our child any
                 // more (its owner reaped it already).
-                unsafe { libc::waitpid(pid as i32, &mut status, libc::WNOHANG) == 0 }
+                let running = unsafe { libc::waitpid(pid as i32, &mut status, libc::WNOHANG) } == 0;
+                running || !group_members(pid).is_empty()
             });
             if !waiting.is_empty() {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
         for d in dirs {
-            let _ = std::fs::remove_dir_all(&d);
+            // A file created while the tree was being removed fails the
+            // last rmdir: once more.
+            if std::fs::remove_dir_all(&d).is_err() {
+                let _ = std::fs::remove_dir_all(&d);
+            }
         }
     }
 }
@@ -286,6 +315,40 @@ pub fn register_process_group(pgid: u32) -> Registered {
 /// [`Registry::register_temp_dir`] on the global registry.
 pub fn register_temp_dir(path: &Path) -> Registered {
     Registry::global().register_temp_dir(path)
+}
+
+/// Processes (pid, state) still alive in process group `pgid`, zombies
+/// excluded (Linux: read from /proc). Empty when none or unknown.
+pub fn group_members(pgid: u32) -> Vec<(u32, char)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp ...: comm may hold spaces and parens.
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let cols: Vec<&str> = after.split_whitespace().collect();
+        if cols.len() < 3 {
+            continue;
+        }
+        let state = cols[0].chars().next().unwrap_or('?');
+        if cols[2].parse::<u32>() == Ok(pgid) && state != 'Z' {
+            out.push((pid, state));
+        }
+    }
+    out
 }
 
 /// Send `signal` to process group `pgid`.

@@ -29,9 +29,10 @@ use crate::pki::Pki;
 use crate::scenario::schema::ScenarioFile;
 use crate::tls::Timeouts;
 
+pub use crate::interrupt::group_members;
 pub use error::{FillerCaError, RealError, Unsupported};
 pub use render::{render, RealKind, RenderedGateway, APACHE_MODULES};
-pub use server::{group_members, RealServer, LOG_TIMEOUT, START_TIMEOUT};
+pub use server::{RealServer, LOG_TIMEOUT, START_TIMEOUT};
 
 /// The command that installs every real gateway on Debian/Ubuntu.
 pub const INSTALL_HINT: &str = "apt-get install -y nginx haproxy apache2 openssl golang-go lighttpd lighttpd-mod-openssl tomcat10-common openjdk-17-jdk-headless caddy";

@@ -15,7 +15,7 @@
 use super::identity::presented_certificate;
 use super::render::{render_listening, Listen, Listener, INHERITED_FD};
 use super::{RealError, RealKind, RenderedGateway};
-use crate::interrupt::{self, Registered, Registry};
+use crate::interrupt::{self, group_members, Registered, Registry};
 use crate::observation::TlsVersion;
 use crate::pki::Pki;
 use crate::scenario::schema::ServerSpec;
@@ -587,40 +587,6 @@ impl Drop for RealServer {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// Processes (pid, state) still alive in process group `pgid`, zombies
-/// excluded (Linux: read from /proc). Empty when none or unknown.
-pub fn group_members(pgid: u32) -> Vec<(u32, char)> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid pgrp ...: comm may hold spaces and parens.
-        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let cols: Vec<&str> = after.split_whitespace().collect();
-        if cols.len() < 3 {
-            continue;
-        }
-        let state = cols[0].chars().next().unwrap_or('?');
-        if cols[2].parse::<u32>() == Ok(pgid) && state != 'Z' {
-            out.push((pid, state));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
