@@ -7,6 +7,7 @@
 
 use mtls_harness::observation::transcript::{Transcript, WireMessage};
 use mtls_harness::observation::{Observation, Side};
+use mtls_harness::oracle::Verdict;
 use mtls_harness::runner::execute::{generate_pkis, run_all, RunOptions};
 use mtls_harness::runner::report::CaseResult;
 use mtls_harness::scenario::{load_catalog, Scenario};
@@ -120,6 +121,10 @@ fn every_catalog_case_has_a_transcript_that_agrees_with_its_observation() {
     let mut with_request = 0;
     let mut wrong = Vec::new();
     for r in &results {
+        // A case the built-in gateway cannot model never connected.
+        if matches!(r.verdict, Verdict::Skip { .. }) {
+            continue;
+        }
         let Some(obs) = &r.observation else {
             wrong.push(format!("{}: no observation", r.case_name()));
             continue;
@@ -163,7 +168,12 @@ fn the_json_report_carries_the_transcripts() {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let results = json["results"].as_array().expect("results");
+    let results: Vec<&serde_json::Value> = json["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["profile"] == "iis")
+        .collect();
     assert_eq!(results.len(), 2, "iis on TLS 1.2 and 1.3");
     for r in results {
         let obs = &r["observation"];
