@@ -109,7 +109,7 @@ where
         .map_err(|_| TlsError::TimedOut {
             what: "waiting for the request".into(),
         })??;
-    let (mut io, conn) = tls.into_inner();
+    let (io, conn) = tls.into_inner();
     let secrets = conn
         .dangerous_extract_secrets()
         .map_err(|source| TlsError::Config {
@@ -124,25 +124,7 @@ where
         CONTENT_ALERT,
         &[LEVEL_FATAL, u8::from(alert)],
     )?);
-    io.write_all(&out).await.map_err(|source| TlsError::Io {
-        what: "sending the refusal".into(),
-        source,
-    })?;
-    let _ = io.flush().await;
-    // Let the client's no_renegotiation warning and its close arrive before
-    // closing: closing with unread data would reset the connection and could
-    // destroy the alert before the client reads it.
-    let mut sink = [0u8; 1024];
-    let _ = tokio::time::timeout(timeout.min(Duration::from_secs(2)), async {
-        while let Ok(n) = io.read(&mut sink).await {
-            if n == 0 {
-                break;
-            }
-        }
-    })
-    .await;
-    let _ = io.shutdown().await;
-    Ok(())
+    send_and_close(io, &out, "sending the refusal", timeout).await
 }
 
 /// Seal one TLS 1.3 record as rustls's own TLS 1.3 encrypters do: the inner
@@ -206,7 +188,7 @@ pub async fn send_fatal_alert<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let (mut io, conn) = tls.into_inner();
+    let (io, conn) = tls.into_inner();
     let tls13 = conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
     let secrets = conn
         .dangerous_extract_secrets()
@@ -221,8 +203,23 @@ where
     } else {
         seal_tls12_record(&keys, seq, CONTENT_ALERT, &body)?
     };
-    io.write_all(&record).await.map_err(|source| TlsError::Io {
-        what: "sending the alert".into(),
+    send_and_close(io, &record, "sending the alert", timeout).await
+}
+
+/// Write `records`, then let the client's answer (a no_renegotiation warning,
+/// its close) arrive before closing: closing with unread data would reset the
+/// connection and could destroy the alert before the client reads it.
+async fn send_and_close<IO>(
+    mut io: IO,
+    records: &[u8],
+    what: &str,
+    timeout: Duration,
+) -> Result<(), TlsError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    io.write_all(records).await.map_err(|source| TlsError::Io {
+        what: what.into(),
         source,
     })?;
     let _ = io.flush().await;
