@@ -362,6 +362,38 @@ pub struct ExternalTarget {
     pub pki: Pki,
     /// Whose expectations the target is judged by.
     pub profile: ProfileKind,
+    /// What the preflight learnt of its server-side configuration.
+    pub facts: TargetFacts,
+}
+
+/// What the preflight of `run --target` learnt of a target's configuration:
+/// the server-side facts each scenario's requirements are matched against.
+#[derive(Debug, Clone, Default)]
+pub struct TargetFacts {
+    /// The versions it speaks (a certificate decision was reached).
+    pub versions: Vec<TlsVersion>,
+    /// The versions it does not speak, with what was seen.
+    pub unsupported: Vec<(TlsVersion, String)>,
+    /// It sends a CertificateRequest.
+    pub asks: bool,
+    /// It refuses a client that sends no certificate.
+    pub requires: bool,
+    /// The CA names of its CertificateRequest (readable), in order.
+    pub ca_names: Vec<String>,
+    /// Whether it accepted a valid certificate of the root, one of a fresh
+    /// root, and one the root's CRL lists (None: not tried).
+    pub accepts_valid: Option<bool>,
+    pub accepts_untrusted: Option<bool>,
+    pub accepts_revoked: Option<bool>,
+    /// The root of the PKI directory that signs what scenarios present.
+    pub root: Option<crate::pki::IssuedCert>,
+    /// Its readable subject, as a CA-names list shows it.
+    pub root_subject: String,
+    /// The CRL file in the PKI directory that lists the reserved revoked
+    /// serial, and whether this run wrote it (a gateway started before has
+    /// not loaded it).
+    pub crl_file: Option<std::path::PathBuf>,
+    pub crl_written_now: bool,
 }
 
 /// Run a scenario's client against an external target.

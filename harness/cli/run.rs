@@ -12,7 +12,7 @@ use mtls_harness::interrupt::GracefulScope;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::runner::captures::CaptureOptions;
 use mtls_harness::runner::target::{preflight, TargetError};
-use mtls_harness::runner::{execute, html, trace, GatewaySelection, RunOptions};
+use mtls_harness::runner::{execute, html, trace, verdicts, GatewaySelection, RunOptions};
 use mtls_harness::tls::Timeouts;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -170,10 +170,28 @@ pub fn run(args: RunArgs) -> Result<i32> {
     }
     let color =
         !args.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let target_facts = match &opts.gateway {
+        GatewaySelection::External(t) => Some((t.facts.clone(), t.profile)),
+        _ => None,
+    };
+    let behaviours = target_facts
+        .as_ref()
+        .map(|(facts, _)| verdicts::behaviours(&report, facts));
     let mut text = match args.format {
-        Format::Table => report.render_table(color && args.output.is_none()),
+        Format::Table => {
+            let mut text = String::new();
+            if let (Some((facts, profile)), Some(b)) = (&target_facts, &behaviours) {
+                text.push_str(&verdicts::render_facts(facts));
+                text.push_str(&verdicts::render(b, profile.name()));
+                text.push('\n');
+            }
+            text + &report.render_table(color && args.output.is_none())
+        }
         Format::Json => {
             let mut json = report.to_json();
+            if let (Some(b), Some(obj)) = (&behaviours, json.as_object_mut()) {
+                obj.insert("behaviours".into(), serde_json::to_value(b)?);
+            }
             if let Some(capture) = &opts.capture {
                 with_capture_paths(&mut json, capture);
             }

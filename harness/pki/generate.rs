@@ -19,7 +19,18 @@ use time::OffsetDateTime;
 
 /// Generate every node of `plan.order`, then the CRLs.
 pub(super) fn generate(spec: &PkiSpec, plan: &Plan) -> Result<Pki, PkiError> {
+    generate_adopting(spec, plan, HashMap::new())
+}
+
+/// As [`generate`], with the CAs of `adopted` (by spec name) taken as they
+/// are instead of generated: their subjects are signed by their keys.
+pub(super) fn generate_adopting(
+    spec: &PkiSpec,
+    plan: &Plan,
+    adopted: HashMap<String, IssuedCert>,
+) -> Result<Pki, PkiError> {
     let mut g = Generator::new(spec);
+    g.adopted = adopted;
     for node in &plan.order {
         match *node {
             Node::Cert(i) => g.named(&spec.cert[i], plan.dates[i])?,
@@ -62,6 +73,8 @@ struct Generator<'s> {
     /// `<name>-cross` -> `<name>`: a cross certificate's subjects are listed
     /// in the CRL of the CA it duplicates (same subject DN, same key).
     cross_of: HashMap<String, String>,
+    /// CAs held by the caller (a target's root and its key), by spec name.
+    adopted: HashMap<String, IssuedCert>,
 }
 
 impl<'s> Generator<'s> {
@@ -96,6 +109,7 @@ impl<'s> Generator<'s> {
             revoked: BTreeMap::new(),
             crl_expired: HashSet::new(),
             cross_of: HashMap::new(),
+            adopted: HashMap::new(),
         }
     }
 
@@ -105,7 +119,19 @@ impl<'s> Generator<'s> {
             name: c.name.clone(),
             source,
         };
-        let serial = random_serial();
+        if let Some(held) = self.adopted.get(&c.name) {
+            let mut held = held.clone();
+            held.name = c.name.clone();
+            held.root = Some(c.name.clone());
+            self.pki.push(held);
+            return Ok(());
+        }
+        // A revoked subject of an adopted CA carries the serial that CA's
+        // published CRL reserves for revocation (see `adopt`).
+        let serial = match c.issuer.as_deref().and_then(|i| self.adopted.get(i)) {
+            Some(held) if c.has(Defect::Revoked) => super::adopt::revoked_serial(held),
+            _ => random_serial(),
+        };
         let ctx = params::Context {
             now: self.now,
             dates,
@@ -242,6 +268,11 @@ impl<'s> Generator<'s> {
         key: &KeyPair,
         issuer_name: &str,
     ) -> Result<rcgen::Certificate, GenerateError> {
+        if let Some(held) = self.adopted.get(issuer_name) {
+            let held_key = KeyPair::try_from(held.key_pkcs8.as_slice())?;
+            let issuer = Issuer::from_ca_cert_der(&held.der, held_key)?;
+            return Ok(params.signed_by(key, &issuer)?);
+        }
         if let Some(m) = self.cas.get(issuer_name) {
             let issuer = Issuer::from_params(&m.params, &m.key);
             return Ok(params.signed_by(key, &issuer)?);

@@ -7,6 +7,7 @@
 //! order) -> `generate` (`params` per certificate, `keys`, `bulk` fillers,
 //! `crl`s) -> `write` / `load` (the directory and its `manifest.json`).
 
+pub mod adopt;
 mod bulk;
 mod crl;
 mod dn;

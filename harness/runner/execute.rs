@@ -228,7 +228,7 @@ pub async fn run_one_on(
                 run_case_real(pki, &scenario.file, *kind, tls, timeouts).await
             }
             GatewaySelection::External(target) => {
-                crate::case::run_case_external(target, &scenario.file, tls, timeouts).await
+                super::adapt::run_case(target, scenario, profile, tls, timeouts).await
             }
         }
     };
@@ -263,6 +263,32 @@ pub async fn run_one_on(
                 // s_server -www answers with its own status page: the body
                 // text cannot match (see crate::real).
                 expected.body_contains = None;
+            }
+            if let GatewaySelection::External(target) = gateway {
+                expected = super::adapt::for_target(expected);
+                let mut verdict = judge(&expected, &obs);
+                let extra =
+                    super::adapt::ca_names_diff(&scenario.file, &expected, &target.facts, &obs);
+                if let Some(diff) = extra {
+                    verdict = match verdict {
+                        Verdict::Pass => Verdict::Fail { diffs: vec![diff] },
+                        Verdict::Fail { mut diffs } => {
+                            diffs.push(diff);
+                            Verdict::Fail { diffs }
+                        }
+                        other => other,
+                    };
+                }
+                return CaseResult {
+                    scenario: scenario.id.clone(),
+                    description: scenario.file.description.clone(),
+                    profile: gateway.case_label(profile),
+                    tls,
+                    verdict,
+                    observation: Some(obs),
+                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    not_run_reason: None,
+                };
             }
             (judge(&expected, &obs), Some(obs))
         }

@@ -1,5 +1,6 @@
 //! Running scenarios: selection, concurrency, timeouts, reports.
 
+pub mod adapt;
 pub mod captures;
 pub mod execute;
 pub mod fidelity;
@@ -8,5 +9,6 @@ pub mod html;
 pub mod report;
 pub mod target;
 pub mod trace;
+pub mod verdicts;
 
 pub use execute::{run_all, run_one, run_one_on, GatewaySelection, RunOptions};

@@ -118,11 +118,13 @@ pub async fn preflight(
             detail: finding.cause,
         });
     }
+    let facts = super::adapt::learn(addr, &server_name, &pki, pki_dir, timeouts).await?;
     Ok(ExternalTarget {
         url: url.to_string(),
         addr,
         server_name,
         pki,
         profile,
+        facts,
     })
 }
