@@ -102,9 +102,27 @@ pub fn adapted_pki(file: &ScenarioFile, facts: &TargetFacts) -> Result<Pki, Stri
         .as_ref()
         .ok_or("the PKI directory has no root CA")?;
     let trusted = trusted_root(file, facts)?;
-    let spec = &file.pki;
+    let mut spec = file.pki.clone();
+    // A fresh root must not share its name with a CA the target knows (the
+    // `other-root` of a PKI directory): its CA names would match it.
+    let tag = fresh_tag();
+    for c in &mut spec.cert {
+        if c.issuer.is_none() && c.name != trusted && c.subject.is_none() {
+            c.subject = Some(format!("CN={},O=mtls-harness fresh root {tag}", c.name));
+        }
+    }
     let adopted = HashMap::from([(trusted.to_string(), root.clone())]);
-    Pki::generate_adopting(spec, adopted).map_err(|e| describe_pki_error(&e))
+    Pki::generate_adopting(&spec, adopted).map_err(|e| describe_pki_error(&e))
+}
+
+/// Eight hex digits, new per call.
+fn fresh_tag() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 4];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("system RNG");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn describe_pki_error(e: &PkiError) -> String {
