@@ -17,6 +17,7 @@ mod pki;
 mod probe;
 mod run;
 mod serve;
+mod target_kit;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -47,6 +48,9 @@ pub enum Command {
     /// Write the config (and PKI files) a real gateway gets for a scenario:
     /// what `run --gateway real:X` starts, for you to diff against yours.
     GatewayConfig(gateway_config::GatewayConfigArgs),
+    /// Write a PKI, its CRL and the lines to paste into your gateway's
+    /// config, ready for `run --target`.
+    TargetKit(target_kit::TargetKitArgs),
     /// Diagnose a target: does it ask for a certificate, which CA names, why
     /// yours would not be sent.
     Probe(probe::ProbeArgs),
@@ -76,6 +80,7 @@ impl Command {
             Command::Serve(args) => serve::serve(args),
             Command::GatewayConfig(args) => gateway_config::gateway_config(args),
             Command::Probe(args) => probe::probe(args),
+            Command::TargetKit(args) => target_kit::target_kit(args),
             Command::Bench(args) => bench::bench(args),
             Command::Fidelity(args) => fidelity::fidelity(args),
             Command::Docs(args) => docs::docs(args),
