@@ -110,7 +110,8 @@ fn run_against(kit: &Path, variant: Variant) -> Outcome {
     cmd.arg("-c").arg(&conf).arg("-p").arg(dir.path());
     let _nginx = Child::spawn(cmd);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).is_err()
+    while TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1))
+        .is_err()
     {
         assert!(Instant::now() < deadline, "nginx did not listen on {port}");
         std::thread::sleep(Duration::from_millis(50));
@@ -120,8 +121,20 @@ fn run_against(kit: &Path, variant: Variant) -> Outcome {
     let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
     let ran = run_bin(
         &[
-            "run", catalog, "--target", &url, "--pki", &kit_s, "--profile", "nginx", "--format",
-            "json", "--timeout", "5", "--concurrency", "4",
+            "run",
+            catalog,
+            "--target",
+            &url,
+            "--pki",
+            &kit_s,
+            "--profile",
+            "nginx",
+            "--format",
+            "json",
+            "--timeout",
+            "5",
+            "--concurrency",
+            "4",
         ],
         Duration::from_secs(180),
     );
@@ -192,12 +205,25 @@ fn hand_written_nginx_passes_and_each_misconfiguration_fails_where_it_changes() 
     let tmp = tempfile::tempdir().expect("temp dir");
     let kit = tmp.path().join("kit");
     let made = run_bin(
-        &["target-kit", "--out", &kit.display().to_string(), "--for", "nginx"],
+        &[
+            "target-kit",
+            "--out",
+            &kit.display().to_string(),
+            "--for",
+            "nginx",
+        ],
         Duration::from_secs(30),
     );
     assert_eq!(made.code, 0, "{made:?}");
-    assert!(made.stdout.contains("ssl_verify_client on;"), "{}", made.stdout);
-    assert!(kit.join("root.crl").exists(), "the kit writes the root's CRL");
+    assert!(
+        made.stdout.contains("ssl_verify_client on;"),
+        "{}",
+        made.stdout
+    );
+    assert!(
+        kit.join("root.crl").exists(),
+        "the kit writes the root's CRL"
+    );
 
     // Correctly configured: nothing fails; what does not apply is skipped
     // with the exact mismatch.
@@ -207,8 +233,10 @@ fn hand_written_nginx_passes_and_each_misconfiguration_fails_where_it_changes() 
     assert!(good.mismatched.is_empty(), "{:?}", good.mismatched);
     assert!(good.skipped.iter().all(|(_, r)| !r.is_empty()));
     assert!(
-        good.skipped.iter().any(|(id, r)| id == "ca_names::empty_list_match_issuer_sends_nothing"
-            && r == "needs CA names = an empty list; the target sends 1 name: CN=root"),
+        good.skipped.iter().any(
+            |(id, r)| id == "ca_names::empty_list_match_issuer_sends_nothing"
+                && r == "needs CA names = an empty list; the target sends 1 name: CN=root"
+        ),
         "{:#?}",
         good.skipped
     );
@@ -221,8 +249,19 @@ fn hand_written_nginx_passes_and_each_misconfiguration_fails_where_it_changes() 
         .filter(|b| b["matches"] == Value::Bool(true))
         .map(|b| b["behaviour"].as_str().unwrap_or_default().to_string())
         .collect();
-    for b in ["valid certificate", "no certificate", "expired", "untrusted", "revoked", "wrong EKU", "CA names"] {
-        assert!(ok_lines.iter().any(|l| l == b), "{b} not judged ok: {ok_lines:?}");
+    for b in [
+        "valid certificate",
+        "no certificate",
+        "expired",
+        "untrusted",
+        "revoked",
+        "wrong EKU",
+        "CA names",
+    ] {
+        assert!(
+            ok_lines.iter().any(|l| l == b),
+            "{b} not judged ok: {ok_lines:?}"
+        );
     }
 
     // optional_no_ca: a client without a certificate, and one of any CA,
@@ -236,15 +275,20 @@ fn hand_written_nginx_passes_and_each_misconfiguration_fails_where_it_changes() 
     );
     assert!(!optional.failed.is_empty());
     for (id, tls, case) in &optional.failed {
-        assert!(served(case), "{id} TLS {tls} failed but was not served: {case}");
+        assert!(
+            served(case),
+            "{id} TLS {tls} failed but was not served: {case}"
+        );
     }
     assert!(
-        optional
-            .json["results"]
+        optional.json["results"]
             .as_array()
             .expect("results")
             .iter()
-            .any(|r| r["scenario"] == "modes::nginx_optional_no_ca_untrusted_200" && r["verdict"] == "PASS"),
+            .any(
+                |r| r["scenario"] == "modes::nginx_optional_no_ca_untrusted_200"
+                    && r["verdict"] == "PASS"
+            ),
         "the optional_no_ca scenarios run and pass on an optional_no_ca target"
     );
 
@@ -252,12 +296,19 @@ fn hand_written_nginx_passes_and_each_misconfiguration_fails_where_it_changes() 
     let no_crl = run_against(&kit, Variant::NoCrl);
     assert_eq!(mismatched_names(&no_crl), BTreeSet::from(["revoked"]));
     assert!(
-        no_crl.mismatched[0].1.starts_with("revoked certificates are accepted: no CRL loaded"),
+        no_crl.mismatched[0]
+            .1
+            .starts_with("revoked certificates are accepted: no CRL loaded"),
         "{}",
         no_crl.mismatched[0].1
     );
     let ids: BTreeSet<_> = no_crl.failed.iter().map(|(id, _, _)| id.as_str()).collect();
-    assert_eq!(ids, BTreeSet::from(["revocation::revoked_leaf"]), "{:#?}", describe(&no_crl.failed));
+    assert_eq!(
+        ids,
+        BTreeSet::from(["revocation::revoked_leaf"]),
+        "{:#?}",
+        describe(&no_crl.failed)
+    );
 
     // ssl_client_certificate naming another CA: valid certificates are
     // refused and the CA names are not the root's.
@@ -269,9 +320,10 @@ fn hand_written_nginx_passes_and_each_misconfiguration_fails_where_it_changes() 
         other.mismatched
     );
     for (id, tls, case) in &other.failed {
-        let expected_success = case["diffs"]
-            .as_array()
-            .is_some_and(|d| d.iter().any(|d| d["field"] == "http_status" && d["expected"] == "200"));
+        let expected_success = case["diffs"].as_array().is_some_and(|d| {
+            d.iter()
+                .any(|d| d["field"] == "http_status" && d["expected"] == "200")
+        });
         assert!(
             expected_success && !served(case),
             "{id} TLS {tls}: only valid certificates should change: {case}"

@@ -11,6 +11,7 @@ mod explain;
 mod fidelity;
 mod flake;
 mod gateway_config;
+mod gateway_under_test;
 mod list;
 mod output;
 mod pki;

@@ -61,6 +61,13 @@ pub struct RunArgs {
     /// trusts and whose server certificate it presents.
     #[arg(long, requires = "target")]
     pub pki: Option<PathBuf>,
+    /// Your own gateway configuration (with `--gateway real:nginx`,
+    /// `real:haproxy` or `real:apache`): every directive kept, only listen
+    /// addresses, certificate/CA/CRL paths, pid and error-log files
+    /// rewritten onto a fresh PKI (each rewrite printed); the real program is
+    /// started and the applicable scenarios run as with `--target`.
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    pub gateway_config: Option<PathBuf>,
     /// Cases in flight at once.
     #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub concurrency: Option<usize>,
@@ -102,20 +109,39 @@ pub fn run(args: RunArgs) -> Result<i32> {
         response: t,
     };
     let rt = runtime()?;
-    let gateway = match (&args.target, &args.pki) {
-        (Some(url), Some(dir)) => {
-            if let GatewaySelection::Real(kind) = &args.gateway {
-                bail!("--target and --gateway {kind} exclude each other");
+    // Kept alive for the whole run; dropping it stops the gateway.
+    let mut _own_gateway = None;
+    let gateway = if let Some(file) = &args.gateway_config {
+        let GatewaySelection::Real(kind) = &args.gateway else {
+            bail!("--gateway-config needs --gateway real:nginx, real:haproxy or real:apache");
+        };
+        let profile = match args.profile[..] {
+            [p] => p,
+            [] => kind.profile(),
+            _ => bail!("--gateway-config takes at most one --profile"),
+        };
+        let started = super::gateway_under_test::start(*kind, file)?;
+        let target = rt
+            .block_on(preflight(&started.url, &started.pki_dir, profile, timeouts))
+            .map_err(naming_the_flag)?;
+        _own_gateway = Some(started);
+        GatewaySelection::External(Arc::new(target))
+    } else {
+        match (&args.target, &args.pki) {
+            (Some(url), Some(dir)) => {
+                if let GatewaySelection::Real(kind) = &args.gateway {
+                    bail!("--target and --gateway {kind} exclude each other");
+                }
+                let [profile] = args.profile[..] else {
+                    bail!("--target needs exactly one --profile (whose expectations the target is judged by)");
+                };
+                let target = rt
+                    .block_on(preflight(url, dir, profile, timeouts))
+                    .map_err(naming_the_flag)?;
+                GatewaySelection::External(Arc::new(target))
             }
-            let [profile] = args.profile[..] else {
-                bail!("--target needs exactly one --profile (whose expectations the target is judged by)");
-            };
-            let target = rt
-                .block_on(preflight(url, dir, profile, timeouts))
-                .map_err(naming_the_flag)?;
-            GatewaySelection::External(Arc::new(target))
+            _ => args.gateway.clone(),
         }
-        _ => args.gateway.clone(),
     };
     let mut opts = RunOptions {
         timeouts,
@@ -126,7 +152,9 @@ pub fn run(args: RunArgs) -> Result<i32> {
     if let Some(c) = args.concurrency {
         opts.concurrency = c;
     }
-    if !args.profile.is_empty() {
+    if let GatewaySelection::External(t) = &opts.gateway {
+        opts.profiles = Some(vec![t.profile]);
+    } else if !args.profile.is_empty() {
         opts.profiles = Some(args.profile.clone());
     }
     if !args.tls.is_empty() {

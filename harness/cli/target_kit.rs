@@ -55,24 +55,11 @@ issuer = "root"
 "#;
 
 pub fn target_kit(args: TargetKitArgs) -> Result<i32> {
-    let spec = PkiSpec::from_toml(KIT_PKI, "<target-kit>")?;
-    let pki = Pki::generate(&spec)?;
-    pki.write_dir(&args.out)
-        .with_context(|| format!("--out {}", args.out.display()))?;
+    let crl = write_kit(&args.out).with_context(|| format!("--out {}", args.out.display()))?;
     let dir = args
         .out
         .canonicalize()
         .with_context(|| format!("{}: cannot resolve", args.out.display()))?;
-    let Some(root) = choose_root(&pki) else {
-        bail!("the kit's PKI has no root");
-    };
-    let (crl, _) = ensure_crl(root, &dir)?;
-    let gw = pki.cert("gw")?;
-    // HAProxy and Envoy read the certificate and key from one file.
-    let bundle = dir.join("gw.pem");
-    std::fs::write(&bundle, gw.chain_pem() + &gw.key_pem())
-        .with_context(|| format!("{}: cannot write", bundle.display()))?;
-    set_private(&bundle)?;
     let lines = config_lines(args.gateway, &dir, &crl, args.port);
     let name = format!("{}.conf", gateway_name(args.gateway));
     let lines_path = dir.join(&name);
@@ -98,6 +85,28 @@ pub fn target_kit(args: TargetKitArgs) -> Result<i32> {
         profile_of(args.gateway)
     );
     Ok(0)
+}
+
+/// Write the kit's PKI into `out` (which must not exist or be empty), the
+/// root's CRL and `gw.pem` (certificate chain and key in one file, for
+/// HAProxy and Envoy); the CRL's path.
+pub fn write_kit(out: &Path) -> Result<PathBuf> {
+    let spec = PkiSpec::from_toml(KIT_PKI, "<target-kit>")?;
+    let pki = Pki::generate(&spec)?;
+    pki.write_dir(out)?;
+    let dir = out
+        .canonicalize()
+        .with_context(|| format!("{}: cannot resolve", out.display()))?;
+    let Some(root) = choose_root(&pki) else {
+        bail!("the kit's PKI has no root");
+    };
+    let (crl, _) = ensure_crl(root, &dir)?;
+    let gw = pki.cert("gw")?;
+    let bundle = dir.join("gw.pem");
+    std::fs::write(&bundle, gw.chain_pem() + &gw.key_pem())
+        .with_context(|| format!("{}: cannot write", bundle.display()))?;
+    set_private(&bundle)?;
+    Ok(crl)
 }
 
 fn set_private(path: &Path) -> Result<()> {

@@ -22,6 +22,7 @@ mod identity;
 mod kind;
 pub mod render;
 mod server;
+pub mod user_config;
 
 use crate::case::{client_spec, CaseError};
 use crate::observation::{Observation, TlsVersion};
