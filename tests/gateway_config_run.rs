@@ -1,0 +1,227 @@
+//! `run --gateway-config FILE --gateway real:X` on hand-written nginx and
+//! HAProxy files gives the same verdicts, case for case, as `run --target`
+//! against the same program started by hand with the same file pointed at a
+//! `target-kit` PKI.
+
+mod target_support;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use target_support::{run_bin, Child};
+
+const CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+
+/// The program must be installed: CI or not, a missing one fails loudly.
+fn require(program: &str, version_flag: &str) {
+    let ok = Command::new(program)
+        .arg(version_flag)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        ok,
+        "{program} is not installed (ci/test installs it){}",
+        if ci { " [CI=true]" } else { "" }
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A hand-written config; `{port}`, `{kit}` and `{run}` are filled in.
+fn nginx_file() -> &'static str {
+    r#"worker_processes 1;
+pid {run}/nginx.pid;
+error_log stderr;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path {run};
+  server {
+    listen {port} ssl;
+    ssl_certificate {kit}/gw.chain.pem;
+    ssl_certificate_key {kit}/gw.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_verify_client on;
+    ssl_client_certificate {kit}/root.crt;
+    ssl_crl {kit}/root.crl;
+    location / { return 200 "hello $ssl_client_s_dn\n"; }
+  }
+}
+"#
+}
+
+fn haproxy_file() -> &'static str {
+    r#"global
+    pidfile {run}/haproxy.pid
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 5s
+    timeout server 5s
+frontend gw
+    bind {port} ssl crt {kit}/gw.pem ca-file {kit}/root.crt crl-file {kit}/root.crl verify required ssl-min-ver TLSv1.2
+    http-request return status 200 content-type text/plain string "hello"
+"#
+}
+
+fn fill(template: &str, port: &str, kit: &Path, run: &Path) -> String {
+    template
+        .replace("{port}", port)
+        .replace("{kit}", &kit.display().to_string())
+        .replace("{run}", &run.display().to_string())
+}
+
+/// `(scenario, tls) -> verdict` of a JSON report, and the counts.
+fn verdicts(stdout: &str) -> (BTreeMap<(String, String), String>, [usize; 3]) {
+    let json: Value = serde_json::from_str(stdout).expect("JSON report");
+    let mut out = BTreeMap::new();
+    let mut counts = [0; 3];
+    for r in json["results"].as_array().expect("results") {
+        let v = r["verdict"].as_str().unwrap_or_default().to_string();
+        match v.as_str() {
+            "PASS" => counts[0] += 1,
+            "SKIP" => counts[2] += 1,
+            _ => counts[1] += 1,
+        }
+        out.insert(
+            (
+                r["scenario"].as_str().unwrap_or_default().to_string(),
+                r["tls"].as_str().unwrap_or_default().to_string(),
+            ),
+            v,
+        );
+    }
+    (out, counts)
+}
+
+fn same_results(program: &str, gateway: &str, profile: &str, template: &str, command: &[&str]) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let kit = tmp.path().join("kit");
+    let made = run_bin(
+        &["target-kit", "--out", &kit.display().to_string()],
+        Duration::from_secs(30),
+    );
+    assert_eq!(made.code, 0, "{made:?}");
+    let run = tmp.path().join("run");
+    std::fs::create_dir_all(&run).expect("run dir");
+
+    // By hand: the file with the kit's paths, started by the test.
+    let port = free_port();
+    let by_hand = tmp.path().join(format!("{program}.conf"));
+    let addr = format!("127.0.0.1:{port}");
+    std::fs::write(&by_hand, fill(template, &addr, &kit, &run)).expect("config");
+    let mut cmd = Command::new(program);
+    for a in command {
+        cmd.arg(
+            a.replace("{conf}", &by_hand.display().to_string())
+                .replace("{run}", &run.display().to_string()),
+        );
+    }
+    let child = Child::spawn(cmd);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1))
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{program} did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("https://{addr}");
+    let target = run_bin(
+        &[
+            "run",
+            CATALOG,
+            "--target",
+            &url,
+            "--pki",
+            &kit.display().to_string(),
+            "--profile",
+            profile,
+            "--format",
+            "json",
+            "--concurrency",
+            "4",
+        ],
+        Duration::from_secs(180),
+    );
+    drop(child);
+    assert_eq!(target.code, 0, "{}", target.stderr);
+
+    // The user's file as it sits in their repository: other paths, another
+    // port; the harness rewrites them.
+    let theirs = tmp.path().join(format!("theirs-{program}.conf"));
+    std::fs::write(
+        &theirs,
+        fill(
+            template,
+            "443",
+            Path::new("/etc/gateway/tls"),
+            Path::new("/run/gateway"),
+        ),
+    )
+    .expect("config");
+    let own = run_bin(
+        &[
+            "run",
+            CATALOG,
+            "--gateway-config",
+            &theirs.display().to_string(),
+            "--gateway",
+            gateway,
+            "--format",
+            "json",
+            "--concurrency",
+            "4",
+        ],
+        Duration::from_secs(180),
+    );
+    assert_eq!(own.code, 0, "{}", own.stderr);
+    for d in ["/etc/gateway/tls/root.crt", "/etc/gateway/tls/root.crl"] {
+        assert!(
+            own.stderr.contains(d),
+            "the rewrite of {d} is reported: {}",
+            own.stderr
+        );
+    }
+    let (a, counts_a) = verdicts(&target.stdout);
+    let (b, counts_b) = verdicts(&own.stdout);
+    eprintln!("{program}: --target {counts_a:?}, --gateway-config {counts_b:?} (pass, fail, skip)");
+    assert_eq!(counts_a[1], 0, "{program} by hand fails nothing");
+    assert!(counts_a[0] >= 30);
+    assert_eq!(a, b, "{program}: --gateway-config differs from --target");
+}
+
+#[test]
+fn nginx_own_config_matches_the_same_nginx_as_a_target() {
+    require("nginx", "-v");
+    same_results(
+        "nginx",
+        "real:nginx",
+        "nginx",
+        nginx_file(),
+        &["-c", "{conf}", "-p", "{run}", "-g", "daemon off;"],
+    );
+}
+
+#[test]
+fn haproxy_own_config_matches_the_same_haproxy_as_a_target() {
+    require("haproxy", "-v");
+    same_results(
+        "haproxy",
+        "real:haproxy",
+        "haproxy",
+        haproxy_file(),
+        &["-f", "{conf}", "-db"],
+    );
+}
