@@ -385,6 +385,10 @@ pub struct TargetFacts {
     pub accepts_valid: Option<bool>,
     pub accepts_untrusted: Option<bool>,
     pub accepts_revoked: Option<bool>,
+    /// Whether it accepted a valid certificate under an intermediate minted
+    /// by the run (`false` with a CRL loaded: it wants a CRL for every CA
+    /// of the chain, as nginx's `ssl_crl` does).
+    pub accepts_via_intermediate: Option<bool>,
     /// The root of the PKI directory that signs what scenarios present.
     pub root: Option<crate::pki::IssuedCert>,
     /// Its readable subject, as a CA-names list shows it.

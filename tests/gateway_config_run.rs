@@ -73,8 +73,51 @@ frontend gw
 "#
 }
 
+fn apache_file() -> &'static str {
+    r#"ServerRoot "{run}"
+ServerName localhost
+PidFile "{run}/apache.pid"
+DefaultRuntimeDir "{run}"
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+LoadModule dir_module /usr/lib/apache2/modules/mod_dir.so
+DirectoryIndex index.html
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 8
+MaxRequestWorkers 8
+ErrorLog "{run}/error.log"
+SSLSessionCache none
+Listen {port} https
+DocumentRoot "{www}"
+<Directory "{www}">
+  Require all granted
+</Directory>
+<VirtualHost {vhost}>
+  ServerName localhost
+  SSLEngine on
+  SSLProtocol -all +TLSv1.2 +TLSv1.3
+  SSLCertificateFile "{kit}/gw.chain.pem"
+  SSLCertificateKeyFile "{kit}/gw.key"
+  SSLVerifyClient require
+  SSLVerifyDepth 3
+  SSLCACertificateFile "{kit}/root.crt"
+  SSLCARevocationFile "{kit}/root.crl"
+  SSLCARevocationCheck leaf
+</VirtualHost>
+"#
+}
+
 fn fill(template: &str, port: &str, kit: &Path, run: &Path) -> String {
+    let vhost = if port.contains(':') {
+        port.to_string()
+    } else {
+        format!("*:{port}")
+    };
     template
+        .replace("{vhost}", &vhost)
         .replace("{port}", port)
         .replace("{kit}", &kit.display().to_string())
         .replace("{run}", &run.display().to_string())
@@ -113,6 +156,11 @@ fn same_results(program: &str, gateway: &str, profile: &str, template: &str, com
     assert_eq!(made.code, 0, "{made:?}");
     let run = tmp.path().join("run");
     std::fs::create_dir_all(&run).expect("run dir");
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).expect("www dir");
+    std::fs::write(www.join("index.html"), "hello\n").expect("page");
+    let template = template.replace("{www}", &www.display().to_string());
+    let template = template.as_str();
 
     // By hand: the file with the kit's paths, started by the test.
     let port = free_port();
@@ -223,5 +271,17 @@ fn haproxy_own_config_matches_the_same_haproxy_as_a_target() {
         "haproxy",
         haproxy_file(),
         &["-f", "{conf}", "-db"],
+    );
+}
+
+#[test]
+fn apache_own_config_matches_the_same_apache_as_a_target() {
+    require("apache2", "-v");
+    same_results(
+        "apache2",
+        "real:apache",
+        "apache",
+        apache_file(),
+        &["-f", "{conf}", "-DFOREGROUND"],
     );
 }

@@ -78,6 +78,7 @@ fn directives(kind: RealKind) -> Option<&'static [(&'static str, With)]> {
             ("sslcarevocationfile", Pki("root.crl")),
             ("pidfile", Run("apache.pid")),
             ("errorlog", Run("error.log")),
+            ("defaultruntimedir", Run("")),
         ],
         _ => return None,
     })

@@ -127,7 +127,15 @@ fn judge_behaviour(
             };
             let tls = c.tls.as_str();
             let served = c.observation.as_ref().is_some_and(accepted);
-            let line = if behaviour == "valid certificate" {
+            let refused = c
+                .observation
+                .as_ref()
+                .is_some_and(crate::probe::judge::refused);
+            let line = if behaviour == "valid certificate" && !refused {
+                format!(
+                    "valid certificate: got {did} (TLS {tls}), not the 2xx answer to GET / the profile expects"
+                )
+            } else if behaviour == "valid certificate" {
                 let names = if facts.ca_names.is_empty() {
                     String::new()
                 } else {
