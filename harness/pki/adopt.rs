@@ -6,14 +6,12 @@
 //! accepts them.
 
 use super::error::{GenerateError, PkiError};
-use super::spec::PkiSpec;
-use super::{IssuedCert, Pki};
+use super::IssuedCert;
 use rcgen::{
     CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevocationReason,
     RevokedCertParams, SerialNumber,
 };
 use rustls_pki_types::CertificateRevocationListDer;
-use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 
 /// The serial every revoked subject of `ca` carries: derived from the CA's
@@ -70,17 +68,4 @@ pub fn lists_revoked_serial(ca: &IssuedCert, der: &[u8]) -> bool {
         .iter_revoked_certificates()
         .any(|r| r.raw_serial() == want.as_ref());
     found
-}
-
-impl Pki {
-    /// Generate `spec` with the CAs of `adopted` (spec name -> a CA with its
-    /// key, e.g. loaded from a directory) taken as they are: the spec's
-    /// subjects of those CAs are signed by their keys.
-    pub fn generate_adopting(
-        spec: &PkiSpec,
-        adopted: HashMap<String, IssuedCert>,
-    ) -> Result<Pki, PkiError> {
-        let plan = super::validate::validate(spec, &super::locate::Locator::new("<spec>", None))?;
-        super::generate::generate_adopting(spec, &plan, adopted)
-    }
 }

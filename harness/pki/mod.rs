@@ -162,6 +162,17 @@ impl Pki {
         generate::generate(spec, &plan)
     }
 
+    /// Generate `spec` with the CAs of `adopted` (spec name -> a CA with its
+    /// key, e.g. loaded from a directory) taken as they are: the spec's
+    /// subjects of those CAs are signed by their keys (see [`adopt`]).
+    pub fn generate_adopting(
+        spec: &PkiSpec,
+        adopted: HashMap<String, IssuedCert>,
+    ) -> Result<Pki, PkiError> {
+        let plan = validate::validate(spec, &locate::Locator::new("<spec>", None))?;
+        generate::generate_adopting(spec, &plan, adopted)
+    }
+
     /// Every certificate, in generation order (issuers before subjects).
     pub fn certs(&self) -> &[IssuedCert] {
         &self.certs
