@@ -330,3 +330,82 @@ fn hand_written_nginx_passes_and_each_misconfiguration_fails_where_it_changes() 
         );
     }
 }
+
+/// The README's "Testing your own gateway" walk-through, as written (its
+/// nginx.conf block run by bash, port aside): nothing fails.
+#[test]
+fn readme_walk_through_works_as_written() {
+    require_nginx();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let block = readme
+        .split("<!-- own-gateway-nginx:begin -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- own-gateway-nginx:end -->").next())
+        .expect("the README marks its nginx.conf block");
+    let port = free_port().to_string();
+    let script: String = block
+        .lines()
+        .map(|l| l.strip_prefix("   ").unwrap_or(l))
+        .filter(|l| !l.starts_with("```"))
+        .map(|l| l.replace("8443", &port) + "\n")
+        .collect();
+    assert!(readme.contains("mtls-harness target-kit --out kit --for nginx --port 8443"));
+    assert!(readme
+        .contains("mtls-harness run --target https://localhost:8443 --pki kit --profile nginx"));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let kit = tmp.path().join("kit");
+    let made = run_bin(
+        &[
+            "target-kit",
+            "--out",
+            &kit.display().to_string(),
+            "--for",
+            "nginx",
+            "--port",
+            &port,
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(made.code, 0, "{made:?}");
+    let wrote = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(tmp.path())
+        .env("PWD", tmp.path())
+        .output()
+        .expect("bash runs");
+    assert!(wrote.status.success(), "{wrote:?}");
+    let mut cmd = Command::new("nginx");
+    cmd.arg("-c")
+        .arg(tmp.path().join("nginx.conf"))
+        .arg("-p")
+        .arg(tmp.path());
+    let _nginx = Child::spawn(cmd);
+    let port_n: u16 = port.parse().expect("port");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect_timeout(&([127, 0, 0, 1], port_n).into(), Duration::from_secs(1))
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "nginx did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("https://localhost:{port}");
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let ran = run_bin(
+        &[
+            "run",
+            catalog,
+            "--target",
+            &url,
+            "--pki",
+            &kit.display().to_string(),
+            "--profile",
+            "nginx",
+        ],
+        Duration::from_secs(180),
+    );
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains(" 0 failed"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("ok        revoked:"), "{}", ran.stdout);
+}
