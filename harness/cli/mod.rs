@@ -4,6 +4,7 @@
 
 mod args;
 mod bench;
+mod bench_plot;
 mod bench_target;
 mod catalog;
 mod docs;
