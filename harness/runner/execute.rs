@@ -264,7 +264,11 @@ pub async fn run_one_on(
                 // text cannot match (see crate::real).
                 expected.body_contains = None;
             }
-            (judge(&expected, &obs), Some(obs))
+            let mut verdict = judge(&expected, &obs);
+            if let Some(perf) = &scenario.file.expect.performance {
+                verdict = with_performance(verdict, scenario, pki, tls, perf, gateway);
+            }
+            (verdict, Some(obs))
         }
     };
     CaseResult {
@@ -276,6 +280,45 @@ pub async fn run_one_on(
         observation,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         not_run_reason: None,
+    }
+}
+
+/// `verdict` with the scenario's `[expect.performance]` bounds checked: on
+/// the built-in gateway only (a real program or a target is loaded with
+/// `bench`); a missed bound is a FAIL naming both figures.
+fn with_performance(
+    verdict: Verdict,
+    scenario: &Scenario,
+    pki: &Pki,
+    tls: TlsVersion,
+    perf: &crate::scenario::schema::PerformanceExpectation,
+    gateway: &GatewaySelection,
+) -> Verdict {
+    if !matches!(gateway, GatewaySelection::Builtin) {
+        return verdict;
+    }
+    // CPU-bound for a fraction of a second: off the async workers' hands.
+    let measure = || super::performance::measure(pki, &scenario.file, tls, perf);
+    let measured = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(measure),
+        _ => measure(),
+    };
+    let diffs = match measured {
+        Ok(figures) => super::performance::judge(perf, &figures),
+        Err(e) => vec![Diff {
+            field: "performance".into(),
+            expected: "a measurable baseline and scenario".into(),
+            got: e.to_string(),
+        }],
+    };
+    match (verdict, diffs.is_empty()) {
+        (v, true) => v,
+        (Verdict::Pass, false) => Verdict::Fail { diffs },
+        (Verdict::Fail { diffs: mut d }, false) => {
+            d.extend(diffs);
+            Verdict::Fail { diffs: d }
+        }
+        (v, false) => v,
     }
 }
 
