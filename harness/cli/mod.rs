@@ -16,6 +16,7 @@ mod list;
 mod output;
 mod pki;
 mod probe;
+mod report;
 mod run;
 mod serve;
 
@@ -54,6 +55,8 @@ pub enum Command {
     /// Handshake throughput against built-in gateways with large trust
     /// stores, with ratios against the first (baseline) point.
     Bench(bench::BenchArgs),
+    /// Work with reports: `report merge` joins those of several machines.
+    Report(report::ReportArgs),
     /// Run each scenario on the built-in profile and on the real gateway it
     /// models and tabulate agreement.
     Fidelity(fidelity::FidelityArgs),
@@ -78,6 +81,7 @@ impl Command {
             Command::GatewayConfig(args) => gateway_config::gateway_config(args),
             Command::Probe(args) => probe::probe(args),
             Command::Bench(args) => bench::bench(args),
+            Command::Report(args) => report::report(args),
             Command::Fidelity(args) => fidelity::fidelity(args),
             Command::Docs(args) => docs::docs(args),
             Command::Flake(args) => flake::flake(args),

@@ -33,6 +33,8 @@ pub struct RunOptions {
     /// Once cancelled, no case starts and the cases in flight are dropped
     /// (their real gateways stopped); the report says it was interrupted.
     pub cancel: CancelToken,
+    /// Only this shard's cases (`run --shard K/N`).
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// Where the cases run.
@@ -90,6 +92,7 @@ impl Default for RunOptions {
             gateway: GatewaySelection::Builtin,
             capture: None,
             cancel: CancelToken::global(),
+            shard: None,
         }
     }
 }
@@ -335,14 +338,26 @@ pub async fn run_all(
     let mut planned = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
         let ScenarioPlan { cases, not_run } = plan(s, opts);
-        for (p, reason) in not_run {
-            report.not_run.push((s.id.clone(), p, reason));
+        if opts.shard.is_none_or(|shard| shard.owns(&s.id)) {
+            for (p, reason) in not_run {
+                report.not_run.push((s.id.clone(), p, reason));
+            }
         }
-        planned.extend(cases.into_iter().map(|(profile, tls)| PlannedCase {
-            scenario: i,
-            profile,
-            tls,
-        }));
+        planned.extend(
+            cases
+                .into_iter()
+                .filter(|(profile, tls)| {
+                    opts.shard.is_none_or(|shard| {
+                        let label = opts.gateway.case_label(*profile);
+                        shard.owns(&format!("{} [{label} TLS{tls}]", s.id))
+                    })
+                })
+                .map(|(profile, tls)| PlannedCase {
+                    scenario: i,
+                    profile,
+                    tls,
+                }),
+        );
     }
     let total = planned.len();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));

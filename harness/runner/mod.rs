@@ -5,8 +5,10 @@ pub mod execute;
 pub mod fidelity;
 pub mod flake;
 pub mod html;
+pub mod merge;
 pub mod performance;
 pub mod report;
+pub mod shard;
 pub mod target;
 pub mod trace;
 

@@ -8,10 +8,10 @@
 //! other processes) slows both sides of a ratio alike.
 
 use crate::bench::{handshake_in_memory, setup_from, BenchError, InMemory};
+use crate::observation::TlsVersion;
 use crate::oracle::Diff;
 use crate::pki::Pki;
 use crate::scenario::schema::{PerformanceExpectation, ScenarioFile};
-use crate::observation::TlsVersion;
 use std::time::Instant;
 
 /// Rounds, each with a batch on both configurations.
@@ -122,11 +122,7 @@ pub fn measure(
         subj.push(s);
         base.push(b);
     }
-    tracing::debug!(
-        "performance: {} rounds in {:?}",
-        ROUNDS,
-        started.elapsed()
-    );
+    tracing::debug!("performance: {} rounds in {:?}", ROUNDS, started.elapsed());
     let median = |v: &mut Vec<f64>| {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
@@ -190,7 +186,11 @@ mod tests {
         let d = judge(&spec(Some(1.1), Some(0.9)), &f);
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].field, "performance.max_cost_ratio");
-        assert!(d[0].got.starts_with("1.25x (500 us vs 400 us"), "{}", d[0].got);
+        assert!(
+            d[0].got.starts_with("1.25x (500 us vs 400 us"),
+            "{}",
+            d[0].got
+        );
         assert!(d[1].got.starts_with("0.80x"), "{}", d[1].got);
     }
 
