@@ -184,9 +184,7 @@ fn real_runs_fidelity_and_bench_leave_nothing_open() {
                 trust_anchors: vec![1, 100],
                 ca_names: true,
                 tls: TlsVersion::Tls13,
-                duration: Duration::from_millis(300),
-                concurrency: 4,
-                cancel: CancelToken::new(),
+                ..SweepOptions::new(vec![1, 100], Duration::from_millis(300), 4)
             },
             |_, _| {},
         ))

@@ -3,10 +3,14 @@
 //! gateways with large trust stores and CA-name lists. [`sweep`] measures one
 //! point per trust-store size; [`table`] shows the points against the first.
 
+pub mod real;
+pub mod s_time;
+pub mod server;
 pub mod sweep;
 pub mod table;
 
-pub use sweep::{sweep, SweepOptions};
+pub use s_time::STimeStats;
+pub use sweep::{sweep, BenchGateway, SweepOptions};
 pub use table::{BenchPoint, BenchRun};
 
 use crate::case::{client_spec, gateway_config};
@@ -18,7 +22,8 @@ use crate::tls::client::ClientSpec;
 use crate::tls::server::GatewayConfig;
 use crate::tls::Timeouts;
 use rustls_pki_types::ServerName;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,6 +68,15 @@ pub enum BenchError {
     Worker(#[source] tokio::task::JoinError),
     #[error("no trust-store size to measure")]
     NoPoints,
+    /// The real gateway could not be configured or started.
+    #[error("the real gateway")]
+    Real(#[source] Box<crate::real::RealError>),
+    #[error("listening on 127.0.0.1")]
+    Listen(#[source] std::io::Error),
+    #[error("openssl s_time: {0}")]
+    STime(String),
+    #[error("openssl s_time")]
+    STimeIo(#[source] std::io::Error),
     /// A point failed; which one, with why as the source.
     #[error("{trust_anchors} trust anchors")]
     Point {
@@ -82,16 +96,16 @@ pub struct BenchSetup {
     /// The full list was cut at 16 KB, as Windows cuts it (a list that does
     /// not fit makes every handshake fail, which measures nothing).
     pub ca_names_truncated: bool,
+    /// The client's certificate chain and key as PEM (for `openssl s_time`).
+    pub client_pem: (String, String),
 }
 
-/// `trust_anchors` trusted roots (the client's own plus fillers with
-/// realistic DNs), CA names sent or not, the `strict` profile requiring a
-/// certificate, one TLS version.
-pub fn setup(
-    trust_anchors: usize,
-    ca_names: bool,
-    version: TlsVersion,
-) -> Result<BenchSetup, BenchError> {
+/// The scenario every benchmark point is built from: `trust_anchors`
+/// trusted roots (fillers with realistic DNs first, the client's own root
+/// `root` last: the worst place for a lookup), a server certificate `gw`
+/// and the client `alice` issued by `root`; the CA-names policy is the
+/// caller's.
+pub fn bench_scenario(trust_anchors: usize) -> Result<ScenarioFile, BenchError> {
     let fillers = trust_anchors.saturating_sub(1);
     let bulk = if fillers > 0 {
         format!(
@@ -108,7 +122,17 @@ pub fn setup(
     let text = format!(
         "description = \"bench\"\n[[pki.cert]]\nname = \"root\"\nrole = \"root\"\n[[pki.cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n[[pki.cert]]\nname = \"alice\"\nrole = \"client\"\nissuer = \"root\"\n{bulk}[server]\ncert = \"gw\"\ntrust = {trust}\n[client]\ncerts = [\"alice\"]\n"
     );
-    let mut file: ScenarioFile = toml::from_str(&text).map_err(BenchError::Scenario)?;
+    toml::from_str(&text).map_err(BenchError::Scenario)
+}
+
+/// `trust_anchors` trusted roots (see [`bench_scenario`]), CA names sent
+/// or not, the `strict` profile requiring a certificate, one TLS version.
+pub fn setup(
+    trust_anchors: usize,
+    ca_names: bool,
+    version: TlsVersion,
+) -> Result<BenchSetup, BenchError> {
+    let mut file = bench_scenario(trust_anchors)?;
     file.server.ca_names = if ca_names {
         // Cut where Windows cuts: a list near 64 KiB fits the encoding but
         // rustls clients refuse the flight ("message buffer full").
@@ -117,9 +141,19 @@ pub fn setup(
         CaNamesPolicy::Empty
     };
     let pki = Pki::generate(&file.pki).map_err(BenchError::Pki)?;
+    setup_from(trust_anchors, &pki, &file, version)
+}
+
+/// The built-in gateway (`strict`) and the client for `file` and its PKI.
+pub fn setup_from(
+    trust_anchors: usize,
+    pki: &Pki,
+    file: &ScenarioFile,
+    version: TlsVersion,
+) -> Result<BenchSetup, BenchError> {
     let timeouts = Timeouts::default();
     let gateway = gateway_config(
-        &pki,
+        pki,
         &file.server,
         ProfileKind::Strict,
         vec![version],
@@ -130,12 +164,13 @@ pub fn setup(
         what: "gateway",
         source: Box::new(source),
     })?;
-    let client =
-        client_spec(&pki, &file, version, timeouts).map_err(|source| BenchError::Case {
-            what: "client",
-            source: Box::new(source),
-        })?;
+    let client = client_spec(pki, file, version, timeouts).map_err(|source| BenchError::Case {
+        what: "client",
+        source: Box::new(source),
+    })?;
+    let alice = pki.cert("alice").map_err(BenchError::Pki)?;
     Ok(BenchSetup {
+        client_pem: (alice.chain_pem(), alice.key_pem()),
         trust_anchors,
         ca_names_bytes: gateway.ca_list.encoded_bytes(),
         ca_names_truncated: gateway.ca_list.truncated,
@@ -170,8 +205,9 @@ impl BenchSetup {
     }
 }
 
+/// The load client's configuration: lean, no resumption.
 fn client_rustls_config(client: &ClientSpec) -> Result<Arc<rustls::ClientConfig>, BenchError> {
-    client.rustls_config().map_err(|source| BenchError::Config {
+    client.load_config().map_err(|source| BenchError::Config {
         what: "client",
         source,
     })
@@ -218,29 +254,101 @@ pub fn handshake_in_memory(m: &InMemory) -> Result<bool, BenchError> {
 }
 
 /// Results of a load run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct LoadStats {
     pub handshakes: u64,
     pub errors: u64,
+    /// Failed handshakes by kind: `alert <name> from server`, a canonical
+    /// client error code (`HANDSHAKE_PAYLOAD_TOO_LARGE`), an io code
+    /// (`CONNECTION_RESET`) or `TIMEOUT`.
+    #[serde(default)]
+    pub errors_by_kind: BTreeMap<String, u64>,
     pub first_error: Option<String>,
     pub wall_s: f64,
     pub handshakes_per_s: f64,
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub p99_ms: f64,
-    /// Process CPU (user + system) per handshake, client and server together.
+    /// CPU (user + system) per handshake, client and server together: the
+    /// harness process's (which holds the built-in gateway too) plus the
+    /// real program's ([`Self::server_cpu_us_per_handshake`]).
     pub cpu_us_per_handshake: f64,
+    /// The harness process's CPU per handshake (the load client; with a
+    /// built-in gateway also the gateway, which runs in the same process).
+    #[serde(default)]
+    pub client_cpu_us_per_handshake: f64,
+    /// A real gateway's CPU per handshake, from `/proc/PID/stat` summed over
+    /// its process group; `None` for the built-in gateway (in process) and
+    /// for an external target.
+    #[serde(default)]
+    pub server_cpu_us_per_handshake: Option<f64>,
 }
 
-fn cpu_seconds() -> f64 {
+impl LoadStats {
+    /// Every handshake failed and each failure was an alert the server
+    /// sent: the gateway refuses this configuration (nginx's internal_error
+    /// for a CA list over 64 KiB), a finding rather than a broken run.
+    pub fn refused_by_server(&self) -> bool {
+        self.handshakes == 0
+            && self.errors > 0
+            && self
+                .errors_by_kind
+                .keys()
+                .all(|k| k.starts_with("alert ") && k.ends_with(" from server"))
+    }
+
+    /// The one alert every handshake got, when [`Self::refused_by_server`].
+    pub fn refusal(&self) -> Option<&str> {
+        if !self.refused_by_server() || self.errors_by_kind.len() != 1 {
+            return None;
+        }
+        self.errors_by_kind.keys().next().map(String::as_str)
+    }
+}
+
+/// The harness process's CPU time (user + system), seconds.
+pub fn cpu_seconds() -> f64 {
+    rusage_seconds(libc::RUSAGE_SELF)
+}
+
+/// The calling thread's CPU time (user + system), seconds: what an
+/// in-memory handshake costs, whatever else the process runs.
+pub fn thread_cpu_seconds() -> f64 {
+    rusage_seconds(libc::RUSAGE_THREAD)
+}
+
+fn rusage_seconds(who: libc::c_int) -> f64 {
     // SAFETY: getrusage only writes into the struct we hand it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let rc = unsafe { libc::getrusage(who, &mut usage) };
     if rc != 0 {
         return 0.0;
     }
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// CPU time (user + system, seconds) of every live process in group
+/// `pgid`, from `/proc/PID/stat`: nginx's master and worker, Apache's
+/// parent and children. A process that exited in between takes its time
+/// with it (the gateways here keep their workers for the whole run).
+pub fn group_cpu_seconds(pgid: u32) -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks = if ticks > 0 { ticks as f64 } else { 100.0 };
+    crate::interrupt::group_members(pgid)
+        .into_iter()
+        .filter_map(|(pid, _)| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| {
+            // pid (comm) state ...: utime and stime are fields 14 and 15,
+            // the 12th and 13th after the comm's closing parenthesis.
+            let after = &stat[stat.rfind(')')? + 1..];
+            let cols: Vec<&str> = after.split_whitespace().collect();
+            let utime: f64 = cols.get(11)?.parse().ok()?;
+            let stime: f64 = cols.get(12)?.parse().ok()?;
+            Some((utime + stime) / ticks)
+        })
+        .sum()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -251,19 +359,35 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// The kind a failed handshake is counted under.
+fn error_kind(e: &std::io::Error) -> String {
+    use crate::tls::classify;
+    match classify::find_rustls_error(e) {
+        Some(rustls::Error::AlertReceived(a)) => {
+            format!("alert {} from server", classify::alert_name(*a))
+        }
+        Some(r) => classify::client_error_code(r),
+        None => classify::io_error_code(e),
+    }
+}
+
 /// Full TCP + TLS handshakes against `addr` for `duration` with
-/// `concurrency` workers (bounded in time; stops by itself).
+/// `concurrency` workers (bounded in time; stops by itself). Nothing per
+/// handshake but the handshake, its latency and, on failure, its kind.
+/// `server_group`: the process group of a real gateway whose CPU to read.
 pub async fn load(
     addr: std::net::SocketAddr,
     client: &ClientSpec,
     duration: Duration,
     concurrency: usize,
+    server_group: Option<u32>,
     progress: impl Fn(f64) + Send + Sync + 'static,
 ) -> Result<LoadStats, BenchError> {
     let config = client_rustls_config(client)?;
     let name = ServerName::try_from(client.server_name.clone()).map_err(BenchError::ServerName)?;
     let connector = tokio_rustls::TlsConnector::from(config);
     let deadline = Instant::now() + duration;
+    let server_cpu0 = server_group.map(group_cpu_seconds);
     let cpu0 = cpu_seconds();
     let started = Instant::now();
     let progress = Arc::new(progress);
@@ -276,8 +400,9 @@ pub async fn load(
             client.timeouts,
         );
         workers.spawn(async move {
-            let mut lat = Vec::new();
-            let (mut errors, mut first_error) = (0u64, None);
+            let mut lat = Vec::with_capacity(4096);
+            let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
+            let mut first_error = None;
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let attempt = async {
@@ -288,11 +413,11 @@ pub async fn load(
                 match tokio::time::timeout(timeouts.handshake, attempt).await {
                     Ok(Ok(_tls)) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
                     Ok(Err(e)) => {
-                        errors += 1;
+                        *kinds.entry(error_kind(&e)).or_default() += 1;
                         first_error.get_or_insert_with(|| e.to_string());
                     }
                     Err(_) => {
-                        errors += 1;
+                        *kinds.entry("TIMEOUT".into()).or_default() += 1;
                         first_error.get_or_insert_with(|| "handshake timed out".to_string());
                     }
                 }
@@ -300,32 +425,71 @@ pub async fn load(
                     progress((started.elapsed().as_secs_f64() / duration.as_secs_f64()).min(1.0));
                 }
             }
-            (lat, errors, first_error)
+            (lat, kinds, first_error)
         });
     }
-    let (mut lat, mut errors, mut first_error) = (Vec::new(), 0, None);
+    let (mut lat, mut kinds, mut first_error) = (Vec::new(), BTreeMap::new(), None);
     while let Some(r) = workers.join_next().await {
-        let (l, e, f) = r.map_err(BenchError::Worker)?;
+        let (l, k, f) = r.map_err(BenchError::Worker)?;
         lat.extend(l);
-        errors += e;
+        for (kind, n) in k {
+            *kinds.entry(kind).or_insert(0) += n;
+        }
         if first_error.is_none() {
             first_error = f;
         }
     }
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu0;
+    let client_cpu = cpu_seconds() - cpu0;
+    let server_cpu = server_group
+        .zip(server_cpu0)
+        .map(|(g, before)| group_cpu_seconds(g) - before);
     lat.sort_by(|a, b| a.total_cmp(b));
     let n = lat.len() as u64;
+    let per = |cpu: f64| if n > 0 { cpu * 1e6 / n as f64 } else { 0.0 };
     Ok(LoadStats {
         handshakes: n,
-        errors,
+        errors: kinds.values().sum(),
+        errors_by_kind: kinds,
         first_error,
         wall_s: wall,
         handshakes_per_s: n as f64 / wall,
         p50_ms: percentile(&lat, 0.5),
         p90_ms: percentile(&lat, 0.9),
         p99_ms: percentile(&lat, 0.99),
-        cpu_us_per_handshake: if n > 0 { cpu * 1e6 / n as f64 } else { 0.0 },
+        cpu_us_per_handshake: per(client_cpu + server_cpu.unwrap_or(0.0)),
+        client_cpu_us_per_handshake: per(client_cpu),
+        server_cpu_us_per_handshake: server_cpu.map(per),
+    })
+}
+
+/// The in-memory reference: one rustls client and server handshaking
+/// through memory buffers on one thread.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct FloorStats {
+    pub handshakes: u64,
+    /// Thread CPU per handshake pair (client and server).
+    pub cpu_us_per_handshake: f64,
+}
+
+/// Handshake pairs in memory on this thread for `duration` (at least
+/// `min_handshakes`), measured in thread CPU time.
+pub fn floor(
+    m: &InMemory,
+    duration: Duration,
+    min_handshakes: u64,
+) -> Result<FloorStats, BenchError> {
+    let deadline = Instant::now() + duration;
+    let cpu0 = thread_cpu_seconds();
+    let mut n = 0u64;
+    while n < min_handshakes || Instant::now() < deadline {
+        handshake_in_memory(m)?;
+        n += 1;
+    }
+    let cpu = thread_cpu_seconds() - cpu0;
+    Ok(FloorStats {
+        handshakes: n,
+        cpu_us_per_handshake: cpu * 1e6 / n as f64,
     })
 }
 

@@ -1,16 +1,39 @@
-//! A benchmark run: for each trust-store size, a built-in gateway on
-//! loopback and [`super::load`] against it, one point after the other (so
-//! the points do not compete for the CPU).
+//! A benchmark run: for each trust-store size, a gateway (built-in on
+//! loopback, or a real program) and [`super::load`] against it, one point
+//! after the other (so the points do not compete for the CPU); optionally
+//! the in-memory floor of each point and `openssl s_time` against the
+//! first.
 
 use super::table::{BenchPoint, BenchRun};
-use super::{load, setup, BenchError};
+use super::{floor, load, s_time, setup, BenchError};
 use crate::interrupt::CancelToken;
 use crate::observation::TlsVersion;
+use crate::real::RealKind;
+use std::fmt;
 use std::time::Duration;
+
+/// Where the load goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchGateway {
+    /// The built-in `strict` gateway, in this process.
+    Builtin,
+    /// A real program, one process per point.
+    Real(RealKind),
+}
+
+impl fmt::Display for BenchGateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BenchGateway::Builtin => f.write_str("builtin"),
+            BenchGateway::Real(k) => write!(f, "{k}"),
+        }
+    }
+}
 
 /// What `bench` measures.
 #[derive(Debug, Clone)]
 pub struct SweepOptions {
+    pub gateway: BenchGateway,
     /// Trust-store sizes, in order; the first is the baseline.
     pub trust_anchors: Vec<usize>,
     /// Whether the gateway sends its CA-names list.
@@ -19,9 +42,30 @@ pub struct SweepOptions {
     /// How long each point runs.
     pub duration: Duration,
     pub concurrency: usize,
+    /// Also measure each point's in-memory rustls pair (`--floor`).
+    pub floor: bool,
+    /// Also run `openssl s_time` against the first point (`--compare s_time`).
+    pub compare_s_time: bool,
     /// Once cancelled, the point being measured is dropped and no other
     /// starts; the run says it was interrupted.
     pub cancel: CancelToken,
+}
+
+impl SweepOptions {
+    /// Built-in gateway, names on, TLS 1.3, no floor, no s_time.
+    pub fn new(trust_anchors: Vec<usize>, duration: Duration, concurrency: usize) -> Self {
+        SweepOptions {
+            gateway: BenchGateway::Builtin,
+            trust_anchors,
+            ca_names: true,
+            tls: TlsVersion::Tls13,
+            duration,
+            concurrency,
+            floor: false,
+            compare_s_time: false,
+            cancel: CancelToken::new(),
+        }
+    }
 }
 
 /// Measure every point of `opts`. `progress(trust_anchors, fraction)` is
@@ -34,25 +78,30 @@ pub async fn sweep(
         return Err(BenchError::NoPoints);
     }
     let mut points = Vec::with_capacity(opts.trust_anchors.len());
-    for &n in &opts.trust_anchors {
+    let mut s_time = None;
+    for (i, &n) in opts.trust_anchors.iter().enumerate() {
         if opts.cancel.is_cancelled() {
             break;
         }
         let point = tokio::select! {
-            p = measure(opts, n, progress.clone()) => p,
+            p = measure(opts, n, i == 0, progress.clone()) => p,
             _ = opts.cancel.cancelled() => break,
         };
-        points.push(point.map_err(|e| BenchError::Point {
+        let (point, compared) = point.map_err(|e| BenchError::Point {
             trust_anchors: n,
             source: Box::new(e),
-        })?);
+        })?;
+        points.push(point);
+        s_time = s_time.or(compared);
     }
     Ok(BenchRun {
+        gateway: opts.gateway.to_string(),
         tls: opts.tls,
         ca_names: opts.ca_names,
         duration: opts.duration,
         concurrency: opts.concurrency,
         points,
+        s_time,
         interrupted: opts.cancel.signal().map(|s| s.name().to_string()),
     })
 }
@@ -60,26 +109,72 @@ pub async fn sweep(
 async fn measure(
     opts: &SweepOptions,
     trust_anchors: usize,
+    first: bool,
     progress: impl Fn(usize, f64) + Send + Sync + 'static,
-) -> Result<BenchPoint, BenchError> {
+) -> Result<(BenchPoint, Option<s_time::STimeStats>), BenchError> {
+    let (mut point, compared) = match opts.gateway {
+        BenchGateway::Builtin => measure_builtin(opts, trust_anchors, first, progress).await?,
+        BenchGateway::Real(kind) => {
+            super::real::measure_real(kind, opts, trust_anchors, first, progress).await?
+        }
+    };
+    if opts.floor {
+        // The built-in gateway's configuration for the same point, driven
+        // in memory on this thread (no load runs meanwhile).
+        let s = setup(trust_anchors, opts.ca_names, opts.tls)?;
+        let m = s.in_memory()?;
+        let d = opts.duration.min(Duration::from_secs(5));
+        // Blocks this thread for `d`: nothing else runs between points.
+        point.floor = Some(floor(&m, d, 50)?);
+    }
+    Ok((point, compared))
+}
+
+async fn measure_builtin(
+    opts: &SweepOptions,
+    trust_anchors: usize,
+    first: bool,
+    progress: impl Fn(usize, f64) + Send + Sync + 'static,
+) -> Result<(BenchPoint, Option<s_time::STimeStats>), BenchError> {
     progress(trust_anchors, 0.0);
     let s = setup(trust_anchors, opts.ca_names, opts.tls)?;
-    let gateway = crate::tls::server::start(s.gateway.clone())
+    let tls = crate::tls::server::gateway_tls(&s.gateway).map_err(BenchError::Gateway)?;
+    let gateway = super::server::LeanGateway::start(tls.config, s.gateway.timeouts.handshake)
         .await
-        .map_err(BenchError::Gateway)?;
+        .map_err(BenchError::Listen)?;
     let stats = load(
         gateway.addr(),
         &s.client,
         opts.duration,
         opts.concurrency,
+        None,
         move |f| progress(trust_anchors, f),
     )
     .await;
+    let compared = if first && opts.compare_s_time {
+        let (cert, key) = &s.client_pem;
+        Some(
+            s_time::s_time(
+                gateway.addr(),
+                opts.tls,
+                cert,
+                key,
+                opts.duration,
+                trust_anchors,
+            )
+            .await,
+        )
+    } else {
+        None
+    };
     gateway.shutdown().await;
-    Ok(BenchPoint {
+    let point = BenchPoint {
         trust_anchors,
         ca_names_bytes: s.ca_names_bytes,
         ca_names_truncated: s.ca_names_truncated,
+        ca_names_note: None,
         stats: stats?,
-    })
+        floor: None,
+    };
+    Ok((point, compared.transpose()?))
 }

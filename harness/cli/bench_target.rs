@@ -70,8 +70,33 @@ pub fn bench_target(args: &BenchArgs, url: &str, pki_dir: &Path) -> Result<i32> 
         &client,
         args.duration,
         args.concurrency,
+        None,
         move |done| shown.set_position((done * 1000.0) as u64),
     ))?;
+    let compared = match args.compare {
+        Some(super::bench::CompareWith::STime) => {
+            Some(rt.block_on(mtls_harness::bench::s_time::s_time(
+                target.addr,
+                args.tls,
+                &cert.chain_pem(),
+                &cert.key_pem(),
+                args.duration,
+                0,
+            ))?)
+        }
+        None => None,
+    };
+    let s_time_line = compared
+        .map(|s| {
+            format!(
+                "\nopenssl s_time: {:.1} handshakes/s ({} in {:.1} s); the harness's load is {:.2}x\n",
+                s.handshakes_per_s,
+                s.connections,
+                s.wall_s,
+                stats.handshakes_per_s / s.handshakes_per_s.max(f64::MIN_POSITIVE)
+            )
+        })
+        .unwrap_or_default();
     bar.finish_and_clear();
     let text = match args.format {
         BenchFormat::Json => {
@@ -82,13 +107,14 @@ pub fn bench_target(args: &BenchArgs, url: &str, pki_dir: &Path) -> Result<i32> 
                 "duration_s": args.duration.as_secs_f64(),
                 "concurrency": args.concurrency,
                 "stats": stats,
+                "s_time": compared,
             }))? + "\n"
         }
         BenchFormat::Table => format!(
             "bench {url}: TLS {}, client {}, {:?} per point, concurrency {}\n\n\
              | handshakes/s | p50 ms | p90 ms | p99 ms | CPU us/handshake | handshakes | errors |\n\
              |---:|---:|---:|---:|---:|---:|---:|\n\
-             | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |\n{}",
+             | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |\n{}{}{}",
             args.tls,
             cert.name,
             args.duration,
@@ -104,7 +130,13 @@ pub fn bench_target(args: &BenchArgs, url: &str, pki_dir: &Path) -> Result<i32> 
                 .first_error
                 .as_deref()
                 .map(|e| format!("\nfirst error: {e}\n"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if stats.errors_by_kind.is_empty() {
+                String::new()
+            } else {
+                format!("errors by kind: {:?}\n", stats.errors_by_kind)
+            },
+            s_time_line
         ),
     };
     write_or_print(args.output.as_deref(), &text)?;

@@ -4,6 +4,7 @@
 
 mod args;
 mod bench;
+mod bench_plot;
 mod bench_target;
 mod catalog;
 mod docs;
@@ -16,6 +17,7 @@ mod list;
 mod output;
 mod pki;
 mod probe;
+mod report;
 mod run;
 mod serve;
 mod target_kit;
@@ -58,6 +60,8 @@ pub enum Command {
     /// Handshake throughput against built-in gateways with large trust
     /// stores, with ratios against the first (baseline) point.
     Bench(bench::BenchArgs),
+    /// Work with reports: `report merge` joins those of several machines.
+    Report(report::ReportArgs),
     /// Run each scenario on the built-in profile and on the real gateway it
     /// models and tabulate agreement.
     Fidelity(fidelity::FidelityArgs),
@@ -83,6 +87,7 @@ impl Command {
             Command::Probe(args) => probe::probe(args),
             Command::TargetKit(args) => target_kit::target_kit(args),
             Command::Bench(args) => bench::bench(args),
+            Command::Report(args) => report::report(args),
             Command::Fidelity(args) => fidelity::fidelity(args),
             Command::Docs(args) => docs::docs(args),
             Command::Flake(args) => flake::flake(args),

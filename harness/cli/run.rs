@@ -93,6 +93,10 @@ pub struct RunArgs {
     /// built-in catalog (docs/fidelity.md).
     #[arg(long, value_name = "FILE")]
     pub fidelity: Option<PathBuf>,
+    /// Only shard K of N (e.g. 2/3): a stable split of the cases by name,
+    /// for several CI machines; `report merge` joins their reports.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<mtls_harness::runner::shard::Shard>,
 }
 
 pub fn run(args: RunArgs) -> Result<i32> {
@@ -152,6 +156,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     if let Some(c) = args.concurrency {
         opts.concurrency = c;
     }
+    opts.shard = args.shard;
     if let GatewaySelection::External(t) = &opts.gateway {
         opts.profiles = Some(vec![t.profile]);
     } else if !args.profile.is_empty() {
@@ -192,7 +197,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     bar.finish_and_clear();
     if let Some(i) = &report.interrupted {
         eprintln!("{i}");
-    } else if report.results.is_empty() {
+    } else if report.results.is_empty() && args.shard.is_none() {
         eprintln!("no case selected (check --profile / --tls)");
         return Ok(exit_codes::NO_SCENARIO_SELECTED);
     }

@@ -33,6 +33,8 @@ pub struct RunOptions {
     /// Once cancelled, no case starts and the cases in flight are dropped
     /// (their real gateways stopped); the report says it was interrupted.
     pub cancel: CancelToken,
+    /// Only this shard's cases (`run --shard K/N`).
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// Where the cases run.
@@ -90,6 +92,7 @@ impl Default for RunOptions {
             gateway: GatewaySelection::Builtin,
             capture: None,
             cancel: CancelToken::global(),
+            shard: None,
         }
     }
 }
@@ -290,7 +293,11 @@ pub async fn run_one_on(
                     not_run_reason: None,
                 };
             }
-            (judge(&expected, &obs), Some(obs))
+            let mut verdict = judge(&expected, &obs);
+            if let Some(perf) = &scenario.file.expect.performance {
+                verdict = with_performance(verdict, scenario, pki, tls, perf, gateway);
+            }
+            (verdict, Some(obs))
         }
     };
     CaseResult {
@@ -302,6 +309,45 @@ pub async fn run_one_on(
         observation,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         not_run_reason: None,
+    }
+}
+
+/// `verdict` with the scenario's `[expect.performance]` bounds checked: on
+/// the built-in gateway only (a real program or a target is loaded with
+/// `bench`); a missed bound is a FAIL naming both figures.
+fn with_performance(
+    verdict: Verdict,
+    scenario: &Scenario,
+    pki: &Pki,
+    tls: TlsVersion,
+    perf: &crate::scenario::schema::PerformanceExpectation,
+    gateway: &GatewaySelection,
+) -> Verdict {
+    if !matches!(gateway, GatewaySelection::Builtin) {
+        return verdict;
+    }
+    // CPU-bound for a fraction of a second: off the async workers' hands.
+    let measure = || super::performance::measure(pki, &scenario.file, tls, perf);
+    let measured = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(measure),
+        _ => measure(),
+    };
+    let diffs = match measured {
+        Ok(figures) => super::performance::judge(perf, &figures),
+        Err(e) => vec![Diff {
+            field: "performance".into(),
+            expected: "a measurable baseline and scenario".into(),
+            got: e.to_string(),
+        }],
+    };
+    match (verdict, diffs.is_empty()) {
+        (v, true) => v,
+        (Verdict::Pass, false) => Verdict::Fail { diffs },
+        (Verdict::Fail { diffs: mut d }, false) => {
+            d.extend(diffs);
+            Verdict::Fail { diffs: d }
+        }
+        (v, false) => v,
     }
 }
 
@@ -318,14 +364,26 @@ pub async fn run_all(
     let mut planned = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
         let ScenarioPlan { cases, not_run } = plan(s, opts);
-        for (p, reason) in not_run {
-            report.not_run.push((s.id.clone(), p, reason));
+        if opts.shard.is_none_or(|shard| shard.owns(&s.id)) {
+            for (p, reason) in not_run {
+                report.not_run.push((s.id.clone(), p, reason));
+            }
         }
-        planned.extend(cases.into_iter().map(|(profile, tls)| PlannedCase {
-            scenario: i,
-            profile,
-            tls,
-        }));
+        planned.extend(
+            cases
+                .into_iter()
+                .filter(|(profile, tls)| {
+                    opts.shard.is_none_or(|shard| {
+                        let label = opts.gateway.case_label(*profile);
+                        shard.owns(&format!("{} [{label} TLS{tls}]", s.id))
+                    })
+                })
+                .map(|(profile, tls)| PlannedCase {
+                    scenario: i,
+                    profile,
+                    tls,
+                }),
+        );
     }
     let total = planned.len();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));

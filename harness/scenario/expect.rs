@@ -28,6 +28,7 @@ impl Expectation {
             tls13: _,
             gateway: _,
             client: _,
+            performance: _,
         } = self;
         result.is_some()
             || handshake.is_some()
@@ -74,6 +75,7 @@ impl Expectation {
             tls13: _,
             gateway: _,
             client: _,
+            performance: _,
         } = top;
         fn set<T: Clone>(dst: &mut Option<T>, src: &Option<T>) {
             if let Some(v) = src {

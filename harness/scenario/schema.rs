@@ -216,6 +216,34 @@ pub struct Expectation {
     /// `[expect.client.<selection-policy>]`
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub client: BTreeMap<String, Expectation>,
+    /// `[expect.performance]` (directly under `[expect]` only): a bound on
+    /// handshake cost as a ratio to a baseline measured in the same run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<PerformanceExpectation>,
+}
+
+/// `[expect.performance]`: this scenario's built-in gateway against the same
+/// gateway with a smaller trust store, both measured in the same run,
+/// interleaved, in CPU time. Never an absolute time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceExpectation {
+    /// What the scenario is compared with.
+    pub baseline: PerformanceBaseline,
+    /// CPU per handshake at most this multiple of the baseline's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_ratio: Option<f64>,
+    /// Handshakes per CPU second at least this multiple of the baseline's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_handshakes_ratio: Option<f64>,
+}
+
+/// `baseline = { trust_anchors = 1 }`: the same `[server]` trusting only
+/// this many of its CAs (those the client's certificates chain to first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceBaseline {
+    pub trust_anchors: usize,
 }
 
 /// The `[expect]` table of a scenario.

@@ -267,6 +267,42 @@ impl Validator<'_> {
             }
         }
 
+        if let Some(perf) = &e.performance {
+            let here = with(&[Seg::Key("performance")]);
+            if level != Level::Base {
+                self.push(
+                    &here,
+                    "[expect.performance] goes directly under [expect]".into(),
+                );
+            }
+            if perf.max_cost_ratio.is_none() && perf.min_handshakes_ratio.is_none() {
+                self.push(
+                    &here,
+                    "bounds nothing: give max_cost_ratio or min_handshakes_ratio".into(),
+                );
+            }
+            for (key, v) in [
+                ("max_cost_ratio", perf.max_cost_ratio),
+                ("min_handshakes_ratio", perf.min_handshakes_ratio),
+            ] {
+                if v.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+                    self.push(
+                        &with(&[Seg::Key("performance"), Seg::Key(key)]),
+                        "must be a ratio above 0".into(),
+                    );
+                }
+            }
+            if perf.baseline.trust_anchors == 0 {
+                self.push(
+                    &with(&[
+                        Seg::Key("performance"),
+                        Seg::Key("baseline"),
+                        Seg::Key("trust_anchors"),
+                    ]),
+                    "must be at least 1".into(),
+                );
+            }
+        }
         let versions = [("1.2", &e.tls12), ("1.3", &e.tls13)];
         if level == Level::Version {
             for (v, table) in versions {

@@ -10,6 +10,7 @@ pub mod client;
 pub mod deferred_write_error;
 pub mod error;
 pub mod forwarded;
+pub mod load_client;
 pub mod policy;
 pub mod post_handshake;
 pub mod proxy;

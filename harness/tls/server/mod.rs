@@ -4,6 +4,7 @@
 //! what it saw of each connection ([`ServerRecord`]). What to decide (alert or
 //! page) is the [`ClientAuthPolicy`]'s business.
 
+mod anchor_index;
 mod connection;
 mod record;
 mod verifier;

@@ -68,8 +68,12 @@ impl GatewayVerifier {
 
 #[derive(Debug)]
 enum VerifyMode {
-    /// rustls's WebPkiClientVerifier decides (and its error sets the alert).
-    Rustls(Arc<dyn ClientCertVerifier>),
+    /// rustls's WebPkiClientVerifier decides (and its error sets the alert);
+    /// with many anchors, first through the anchors that can end the path.
+    Rustls(
+        Arc<dyn ClientCertVerifier>,
+        Option<Box<super::anchor_index::AnchorIndex>>,
+    ),
     /// The harness's verification by these rules (OpenSSL's or Go's), with
     /// the profile's alerts.
     Rules(Rules),
@@ -97,7 +101,10 @@ impl ClientCertVerifier for GatewayVerifier {
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
         match &self.mode {
-            VerifyMode::Rustls(inner) => inner.verify_client_cert(end_entity, intermediates, now),
+            VerifyMode::Rustls(inner, index) => index
+                .as_ref()
+                .and_then(|i| i.verify(end_entity, intermediates, now))
+                .unwrap_or_else(|| inner.verify_client_cert(end_entity, intermediates, now)),
             VerifyMode::Rules(rules) => {
                 let chain: Vec<CertificateDer<'_>> = std::iter::once(end_entity.clone())
                     .chain(intermediates.iter().cloned())
@@ -201,7 +208,15 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, TlsError> {
                 builder = builder.allow_unauthenticated();
             }
             let inner = builder.build()?;
-            (VerifyMode::Rustls(inner), cert_mandatory, false)
+            let anchors = config.trust.anchors();
+            let index = (anchors.len() >= super::anchor_index::INDEX_FROM).then(|| {
+                Box::new(super::anchor_index::AnchorIndex::new(
+                    anchors,
+                    config.trust.crl_ders(),
+                    !cert_mandatory,
+                ))
+            });
+            (VerifyMode::Rustls(inner, index), cert_mandatory, false)
         }
         Enforcement::Handshake {
             rules,

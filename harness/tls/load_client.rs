@@ -1,0 +1,129 @@
+//! The load generator's client: the same wallet, roots and versions as a
+//! [`ClientSpec`], without what only an observation needs. Per handshake it
+//! formats no DN and records nothing (the scenario client turns every CA
+//! name into a string for the observation); `match-issuer` compares the
+//! names as bytes. Resumption is off, so every handshake is a full one.
+
+use super::client::ClientSpec;
+use super::TlsError;
+use crate::knobs::SelectionPolicy as Selection;
+use rustls::client::ResolvesClientCert;
+use rustls::sign::CertifiedKey;
+use rustls::SignatureScheme;
+use std::sync::Arc;
+
+/// Which wallet entry a handshake sends, decided without allocating.
+#[derive(Debug)]
+struct LeanResolver {
+    /// (issuers of its chain, key), in wallet order.
+    wallet: Vec<(Vec<Vec<u8>>, Arc<CertifiedKey>)>,
+    selection: Selection,
+}
+
+impl ResolvesClientCert for LeanResolver {
+    fn resolve(
+        &self,
+        root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        let first = || self.wallet.first().map(|(_, k)| k.clone());
+        let matching = || {
+            self.wallet
+                .iter()
+                .find(|(issuers, _)| {
+                    issuers
+                        .iter()
+                        .any(|i| root_hint_subjects.contains(&i.as_slice()))
+                })
+                .map(|(_, k)| k.clone())
+        };
+        match self.selection {
+            Selection::Never => None,
+            Selection::Always => first(),
+            Selection::MatchIssuerOrAnyIfEmpty if root_hint_subjects.is_empty() => first(),
+            Selection::MatchIssuer | Selection::MatchIssuerOrAnyIfEmpty => matching(),
+        }
+    }
+
+    fn has_certs(&self) -> bool {
+        !self.wallet.is_empty()
+    }
+}
+
+impl ClientSpec {
+    /// The rustls configuration the load generator uses: this client's
+    /// wallet, selection policy, server roots and versions, with the lean
+    /// resolver and no resumption.
+    pub fn load_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for r in &self.server_roots {
+            roots.add(r.clone()).map_err(|source| TlsError::Config {
+                what: "server trust root",
+                source,
+            })?;
+        }
+        let resolver = Arc::new(LeanResolver {
+            wallet: self
+                .wallet
+                .iter()
+                .map(|w| (w.issuers.clone(), w.key.clone()))
+                .collect(),
+            selection: self.selection,
+        });
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(super::provider()))
+            .with_protocol_versions(&super::rustls_versions(&self.versions))
+            .map_err(|source| TlsError::Config {
+                what: "client TLS versions",
+                source,
+            })?;
+        let builder = if self.accept_any_server_cert {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(super::client::AnyServerCert))
+        } else {
+            builder.with_root_certificates(roots)
+        };
+        let mut config = builder.with_client_cert_resolver(resolver);
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.resumption = rustls::client::Resumption::disabled();
+        Ok(Arc::new(config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolver(selection: Selection) -> LeanResolver {
+        let key = Arc::new(CertifiedKey::new(
+            vec![],
+            rustls::crypto::ring::sign::any_supported_type(
+                &rustls_pki_types::PrivateKeyDer::Pkcs8(
+                    rcgen::KeyPair::generate().unwrap().serialize_der().into(),
+                ),
+            )
+            .unwrap(),
+        ));
+        LeanResolver {
+            wallet: vec![(vec![b"issuer-a".to_vec()], key)],
+            selection,
+        }
+    }
+
+    #[test]
+    fn the_lean_resolver_follows_the_selection_policy() {
+        let (a, b): (&[u8], &[u8]) = (b"issuer-a", b"issuer-b");
+        assert!(resolver(Selection::Always).resolve(&[b], &[]).is_some());
+        assert!(resolver(Selection::Never).resolve(&[a], &[]).is_none());
+        assert!(resolver(Selection::MatchIssuer)
+            .resolve(&[b, a], &[])
+            .is_some());
+        assert!(resolver(Selection::MatchIssuer)
+            .resolve(&[b], &[])
+            .is_none());
+        assert!(resolver(Selection::MatchIssuer).resolve(&[], &[]).is_none());
+        let any = resolver(Selection::MatchIssuerOrAnyIfEmpty);
+        assert!(any.resolve(&[], &[]).is_some());
+        assert!(any.resolve(&[b], &[]).is_none());
+    }
+}

@@ -1,0 +1,336 @@
+//! `bench` against real gateways and its ratios, `run --shard K/N` and
+//! `report merge`. Short durations: these check behaviour, never a time.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+fn harness(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        .args(args)
+        .output()
+        .expect("run mtls-harness");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json_of(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("JSON")
+}
+
+/// nginx must be installed: CI or not, a missing one fails loudly.
+fn require_nginx() {
+    let found = ["/usr/sbin/nginx", "/usr/bin/nginx", "/sbin/nginx"]
+        .iter()
+        .any(|p| Path::new(p).is_file());
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(
+        found,
+        "nginx is not installed{}: {}",
+        if ci { " [CI=true]" } else { "" },
+        mtls_harness::real::INSTALL_HINT
+    );
+}
+
+#[test]
+fn bench_against_real_nginx_reads_its_cpu_and_reports_the_oversized_list_as_its_alert() {
+    require_nginx();
+    let tmp = tempfile::tempdir().unwrap();
+    let off = tmp.path().join("off.json");
+    let (code, _, err) = harness(&[
+        "bench",
+        "--gateway",
+        "real:nginx",
+        "--trust-anchors",
+        "1,1000",
+        "--ca-names",
+        "off",
+        "--duration",
+        "300ms",
+        "--format",
+        "json",
+        "--output",
+        off.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let run = json_of(&off);
+    assert_eq!(run["gateway"], "real:nginx");
+    for p in run["points"].as_array().unwrap() {
+        let st = &p["stats"];
+        assert!(st["handshakes"].as_u64().unwrap() > 0, "{p}");
+        // nginx's own processes did the server's work.
+        assert!(
+            st["server_cpu_us_per_handshake"].as_f64().unwrap() > 0.0,
+            "{p}"
+        );
+        assert!(
+            st["client_cpu_us_per_handshake"].as_f64().unwrap() > 0.0,
+            "{p}"
+        );
+        // nginx cannot send an empty list: only the client's CA is named.
+        assert!(
+            p["ca_names_note"]
+                .as_str()
+                .unwrap()
+                .contains("cannot send none"),
+            "{p}"
+        );
+        assert!(p["ca_names_bytes"].as_u64().unwrap() < 100, "{p}");
+    }
+    assert!(run["points"][1]["cost_ratio_vs_baseline"].as_f64().unwrap() > 0.0);
+
+    // 1,000 names are over 64 KiB: nginx (OpenSSL) answers internal_error.
+    let on = tmp.path().join("on.json");
+    let (code, _, err) = harness(&[
+        "bench",
+        "--gateway",
+        "real:nginx",
+        "--trust-anchors",
+        "1,1000",
+        "--ca-names",
+        "on",
+        "--duration",
+        "300ms",
+        "--format",
+        "json",
+        "--output",
+        on.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "a refusal is a finding, not a failed run: {err}");
+    let run = json_of(&on);
+    let big = &run["points"][1];
+    assert!(big["ca_names_bytes"].as_u64().unwrap() > 65_535, "{big}");
+    assert_eq!(big["stats"]["handshakes"], 0, "{big}");
+    assert_eq!(
+        big["refused_by_server"], "alert internal_error from server",
+        "{big}"
+    );
+    assert!(run["points"][0]["stats"]["handshakes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn bench_floor_s_time_plot_and_max_ratio() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("b.json");
+    let svg = tmp.path().join("b.svg");
+    let (code, _, err) = harness(&[
+        "bench",
+        "--trust-anchors",
+        "1,100",
+        "--duration",
+        "300ms",
+        "--floor",
+        "--compare",
+        "s_time",
+        "--format",
+        "json",
+        "--output",
+        out.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
+        "--max-ratio",
+        "1000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let run = json_of(&out);
+    for p in run["points"].as_array().unwrap() {
+        assert!(
+            p["floor"]["cpu_us_per_handshake"].as_f64().unwrap() > 0.0,
+            "{p}"
+        );
+        assert!(p["floor_ratio"].as_f64().unwrap() > 0.0, "{p}");
+        assert!(p["stats"]["errors"] == 0, "{p}");
+    }
+    assert!(run["s_time"]["connections"].as_u64().unwrap() > 0, "{run}");
+    assert!(run["s_time_ratio"].as_f64().unwrap() > 0.0);
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("builtin"), "{svg}");
+
+    // Every row's cost ratio is above a tiny bound: exit 1, each named.
+    let (code, _, err) = harness(&[
+        "bench",
+        "--trust-anchors",
+        "1",
+        "--duration",
+        "100ms",
+        "--max-ratio",
+        "0.001",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("FAIL: 1 anchors cost 1.00x"), "{err}");
+    let (code, _, err) = harness(&["bench", "--max-ratio", "0"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn bench_rows_of_two_load_machines_merge_summed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for i in 0..2 {
+        let f = tmp.path().join(format!("m{i}.json"));
+        let (code, _, err) = harness(&[
+            "bench",
+            "--trust-anchors",
+            "1,10",
+            "--duration",
+            "200ms",
+            "--format",
+            "json",
+            "--output",
+            f.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        files.push(f);
+    }
+    let merged = tmp.path().join("merged.json");
+    let (code, _, err) = harness(&[
+        "report",
+        "merge",
+        files[0].to_str().unwrap(),
+        files[1].to_str().unwrap(),
+        "--output",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (a, b, m) = (json_of(&files[0]), json_of(&files[1]), json_of(&merged));
+    for i in 0..2 {
+        let n = |v: &Value| v["points"][i]["stats"]["handshakes"].as_u64().unwrap();
+        assert_eq!(n(&m), n(&a) + n(&b));
+        assert_eq!(
+            m["points"][i]["trust_anchors"],
+            a["points"][i]["trust_anchors"]
+        );
+    }
+    assert_eq!(m["concurrency"], 8);
+}
+
+/// What a report says about its cases, without what differs run to run
+/// (durations, timings, wall time, and the transcript, whose interleaving
+/// of the two sides' messages varies between two runs of one case).
+fn stable(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                for k in ["duration_ms", "wall_ms", "timings", "transcript"] {
+                    o.remove(k);
+                }
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+/// testcase name -> its element with times stripped, from a JUnit report.
+fn junit_cases(xml: &str) -> BTreeMap<String, String> {
+    let time = regex_lite::Regex::new(r#" (time|timestamp)="[^"]*""#).unwrap();
+    let mut cases = BTreeMap::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find("<testcase ") {
+        let end = rest[i..]
+            .find("</testcase>")
+            .map(|e| i + e + "</testcase>".len())
+            .or_else(|| rest[i..].find("/>").map(|e| i + e + 2))
+            .unwrap();
+        let el = &rest[i..end];
+        let name = el
+            .split("name=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(
+            cases
+                .insert(name.to_string(), time.replace_all(el, "").into_owned())
+                .is_none(),
+            "{name} twice"
+        );
+        rest = &rest[end..];
+    }
+    cases
+}
+
+#[test]
+fn three_shards_cover_every_case_once_and_merge_to_the_unsharded_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let filter = "ca_names::*";
+    let run = |shard: Option<&str>, format: &str, file: &Path| {
+        let mut args = vec!["run", catalog, "--filter", filter, "--format", format];
+        args.extend(["--output", file.to_str().unwrap()]);
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let (code, out, err) = harness(&args);
+        assert!(code == 0 || code == 1, "{out}{err}");
+    };
+    let whole = tmp.path().join("whole.json");
+    run(None, "json", &whole);
+    let whole_xml = tmp.path().join("whole.xml");
+    run(None, "junit", &whole_xml);
+    let mut parts = Vec::new();
+    let mut xml_parts = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for k in 1..=3 {
+        let f = tmp.path().join(format!("s{k}.json"));
+        run(Some(&format!("{k}/3")), "json", &f);
+        for r in json_of(&f)["results"].as_array().unwrap() {
+            let name = format!("{} [{} TLS{}]", r["scenario"], r["profile"], r["tls"]);
+            *seen.entry(name).or_default() += 1;
+        }
+        parts.push(f.to_str().unwrap().to_string());
+        let x = tmp.path().join(format!("s{k}.xml"));
+        run(Some(&format!("{k}/3")), "junit", &x);
+        xml_parts.push(x.to_str().unwrap().to_string());
+    }
+    let whole_json = json_of(&whole);
+    let total = whole_json["results"].as_array().unwrap().len();
+    assert!(total > 10, "{total}");
+    assert_eq!(seen.len(), total, "every case in some shard");
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "a case in two shards: {seen:?}"
+    );
+
+    let merged = tmp.path().join("merged.json");
+    let mut args = vec!["report", "merge"];
+    args.extend(parts.iter().map(String::as_str));
+    args.extend(["--output", merged.to_str().unwrap()]);
+    let (code, _, err) = harness(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(stable(json_of(&merged)), stable(whole_json));
+
+    let merged_xml = tmp.path().join("merged.xml");
+    let mut args = vec!["report", "merge"];
+    args.extend(xml_parts.iter().map(String::as_str));
+    args.extend(["--output", merged_xml.to_str().unwrap()]);
+    let (code, _, err) = harness(&args);
+    assert_eq!(code, 0, "{err}");
+    let (m, w) = (
+        std::fs::read_to_string(&merged_xml).unwrap(),
+        std::fs::read_to_string(&whole_xml).unwrap(),
+    );
+    assert_eq!(junit_cases(&m), junit_cases(&w));
+    let totals = |x: &str| {
+        let head = &x[x.find("<testsuites").unwrap()..];
+        let head = &head[..head.find('>').unwrap()];
+        ["tests", "failures", "errors"].map(|a| {
+            head.split(&format!(" {a}=\""))
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+    };
+    assert_eq!(totals(&m), totals(&w));
+}
