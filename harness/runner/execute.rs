@@ -8,6 +8,7 @@ use crate::interrupt::CancelToken;
 use crate::observation::TlsVersion;
 use crate::oracle::{judge, Diff, Verdict};
 use crate::pki::{Pki, PkiError};
+use crate::real::client::{run_case_real_client, RealClientKind};
 use crate::real::{run_case_real, RealKind};
 use crate::scenario::Scenario;
 use crate::tls::Timeouts;
@@ -33,6 +34,31 @@ pub struct RunOptions {
     /// Once cancelled, no case starts and the cases in flight are dropped
     /// (their real gateways stopped); the report says it was interrupted.
     pub cancel: CancelToken,
+    /// The built-in client, or a real client program (`run --client`).
+    pub client: ClientSelection,
+}
+
+/// Who makes the request (`run --client`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientSelection {
+    /// The built-in client with the scenario's `[client] selection`.
+    #[default]
+    Builtin,
+    /// A real client program: only scenarios whose selection policy it
+    /// follows run, against the built-in gateways; the rest are SKIP.
+    Real(RealClientKind),
+}
+
+impl ClientSelection {
+    /// `builtin` or `real:<name>`.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "builtin" {
+            return Some(ClientSelection::Builtin);
+        }
+        s.strip_prefix("real:")
+            .and_then(RealClientKind::from_name)
+            .map(ClientSelection::Real)
+    }
 }
 
 /// Where the cases run.
@@ -90,6 +116,7 @@ impl Default for RunOptions {
             gateway: GatewaySelection::Builtin,
             capture: None,
             cancel: CancelToken::global(),
+            client: ClientSelection::Builtin,
         }
     }
 }
@@ -214,20 +241,50 @@ pub async fn run_one_on(
     timeouts: Timeouts,
     gateway: &GatewaySelection,
 ) -> CaseResult {
+    run_one_with(
+        scenario,
+        pki,
+        profile,
+        tls,
+        timeouts,
+        gateway,
+        ClientSelection::Builtin,
+    )
+    .await
+}
+
+/// Run one case on `gateway` with `client` and judge it by `profile`'s
+/// expectations. A real client runs against the built-in gateway of
+/// `profile` (a real gateway with a real client is not built: SKIP).
+pub async fn run_one_with(
+    scenario: &Scenario,
+    pki: &Pki,
+    profile: ProfileKind,
+    tls: TlsVersion,
+    timeouts: Timeouts,
+    gateway: &GatewaySelection,
+    client: ClientSelection,
+) -> CaseResult {
     let started = Instant::now();
     let mut limit = timeouts.connect
         + timeouts.handshake
         + timeouts.response
         + std::time::Duration::from_secs(5);
     let case = async {
-        match gateway {
-            GatewaySelection::Builtin => {
+        match (gateway, client) {
+            (GatewaySelection::Builtin, ClientSelection::Real(kind)) => {
+                run_case_real_client(pki, &scenario.file, profile, tls, timeouts, kind).await
+            }
+            (_, ClientSelection::Real(kind)) => Err(CaseError::Unsupported(format!(
+                "{kind} runs against the built-in gateways only"
+            ))),
+            (GatewaySelection::Builtin, _) => {
                 run_case(pki, &scenario.file, profile, tls, timeouts).await
             }
-            GatewaySelection::Real(kind) => {
+            (GatewaySelection::Real(kind), _) => {
                 run_case_real(pki, &scenario.file, *kind, tls, timeouts).await
             }
-            GatewaySelection::External(target) => {
+            (GatewaySelection::External(target), _) => {
                 crate::case::run_case_external(target, &scenario.file, tls, timeouts).await
             }
         }
@@ -237,6 +294,11 @@ pub async fn run_one_on(
         limit += crate::real::START_TIMEOUT
             + crate::real::LOG_TIMEOUT
             + std::time::Duration::from_secs(5);
+    }
+    if let ClientSelection::Real(kind) = client {
+        // Starting the program (a browser) and the gateway's last records.
+        limit +=
+            crate::real::client::client_timeout(kind, timeouts) + std::time::Duration::from_secs(5);
     }
     let outcome = tokio::time::timeout(limit, case).await;
     let (verdict, observation) = match outcome {
@@ -259,6 +321,12 @@ pub async fn run_one_on(
         ),
         Ok(Ok(obs)) => {
             let mut expected = scenario.expectation(profile.name(), tls);
+            if matches!(client, ClientSelection::Real(_)) {
+                // The alert a real client received is known only by the
+                // gateway's record (and the program's text): the outcome,
+                // the certificate sent and the status are what is judged.
+                expected.client_error = None;
+            }
             if matches!(gateway, GatewaySelection::Real(RealKind::Openssl)) {
                 // s_server -www answers with its own status page: the body
                 // text cannot match (see crate::real).
@@ -270,7 +338,10 @@ pub async fn run_one_on(
     CaseResult {
         scenario: scenario.id.clone(),
         description: scenario.file.description.clone(),
-        profile: gateway.case_label(profile),
+        profile: match client {
+            ClientSelection::Builtin => gateway.case_label(profile),
+            ClientSelection::Real(kind) => format!("{} + {kind}", gateway.case_label(profile)),
+        },
         tls,
         verdict,
         observation,
@@ -312,6 +383,7 @@ pub async fn run_all(
         let gateway = opts.gateway.clone();
         let capture = opts.capture.clone();
         let cancel = opts.cancel.clone();
+        let client = opts.client;
         set.spawn(async move {
             let _permit = permit.acquire_owned().await.expect("semaphore open");
             // Interrupted: start nothing more; a case in flight is dropped
@@ -319,7 +391,15 @@ pub async fn run_all(
             if cancel.is_cancelled() {
                 return None;
             }
-            let case = run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, &gateway);
+            let case = run_one_with(
+                &scenario,
+                &pki,
+                case.profile,
+                case.tls,
+                timeouts,
+                &gateway,
+                client,
+            );
             let case = async move {
                 match capture {
                     None => case.await,

@@ -10,3 +10,4 @@ pub mod target;
 pub mod trace;
 
 pub use execute::{run_all, run_one, run_one_on, GatewaySelection, RunOptions};
+pub use execute::{run_one_with, ClientSelection};

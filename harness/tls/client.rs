@@ -112,6 +112,10 @@ impl SelectingResolver {
         match self.policy {
             SelectionPolicy::Never => (None, "policy `never`: certificates are not sent".into()),
             SelectionPolicy::Always => (Some(0), format!("policy `always`: sends `{}` whatever the CA names", self.wallet[0].name)),
+            SelectionPolicy::AlwaysLast => {
+                let last = self.wallet.len() - 1;
+                (Some(last), format!("policy `always-last`: sends `{}`, the last loaded, whatever the CA names", self.wallet[last].name))
+            }
             SelectionPolicy::MatchIssuerOrAnyIfEmpty if hints.is_empty() => (
                 Some(0),
                 format!("policy `match-issuer-or-any-if-empty`: the server sent no CA names, so `{}` is sent", self.wallet[0].name),

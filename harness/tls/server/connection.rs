@@ -176,6 +176,7 @@ async fn handle(
             r.ca_names = None;
         }
         r.client_certificate_sent = Some(!resumed && !chain.is_empty());
+        r.client_cert_subject = chain.first().map(subject_of);
         r.cert_status = Some(if resumed && !chain.is_empty() {
             format!("{status} (from the resumed session)")
         } else {

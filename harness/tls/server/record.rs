@@ -32,6 +32,10 @@ pub struct ServerRecord {
     /// OpenSSL does.
     pub ca_list_oversized: bool,
     pub hang: Option<String>,
+    /// The subject of the client's leaf certificate, when the handshake
+    /// completed with one (which certificate a real client chose).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert_subject: Option<String>,
     #[serde(skip)]
     pub done: bool,
     /// Order of completion.
