@@ -1,6 +1,7 @@
 //! Running scenarios: selection, concurrency, timeouts, reports.
 
 pub mod captures;
+pub mod client_fidelity;
 pub mod execute;
 pub mod fidelity;
 pub mod flake;
