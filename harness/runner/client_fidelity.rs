@@ -104,7 +104,13 @@ pub async fn client_fidelity(
     timeouts: Timeouts,
     concurrency: usize,
 ) -> Vec<ClientCell> {
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    // Browsers are heavy: two at a time at most.
+    let concurrency = if clients.iter().any(|k| k.is_browser()) {
+        concurrency.clamp(1, 2)
+    } else {
+        concurrency.max(1)
+    };
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut set = tokio::task::JoinSet::new();
     let mut order = 0usize;
     for (s, pki) in scenarios.iter().zip(pkis) {
@@ -216,7 +222,9 @@ pub fn client_fidelity_markdown(cells: &[ClientCell], note: &str) -> String {
                     )
                 })
                 .collect();
-            let cell = if differ.is_empty() {
+            let cell = if mine.is_empty() {
+                "-".to_string()
+            } else if differ.is_empty() {
                 let shorts: Vec<String> = mine.iter().map(|c| c.real.short()).collect();
                 let mut uniq = shorts.clone();
                 uniq.dedup();

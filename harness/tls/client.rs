@@ -120,7 +120,16 @@ impl SelectingResolver {
                 Some(0),
                 format!("policy `match-issuer-or-any-if-empty`: the server sent no CA names, so `{}` is sent", self.wallet[0].name),
             ),
-            SelectionPolicy::MatchIssuer | SelectionPolicy::MatchIssuerOrAnyIfEmpty => match matching() {
+            SelectionPolicy::MatchIssuerOrLastIfEmpty if hints.is_empty() => {
+                let last = self.wallet.len() - 1;
+                (
+                    Some(last),
+                    format!("policy `match-issuer-or-last-if-empty`: the server sent no CA names, so `{}`, the last imported, is sent", self.wallet[last].name),
+                )
+            }
+            SelectionPolicy::MatchIssuer
+            | SelectionPolicy::MatchIssuerOrAnyIfEmpty
+            | SelectionPolicy::MatchIssuerOrLastIfEmpty => match matching() {
                 Some(i) => (Some(i), format!("`{}`: an issuer in its chain is among the server's {} CA names", self.wallet[i].name, hints.len())),
                 None => (
                     None,

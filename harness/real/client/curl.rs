@@ -62,11 +62,11 @@ impl RealClient for Curl {
                     status,
                     std::fs::read_to_string(job.dir.join(BODY)).unwrap_or_default(),
                 )),
-                error: None,
+                ..Default::default()
             },
             _ => ClientReport {
-                http: None,
                 error: Some(last_lines(stderr)),
+                ..Default::default()
             },
         }
     }

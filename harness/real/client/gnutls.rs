@@ -52,11 +52,11 @@ impl RealClient for Gnutls {
         match read_raw_http(stdout) {
             Some(http) => ClientReport {
                 http: Some(http),
-                error: None,
+                ..Default::default()
             },
             None => ClientReport {
-                http: None,
                 error: Some(last_lines(&format!("{stdout}\n{stderr}"))),
+                ..Default::default()
             },
         }
     }

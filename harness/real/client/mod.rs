@@ -14,13 +14,14 @@
 //! page, or its error); see `run.rs`.
 
 mod cache;
+mod nss;
 mod registry;
 mod run;
 mod wallet;
 
 pub use run::{
-    client_timeout, observe_real_client, run_case_real_client, run_real_client, unsupported_client,
-    ClientRun, RealClientError,
+    client_timeout, observe_real_client, observe_real_client_with, run_case_real_client,
+    run_real_client, unsupported_client, ClientRun, RealClientError,
 };
 pub use wallet::{WalletFiles, WALLET_PASSWORD};
 
@@ -48,6 +49,10 @@ real_clients! {
     Go => go::Go,
     /// Java 17 JSSE with the PKIX key manager and a PKCS#12 key store.
     Java => java::Java,
+    /// Chromium, headless, auto-selecting by a per-profile content setting, NSS database in its HOME.
+    Chromium => chromium::Chromium,
+    /// Firefox ESR, headless, `security.default_personal_cert` and an NSS database in its profile.
+    Firefox => firefox::Firefox,
 }
 
 /// The command that installs every real client on Debian/Ubuntu.
@@ -68,6 +73,10 @@ pub struct ClientJob<'a> {
     pub dir: &'a Path,
     /// How long the program may take before it is killed (HANG).
     pub timeout: Duration,
+    /// Browsers: select a certificate automatically (Chromium's per-origin
+    /// auto-select setting, Firefox's `security.default_personal_cert`);
+    /// `false` leaves the certificate picker, which headless waits at.
+    pub auto_select: bool,
 }
 
 impl ClientJob<'_> {
@@ -97,6 +106,9 @@ pub struct ClientReport {
     pub http: Option<(u16, String)>,
     /// The program's error, as it wrote it.
     pub error: Option<String>,
+    /// The page's text when the program shows no status (a browser's
+    /// DOM): the status is the gateway's.
+    pub page: Option<String>,
 }
 
 /// One real client program: everything the harness knows about it.
@@ -142,7 +154,7 @@ pub(crate) fn read_script_output(stdout: &str, stderr: &str) -> ClientReport {
         if let Ok(status) = status.trim().parse() {
             return ClientReport {
                 http: Some((status, body.to_string())),
-                error: None,
+                ..Default::default()
             };
         }
     }
@@ -152,8 +164,8 @@ pub(crate) fn read_script_output(stdout: &str, stderr: &str) -> ClientReport {
         .map(str::to_string)
         .unwrap_or_else(|| last_lines(stderr));
     ClientReport {
-        http: None,
         error: Some(error),
+        ..Default::default()
     }
 }
 

@@ -63,11 +63,11 @@ impl RealClient for Openssl {
         match read_raw_http(stdout) {
             Some(http) => ClientReport {
                 http: Some(http),
-                error: None,
+                ..Default::default()
             },
             None => ClientReport {
-                http: None,
                 error: Some(last_lines(stderr)),
+                ..Default::default()
             },
         }
     }

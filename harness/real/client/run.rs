@@ -220,6 +220,20 @@ pub async fn observe_real_client(
     timeouts: Timeouts,
     kind: RealClientKind,
 ) -> Result<Observation, CaseError> {
+    observe_real_client_with(pki, file, profile, version, timeouts, kind, true).await
+}
+
+/// [`observe_real_client`]; `auto_select` false leaves a browser's
+/// certificate picker to itself (it hangs headless: the HANG scenario).
+pub async fn observe_real_client_with(
+    pki: &Pki,
+    file: &ScenarioFile,
+    profile: ProfileKind,
+    version: TlsVersion,
+    timeouts: Timeouts,
+    kind: RealClientKind,
+    auto_select: bool,
+) -> Result<Observation, CaseError> {
     if let Some(why) = unsupported_client(file) {
         return Err(CaseError::Unsupported(why.into()));
     }
@@ -286,6 +300,7 @@ pub async fn observe_real_client(
         server_ca,
         dir: dir.path(),
         timeout: client_timeout(kind, timeouts),
+        auto_select,
     };
     let run = run_real_client(kind, &job).await;
     // The program is gone, so are its connections: the gateway finishes
@@ -319,7 +334,8 @@ fn main_record(records: &[ServerRecord]) -> Option<&ServerRecord> {
     records
         .iter()
         .rev()
-        .find(|r| r.http_status.is_some())
+        .find(|r| r.http_status.is_some() && !r.resumed)
+        .or_else(|| records.iter().rev().find(|r| r.http_status.is_some()))
         .or_else(|| records.iter().rev().find(|r| r.alert.is_some()))
         .or_else(|| records.iter().rev().find(|r| r.tls_version.is_some()))
         .or_else(|| records.last())
@@ -334,6 +350,14 @@ pub(crate) fn observation(
 ) -> Observation {
     let mut obs = Observation::default();
     let rec = main_record(records);
+    // A browser may send its request on a connection that resumed the
+    // session of an earlier one: the certificate went on that earlier one.
+    let full = rec.filter(|r| r.resumed).and_then(|_| {
+        records
+            .iter()
+            .rev()
+            .find(|r| !r.resumed && r.client_certificate_sent.is_some())
+    });
     if let Some(rec) = rec {
         obs.tls_version = rec.tls_version;
         obs.certificate_requested = rec.certificate_requested;
@@ -355,7 +379,14 @@ pub(crate) fn observation(
         } else {
             None
         };
-        obs.chosen_cert = rec.client_cert_subject.as_ref().map(|s| {
+        if let Some(full) = full {
+            obs.client_certificate_sent = full.client_certificate_sent.unwrap_or(false);
+            obs.certificate_requested = full.certificate_requested;
+            obs.ca_names = full.ca_names.clone();
+            obs.resumed = true;
+        }
+        let subject = full.unwrap_or(rec).client_cert_subject.as_ref();
+        obs.chosen_cert = subject.map(|s| {
             wallet
                 .iter()
                 .find(|w| &w.subject == s)
@@ -388,11 +419,13 @@ pub(crate) fn observation(
             });
         }
         (None, Some(status)) if run.hang.is_none() => {
-            // The gateway answered; the program did not show it.
+            // The gateway answered; the program showed the page (a
+            // browser's DOM) or nothing of it.
+            let page = run.report.page.clone().unwrap_or_default();
             obs.http = Some(HttpSeen {
                 status,
-                substatus: None,
-                body_excerpt: String::new(),
+                substatus: parse_substatus(&page),
+                body_excerpt: page,
             });
         }
         _ => {}
