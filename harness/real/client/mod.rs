@@ -232,6 +232,25 @@ impl RealClientKind {
     }
 }
 
+/// The policies that look at the CA names before sending.
+const FILTERING: [SelectionPolicy; 3] = [
+    SelectionPolicy::MatchIssuer,
+    SelectionPolicy::MatchIssuerOrAnyIfEmpty,
+    SelectionPolicy::MatchIssuerOrLastIfEmpty,
+];
+
+/// The measured client families that send a certificate only when its
+/// issuer is among the CA names (`Go, Java, Chromium and Firefox`).
+pub fn filtering_families() -> String {
+    RealClientKind::families(&FILTERING)
+}
+
+/// The measured client families that send their certificate whatever the
+/// CA names (`curl, OpenSSL, GnuTLS, Python and Node`).
+pub fn sending_families() -> String {
+    RealClientKind::families(&[SelectionPolicy::Always, SelectionPolicy::AlwaysLast])
+}
+
 impl std::fmt::Display for RealClientKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "real:{}", self.name())
@@ -281,4 +300,56 @@ pub fn clients_markdown() -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_packages_and_families_come_from_the_registry() {
+        for k in RealClientKind::ALL {
+            assert_eq!(RealClientKind::from_name(k.name()), Some(k));
+            assert_eq!(RealClientKind::from_name(&k.to_string()), Some(k));
+            assert!(
+                INSTALL_HINT.split_whitespace().any(|p| p == k.package()),
+                "INSTALL_HINT lacks {}",
+                k.package()
+            );
+            assert!(k.follows(k.policy(), 2));
+        }
+        assert_eq!(RealClientKind::from_name("lynx"), None);
+        assert_eq!(filtering_families(), "Go, Java, Chromium and Firefox");
+        assert_eq!(sending_families(), "curl, OpenSSL, GnuTLS, Python and Node");
+        assert!(clients_markdown().contains("| `always-last` |"));
+    }
+
+    #[test]
+    fn one_identity_makes_first_and_last_the_same_client() {
+        use SelectionPolicy::*;
+        let python = RealClientKind::Python;
+        assert!(python.follows(Always, 1));
+        assert!(!python.follows(Always, 2));
+        assert!(RealClientKind::Chromium.follows(MatchIssuerOrAnyIfEmpty, 1));
+        assert!(!RealClientKind::Chromium.follows(MatchIssuerOrAnyIfEmpty, 2));
+        assert!(!RealClientKind::Curl.follows(MatchIssuer, 1));
+        assert!(RealClientKind::Curl.follows(Never, 0));
+    }
+
+    #[test]
+    fn script_and_raw_outputs_are_read() {
+        let r = read_script_output("HTTP 403\nno", "");
+        assert_eq!(r.http, Some((403, "no".into())));
+        let r = read_script_output("ERROR SSLError: alert\n", "");
+        assert_eq!(r.error.as_deref(), Some("SSLError: alert"));
+        let r = read_script_output("", "a\n\nb\nc\nd\n");
+        assert_eq!(r.error.as_deref(), Some("b | c | d"));
+        let raw =
+            "depth=0\nHTTP/1.1 400 Bad Request\r\nx: y\r\n\r\nNo required SSL certificate was sent";
+        assert_eq!(
+            read_raw_http(raw),
+            Some((400, "No required SSL certificate was sent".into()))
+        );
+        assert_eq!(read_raw_http("*** Fatal error"), None);
+    }
 }
