@@ -296,6 +296,27 @@ pub async fn run_one_with(
             + std::time::Duration::from_secs(5);
     }
     if let ClientSelection::Real(kind) = client {
+        let expected = scenario.expectation(profile.name(), tls);
+        if expected.client_error.is_some()
+            || expected.alert_sent_by == Some(crate::observation::Side::Client)
+        {
+            // A failure of the built-in client's own TLS library (rustls's
+            // 64 KiB message limit, say) says nothing of another library.
+            return CaseResult {
+                scenario: scenario.id.clone(),
+                description: scenario.file.description.clone(),
+                profile: format!("{} + {kind}", gateway.case_label(profile)),
+                tls,
+                verdict: Verdict::Skip {
+                    reason: format!(
+                        "the expectation is a failure of the built-in (rustls) client itself, not of {kind}"
+                    ),
+                },
+                observation: None,
+                duration_ms: 0.0,
+                not_run_reason: None,
+            };
+        }
         // Starting the program (a browser) and the gateway's last records.
         limit +=
             crate::real::client::client_timeout(kind, timeouts) + std::time::Duration::from_secs(5);

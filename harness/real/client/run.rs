@@ -204,6 +204,16 @@ pub fn unsupported_client(file: &ScenarioFile) -> Option<&'static str> {
         Some("real clients use the case's TLS version and `localhost` ([client] tls, sni)")
     } else if c.certs.iter().any(|n| n.ends_with("-*")) {
         Some("real clients hold named certificates, not bulk ones")
+    } else if file.pki.cert.iter().any(|spec| {
+        c.certs.contains(&spec.name)
+            && spec
+                .defects
+                .contains(&crate::pki::spec::Defect::KeyMismatch)
+    }) {
+        // curl stops at loading the pair (measured), as OpenSSL's
+        // SSL_CTX_check_private_key and Go's LoadX509KeyPair do: the case
+        // would test the program's loader, not the gateway.
+        Some("real clients check that the key matches the certificate before connecting (key-mismatch)")
     } else {
         None
     }
