@@ -341,6 +341,28 @@ fn a_browser_left_at_its_certificate_picker_is_a_hang_with_the_reason_and_leaves
         assert!(hang.contains("certificate picker"), "{k}: {hang}");
         assert!(!obs.client_certificate_sent, "{k} sent a certificate");
     }
+    // When nothing matches, the picker is not shown: no certificate, no hang.
+    let none = scenarios
+        .iter()
+        .find(|s| s.id == "selection::match_issuer_no_match_in_wallet")
+        .expect("scenario");
+    let pki = generate_pkis(&[none]).expect("PKI").remove(0);
+    for &k in &browsers {
+        let obs = rt
+            .block_on(observe_real_client_with(
+                &pki,
+                &none.file,
+                ProfileKind::Nginx,
+                TlsVersion::Tls13,
+                Timeouts::default(),
+                k,
+                false,
+            ))
+            .unwrap_or_else(|e| panic!("{k}: {e}"));
+        assert_eq!(obs.hang, None, "{k}");
+        assert!(!obs.client_certificate_sent, "{k}");
+        assert_eq!(obs.http.map(|h| h.status), Some(400), "{k}");
+    }
     assert_eq!(watched_processes(), before, "browser processes survived");
     assert_eq!(browser_processes_anywhere(), anywhere_before);
 }

@@ -18,6 +18,8 @@ use crate::tls::Timeouts;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Why a real client could not be prepared or started.
@@ -71,6 +73,22 @@ pub async fn run_real_client(
     kind: RealClientKind,
     job: &ClientJob<'_>,
 ) -> Result<ClientRun, RealClientError> {
+    run_real_client_until(kind, job, Arc::new(AtomicBool::new(false))).await
+}
+
+/// How long a browser may keep running after the gateway ended its
+/// connection with an alert: headless Firefox's `--screenshot` never
+/// returns from the error page it shows.
+const AFTER_FAILURE: Duration = Duration::from_secs(2);
+
+/// [`run_real_client`]; once `failed` is set (the gateway ended the
+/// connection with an alert), the program gets [`AFTER_FAILURE`] to exit
+/// before it is stopped, and that is not a hang.
+pub async fn run_real_client_until(
+    kind: RealClientKind,
+    job: &ClientJob<'_>,
+    failed: Arc<AtomicBool>,
+) -> Result<ClientRun, RealClientError> {
     let cmd = kind.command(job)?;
     let out_path = job.dir.join(format!("{}.stdout", kind.name()));
     let err_path = job.dir.join(format!("{}.stderr", kind.name()));
@@ -116,16 +134,25 @@ pub async fn run_real_client(
             let _ = pipe.flush();
         }
         let deadline = Instant::now() + timeout;
+        let mut stop_at: Option<Instant> = None;
+        let mut stopped_after_failure = false;
         let status = loop {
+            if stop_at.is_none() && failed.load(Ordering::SeqCst) {
+                stop_at = Some(Instant::now() + AFTER_FAILURE);
+            }
             match child.try_wait() {
                 Ok(Some(status)) => break Some(status),
+                Ok(None) if stop_at.is_some_and(|t| Instant::now() >= t) => {
+                    stopped_after_failure = true;
+                    break None;
+                }
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(20))
                 }
                 _ => break None,
             }
         };
-        let timed_out = status.is_none();
+        let timed_out = status.is_none() && !stopped_after_failure;
         drop(input);
         // Whatever it left behind (browser helpers) goes with the group.
         interrupt::kill_group(pid, libc::SIGKILL);
@@ -138,31 +165,39 @@ pub async fn run_real_client(
             interrupt::kill_group(pid, libc::SIGKILL);
             std::thread::sleep(Duration::from_millis(20));
         }
-        (status, timed_out)
+        (status, timed_out, stopped_after_failure)
     })
     .await
     .expect("client waiter");
     drop(group);
-    let (status, timed_out) = waited;
+    let (status, timed_out, stopped_after_failure) = waited;
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-    let success = !timed_out && status.is_some_and(|s| s.success());
+    let success = !timed_out && !stopped_after_failure && status.is_some_and(|s| s.success());
     let hang = timed_out.then(|| {
         format!(
             "{kind} did not finish within {} s{}",
             job.timeout.as_secs(),
-            if kind.is_browser() {
-                " (a browser waits at its certificate picker when a certificate matches and nothing selects it)"
+            if kind.is_browser() && !job.auto_select {
+                " (headless, it waits at its certificate picker when a certificate matches and nothing selects it)"
             } else {
                 ""
             }
         )
     });
+    let mut report = kind.read(success, &stdout, &stderr, job);
+    if stopped_after_failure && report.error.is_none() {
+        report.error = Some("the connection failed (see the gateway's alert)".into());
+    }
     Ok(ClientRun {
-        report: kind.read(success, &stdout, &stderr, job),
+        report,
         hang,
         exit: match status {
-            Some(s) if !timed_out => s.to_string(),
+            Some(s) if !timed_out && !stopped_after_failure => s.to_string(),
+            _ if stopped_after_failure => format!(
+                "stopped {} s after the gateway ended the connection with an alert (it kept its error page open)",
+                AFTER_FAILURE.as_secs()
+            ),
             _ => "killed at its time limit".into(),
         },
         stdout,
@@ -312,24 +347,41 @@ pub async fn observe_real_client_with(
         timeout: client_timeout(kind, timeouts),
         auto_select,
     };
-    let run = run_real_client(kind, &job).await;
+    // The gateway's records as they finish, while the program runs: a
+    // browser that keeps an error page open after the gateway's alert is
+    // stopped soon after, not at its time limit.
+    let failed = Arc::new(AtomicBool::new(false));
+    let records = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let collector = {
+        let failed = failed.clone();
+        let records = records.clone();
+        let browser = kind.is_browser();
+        tokio::spawn(async move {
+            while let Ok(r) = events.recv().await {
+                if browser && r.alert.is_some() && r.alert_sent_by == Some(Side::Server) {
+                    failed.store(true, Ordering::SeqCst);
+                }
+                records.lock().expect("records").push(r);
+            }
+        })
+    };
+    let run = run_real_client_until(kind, &job, failed).await;
     // The program is gone, so are its connections: the gateway finishes
     // their records at once; a quiet moment ends the collection (longer for
     // a browser's extra connections), waiting up to 3 s for the first.
-    let mut records = Vec::new();
     let quiet = Duration::from_millis(if kind.is_browser() { 500 } else { 150 });
     let first_by = tokio::time::Instant::now() + Duration::from_secs(3);
+    let mut seen = 0;
     loop {
-        let wait = if records.is_empty() {
-            first_by.saturating_duration_since(tokio::time::Instant::now())
-        } else {
-            quiet
-        };
-        match tokio::time::timeout(wait, events.recv()).await {
-            Ok(Ok(r)) => records.push(r),
-            _ => break,
+        tokio::time::sleep(quiet).await;
+        let now = records.lock().expect("records").len();
+        if (now > 0 && now == seen) || (now == 0 && tokio::time::Instant::now() >= first_by) {
+            break;
         }
+        seen = now;
     }
+    collector.abort();
+    let records: Vec<ServerRecord> = std::mem::take(&mut *records.lock().expect("records"));
     gateway.shutdown().await;
     let run = run.map_err(setup)?;
     drop(dir);
@@ -431,7 +483,13 @@ pub(crate) fn observation(
         (None, Some(status)) if run.hang.is_none() => {
             // The gateway answered; the program showed the page (a
             // browser's DOM) or nothing of it.
-            let page = run.report.page.clone().unwrap_or_default();
+            let page = run
+                .report
+                .page
+                .clone()
+                .filter(|p| !p.is_empty())
+                .or_else(|| rec.and_then(|r| r.body_excerpt.clone()))
+                .unwrap_or_default();
             obs.http = Some(HttpSeen {
                 status,
                 substatus: parse_substatus(&page),

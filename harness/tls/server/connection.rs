@@ -263,6 +263,9 @@ async fn handle(
                 let mut r = rec.lock().expect("record lock");
                 r.http_status = Some(response.status);
                 r.log = response.log.clone();
+                let mut excerpt = response.body.clone();
+                excerpt.truncate(crate::tls::client::BODY_EXCERPT_BYTES);
+                r.body_excerpt = Some(excerpt);
             }
             hyper::Response::builder()
                 .status(response.status)

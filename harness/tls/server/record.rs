@@ -36,6 +36,10 @@ pub struct ServerRecord {
     /// completed with one (which certificate a real client chose).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_cert_subject: Option<String>,
+    /// The start of the page the gateway answered with (what a client that
+    /// shows no page text, a headless browser, was sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_excerpt: Option<String>,
     #[serde(skip)]
     pub done: bool,
     /// Order of completion.
