@@ -369,16 +369,21 @@ pub async fn observe_real_client_with(
     // The program is gone, so are its connections: the gateway finishes
     // their records at once; a quiet moment ends the collection (longer for
     // a browser's extra connections), waiting up to 3 s for the first.
-    let quiet = Duration::from_millis(if kind.is_browser() { 500 } else { 150 });
-    let first_by = tokio::time::Instant::now() + Duration::from_secs(3);
-    let mut seen = 0;
+    let quiet = Duration::from_millis(if kind.is_browser() { 400 } else { 100 });
+    let first_by = Instant::now() + Duration::from_secs(3);
+    let mut seen = records.lock().expect("records").len();
+    let mut last_change = Instant::now();
     loop {
-        tokio::time::sleep(quiet).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
         let now = records.lock().expect("records").len();
-        if (now > 0 && now == seen) || (now == 0 && tokio::time::Instant::now() >= first_by) {
+        if now != seen {
+            seen = now;
+            last_change = Instant::now();
+        } else if (now > 0 && last_change.elapsed() >= quiet)
+            || (now == 0 && Instant::now() >= first_by)
+        {
             break;
         }
-        seen = now;
     }
     collector.abort();
     let records: Vec<ServerRecord> = std::mem::take(&mut *records.lock().expect("records"));

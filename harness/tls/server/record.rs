@@ -33,12 +33,13 @@ pub struct ServerRecord {
     pub ca_list_oversized: bool,
     pub hang: Option<String>,
     /// The subject of the client's leaf certificate, when the handshake
-    /// completed with one (which certificate a real client chose).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// completed with one (which certificate a real client chose). Not in
+    /// `serve`'s JSON lines (their shape is documented).
+    #[serde(skip)]
     pub client_cert_subject: Option<String>,
     /// The start of the page the gateway answered with (what a client that
     /// shows no page text, a headless browser, was sent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip)]
     pub body_excerpt: Option<String>,
     #[serde(skip)]
     pub done: bool,
