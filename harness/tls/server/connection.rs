@@ -264,7 +264,7 @@ async fn handle(
                 r.http_status = Some(response.status);
                 r.log = response.log.clone();
                 let mut excerpt = response.body.clone();
-                excerpt.truncate(crate::tls::client::BODY_EXCERPT_BYTES);
+                excerpt.truncate(super::record::BODY_EXCERPT_BYTES);
                 r.body_excerpt = Some(excerpt);
             }
             hyper::Response::builder()

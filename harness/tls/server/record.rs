@@ -48,6 +48,9 @@ pub struct ServerRecord {
     pub seq: u64,
 }
 
+/// How much of its answer's page a record keeps (as a client's observation).
+pub(super) const BODY_EXCERPT_BYTES: usize = 4096;
+
 /// How many finished connections a gateway remembers for `record_for`: a
 /// long-running `serve` must not grow with every client address it sees.
 pub(super) const FINISHED_KEPT: usize = 4096;
