@@ -77,14 +77,24 @@ pub enum SelectionPolicy {
     MatchIssuer,
     /// As `match-issuer`, but any cert when the server sent no names.
     MatchIssuerOrAnyIfEmpty,
+    /// An OpenSSL-style client given several identities (Python `ssl`
+    /// `load_cert_chain` called once per cert, Node `https` with a `pfx`
+    /// array): each replaces the one before (one per key type in
+    /// OpenSSL's `SSL_CTX`), so the last loaded is sent whatever the CA names.
+    AlwaysLast,
+    /// As `match-issuer-or-any-if-empty`, but on an empty list the last
+    /// certificate imported (Chromium with an auto-select filter `{}`).
+    MatchIssuerOrLastIfEmpty,
 }
 
 impl SelectionPolicy {
-    pub const ALL: [SelectionPolicy; 4] = [
+    pub const ALL: [SelectionPolicy; 6] = [
         SelectionPolicy::Always,
         SelectionPolicy::Never,
         SelectionPolicy::MatchIssuer,
         SelectionPolicy::MatchIssuerOrAnyIfEmpty,
+        SelectionPolicy::AlwaysLast,
+        SelectionPolicy::MatchIssuerOrLastIfEmpty,
     ];
 
     /// The policy spelled as in scenario files (`match-issuer`, ...).
@@ -98,7 +108,40 @@ impl SelectionPolicy {
             SelectionPolicy::Never => "never",
             SelectionPolicy::MatchIssuer => "match-issuer",
             SelectionPolicy::MatchIssuerOrAnyIfEmpty => "match-issuer-or-any-if-empty",
+            SelectionPolicy::AlwaysLast => "always-last",
+            SelectionPolicy::MatchIssuerOrLastIfEmpty => "match-issuer-or-last-if-empty",
         }
+    }
+
+    /// What a client following the policy sends, in one line (docs).
+    pub fn summary(self) -> &'static str {
+        match self {
+            SelectionPolicy::Always => "the wallet's first certificate, whatever the CA names",
+            SelectionPolicy::Never => "nothing",
+            SelectionPolicy::MatchIssuer => "the first certificate with an issuer among the CA names; nothing when none matches, also on an empty list (no real client measured behaves so)",
+            SelectionPolicy::MatchIssuerOrAnyIfEmpty => "the first certificate with an issuer among the CA names, nothing when none matches; on an empty list the first certificate",
+            SelectionPolicy::AlwaysLast => "the wallet's last certificate (the last loaded), whatever the CA names",
+            SelectionPolicy::MatchIssuerOrLastIfEmpty => "the first certificate with an issuer among the CA names, nothing when none matches; on an empty list the last certificate",
+        }
+    }
+
+    /// Whether a client following `self` sends the same certificate as one
+    /// following `other` for every CA-names list, given a wallet of
+    /// `wallet_len` certificates: with one identity `always` and
+    /// `always-last` are the same client, and so are the two
+    /// `match-issuer-or-*-if-empty` policies.
+    pub fn same_as(self, other: SelectionPolicy, wallet_len: usize) -> bool {
+        use SelectionPolicy::*;
+        self == other
+            || wallet_len == 0
+            || (wallet_len == 1
+                && matches!(
+                    (self, other),
+                    (Always, AlwaysLast)
+                        | (AlwaysLast, Always)
+                        | (MatchIssuerOrAnyIfEmpty, MatchIssuerOrLastIfEmpty)
+                        | (MatchIssuerOrLastIfEmpty, MatchIssuerOrAnyIfEmpty)
+                ))
     }
 }
 

@@ -8,7 +8,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::real::RealKind;
-use mtls_harness::runner::GatewaySelection;
+use mtls_harness::runner::{ClientSelection, GatewaySelection};
 use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth, Resumption};
 use std::ffi::OsStr;
 use std::time::Duration;
@@ -83,6 +83,24 @@ pub fn gateway_selection() -> NamedValueParser<GatewaySelection> {
     NamedValueParser {
         names: std::iter::once(builtin).chain(real).collect(),
         parse: GatewaySelection::parse,
+    }
+}
+
+/// `builtin`, or `real:<name>` for each real client program.
+pub fn client_selection() -> NamedValueParser<ClientSelection> {
+    use mtls_harness::real::client::RealClientKind;
+    let builtin = PossibleValue::new("builtin")
+        .help("the built-in client with each scenario's selection policy");
+    let real = RealClientKind::ALL.iter().map(|k| {
+        PossibleValue::new(k.to_string()).help(format!(
+            "`{}`, follows `{}`",
+            k.program(),
+            k.policy().as_str()
+        ))
+    });
+    NamedValueParser {
+        names: std::iter::once(builtin).chain(real).collect(),
+        parse: ClientSelection::parse,
     }
 }
 

@@ -12,7 +12,9 @@ use mtls_harness::interrupt::GracefulScope;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::runner::captures::CaptureOptions;
 use mtls_harness::runner::target::{preflight, TargetError};
-use mtls_harness::runner::{execute, html, trace, verdicts, GatewaySelection, RunOptions};
+use mtls_harness::runner::{
+    execute, html, trace, verdicts, ClientSelection, GatewaySelection, RunOptions,
+};
 use mtls_harness::tls::Timeouts;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -53,6 +55,12 @@ pub struct RunArgs {
     /// per case judged by the expectations of the profile it models.
     #[arg(long, default_value = "builtin", value_parser = args::gateway_selection())]
     pub gateway: GatewaySelection,
+    /// Who makes the request: the built-in client, or a real client program
+    /// against the built-in gateways; a real client runs only the scenarios
+    /// whose `[client] selection` is the policy it follows (the others are
+    /// SKIP with the reason; see docs/clients.md).
+    #[arg(long, default_value = "builtin", value_parser = args::client_selection())]
+    pub client: ClientSelection,
     /// An external gateway (https://host:port) configured with the PKI in
     /// `--pki`; judged by the expectations of the single `--profile`.
     #[arg(long, requires = "pki")]
@@ -150,6 +158,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     let mut opts = RunOptions {
         timeouts,
         gateway,
+        client: args.client,
         filter: args::glob_set(&args.filter)?,
         ..Default::default()
     };

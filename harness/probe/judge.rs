@@ -215,7 +215,8 @@ pub fn judge_version(
         return finding(
             Conclusion::NotAccepted,
             format!(
-                "browsers, Java and Windows clients will not send it: {}",
+                "{} (and Windows clients) will not send it: {}",
+                crate::real::client::filtering_families(),
                 browser_reason.unwrap_or("its issuer is not among the CA names")
             ),
         );

@@ -403,7 +403,9 @@ fn verdict(versions: &[VersionReport], identity: Option<&WalletEntry>) -> Vec<St
         ));
         if v.ca_names_count == 0 {
             lines.push(format!(
-                "{who}: the CA list is empty: browsers and Java may send any certificate or none; OpenSSL/curl send what they are given"
+                "{who}: the CA list is empty: {} send one of their certificates (which one of several differs); {} send what they are given",
+                crate::real::client::filtering_families(),
+                crate::real::client::sending_families()
             ));
         }
         for l in &v.limits {
@@ -411,8 +413,10 @@ fn verdict(versions: &[VersionReport], identity: Option<&WalletEntry>) -> Vec<St
         }
         if let (Some(id), Some(false)) = (identity, v.browser_would_send) {
             lines.push(format!(
-                "{who}: your certificate will not be sent by browsers, Java or Windows clients because {}; curl/OpenSSL send it anyway: {}",
+                "{who}: your certificate will not be sent by browsers: {} (and Windows clients) will not send it because {}; {} will send it anyway: {}",
+                crate::real::client::filtering_families(),
                 v.browser_reason.as_deref().unwrap_or("its issuer is not among the CA names"),
+                crate::real::client::sending_families(),
                 v.with_certificate.as_deref().unwrap_or("-")
             ));
             let _ = id;

@@ -8,6 +8,7 @@ use crate::interrupt::CancelToken;
 use crate::observation::TlsVersion;
 use crate::oracle::{judge, Diff, Verdict};
 use crate::pki::{Pki, PkiError};
+use crate::real::client::{run_case_real_client, RealClientKind};
 use crate::real::{run_case_real, RealKind};
 use crate::scenario::Scenario;
 use crate::tls::Timeouts;
@@ -35,6 +36,31 @@ pub struct RunOptions {
     pub cancel: CancelToken,
     /// Only this shard's cases (`run --shard K/N`).
     pub shard: Option<super::shard::Shard>,
+    /// The built-in client, or a real client program (`run --client`).
+    pub client: ClientSelection,
+}
+
+/// Who makes the request (`run --client`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientSelection {
+    /// The built-in client with the scenario's `[client] selection`.
+    #[default]
+    Builtin,
+    /// A real client program: only scenarios whose selection policy it
+    /// follows run, against the built-in gateways; the rest are SKIP.
+    Real(RealClientKind),
+}
+
+impl ClientSelection {
+    /// `builtin` or `real:<name>`.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "builtin" {
+            return Some(ClientSelection::Builtin);
+        }
+        s.strip_prefix("real:")
+            .and_then(RealClientKind::from_name)
+            .map(ClientSelection::Real)
+    }
 }
 
 /// Where the cases run.
@@ -93,6 +119,7 @@ impl Default for RunOptions {
             capture: None,
             cancel: CancelToken::global(),
             shard: None,
+            client: ClientSelection::Builtin,
         }
     }
 }
@@ -217,20 +244,50 @@ pub async fn run_one_on(
     timeouts: Timeouts,
     gateway: &GatewaySelection,
 ) -> CaseResult {
+    run_one_with(
+        scenario,
+        pki,
+        profile,
+        tls,
+        timeouts,
+        gateway,
+        ClientSelection::Builtin,
+    )
+    .await
+}
+
+/// Run one case on `gateway` with `client` and judge it by `profile`'s
+/// expectations. A real client runs against the built-in gateway of
+/// `profile` (a real gateway with a real client is not built: SKIP).
+pub async fn run_one_with(
+    scenario: &Scenario,
+    pki: &Pki,
+    profile: ProfileKind,
+    tls: TlsVersion,
+    timeouts: Timeouts,
+    gateway: &GatewaySelection,
+    client: ClientSelection,
+) -> CaseResult {
     let started = Instant::now();
     let mut limit = timeouts.connect
         + timeouts.handshake
         + timeouts.response
         + std::time::Duration::from_secs(5);
     let case = async {
-        match gateway {
-            GatewaySelection::Builtin => {
+        match (gateway, client) {
+            (GatewaySelection::Builtin, ClientSelection::Real(kind)) => {
+                run_case_real_client(pki, &scenario.file, profile, tls, timeouts, kind).await
+            }
+            (_, ClientSelection::Real(kind)) => Err(CaseError::Unsupported(format!(
+                "{kind} runs against the built-in gateways only"
+            ))),
+            (GatewaySelection::Builtin, _) => {
                 run_case(pki, &scenario.file, profile, tls, timeouts).await
             }
-            GatewaySelection::Real(kind) => {
+            (GatewaySelection::Real(kind), _) => {
                 run_case_real(pki, &scenario.file, *kind, tls, timeouts).await
             }
-            GatewaySelection::External(target) => {
+            (GatewaySelection::External(target), _) => {
                 super::adapt::run_case(target, scenario, profile, tls, timeouts).await
             }
         }
@@ -240,6 +297,32 @@ pub async fn run_one_on(
         limit += crate::real::START_TIMEOUT
             + crate::real::LOG_TIMEOUT
             + std::time::Duration::from_secs(5);
+    }
+    if let ClientSelection::Real(kind) = client {
+        let expected = scenario.expectation(profile.name(), tls);
+        if expected.client_error.is_some()
+            || expected.alert_sent_by == Some(crate::observation::Side::Client)
+        {
+            // A failure of the built-in client's own TLS library (rustls's
+            // 64 KiB message limit, say) says nothing of another library.
+            return CaseResult {
+                scenario: scenario.id.clone(),
+                description: scenario.file.description.clone(),
+                profile: format!("{} + {kind}", gateway.case_label(profile)),
+                tls,
+                verdict: Verdict::Skip {
+                    reason: format!(
+                        "the expectation is a failure of the built-in (rustls) client itself, not of {kind}"
+                    ),
+                },
+                observation: None,
+                duration_ms: 0.0,
+                not_run_reason: None,
+            };
+        }
+        // Starting the program (a browser) and the gateway's last records.
+        limit +=
+            crate::real::client::client_timeout(kind, timeouts) + std::time::Duration::from_secs(5);
     }
     let outcome = tokio::time::timeout(limit, case).await;
     let (verdict, observation) = match outcome {
@@ -262,6 +345,12 @@ pub async fn run_one_on(
         ),
         Ok(Ok(obs)) => {
             let mut expected = scenario.expectation(profile.name(), tls);
+            if matches!(client, ClientSelection::Real(_)) {
+                // The alert a real client received is known only by the
+                // gateway's record (and the program's text): the outcome,
+                // the certificate sent and the status are what is judged.
+                expected.client_error = None;
+            }
             if matches!(gateway, GatewaySelection::Real(RealKind::Openssl)) {
                 // s_server -www answers with its own status page: the body
                 // text cannot match (see crate::real).
@@ -303,7 +392,10 @@ pub async fn run_one_on(
     CaseResult {
         scenario: scenario.id.clone(),
         description: scenario.file.description.clone(),
-        profile: gateway.case_label(profile),
+        profile: match client {
+            ClientSelection::Builtin => gateway.case_label(profile),
+            ClientSelection::Real(kind) => format!("{} + {kind}", gateway.case_label(profile)),
+        },
         tls,
         verdict,
         observation,
@@ -396,6 +488,7 @@ pub async fn run_all(
         let gateway = opts.gateway.clone();
         let capture = opts.capture.clone();
         let cancel = opts.cancel.clone();
+        let client = opts.client;
         set.spawn(async move {
             let _permit = permit.acquire_owned().await.expect("semaphore open");
             // Interrupted: start nothing more; a case in flight is dropped
@@ -403,7 +496,15 @@ pub async fn run_all(
             if cancel.is_cancelled() {
                 return None;
             }
-            let case = run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, &gateway);
+            let case = run_one_with(
+                &scenario,
+                &pki,
+                case.profile,
+                case.tls,
+                timeouts,
+                &gateway,
+                client,
+            );
             let case = async move {
                 match capture {
                     None => case.await,

@@ -2,6 +2,7 @@
 
 pub mod adapt;
 pub mod captures;
+pub mod client_fidelity;
 pub mod execute;
 pub mod fidelity;
 pub mod flake;
@@ -15,3 +16,4 @@ pub mod trace;
 pub mod verdicts;
 
 pub use execute::{run_all, run_one, run_one_on, GatewaySelection, RunOptions};
+pub use execute::{run_one_with, ClientSelection};

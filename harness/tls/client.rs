@@ -112,11 +112,24 @@ impl SelectingResolver {
         match self.policy {
             SelectionPolicy::Never => (None, "policy `never`: certificates are not sent".into()),
             SelectionPolicy::Always => (Some(0), format!("policy `always`: sends `{}` whatever the CA names", self.wallet[0].name)),
+            SelectionPolicy::AlwaysLast => {
+                let last = self.wallet.len() - 1;
+                (Some(last), format!("policy `always-last`: sends `{}`, the last loaded, whatever the CA names", self.wallet[last].name))
+            }
             SelectionPolicy::MatchIssuerOrAnyIfEmpty if hints.is_empty() => (
                 Some(0),
                 format!("policy `match-issuer-or-any-if-empty`: the server sent no CA names, so `{}` is sent", self.wallet[0].name),
             ),
-            SelectionPolicy::MatchIssuer | SelectionPolicy::MatchIssuerOrAnyIfEmpty => match matching() {
+            SelectionPolicy::MatchIssuerOrLastIfEmpty if hints.is_empty() => {
+                let last = self.wallet.len() - 1;
+                (
+                    Some(last),
+                    format!("policy `match-issuer-or-last-if-empty`: the server sent no CA names, so `{}`, the last imported, is sent", self.wallet[last].name),
+                )
+            }
+            SelectionPolicy::MatchIssuer
+            | SelectionPolicy::MatchIssuerOrAnyIfEmpty
+            | SelectionPolicy::MatchIssuerOrLastIfEmpty => match matching() {
                 Some(i) => (Some(i), format!("`{}`: an issuer in its chain is among the server's {} CA names", self.wallet[i].name, hints.len())),
                 None => (
                     None,

@@ -27,6 +27,7 @@ impl ResolvesClientCert for LeanResolver {
         _sigschemes: &[SignatureScheme],
     ) -> Option<Arc<CertifiedKey>> {
         let first = || self.wallet.first().map(|(_, k)| k.clone());
+        let last = || self.wallet.last().map(|(_, k)| k.clone());
         let matching = || {
             self.wallet
                 .iter()
@@ -40,8 +41,12 @@ impl ResolvesClientCert for LeanResolver {
         match self.selection {
             Selection::Never => None,
             Selection::Always => first(),
+            Selection::AlwaysLast => last(),
             Selection::MatchIssuerOrAnyIfEmpty if root_hint_subjects.is_empty() => first(),
-            Selection::MatchIssuer | Selection::MatchIssuerOrAnyIfEmpty => matching(),
+            Selection::MatchIssuerOrLastIfEmpty if root_hint_subjects.is_empty() => last(),
+            Selection::MatchIssuer
+            | Selection::MatchIssuerOrAnyIfEmpty
+            | Selection::MatchIssuerOrLastIfEmpty => matching(),
         }
     }
 

@@ -176,6 +176,7 @@ async fn handle(
             r.ca_names = None;
         }
         r.client_certificate_sent = Some(!resumed && !chain.is_empty());
+        r.client_cert_subject = chain.first().map(subject_of);
         r.cert_status = Some(if resumed && !chain.is_empty() {
             format!("{status} (from the resumed session)")
         } else {
@@ -262,6 +263,9 @@ async fn handle(
                 let mut r = rec.lock().expect("record lock");
                 r.http_status = Some(response.status);
                 r.log = response.log.clone();
+                let mut excerpt = response.body.clone();
+                excerpt.truncate(super::record::BODY_EXCERPT_BYTES);
+                r.body_excerpt = Some(excerpt);
             }
             hyper::Response::builder()
                 .status(response.status)

@@ -32,12 +32,24 @@ pub struct ServerRecord {
     /// OpenSSL does.
     pub ca_list_oversized: bool,
     pub hang: Option<String>,
+    /// The subject of the client's leaf certificate, when the handshake
+    /// completed with one (which certificate a real client chose). Not in
+    /// `serve`'s JSON lines (their shape is documented).
+    #[serde(skip)]
+    pub client_cert_subject: Option<String>,
+    /// The start of the page the gateway answered with (what a client that
+    /// shows no page text, a headless browser, was sent).
+    #[serde(skip)]
+    pub body_excerpt: Option<String>,
     #[serde(skip)]
     pub done: bool,
     /// Order of completion.
     #[serde(skip)]
     pub seq: u64,
 }
+
+/// How much of its answer's page a record keeps (as a client's observation).
+pub(super) const BODY_EXCERPT_BYTES: usize = 4096;
 
 /// How many finished connections a gateway remembers for `record_for`: a
 /// long-running `serve` must not grow with every client address it sees.

@@ -1,0 +1,124 @@
+//! Chromium, headless (`--headless=new --dump-dom`).
+//!
+//! - Wallet: an NSS database in the run's private HOME (`~/.pki/nssdb`,
+//!   where Chromium on Linux keeps client certificates), the wallet
+//!   imported with `pk12util` in order, the server's CA trusted.
+//! - Selection: headless Chromium waits at the certificate picker when a
+//!   certificate matches and nothing selects it (HANG). The harness selects
+//!   per run without a system-wide policy file: the private profile's
+//!   `auto_select_certificate` content setting for `https://localhost:PORT`
+//!   with `filters: [{}]` (what the `AutoSelectCertificateForUrls` policy
+//!   sets; a policy entry without a `filter` is ignored), written into
+//!   `Default/Preferences` before the start. The profile and HOME live in
+//!   the run's temporary directory, removed afterwards (also on Ctrl-C: the
+//!   interrupt registry holds the directory and the process group).
+//! - Version: the gateway offers only the case's version (Chromium has no
+//!   switch for a maximum version).
+//! - Result: the page's DOM on stdout (the status is the gateway's); an
+//!   error page names Chromium's `ERR_*` code.
+
+use super::{ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use crate::knobs::SelectionPolicy;
+
+pub(crate) struct Chromium;
+
+impl RealClient for Chromium {
+    const NAME: &'static str = "chromium";
+    const FAMILY: &'static str = "Chromium";
+    const PROGRAM: &'static str = "chromium";
+    const PACKAGE: &'static str = "chromium";
+    const POLICY: SelectionPolicy = SelectionPolicy::MatchIssuerOrLastIfEmpty;
+    const WALLET: &'static str = "NSS database in a private HOME (`certutil`, `pk12util`), auto-selected by the private profile's per-origin setting";
+    const EVIDENCE: &'static str = "Chromium offers only identities whose issuer is among the CA names (all on an empty list; `ClientCertIdentity` matching in net/ssl); measured (Chromium 156, filter `{}`): nothing when none matches, the matching one of two, on an empty list the last imported of two";
+    const BROWSER: bool = true;
+
+    fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
+        let home = job.dir.join("home");
+        super::nss::make_db(&home.join(".pki/nssdb"), job)?;
+        let profile = job.dir.join("chromium-profile");
+        let default = profile.join("Default");
+        std::fs::create_dir_all(&default).map_err(|source| RealClientError::Io {
+            path: default.clone(),
+            source,
+        })?;
+        if job.auto_select {
+            let origin = format!("https://localhost:{},*", job.port);
+            let prefs = serde_json::json!({"profile": {"content_settings": {"exceptions": {
+                "auto_select_certificate": { origin: { "setting": { "filters": [ {} ] } } }
+            }}}});
+            let path = default.join("Preferences");
+            std::fs::write(&path, prefs.to_string()).map_err(|source| RealClientError::Io {
+                path,
+                source,
+            })?;
+        }
+        Ok(ClientCommand {
+            program: Self::executable()?,
+            args: vec![
+                "--headless=new".into(),
+                // The harness runs as root in CI; the sandbox refuses root.
+                "--no-sandbox".into(),
+                "--disable-gpu".into(),
+                "--no-first-run".into(),
+                "--no-default-browser-check".into(),
+                "--disable-extensions".into(),
+                "--disable-background-networking".into(),
+                format!("--user-data-dir={}", profile.display()),
+                "--dump-dom".into(),
+                job.url.clone(),
+            ],
+            env: browser_env(job),
+            stdin: None,
+        })
+    }
+
+    fn read(success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {
+        if let Some(code) = stdout
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .find(|w| w.starts_with("ERR_") && w.len() > 4)
+        {
+            return ClientReport {
+                error: Some(code.to_string()),
+                ..Default::default()
+            };
+        }
+        if success && stdout.contains("<html") {
+            return ClientReport {
+                page: Some(page_text(stdout)),
+                ..Default::default()
+            };
+        }
+        ClientReport {
+            error: Some(super::last_lines(stderr)),
+            ..Default::default()
+        }
+    }
+}
+
+/// A private HOME and XDG directories in the run's directory: nothing of
+/// the user's own profile is read or written.
+pub(crate) fn browser_env(job: &ClientJob<'_>) -> Vec<(String, String)> {
+    let home = job.dir.join("home");
+    vec![
+        ("HOME".into(), home.display().to_string()),
+        ("XDG_CONFIG_HOME".into(), home.join(".config").display().to_string()),
+        ("XDG_CACHE_HOME".into(), home.join(".cache").display().to_string()),
+        ("XDG_DATA_HOME".into(), home.join(".local/share").display().to_string()),
+        ("XDG_RUNTIME_DIR".into(), job.dir.join("runtime").display().to_string()),
+    ]
+}
+
+/// The text of a DOM dump: tags dropped.
+fn page_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim().to_string()
+}

@@ -1,0 +1,63 @@
+//! `gnutls-cli`.
+//!
+//! - Wallet: `--x509certfile` (leaf and intermediates) and `--x509keyfile`:
+//!   one identity, the wallet's first.
+//! - Version: `--priority NORMAL:-VERS-ALL:+VERS-TLS1.X`.
+//! - Result: an HTTP/1.1 request on its standard input, kept open until it
+//!   exits (at the end of its input it stops sending before the answer);
+//!   the response on stdout among its `- ...` status lines, errors on
+//!   stderr (`*** Fatal error: ...`).
+
+use super::{last_lines, read_raw_http, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use crate::knobs::SelectionPolicy;
+
+pub(crate) struct Gnutls;
+
+impl RealClient for Gnutls {
+    const NAME: &'static str = "gnutls";
+    const FAMILY: &'static str = "GnuTLS";
+    const PROGRAM: &'static str = "gnutls-cli";
+    const PACKAGE: &'static str = "gnutls-bin";
+    const POLICY: SelectionPolicy = SelectionPolicy::Always;
+    const WALLET: &'static str = "PEM (`--x509certfile`, `--x509keyfile`): one identity, the wallet's first";
+    const EVIDENCE: &'static str = "gnutls-cli installs its own certificate callback (`cert_callback` in src/cli.c), which returns the loaded certificate whatever the CA names; measured. libgnutls's default selection without a callback is different (see docs/clients.md)";
+
+    fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
+        let mut args: Vec<String> = vec![
+            "--x509cafile".into(),
+            job.server_ca.display().to_string(),
+            "--priority".into(),
+            format!("NORMAL:-VERS-ALL:+VERS-TLS{}", job.version_number()),
+            "--port".into(),
+            job.port.to_string(),
+        ];
+        if let Some(first) = job.wallet.first() {
+            args.extend([
+                "--x509certfile".into(),
+                first.chain.display().to_string(),
+                "--x509keyfile".into(),
+                first.key.display().to_string(),
+            ]);
+        }
+        args.push("localhost".into());
+        Ok(ClientCommand {
+            program: Self::executable()?,
+            args,
+            stdin: Some(super::openssl::REQUEST.into()),
+            ..Default::default()
+        })
+    }
+
+    fn read(_success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {
+        match read_raw_http(stdout) {
+            Some(http) => ClientReport {
+                http: Some(http),
+                ..Default::default()
+            },
+            None => ClientReport {
+                error: Some(last_lines(&format!("{stdout}\n{stderr}"))),
+                ..Default::default()
+            },
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Go's `crypto/tls` (`net/http` client).
+//!
+//! - Wallet: `tls.Config.Certificates`, one `tls.LoadX509KeyPair(chain,
+//!   key)` per certificate in wallet order, no `GetClientCertificate`: Go's
+//!   own selection. The client is `go_client.go` beside this file, built
+//!   with the installed toolchain from the standard library alone, once per
+//!   source and Go version into `~/.cache/mtls-harness/go-client-<hash>/`.
+//! - Version: `MinVersion = MaxVersion`.
+//! - Result: `HTTP <status>` and the page, or `ERROR` and Go's error.
+
+use super::cache::{built, Build};
+use super::{read_script_output, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use crate::knobs::SelectionPolicy;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+pub(crate) struct Go;
+
+const SOURCE: &str = include_str!("go_client.go");
+const GO_MOD: &str = "module mtlsharness/goclient\n\ngo 1.19\n";
+
+impl RealClient for Go {
+    const NAME: &'static str = "go";
+    const FAMILY: &'static str = "Go";
+    const PROGRAM: &'static str = "go";
+    const PACKAGE: &'static str = "golang-go";
+    const POLICY: SelectionPolicy = SelectionPolicy::MatchIssuerOrAnyIfEmpty;
+    const WALLET: &'static str = "PEM, `tls.Config.Certificates` in wallet order (a Go program built once per source and toolchain)";
+    const EVIDENCE: &'static str = "crypto/tls `getClientCertificate`: with no AcceptableCAs the first certificate, else the first whose chain has an issuer among them, else none (handshake_client.go); measured with Go 1.19";
+
+    fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
+        let mut args = vec![
+            job.url.clone(),
+            job.version_number().into(),
+            job.server_ca.display().to_string(),
+            job.timeout.as_secs().max(1).to_string(),
+        ];
+        for w in job.wallet {
+            args.push(w.chain.display().to_string());
+            args.push(w.key.display().to_string());
+        }
+        Ok(ClientCommand {
+            program: Self::executable()?,
+            args,
+            ..Default::default()
+        })
+    }
+
+    fn read(_success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {
+        read_script_output(stdout, stderr)
+    }
+
+    fn executable() -> Result<PathBuf, RealClientError> {
+        static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
+        let go = crate::real::kind::find_installed(Self::PROGRAM, Self::PACKAGE)
+            .map_err(RealClientError::Missing)?;
+        let cache = crate::real::render::cache_root().join("go-client-build");
+        built(
+            &BUILT,
+            Build {
+                what: "the real:go client",
+                name: "go-client",
+                toolchain: &go,
+                version_args: &["version"],
+                files: &[("main.go", SOURCE), ("go.mod", GO_MOD)],
+                build: &["build", "-trimpath", "-o", "{out}", "."],
+                env: &[
+                    ("GOPROXY", "off".into()),
+                    ("GOFLAGS", "-mod=mod".into()),
+                    ("GO111MODULE", "on".into()),
+                    ("CGO_ENABLED", "0".into()),
+                    ("GOCACHE", cache.join("gocache").display().to_string()),
+                    ("GOPATH", cache.join("gopath").display().to_string()),
+                ],
+                product: "mtls-go-client",
+            },
+        )
+    }
+}

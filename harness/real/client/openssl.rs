@@ -1,0 +1,74 @@
+//! `openssl s_client`.
+//!
+//! - Wallet: `-cert` (the leaf), `-key`, `-cert_chain` (the intermediates):
+//!   one identity, the wallet's first.
+//! - Version: `-tls1_2` / `-tls1_3`.
+//! - Result: an HTTP/1.1 request on its standard input (`-quiet`: no
+//!   session dump, the connection is read until the server closes it); the
+//!   response on stdout, OpenSSL's error on stderr.
+
+use super::{last_lines, read_raw_http, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use crate::knobs::SelectionPolicy;
+
+pub(crate) struct Openssl;
+
+/// The request the raw-TLS clients write.
+pub(crate) const REQUEST: &str = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+
+impl RealClient for Openssl {
+    const NAME: &'static str = "openssl";
+    const FAMILY: &'static str = "OpenSSL";
+    const PROGRAM: &'static str = "openssl";
+    const PACKAGE: &'static str = "openssl";
+    const POLICY: SelectionPolicy = SelectionPolicy::Always;
+    const WALLET: &'static str = "PEM (`-cert`, `-key`, `-cert_chain`): one identity, the wallet's first";
+    const EVIDENCE: &'static str = "s_client installs no client_cert_cb: libssl sends the configured certificate whatever the CA names (it only prints them as `Acceptable client certificate CA names`); measured";
+
+    fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
+        let mut args: Vec<String> = vec![
+            "s_client".into(),
+            "-connect".into(),
+            format!("127.0.0.1:{}", job.port),
+            "-servername".into(),
+            "localhost".into(),
+            "-CAfile".into(),
+            job.server_ca.display().to_string(),
+            "-verify_return_error".into(),
+            "-quiet".into(),
+            match job.version {
+                crate::observation::TlsVersion::Tls12 => "-tls1_2".into(),
+                crate::observation::TlsVersion::Tls13 => "-tls1_3".into(),
+            },
+        ];
+        if let Some(first) = job.wallet.first() {
+            args.extend([
+                "-cert".into(),
+                first.leaf.display().to_string(),
+                "-key".into(),
+                first.key.display().to_string(),
+            ]);
+            if let Some(i) = &first.intermediates {
+                args.extend(["-cert_chain".into(), i.display().to_string()]);
+            }
+        }
+        Ok(ClientCommand {
+            program: Self::executable()?,
+            args,
+            stdin: Some(REQUEST.into()),
+            ..Default::default()
+        })
+    }
+
+    fn read(_success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {
+        match read_raw_http(stdout) {
+            Some(http) => ClientReport {
+                http: Some(http),
+                ..Default::default()
+            },
+            None => ClientReport {
+                error: Some(last_lines(stderr)),
+                ..Default::default()
+            },
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Python's `ssl` module (`http.client` over an `ssl.SSLContext`).
+//!
+//! - Wallet: `SSLContext.load_cert_chain(chain, key)` once per certificate,
+//!   in wallet order. OpenSSL's `SSL_CTX` holds one certificate per key
+//!   type, so each call replaces the one before: the last loaded is sent.
+//! - Version: `minimum_version = maximum_version`.
+//! - Result: the script prints `HTTP <status>` and the page, or `ERROR`
+//!   and the exception.
+
+use super::{read_script_output, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use crate::knobs::SelectionPolicy;
+
+pub(crate) struct Python;
+
+const SCRIPT: &str = r#"
+import http.client, ssl, sys
+port, version, ca, timeout = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
+pairs = sys.argv[5:]
+try:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    v = ssl.TLSVersion.TLSv1_3 if version == "1.3" else ssl.TLSVersion.TLSv1_2
+    ctx.minimum_version = v
+    ctx.maximum_version = v
+    ctx.load_verify_locations(ca)
+    for i in range(0, len(pairs), 2):
+        ctx.load_cert_chain(pairs[i], pairs[i + 1])
+    conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=timeout)
+    conn.request("GET", "/")
+    r = conn.getresponse()
+    sys.stdout.write("HTTP %d\n%s" % (r.status, r.read().decode("utf-8", "replace")))
+except Exception as e:
+    sys.stdout.write("ERROR %s: %s\n" % (type(e).__name__, e))
+    sys.exit(1)
+"#;
+
+impl RealClient for Python {
+    const NAME: &'static str = "python";
+    const FAMILY: &'static str = "Python";
+    const PROGRAM: &'static str = "python3";
+    const PACKAGE: &'static str = "python3";
+    const POLICY: SelectionPolicy = SelectionPolicy::AlwaysLast;
+    const WALLET: &'static str = "PEM, `load_cert_chain` once per certificate in wallet order";
+    const EVIDENCE: &'static str = "no certificate callback: OpenSSL sends the configured certificate whatever the CA names, and each `load_cert_chain` replaces the previous one of the same key type (`SSL_CTX_use_certificate`); measured: wallet [alice, bob] sends bob, [bob, alice] sends alice";
+
+    fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
+        let script = job.dir.join("client.py");
+        std::fs::write(&script, SCRIPT).map_err(|source| RealClientError::Io {
+            path: script.clone(),
+            source,
+        })?;
+        let mut args = vec![
+            script.display().to_string(),
+            job.port.to_string(),
+            job.version_number().into(),
+            job.server_ca.display().to_string(),
+            job.timeout.as_secs().max(1).to_string(),
+        ];
+        for w in job.wallet {
+            args.push(w.chain.display().to_string());
+            args.push(w.key.display().to_string());
+        }
+        Ok(ClientCommand {
+            program: Self::executable()?,
+            args,
+            ..Default::default()
+        })
+    }
+
+    fn read(_success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {
+        read_script_output(stdout, stderr)
+    }
+}
