@@ -32,6 +32,15 @@ pub fn revoked_serial(ca: &IssuedCert) -> SerialNumber {
 /// loaded is past nextUpdate, and this one is written once for a long-lived
 /// test gateway).
 pub fn revocation_crl(ca: &IssuedCert) -> Result<CertificateRevocationListDer<'static>, PkiError> {
+    revocation_crl_keeping(ca, &[])
+}
+
+/// As [`revocation_crl`], also listing `also` (serials, big-endian bytes: a
+/// CRL the directory already had keeps what it revoked).
+pub fn revocation_crl_keeping(
+    ca: &IssuedCert,
+    also: &[Vec<u8>],
+) -> Result<CertificateRevocationListDer<'static>, PkiError> {
     let failed = |source: GenerateError| PkiError::Generate {
         name: format!("{}.crl", ca.name),
         source,
@@ -44,12 +53,15 @@ pub fn revocation_crl(ca: &IssuedCert) -> Result<CertificateRevocationListDer<'s
         next_update: now + Duration::days(365),
         crl_number: SerialNumber::from(2u64),
         issuing_distribution_point: None,
-        revoked_certs: vec![RevokedCertParams {
-            serial_number: revoked_serial(ca),
-            revocation_time: now - Duration::hours(2),
-            reason_code: Some(RevocationReason::KeyCompromise),
-            invalidity_date: None,
-        }],
+        revoked_certs: std::iter::once(revoked_serial(ca))
+            .chain(also.iter().map(|s| SerialNumber::from_slice(s)))
+            .map(|serial_number| RevokedCertParams {
+                serial_number,
+                revocation_time: now - Duration::hours(2),
+                reason_code: Some(RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
         key_identifier_method: KeyIdMethod::Sha256,
     };
     let crl = params.signed_by(&issuer).map_err(|e| failed(e.into()))?;
@@ -68,4 +80,67 @@ pub fn lists_revoked_serial(ca: &IssuedCert, der: &[u8]) -> bool {
         .iter_revoked_certificates()
         .any(|r| r.raw_serial() == want.as_ref());
     found
+}
+
+/// The serials a CRL (DER) lists, big-endian bytes; none if it does not parse.
+pub fn listed_serials(der: &[u8]) -> Vec<Vec<u8>> {
+    use x509_parser::prelude::FromDer;
+    match x509_parser::revocation_list::CertificateRevocationList::from_der(der) {
+        Ok((_, crl)) => crl
+            .iter_revoked_certificates()
+            .map(|r| r.raw_serial().to_vec())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{Pki, PkiSpec};
+
+    fn root() -> IssuedCert {
+        let spec =
+            PkiSpec::from_toml("[[cert]]\nname = \"root\"\nrole = \"root\"\n", "t").expect("spec");
+        Pki::generate(&spec)
+            .expect("pki")
+            .cert("root")
+            .expect("root")
+            .clone()
+    }
+
+    #[test]
+    fn the_crl_lists_the_reserved_serial_and_keeps_earlier_ones() {
+        let ca = root();
+        let crl = revocation_crl_keeping(&ca, &[vec![0x12, 0x34]]).expect("crl");
+        assert!(lists_revoked_serial(&ca, &crl));
+        let serials = listed_serials(&crl);
+        assert!(serials.contains(&vec![0x12, 0x34]), "{serials:?}");
+        assert_eq!(serials.len(), 2);
+        // Stable: the same CA reserves the same serial every run.
+        assert_eq!(revoked_serial(&ca), revoked_serial(&ca));
+    }
+
+    #[test]
+    fn a_revoked_subject_of_an_adopted_root_carries_the_reserved_serial() {
+        let ca = root();
+        let spec = PkiSpec::from_toml(
+            "[[cert]]\nname = \"r\"\nrole = \"root\"\n[[cert]]\nname = \"bob\"\nrole = \"client\"\nissuer = \"r\"\ndefects = [\"revoked\"]\n",
+            "t",
+        )
+        .expect("spec");
+        let pki = Pki::generate_adopting(
+            &spec,
+            std::collections::HashMap::from([("r".to_string(), ca.clone())]),
+        )
+        .expect("pki");
+        let bob = pki.cert("bob").expect("bob");
+        assert_eq!(
+            pki.cert("r").expect("r").der,
+            ca.der,
+            "the root is adopted as is"
+        );
+        let want = revoked_serial(&ca);
+        assert_eq!(bob.serial, crate::pki::x509::hex(want.as_ref()));
+    }
 }
