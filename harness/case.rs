@@ -275,7 +275,9 @@ async fn start_middlebox(
     let config = MiddleboxConfig {
         kind: mb.kind,
         header: mb.header,
-        request_client_cert: mb.request_client_cert,
+        request_client_cert: mb
+            .request_client_cert
+            .unwrap_or(mb.kind.requests_client_cert()),
         server_chain: shown.chain_with_leaf(),
         server_key: Arc::new(shown.private_key()),
         upstream: gateway.addr(),
