@@ -20,6 +20,7 @@
 mod error;
 mod identity;
 mod kind;
+pub mod middlebox;
 pub mod render;
 mod server;
 

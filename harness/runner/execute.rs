@@ -28,6 +28,9 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Built-in profiles or one real gateway.
     pub gateway: GatewaySelection,
+    /// A real middlebox program in place of the built-in middlebox of the
+    /// scenarios that have one (`run --middlebox real:*`).
+    pub middlebox: Option<crate::real::middlebox::RealMiddlebox>,
     /// Write each case's client connections as pcapng (`run --capture`).
     pub capture: Option<super::captures::CaptureOptions>,
     /// Once cancelled, no case starts and the cases in flight are dropped
@@ -88,6 +91,7 @@ impl Default for RunOptions {
             timeouts: Timeouts::default(),
             concurrency: default_concurrency(),
             gateway: GatewaySelection::Builtin,
+            middlebox: None,
             capture: None,
             cancel: CancelToken::global(),
         }
@@ -214,24 +218,64 @@ pub async fn run_one_on(
     timeouts: Timeouts,
     gateway: &GatewaySelection,
 ) -> CaseResult {
+    run_one_via(scenario, pki, profile, tls, timeouts, gateway, None).await
+}
+
+/// [`run_one_on`] with `middlebox` (a real program) in place of the
+/// scenario's built-in middlebox.
+pub async fn run_one_via(
+    scenario: &Scenario,
+    pki: &Pki,
+    profile: ProfileKind,
+    tls: TlsVersion,
+    timeouts: Timeouts,
+    gateway: &GatewaySelection,
+    middlebox: Option<crate::real::middlebox::RealMiddlebox>,
+) -> CaseResult {
+    use crate::real::middlebox::{run_case_via, Origin};
     let started = Instant::now();
     let mut limit = timeouts.connect
         + timeouts.handshake
         + timeouts.response
         + std::time::Duration::from_secs(5);
     let case = async {
-        match gateway {
-            GatewaySelection::Builtin => {
-                run_case(pki, &scenario.file, profile, tls, timeouts).await
+        match (gateway, middlebox) {
+            (GatewaySelection::Builtin, Some(mb)) => {
+                run_case_via(
+                    pki,
+                    &scenario.file,
+                    Origin::Builtin(profile),
+                    mb,
+                    tls,
+                    timeouts,
+                )
+                .await
             }
-            GatewaySelection::Real(kind) => {
-                run_case_real(pki, &scenario.file, *kind, tls, timeouts).await
+            (GatewaySelection::Real(kind), Some(mb)) => {
+                run_case_via(pki, &scenario.file, Origin::Real(*kind), mb, tls, timeouts).await
             }
-            GatewaySelection::External(target) => {
-                crate::case::run_case_external(target, &scenario.file, tls, timeouts).await
+            (GatewaySelection::External(_), Some(mb)) if scenario.file.middlebox.is_some() => {
+                Err(CaseError::Unsupported(format!(
+                    "{mb} runs in front of a built-in or real gateway, not an external target"
+                )))
             }
+            (gateway, _) => match gateway {
+                GatewaySelection::Builtin => {
+                    run_case(pki, &scenario.file, profile, tls, timeouts).await
+                }
+                GatewaySelection::Real(kind) => {
+                    run_case_real(pki, &scenario.file, *kind, tls, timeouts).await
+                }
+                GatewaySelection::External(target) => {
+                    crate::case::run_case_external(target, &scenario.file, tls, timeouts).await
+                }
+            },
         }
     };
+    if middlebox.is_some() && scenario.file.middlebox.is_some() {
+        // Starting and stopping the middlebox.
+        limit += crate::real::middlebox::START_TIMEOUT + std::time::Duration::from_secs(5);
+    }
     if matches!(gateway, GatewaySelection::Real(_)) {
         // Starting and stopping the process.
         limit += crate::real::START_TIMEOUT
@@ -310,6 +354,7 @@ pub async fn run_all(
         let permit = semaphore.clone();
         let timeouts = opts.timeouts;
         let gateway = opts.gateway.clone();
+        let middlebox = opts.middlebox;
         let capture = opts.capture.clone();
         let cancel = opts.cancel.clone();
         set.spawn(async move {
@@ -319,7 +364,15 @@ pub async fn run_all(
             if cancel.is_cancelled() {
                 return None;
             }
-            let case = run_one_on(&scenario, &pki, case.profile, case.tls, timeouts, &gateway);
+            let case = run_one_via(
+                &scenario,
+                &pki,
+                case.profile,
+                case.tls,
+                timeouts,
+                &gateway,
+                middlebox,
+            );
             let case = async move {
                 match capture {
                     None => case.await,

@@ -9,4 +9,4 @@ pub mod report;
 pub mod target;
 pub mod trace;
 
-pub use execute::{run_all, run_one, run_one_on, GatewaySelection, RunOptions};
+pub use execute::{run_all, run_one, run_one_on, run_one_via, GatewaySelection, RunOptions};
