@@ -5,6 +5,7 @@ pub mod execute;
 pub mod fidelity;
 pub mod flake;
 pub mod html;
+pub mod middlebox_fidelity;
 pub mod report;
 pub mod target;
 pub mod trace;

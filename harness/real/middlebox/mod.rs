@@ -1,6 +1,7 @@
 //! Real middleboxes between the client and a gateway (built-in or real):
 //! tunnels (tinyproxy, squid), interceptors (mitmproxy, nginx without
-//! `ssl_verify_client`) and TLS offloaders (stunnel, nginx), each rendered
+//! `ssl_verify_client`) and TLS offloaders (stunnel, nginx, HAProxy, Apache),
+//! each rendered
 //! from a scenario's `[middlebox]` table into its own temporary prefix on
 //! 127.0.0.1, started per case in its own process group and always stopped
 //! (the group killed and the leader reaped, also on panic and interruption:
@@ -38,6 +39,10 @@ real_middleboxes! {
     Stunnel => stunnel::Stunnel,
     /// nginx `proxy_pass https://`: an offloader (or an interceptor without `ssl_verify_client`).
     Nginx => nginx::Nginx,
+    /// HAProxy: an offloader writing RFC 9440 `Client-Cert` or base64 DER.
+    Haproxy => haproxy::Haproxy,
+    /// Apache httpd mod_proxy: an offloader writing `%{SSL_CLIENT_CERT}s`.
+    Apache => apache::Apache,
 }
 
 /// The command that installs every real middlebox on Debian/Ubuntu.
