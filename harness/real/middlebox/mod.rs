@@ -76,12 +76,7 @@ impl RealMiddlebox {
     /// Whether it can be configured as `spec` says; the reason otherwise.
     pub fn supports(self, spec: &MiddleboxSpec) -> Result<(), String> {
         if !self.kinds().contains(&spec.kind) {
-            let kinds: Vec<&str> = self.kinds().iter().map(|k| k.name()).collect();
-            return Err(format!(
-                "{self} is a {} middlebox, the scenario asks for {}",
-                kinds.join(" or "),
-                spec.kind.name()
-            ));
+            return Err(format!("{self} is no {} middlebox", spec.kind.name()));
         }
         let requests = spec
             .request_client_cert
@@ -657,23 +652,28 @@ pub async fn run_case_via_with(
                         source: other,
                     },
                 })?;
-            let mut mb =
-                RunningRealMiddlebox::start(program, pki, file, spec, gateway.addr(), version)
-                    .await;
-            let mut obs = match &mut mb {
-                Ok(mb) => {
-                    on_start(mb);
-                    let target = through(&mut client, spec, mb.addr(), gateway.addr());
-                    client
-                        .exchange_connections(target, file.client.connections)
-                        .await
-                        .0
-                }
-                Err(_) => {
+            let mb = match RunningRealMiddlebox::start(
+                program,
+                pki,
+                file,
+                spec,
+                gateway.addr(),
+                version,
+            )
+            .await
+            {
+                Ok(mb) => mb,
+                Err(e) => {
                     gateway.shutdown().await;
-                    return Err(mb.err().expect("an error").into());
+                    return Err(e.into());
                 }
             };
+            on_start(&mb);
+            let target = through(&mut client, spec, mb.addr(), gateway.addr());
+            let mut obs = client
+                .exchange_connections(target, file.client.connections)
+                .await
+                .0;
             drop(mb);
             let record = gateway.last_record(Duration::from_secs(3)).await;
             if let Some(log) = record.map(|r| r.log).filter(|l| !l.is_empty()) {
