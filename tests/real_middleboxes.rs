@@ -228,3 +228,141 @@ fn real_middleboxes_run_in_front_of_a_real_gateway() {
         assert!(pid != 0 && !alive(pid), "{program} pid {pid} survived");
     }
 }
+
+/// A child process in its own group, killed (with its group) on drop.
+struct Group(std::process::Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pid = self.0.id() as i32;
+        // SAFETY: kill(2) on our own child's process group.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// nginx's upstream TLS session cache is per upstream server, not per
+/// `proxy_ssl_certificate`: two locations proxying to the same origin, one
+/// with a certificate and one without. Once the first has connected, the
+/// second resumes its session and the origin (which keeps the identity of
+/// the handshake that made the session, as nginx and every OpenSSL server
+/// do) serves it as the proxy: an identity leak, on TLS 1.2 and 1.3.
+/// `proxy_ssl_session_reuse off` removes it.
+#[test]
+fn nginx_leaks_the_proxy_identity_across_locations_through_upstream_session_reuse() {
+    require_installed();
+    use mtls_harness::gateway::ProfileKind;
+    use mtls_harness::pki::{Pki, PkiSpec};
+    use mtls_harness::scenario::schema::ServerSpec;
+    let spec: PkiSpec = toml::from_str(
+        "[[cert]]\nname = \"root\"\nrole = \"root\"\n\
+         [[cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n\
+         [[cert]]\nname = \"proxy\"\nrole = \"client\"\nissuer = \"root\"\n",
+    )
+    .expect("spec");
+    let pki = Pki::generate(&spec).expect("pki");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |rel: &str| dir.path().join(rel).display().to_string();
+    for (rel, text) in [
+        ("root.pem", pki.cert("root").unwrap().cert_pem()),
+        ("proxy.pem", pki.cert("proxy").unwrap().cert_pem()),
+        ("proxy.key", pki.cert("proxy").unwrap().key_pem()),
+    ] {
+        std::fs::write(p(rel), text).unwrap();
+    }
+    std::fs::create_dir_all(p("logs")).unwrap();
+    let rt = runtime();
+    for version in TlsVersion::ALL {
+        for reuse in [true, false] {
+            let server: ServerSpec =
+                toml::from_str("cert = \"gw\"\ntrust = [\"root\"]\n").expect("server");
+            let config = mtls_harness::case::gateway_config(
+                &pki,
+                &server,
+                ProfileKind::Nginx,
+                vec![version],
+                Timeouts::default(),
+                None,
+            )
+            .expect("gateway config");
+            let gateway = rt
+                .block_on(mtls_harness::tls::server::start(config))
+                .expect("gateway");
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let v = match version {
+                TlsVersion::Tls12 => "TLSv1.2",
+                TlsVersion::Tls13 => "TLSv1.3",
+            };
+            let common = format!(
+                "proxy_pass https://{gw}; proxy_ssl_protocols {v}; proxy_ssl_verify on; \
+                 proxy_ssl_trusted_certificate {root}; proxy_ssl_name localhost; \
+                 proxy_ssl_session_reuse {reuse};",
+                gw = gateway.addr(),
+                root = p("root.pem"),
+                reuse = if reuse { "on" } else { "off" },
+            );
+            let conf = format!(
+                "worker_processes 1;\nerror_log {err} info;\npid {pid};\nevents {{}}\nhttp {{\n\
+                 access_log off;\n\
+                 server {{\n listen 127.0.0.1:{port};\n\
+                 location /with-cert/ {{ {common} proxy_ssl_certificate {crt}; proxy_ssl_certificate_key {key}; }}\n\
+                 location /without/ {{ {common} }}\n}}\n}}\n",
+                err = p("logs/error.log"),
+                pid = p("logs/nginx.pid"),
+                crt = p("proxy.pem"),
+                key = p("proxy.key"),
+            );
+            std::fs::write(p("nginx.conf"), conf).unwrap();
+            let child = {
+                use std::os::unix::process::CommandExt;
+                std::process::Command::new(RealKind::Nginx.find_program().unwrap())
+                    .args(["-p", &format!("{}/", dir.path().display())])
+                    .args(["-e", &p("logs/error.log"), "-c", &p("nginx.conf")])
+                    .args(["-g", "daemon off;"])
+                    .process_group(0)
+                    .spawn()
+                    .expect("nginx")
+            };
+            let _nginx = Group(child);
+            let get = |path: &str| -> (u16, String) {
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                loop {
+                    let out = std::process::Command::new("curl")
+                        .args(["-s", "-m", "5", "-w", "\n%{http_code}"])
+                        .arg(format!("http://127.0.0.1:{port}{path}"))
+                        .output()
+                        .expect("curl (ci/test installs it)");
+                    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "000"));
+                    let code: u16 = code.trim().parse().unwrap_or(0);
+                    if code != 0 || std::time::Instant::now() > deadline {
+                        return (code, body.to_string());
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            };
+            let (code, body) = get("/with-cert/");
+            assert_eq!(code, 200, "TLS {version}: {body}");
+            assert!(body.contains("CN=proxy"), "TLS {version}: {body}");
+            let (code, body) = get("/without/");
+            if reuse {
+                assert_eq!(code, 200, "TLS {version}, reuse on: the leak: {body}");
+                assert!(body.contains("CN=proxy"), "TLS {version}: {body}");
+            } else {
+                assert_eq!(code, 400, "TLS {version}, reuse off: {body}");
+                assert!(
+                    body.contains("No required SSL certificate was sent"),
+                    "TLS {version}: {body}"
+                );
+            }
+            drop(_nginx);
+            rt.block_on(gateway.shutdown());
+        }
+    }
+}
