@@ -366,3 +366,111 @@ fn nginx_leaks_the_proxy_identity_across_locations_through_upstream_session_reus
         }
     }
 }
+
+/// `gateway-config --middlebox real:X` writes the middlebox's config in front
+/// of the gateway's, and the program's own checker accepts it (those that
+/// have one); a middlebox that cannot be what the scenario asks is bad
+/// input (exit 2) and nothing is written.
+#[test]
+fn gateway_config_writes_middlebox_configs_the_programs_accept() {
+    require_installed();
+    let bin = env!("CARGO_BIN_EXE_mtls-harness");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (program, scenario, check) in [
+        (
+            "nginx",
+            "middlebox::offload_without_header_nginx_400",
+            Some(vec![
+                "-t",
+                "-q",
+                "-p",
+                "{dir}/",
+                "-c",
+                "{dir}/nginx.conf",
+                "-e",
+                "{dir}/logs/error.log",
+            ]),
+        ),
+        (
+            "haproxy",
+            "middlebox::offload_without_header_nginx_400",
+            Some(vec!["-c", "-q", "-f", "{dir}/haproxy.cfg"]),
+        ),
+        (
+            "apache",
+            "middlebox::offload_without_header_nginx_400",
+            Some(vec!["-t", "-d", "{dir}", "-f", "{dir}/httpd.conf"]),
+        ),
+        (
+            "squid",
+            "middlebox::tunnel_passes_client_certificate",
+            Some(vec!["-k", "parse", "-f", "{dir}/squid.conf"]),
+        ),
+        (
+            "stunnel",
+            "middlebox::offload_without_header_nginx_400",
+            None,
+        ),
+        (
+            "tinyproxy",
+            "middlebox::tunnel_passes_client_certificate",
+            None,
+        ),
+        ("mitmproxy", "middlebox::intercept_strips_certificate", None),
+    ] {
+        let out = tmp.path().join(program);
+        let status = std::process::Command::new(bin)
+            .args([
+                "gateway-config",
+                "nginx",
+                "--scenario",
+                scenario,
+                "--middlebox",
+            ])
+            .arg(format!("real:{program}"))
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("mtls-harness");
+        assert!(
+            status.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let dir = out.join("middlebox");
+        let files: Vec<_> = std::fs::read_dir(&dir).expect("middlebox dir").collect();
+        assert!(files.len() >= 5, "{program}: {files:?}");
+        if let Some(args) = check {
+            let m = RealMiddlebox::from_name(program).unwrap();
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| a.replace("{dir}", &dir.display().to_string()))
+                .collect();
+            let r = std::process::Command::new(m.find_program().unwrap())
+                .args(&args)
+                .output()
+                .expect("checker");
+            assert!(
+                r.status.success(),
+                "{program} refuses its config: {}{}",
+                String::from_utf8_lossy(&r.stdout),
+                String::from_utf8_lossy(&r.stderr)
+            );
+        }
+    }
+    let out = tmp.path().join("wrong");
+    let r = std::process::Command::new(bin)
+        .args([
+            "gateway-config",
+            "nginx",
+            "--scenario",
+            "middlebox::intercept_strips_certificate",
+        ])
+        .args(["--middlebox", "real:tinyproxy", "--out"])
+        .arg(&out)
+        .output()
+        .expect("mtls-harness");
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("no intercept middlebox"));
+    assert!(!out.exists(), "nothing is written");
+}

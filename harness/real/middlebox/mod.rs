@@ -177,6 +177,14 @@ pub struct RenderedMiddlebox {
     pub logs: Vec<String>,
 }
 
+impl RenderedMiddlebox {
+    /// Write every file and directory below `prefix` (keys mode 0600).
+    pub fn write(&self, prefix: &Path) -> Result<(), std::io::Error> {
+        write(self, prefix)
+            .map_err(|(path, e)| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    }
+}
+
 /// Why a real middlebox could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum MiddleboxError {
