@@ -326,6 +326,18 @@ pub struct RunningRealMiddlebox {
     _prefix_registered: Registered,
 }
 
+/// Who holds a listening socket.
+enum Holder {
+    /// A process of the middlebox's group.
+    Us,
+    /// Another process (the port was taken in between).
+    Someone,
+    /// Nothing listens on 127.0.0.1 there (yet).
+    Nobody,
+    /// /proc cannot tell.
+    Unknown,
+}
+
 /// Attempts at a free port (another process may take it in between).
 const PORT_ATTEMPTS: u32 = 3;
 
@@ -451,9 +463,23 @@ impl RunningRealMiddlebox {
                 tokio::net::TcpStream::connect(addr),
             )
             .await;
-            if matches!(probe, Ok(Ok(_))) && running.holds_listener() != Some(false) {
-                running.startup = started.elapsed();
-                return Ok(running);
+            if matches!(probe, Ok(Ok(_))) {
+                match running.listener() {
+                    Holder::Us | Holder::Unknown => {
+                        running.startup = started.elapsed();
+                        return Ok(running);
+                    }
+                    // Another process took the port: a new one is tried.
+                    Holder::Someone => {
+                        running.stop();
+                        return Err(MiddleboxError::Exited {
+                            program,
+                            status: "not started".into(),
+                            log: format!("127.0.0.1:{port} already in use by another process"),
+                        });
+                    }
+                    Holder::Nobody => {}
+                }
             }
             if Instant::now() > deadline {
                 let log = running.output();
@@ -469,16 +495,19 @@ impl RunningRealMiddlebox {
         }
     }
 
-    /// Whether a process of our group holds the socket listening on our
-    /// port (not someone else who took it). `None`: cannot tell.
-    fn holds_listener(&self) -> Option<bool> {
-        let port = format!(":{:04X}", self.addr.port());
-        let tcp = std::fs::read_to_string("/proc/net/tcp").ok()?;
-        let inode = tcp.lines().skip(1).find_map(|l| {
+    /// Who holds the socket listening on 127.0.0.1 at our port.
+    fn listener(&self) -> Holder {
+        let port = format!("0100007F:{:04X}", self.addr.port());
+        let Ok(tcp) = std::fs::read_to_string("/proc/net/tcp") else {
+            return Holder::Unknown;
+        };
+        let Some(inode) = tcp.lines().skip(1).find_map(|l| {
             let cols: Vec<&str> = l.split_whitespace().collect();
-            (cols.len() > 9 && cols[1] == format!("0100007F{port}") && cols[3] == "0A")
+            (cols.len() > 9 && cols[1] == port && cols[3] == "0A")
                 .then(|| format!("socket:[{}]", cols[9]))
-        })?;
+        }) else {
+            return Holder::Nobody;
+        };
         let mut readable = false;
         for (pid, _) in group_members(self.pid) {
             let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
@@ -487,11 +516,15 @@ impl RunningRealMiddlebox {
             readable = true;
             for fd in fds.flatten() {
                 if std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == inode.as_str()) {
-                    return Some(true);
+                    return Holder::Us;
                 }
             }
         }
-        readable.then_some(false)
+        if readable {
+            Holder::Someone
+        } else {
+            Holder::Unknown
+        }
     }
 
     pub fn program(&self) -> RealMiddlebox {
