@@ -218,7 +218,8 @@ pub async fn run_case(
     let obs = match &file.middlebox {
         None => exchange_and_merge_connections(&gateway, &client, connections).await,
         Some(mb) => {
-            let middlebox = start_middlebox(pki, file, mb, &gateway, version, timeouts).await?;
+            let middlebox =
+                start_middlebox(pki, file, mb, gateway.addr(), version, timeouts).await?;
             let mut obs = match mb.kind {
                 MiddleboxKind::Tunnel => {
                     client.via_tunnel = Some(middlebox.addr());
@@ -248,11 +249,13 @@ pub async fn run_case(
     Ok(obs)
 }
 
-async fn start_middlebox(
+/// Start the built-in middlebox `mb` of `file` in front of the gateway at
+/// `upstream` (built-in or a real process).
+pub async fn start_middlebox(
     pki: &Pki,
     file: &ScenarioFile,
     mb: &crate::scenario::schema::MiddleboxSpec,
-    gateway: &RunningGateway,
+    upstream: std::net::SocketAddr,
     version: TlsVersion,
     timeouts: Timeouts,
 ) -> Result<RunningMiddlebox, CaseError> {
@@ -275,10 +278,12 @@ async fn start_middlebox(
     let config = MiddleboxConfig {
         kind: mb.kind,
         header: mb.header,
-        request_client_cert: mb.request_client_cert,
+        request_client_cert: mb
+            .request_client_cert
+            .unwrap_or(mb.kind.requests_client_cert()),
         server_chain: shown.chain_with_leaf(),
         server_key: Arc::new(shown.private_key()),
-        upstream: gateway.addr(),
+        upstream,
         upstream_name: "localhost".into(),
         upstream_roots: vec![pki
             .cert(&root)

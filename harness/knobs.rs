@@ -42,24 +42,64 @@ pub enum CaNamesPolicy {
     FillToBytes(usize),
 }
 
-/// Forwarding headers a TLS-terminating proxy uses to pass the client cert on.
+/// How a TLS-offloading proxy passes the client certificate on: the header
+/// and its value's format, as the real proxies write them. The spellings of
+/// the first version (`client-cert`, `x-ssl-client-cert`) stay as aliases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ForwardHeader {
-    /// Envoy `x-forwarded-client-cert`.
+    /// Envoy `x-forwarded-client-cert: Cert="<url-encoded PEM>"`.
     Xfcc,
-    /// RFC 9440 `Client-Cert`.
+    /// RFC 9440 `Client-Cert: :<base64 DER>:` (HAProxy
+    /// `:%[ssl_c_der,base64]:`).
+    #[serde(rename = "rfc9440", alias = "client-cert")]
     ClientCert,
-    /// nginx/HAProxy style `X-SSL-Client-Cert`.
+    /// nginx `X-SSL-Client-Cert: $ssl_client_escaped_cert` (url-encoded PEM).
+    #[serde(rename = "nginx-escaped-pem", alias = "x-ssl-client-cert")]
     XSslClientCert,
+    /// Apache `X-SSL-Client-Cert: %{SSL_CLIENT_CERT}s`: PEM whose newlines
+    /// mod_headers turned into spaces.
+    ApachePem,
+    /// HAProxy `X-SSL-Client-Cert: %[ssl_c_der,base64]` (bare base64 DER).
+    HaproxyBase64Der,
 }
 
 impl ForwardHeader {
+    pub const ALL: [ForwardHeader; 5] = [
+        ForwardHeader::Xfcc,
+        ForwardHeader::ClientCert,
+        ForwardHeader::XSslClientCert,
+        ForwardHeader::ApachePem,
+        ForwardHeader::HaproxyBase64Der,
+    ];
+
     pub fn header_name(self) -> &'static str {
         match self {
             ForwardHeader::Xfcc => "x-forwarded-client-cert",
             ForwardHeader::ClientCert => "client-cert",
-            ForwardHeader::XSslClientCert => "x-ssl-client-cert",
+            ForwardHeader::XSslClientCert
+            | ForwardHeader::ApachePem
+            | ForwardHeader::HaproxyBase64Der => "x-ssl-client-cert",
+        }
+    }
+
+    /// The spelling in scenario files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ForwardHeader::Xfcc => "xfcc",
+            ForwardHeader::ClientCert => "rfc9440",
+            ForwardHeader::XSslClientCert => "nginx-escaped-pem",
+            ForwardHeader::ApachePem => "apache-pem",
+            ForwardHeader::HaproxyBase64Der => "haproxy-base64-der",
+        }
+    }
+
+    /// A format by its name or one of the old aliases.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client-cert" => Some(ForwardHeader::ClientCert),
+            "x-ssl-client-cert" => Some(ForwardHeader::XSslClientCert),
+            _ => Self::ALL.into_iter().find(|h| h.name() == s),
         }
     }
 }
@@ -145,15 +185,41 @@ impl SelectionPolicy {
     }
 }
 
+/// What a middlebox between client and gateway is, as the field has them.
+/// The spellings of the first version stay as aliases: `terminate-strip` is
+/// an interceptor, `terminate-forward` an offloader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MiddleboxKind {
-    /// HTTP CONNECT, bytes passed through untouched.
+    /// HTTP CONNECT, bytes passed through untouched (tinyproxy, squid).
     Tunnel,
-    /// TLS offload: a new upstream TLS connection without a client cert.
-    TerminateStrip,
-    /// TLS offload forwarding the client cert in a header.
-    TerminateForward,
+    /// Re-originates TLS toward the gateway and asks the client for no
+    /// certificate (mitmproxy, squid `ssl_bump`); it may present a
+    /// certificate of its own upstream.
+    #[serde(alias = "terminate-strip")]
+    Intercept,
+    /// Terminates the client's TLS asking for its certificate, and forwards
+    /// to the gateway, optionally with the certificate in a header (stunnel,
+    /// nginx, HAProxy, Apache).
+    #[serde(alias = "terminate-forward")]
+    Offload,
+}
+
+impl MiddleboxKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MiddleboxKind::Tunnel => "tunnel",
+            MiddleboxKind::Intercept => "intercept",
+            MiddleboxKind::Offload => "offload",
+        }
+    }
+
+    /// Whether it asks the client for a certificate unless a scenario says
+    /// otherwise: only an offloader does (an interceptor sends no
+    /// CertificateRequest; a tunnel never sees the handshake).
+    pub fn requests_client_cert(self) -> bool {
+        self == MiddleboxKind::Offload
+    }
 }
 
 /// How a server lets a client resume an earlier session (a resumed

@@ -104,6 +104,29 @@ pub fn client_selection() -> NamedValueParser<ClientSelection> {
     }
 }
 
+/// `run --middlebox`: the built-in middlebox, or a real program in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MiddleboxChoice(pub Option<mtls_harness::real::middlebox::RealMiddlebox>);
+
+pub fn middlebox_selection() -> NamedValueParser<MiddleboxChoice> {
+    use mtls_harness::real::middlebox::RealMiddlebox;
+    let builtin = PossibleValue::new("builtin").help("the built-in middleboxes, in process");
+    let real = RealMiddlebox::ALL.iter().map(|m| {
+        let kinds: Vec<&str> = m.kinds().iter().map(|k| k.name()).collect();
+        PossibleValue::new(m.to_string()).help(format!("`{}` ({})", m.program(), kinds.join(", ")))
+    });
+    NamedValueParser {
+        names: std::iter::once(builtin).chain(real).collect(),
+        parse: |s| match s {
+            "builtin" => Some(MiddleboxChoice(None)),
+            _ => s
+                .strip_prefix("real:")
+                .and_then(RealMiddlebox::from_name)
+                .map(|m| MiddleboxChoice(Some(m))),
+        },
+    }
+}
+
 fn judged_by(kind: RealKind) -> String {
     format!(
         "`{}`, judged by the {} profile's expectations",
@@ -159,6 +182,18 @@ pub fn resumption() -> NamedValueParser<Resumption> {
             .map(|r| PossibleValue::new(r.name()))
             .collect(),
         parse: |s| Resumption::ALL.into_iter().find(|r| r.name() == s),
+    }
+}
+
+/// A forwarded-certificate header format (`xfcc`, `rfc9440`, ...; the old
+/// `client-cert` and `x-ssl-client-cert` too).
+pub fn forward_header() -> NamedValueParser<mtls_harness::knobs::ForwardHeader> {
+    NamedValueParser {
+        names: mtls_harness::knobs::ForwardHeader::ALL
+            .into_iter()
+            .map(|h| PossibleValue::new(h.name()))
+            .collect(),
+        parse: mtls_harness::knobs::ForwardHeader::parse,
     }
 }
 

@@ -30,6 +30,13 @@ pub struct GatewayConfigArgs {
     /// Port to listen on (127.0.0.1).
     #[arg(long, default_value_t = 8443)]
     pub port: u16,
+    /// Also write the config of this real middlebox for the scenario's
+    /// `[middlebox]`, in front of the gateway, into OUT/middlebox.
+    #[arg(long, value_parser = args::middlebox_selection())]
+    pub middlebox: Option<args::MiddleboxChoice>,
+    /// The middlebox's port (127.0.0.1; stunnel also uses the next one).
+    #[arg(long, default_value_t = 8444)]
+    pub middlebox_port: u16,
 }
 
 pub fn gateway_config(args: GatewayConfigArgs) -> Result<i32> {
@@ -43,6 +50,19 @@ pub fn gateway_config(args: GatewayConfigArgs) -> Result<i32> {
             .into_iter()
             .find(|s| s.id == args.scenario)
             .with_context(|| format!("--scenario {}: no such scenario id or file", args.scenario))?
+    };
+    // Checked before anything is written.
+    let middlebox = match args.middlebox {
+        Some(args::MiddleboxChoice(Some(mb))) => {
+            let spec =
+                scenario.file.middlebox.as_ref().with_context(|| {
+                    format!("--middlebox {mb}: {} has no [middlebox]", scenario.id)
+                })?;
+            mb.supports(spec)
+                .map_err(|why| anyhow::anyhow!("--middlebox {mb}: {why}"))?;
+            Some(mb)
+        }
+        _ => None,
     };
     let version = match args.tls {
         Some(v) => v,
@@ -96,5 +116,41 @@ pub fn gateway_config(args: GatewayConfigArgs) -> Result<i32> {
         out.join("pki").display()
     );
     println!("  judged by the {} profile's expectations", kind.profile());
+    if let (Some(mb), Some(spec)) = (middlebox, &scenario.file.middlebox) {
+        let dir = out.join("middlebox");
+        let upstream = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
+        let r = mtls_harness::real::middlebox::render(
+            mb,
+            &pki,
+            &scenario.file,
+            spec,
+            upstream,
+            version,
+            args.middlebox_port,
+            args.middlebox_port.wrapping_add(1),
+            &dir,
+        )?;
+        r.write(&dir)?;
+        let quoted: Vec<String> = r
+            .args
+            .iter()
+            .map(|a| shlex::try_quote(a).map_or_else(|_| a.clone(), |q| q.into_owned()))
+            .collect();
+        println!(
+            "wrote {mb} ({}) config in front of it (127.0.0.1:{}) to {}",
+            spec.kind.name(),
+            args.middlebox_port,
+            dir.display()
+        );
+        if let Some(cfg) = &r.config_file {
+            println!("  config: {}", dir.join(cfg).display());
+        }
+        println!(
+            "  start:  cd {} && {} {}",
+            dir.display(),
+            mb.program(),
+            quoted.join(" ")
+        );
+    }
     Ok(exit_codes::SUCCESS)
 }

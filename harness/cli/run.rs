@@ -61,6 +61,12 @@ pub struct RunArgs {
     /// SKIP with the reason; see docs/clients.md).
     #[arg(long, default_value = "builtin", value_parser = args::client_selection())]
     pub client: ClientSelection,
+    /// The middlebox of the scenarios that have one (`[middlebox]`): the
+    /// built-in one, or a real program per case in front of the gateway
+    /// (composable with `--gateway real:*`); a scenario whose middlebox the
+    /// program cannot be is SKIP with the reason.
+    #[arg(long, default_value = "builtin", value_parser = args::middlebox_selection())]
+    pub middlebox: args::MiddleboxChoice,
     /// An external gateway (https://host:port) configured with the PKI in
     /// `--pki`; judged by the expectations of the single `--profile`.
     #[arg(long, requires = "pki")]
@@ -114,6 +120,10 @@ pub fn run(args: RunArgs) -> Result<i32> {
         kind.find_program()
             .with_context(|| format!("--gateway {kind}"))?;
     }
+    if let args::MiddleboxChoice(Some(mb)) = &args.middlebox {
+        mb.find_program()
+            .with_context(|| format!("--middlebox {mb}"))?;
+    }
     let t = Duration::from_secs(args.timeout);
     let timeouts = Timeouts {
         connect: t,
@@ -160,6 +170,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         gateway,
         client: args.client,
         filter: args::glob_set(&args.filter)?,
+        middlebox: args.middlebox.0,
         ..Default::default()
     };
     if let Some(c) = args.concurrency {

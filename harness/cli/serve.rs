@@ -53,6 +53,15 @@ pub struct ServeArgs {
     /// `resumed=true`: no certificate was asked for or sent on it.
     #[arg(long, value_parser = args::resumption())]
     pub resumption: Option<Resumption>,
+    /// Accept a client certificate forwarded in this header format (xfcc,
+    /// rfc9440, nginx-escaped-pem, apache-pem, haproxy-base64-der), from a
+    /// connection authenticated as a `--trusted-proxy` only.
+    #[arg(long, value_parser = args::forward_header(), requires = "trusted_proxy")]
+    pub trust_forwarded_header: Option<mtls_harness::knobs::ForwardHeader>,
+    /// The certificate (name in the PKI) a proxy authenticates with for its
+    /// forwarded header to be trusted (repeatable).
+    #[arg(long, requires = "trust_forwarded_header")]
+    pub trusted_proxy: Vec<String>,
     /// One line per connection: text, or a JSON object.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -80,8 +89,8 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
         ca_names: args.ca_names.clone(),
         tls: versions.clone(),
         crls: args.crl.clone(),
-        trust_forwarded_header: None,
-        trusted_proxies: Vec::new(),
+        trust_forwarded_header: args.trust_forwarded_header,
+        trusted_proxies: args.trusted_proxy.clone(),
         mode,
         send_chain: None,
         resumption: args.resumption,

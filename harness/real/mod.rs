@@ -21,6 +21,7 @@ pub mod client;
 mod error;
 mod identity;
 mod kind;
+pub mod middlebox;
 pub mod render;
 mod server;
 pub mod user_config;
@@ -61,18 +62,39 @@ pub async fn run_case_real_with(
     timeouts: Timeouts,
     on_start: impl FnOnce(&RealServer),
 ) -> Result<Observation, CaseError> {
-    if file.middlebox.is_some() {
-        return Err(CaseError::Unsupported(
-            "middleboxes ([middlebox]) are not built for real gateways".into(),
-        ));
-    }
-    let client = client_spec(pki, file, version, timeouts)?;
+    let mut client = client_spec(pki, file, version, timeouts)?;
     let server = RealServer::start(kind, pki, &file.server, version).await?;
     on_start(&server);
     let mark = server.log_mark();
+    // The built-in middlebox, when the scenario has one, in front of it.
+    let middlebox = match &file.middlebox {
+        None => None,
+        Some(mb) => Some((
+            mb.kind,
+            crate::case::start_middlebox(pki, file, mb, server.addr(), version, timeouts).await?,
+        )),
+    };
+    let target = match &middlebox {
+        None => server.addr(),
+        Some((crate::knobs::MiddleboxKind::Tunnel, mb)) => {
+            client.via_tunnel = Some(mb.addr());
+            server.addr()
+        }
+        Some((_, mb)) => mb.addr(),
+    };
     let (mut obs, local) = client
-        .exchange_connections(server.addr(), file.client.connections)
+        .exchange_connections(target, file.client.connections)
         .await;
+    if let Some((_, mb)) = middlebox {
+        mb.shutdown().await;
+    }
+    // Through a middlebox the gateway's connection is the middlebox's: its
+    // log lines are not found by the client's port.
+    let local = if file.middlebox.is_some() {
+        None
+    } else {
+        local
+    };
     // Gateways write their log lines after answering, before closing.
     let log = server.log_of_connection(&mark, local).await;
     // Apache and HAProxy name the client's address: keep this connection's

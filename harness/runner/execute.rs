@@ -29,6 +29,9 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Built-in profiles or one real gateway.
     pub gateway: GatewaySelection,
+    /// A real middlebox program in place of the built-in middlebox of the
+    /// scenarios that have one (`run --middlebox real:*`).
+    pub middlebox: Option<crate::real::middlebox::RealMiddlebox>,
     /// Write each case's client connections as pcapng (`run --capture`).
     pub capture: Option<super::captures::CaptureOptions>,
     /// Once cancelled, no case starts and the cases in flight are dropped
@@ -116,6 +119,7 @@ impl Default for RunOptions {
             timeouts: Timeouts::default(),
             concurrency: default_concurrency(),
             gateway: GatewaySelection::Builtin,
+            middlebox: None,
             capture: None,
             cancel: CancelToken::global(),
             shard: None,
@@ -250,48 +254,89 @@ pub async fn run_one_on(
         profile,
         tls,
         timeouts,
-        gateway,
-        ClientSelection::Builtin,
+        Actors {
+            gateway,
+            client: ClientSelection::Builtin,
+            middlebox: None,
+        },
     )
     .await
 }
 
-/// Run one case on `gateway` with `client` and judge it by `profile`'s
-/// expectations. A real client runs against the built-in gateway of
-/// `profile` (a real gateway with a real client is not built: SKIP).
+/// Who takes part in a case besides the scenario's own built-in pieces:
+/// the gateway, the client (`run --client`) and a real middlebox in place
+/// of the scenario's built-in one (`run --middlebox`).
+#[derive(Debug, Clone, Copy)]
+pub struct Actors<'a> {
+    pub gateway: &'a GatewaySelection,
+    pub client: ClientSelection,
+    pub middlebox: Option<crate::real::middlebox::RealMiddlebox>,
+}
+
+/// Run one case with `actors` and judge it by `profile`'s expectations. A
+/// real client runs against the built-in gateway of `profile` without a
+/// middlebox (any other combination is not built: SKIP with the reason).
 pub async fn run_one_with(
     scenario: &Scenario,
     pki: &Pki,
     profile: ProfileKind,
     tls: TlsVersion,
     timeouts: Timeouts,
-    gateway: &GatewaySelection,
-    client: ClientSelection,
+    actors: Actors<'_>,
 ) -> CaseResult {
+    use crate::real::middlebox::{run_case_via, Origin};
+    let Actors {
+        gateway,
+        client,
+        middlebox,
+    } = actors;
     let started = Instant::now();
     let mut limit = timeouts.connect
         + timeouts.handshake
         + timeouts.response
         + std::time::Duration::from_secs(5);
     let case = async {
-        match (gateway, client) {
-            (GatewaySelection::Builtin, ClientSelection::Real(kind)) => {
+        match (gateway, client, middlebox) {
+            (GatewaySelection::Builtin, ClientSelection::Real(kind), None) => {
                 run_case_real_client(pki, &scenario.file, profile, tls, timeouts, kind).await
             }
-            (_, ClientSelection::Real(kind)) => Err(CaseError::Unsupported(format!(
-                "{kind} runs against the built-in gateways only"
+            (_, ClientSelection::Real(kind), _) => Err(CaseError::Unsupported(format!(
+                "{kind} runs against the built-in gateways, without a real middlebox"
             ))),
-            (GatewaySelection::Builtin, _) => {
+            (GatewaySelection::Builtin, _, Some(mb)) => {
+                run_case_via(
+                    pki,
+                    &scenario.file,
+                    Origin::Builtin(profile),
+                    mb,
+                    tls,
+                    timeouts,
+                )
+                .await
+            }
+            (GatewaySelection::Real(kind), _, Some(mb)) => {
+                run_case_via(pki, &scenario.file, Origin::Real(*kind), mb, tls, timeouts).await
+            }
+            (GatewaySelection::External(_), _, Some(mb)) if scenario.file.middlebox.is_some() => {
+                Err(CaseError::Unsupported(format!(
+                    "{mb} runs in front of a built-in or real gateway, not an external target"
+                )))
+            }
+            (GatewaySelection::Builtin, _, _) => {
                 run_case(pki, &scenario.file, profile, tls, timeouts).await
             }
-            (GatewaySelection::Real(kind), _) => {
+            (GatewaySelection::Real(kind), _, _) => {
                 run_case_real(pki, &scenario.file, *kind, tls, timeouts).await
             }
-            (GatewaySelection::External(target), _) => {
+            (GatewaySelection::External(target), _, _) => {
                 super::adapt::run_case(target, scenario, profile, tls, timeouts).await
             }
         }
     };
+    if middlebox.is_some() && scenario.file.middlebox.is_some() {
+        // Starting and stopping the middlebox.
+        limit += crate::real::middlebox::START_TIMEOUT + std::time::Duration::from_secs(5);
+    }
     if matches!(gateway, GatewaySelection::Real(_)) {
         // Starting and stopping the process.
         limit += crate::real::START_TIMEOUT
@@ -486,6 +531,7 @@ pub async fn run_all(
         let permit = semaphore.clone();
         let timeouts = opts.timeouts;
         let gateway = opts.gateway.clone();
+        let middlebox = opts.middlebox;
         let capture = opts.capture.clone();
         let cancel = opts.cancel.clone();
         let client = opts.client;
@@ -502,8 +548,11 @@ pub async fn run_all(
                 case.profile,
                 case.tls,
                 timeouts,
-                &gateway,
-                client,
+                Actors {
+                    gateway: &gateway,
+                    client,
+                    middlebox,
+                },
             );
             let case = async move {
                 match capture {

@@ -8,6 +8,7 @@ pub mod fidelity;
 pub mod flake;
 pub mod html;
 pub mod merge;
+pub mod middlebox_fidelity;
 pub mod performance;
 pub mod report;
 pub mod shard;
@@ -16,4 +17,4 @@ pub mod trace;
 pub mod verdicts;
 
 pub use execute::{run_all, run_one, run_one_on, GatewaySelection, RunOptions};
-pub use execute::{run_one_with, ClientSelection};
+pub use execute::{run_one_with, Actors, ClientSelection};

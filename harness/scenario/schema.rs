@@ -133,8 +133,10 @@ pub struct MiddleboxSpec {
     pub kind: MiddleboxKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<ForwardHeader>,
-    #[serde(default = "yes")]
-    pub request_client_cert: bool,
+    /// Whether a terminating middlebox asks the client for a certificate
+    /// (default: an offloader does, an interceptor does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_client_cert: Option<bool>,
     /// The certificate the middlebox presents to clients (default: the server's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert: Option<String>,

@@ -221,11 +221,13 @@ impl Validator<'_> {
                 self.push(&[Seg::Key("middlebox"), Seg::Key("upstream_cert")], msg);
             }
         }
-        if mb.kind == MiddleboxKind::TerminateForward && mb.header.is_none() {
+        if mb.kind != MiddleboxKind::Offload && mb.header.is_some() {
             self.push(
                 &[Seg::Key("middlebox"), Seg::Key("kind")],
-                "terminate-forward needs `header = \"xfcc\" | \"client-cert\" | \"x-ssl-client-cert\"`"
-                    .into(),
+                format!(
+                    "only an offloader forwards a header: `kind = \"offload\"` with `header`, or no `header` for a {}",
+                    mb.kind.name()
+                ),
             );
         }
     }
@@ -517,8 +519,10 @@ result = "SUCCESS"
         load(&with_mb(
             "kind = \"terminate-forward\"\nheader = \"xfcc\"\ncert = \"gw\"",
         ))
-        .expect("valid");
-        let msg = error_of(&with_mb("kind = \"terminate-forward\""));
+        .expect("the old spelling stays valid");
+        load(&with_mb("kind = \"offload\"\nheader = \"apache-pem\"")).expect("valid");
+        load(&with_mb("kind = \"offload\"")).expect("an offloader without a header is valid");
+        let msg = error_of(&with_mb("kind = \"intercept\"\nheader = \"rfc9440\""));
         assert!(msg.contains(":29: `middlebox.kind`"), "{msg}");
         let msg = error_of(&with_mb("kind = \"tunnel\"\ncert = \"ghost\""));
         assert!(msg.contains(":30: `middlebox.cert`"), "{msg}");

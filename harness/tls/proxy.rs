@@ -1,7 +1,8 @@
 //! Middleboxes between client and gateway: an HTTP CONNECT tunnel (bytes pass
-//! through untouched) and a TLS-terminating proxy that opens a new upstream
-//! TLS connection, either stripping the client certificate or forwarding it
-//! in a header.
+//! through untouched), an interceptor (terminates the client's TLS without
+//! asking for a certificate and opens a new upstream TLS connection,
+//! optionally with a certificate of its own) and an offloader (asks for the
+//! client's certificate and forwards it in a header, or not at all).
 
 use super::{provider, Timeouts, TlsError};
 use crate::knobs::{ForwardHeader, MiddleboxKind};
@@ -19,7 +20,7 @@ use tokio::sync::watch;
 #[derive(Debug, Clone)]
 pub struct MiddleboxConfig {
     pub kind: MiddleboxKind,
-    /// terminate-forward: the header carrying the client's certificate.
+    /// offload: the header carrying the client's certificate.
     pub header: Option<ForwardHeader>,
     /// A terminating proxy asks the client for a certificate.
     pub request_client_cert: bool,
@@ -270,9 +271,7 @@ async fn forward(
         }
         up = up.header(k, v);
     }
-    if let (MiddleboxKind::TerminateForward, Some(h), Some(cert)) =
-        (cfg.kind, cfg.header, &client_cert)
-    {
+    if let (MiddleboxKind::Offload, Some(h), Some(cert)) = (cfg.kind, cfg.header, &client_cert) {
         up = up.header(h.header_name(), super::forwarded::encode(h, cert));
     }
     let Ok(up) = up.body(Empty::<Bytes>::new()) else {
