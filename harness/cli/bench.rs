@@ -1,5 +1,6 @@
-//! `bench`: handshake throughput against built-in gateways with large trust
-//! stores, with ratios against the first (baseline) point.
+//! `bench`: handshake throughput and CPU against the built-in gateway or
+//! real ones with large trust stores, with ratios against the first
+//! (baseline) point.
 
 use super::args;
 use super::output::{progress_bar, runtime, write_or_print};
