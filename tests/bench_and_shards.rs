@@ -164,6 +164,17 @@ fn bench_floor_s_time_plot_and_max_ratio() {
     assert!(err.contains("FAIL: 1 anchors cost 1.00x"), "{err}");
     let (code, _, err) = harness(&["bench", "--max-ratio", "0"]);
     assert_eq!(code, 2, "{err}");
+    // One point against an external target: nothing to take a floor of.
+    let (code, _, err) = harness(&[
+        "bench",
+        "--target",
+        "https://127.0.0.1:1",
+        "--pki",
+        "/nonexistent",
+        "--floor",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--floor does not apply to --target"), "{err}");
 }
 
 #[test]

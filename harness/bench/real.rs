@@ -5,19 +5,30 @@
 //! `-verifyCAfile`), the program started once per point, loaded by the
 //! harness's client, and its CPU read from `/proc` over its process group.
 
-use super::sweep::SweepOptions;
 use super::table::BenchPoint;
 use super::{load, s_time, setup_from, BenchError};
+use crate::observation::TlsVersion;
 use crate::pki::Pki;
 use crate::real::{RealError, RealKind, RealServer, Unsupported};
 use crate::scenario::schema::CaNamesPolicy;
 use crate::tls::ca_names::AcceptableCaList;
+use std::time::Duration;
+
+/// What a point against a real program is measured with (from the sweep's
+/// options).
+pub(crate) struct PointSettings {
+    pub ca_names: bool,
+    pub tls: TlsVersion,
+    pub duration: Duration,
+    pub concurrency: usize,
+    pub compare_s_time: bool,
+}
 
 /// One point against a real program: (point, s_time against it when
 /// asked and `first`).
 pub(crate) async fn measure_real(
     kind: RealKind,
-    opts: &SweepOptions,
+    opts: &PointSettings,
     trust_anchors: usize,
     first: bool,
     progress: impl Fn(usize, f64) + Send + Sync + 'static,

@@ -115,7 +115,14 @@ async fn measure(
     let (mut point, compared) = match opts.gateway {
         BenchGateway::Builtin => measure_builtin(opts, trust_anchors, first, progress).await?,
         BenchGateway::Real(kind) => {
-            super::real::measure_real(kind, opts, trust_anchors, first, progress).await?
+            let settings = super::real::PointSettings {
+                ca_names: opts.ca_names,
+                tls: opts.tls,
+                duration: opts.duration,
+                concurrency: opts.concurrency,
+                compare_s_time: opts.compare_s_time,
+            };
+            super::real::measure_real(kind, &settings, trust_anchors, first, progress).await?
         }
     };
     if opts.floor {

@@ -1,5 +1,6 @@
-//! `bench`: handshake throughput against built-in gateways with large trust
-//! stores, with ratios against the first (baseline) point.
+//! `bench`: handshake throughput and CPU against the built-in gateway or
+//! real ones with large trust stores, with ratios against the first
+//! (baseline) point.
 
 use super::args;
 use super::output::{progress_bar, runtime, write_or_print};
@@ -105,6 +106,25 @@ pub struct BenchArgs {
 }
 
 pub fn bench(args: BenchArgs) -> Result<i32> {
+    if args.target.is_some() {
+        // One point against someone else's gateway: nothing to compare rows
+        // with, no in-process gateway to take a floor of.
+        for (set, flag) in [
+            (args.floor, "--floor"),
+            (args.plot.is_some(), "--plot"),
+            (args.max_ratio.is_some(), "--max-ratio"),
+            (
+                args.gateway
+                    .iter()
+                    .any(|g| !matches!(g, GatewaySelection::Builtin)),
+                "--gateway",
+            ),
+        ] {
+            if set {
+                bail!("{flag} does not apply to --target (one point against an external gateway)");
+            }
+        }
+    }
     if let (Some(url), Some(pki)) = (&args.target, &args.pki) {
         return super::bench_target::bench_target(&args, url, pki);
     }

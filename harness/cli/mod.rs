@@ -57,8 +57,9 @@ pub enum Command {
     /// Diagnose a target: does it ask for a certificate, which CA names, why
     /// yours would not be sent.
     Probe(probe::ProbeArgs),
-    /// Handshake throughput against built-in gateways with large trust
-    /// stores, with ratios against the first (baseline) point.
+    /// Handshake throughput and CPU against the built-in gateway or real
+    /// ones with large trust stores, with ratios against the first
+    /// (baseline) point.
     Bench(bench::BenchArgs),
     /// Work with reports: `report merge` joins those of several machines.
     Report(report::ReportArgs),

@@ -471,11 +471,20 @@ fn with_performance(
     };
     let diffs = match measured {
         Ok(figures) => super::performance::judge(perf, &figures),
-        Err(e) => vec![Diff {
-            field: "performance".into(),
-            expected: "a measurable baseline and scenario".into(),
-            got: e.to_string(),
-        }],
+        Err(e) => {
+            // The whole chain: "in-memory handshake: server: <why>".
+            let mut got = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                got.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            vec![Diff {
+                field: "performance".into(),
+                expected: "a measurable baseline and scenario".into(),
+                got,
+            }]
+        }
     };
     match (verdict, diffs.is_empty()) {
         (v, true) => v,
