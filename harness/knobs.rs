@@ -108,14 +108,18 @@ impl ForwardHeader {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SelectionPolicy {
-    /// OpenSSL / curl / reqwest Identity: send the first cert whatever the CA names.
+    /// OpenSSL / curl / reqwest Identity: send the first cert whatever the CA
+    /// names (measured: curl, `openssl s_client`, `gnutls-cli`).
     #[default]
     Always,
     /// Never send a certificate.
     Never,
-    /// Browsers, Java, Windows: only a cert whose chain's issuer is among the CA names.
+    /// Only a cert whose chain's issuer is among the CA names, and nothing on
+    /// an empty list. No real client measured behaves so (browsers, Java and
+    /// Go send on an empty list: the `-if-empty` policies below).
     MatchIssuer,
-    /// As `match-issuer`, but any cert when the server sent no names.
+    /// As `match-issuer`, but the first cert when the server sent no names
+    /// (measured: Go, Java with the PKIX key manager, Firefox).
     MatchIssuerOrAnyIfEmpty,
     /// An OpenSSL-style client given several identities (Python `ssl`
     /// `load_cert_chain` called once per cert, Node `https` with a `pfx`

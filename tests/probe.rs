@@ -107,6 +107,15 @@ async fn explains_that_an_unlisted_issuer_means_no_certificate() {
     }
     let text = report.render();
     assert!(text.contains("will not be sent by browsers"), "{text}");
+    // The families come from the real-client registry (measured there).
+    assert!(
+        text.contains("Go, Java, Chromium and Firefox (and Windows clients) will not send it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("curl, OpenSSL, GnuTLS, Python and Node will send it anyway"),
+        "{text}"
+    );
     assert!(text.contains("alice"), "{text}");
 }
 

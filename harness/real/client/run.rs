@@ -125,6 +125,9 @@ pub async fn run_real_client_until(
     let timeout = job.timeout;
     let stdin = cmd.stdin.clone();
     let waited = tokio::task::spawn_blocking(move || {
+        // The registration lives until the group is gone, even when the
+        // case is dropped (Ctrl-C): the signal path can still kill it.
+        let _group = group;
         // The pipe stays open until the program exits: gnutls-cli stops
         // sending at the end of its input, before the request is answered.
         let mut input = child.stdin.take();
@@ -169,7 +172,6 @@ pub async fn run_real_client_until(
     })
     .await
     .expect("client waiter");
-    drop(group);
     let (status, timed_out, stopped_after_failure) = waited;
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
