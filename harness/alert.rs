@@ -57,7 +57,9 @@ pub static ALERTS: [AlertInfo; 33] = [
     alert(21, "decryption_failed", A::DecryptionFailed),
     alert(22, "record_overflow", A::RecordOverflow),
     alert(30, "decompression_failure", A::DecompressionFailure),
-    alert(40, "handshake_failure", A::HandshakeFailure),
+    // APPLICATION_VERIFICATION: what mod_ssl sets for an OCSP status
+    // other than good or revoked (ssl_verify_ocsp).
+    alert_for(40, "handshake_failure", A::HandshakeFailure, &[50]),
     // CERT_NOT_YET_VALID, CRL_NOT_YET_VALID, CERT_UNTRUSTED, CERT_REJECTED,
     // UNABLE_TO_DECRYPT_CERT_SIGNATURE, UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY.
     alert_for(

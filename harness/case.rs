@@ -82,9 +82,15 @@ pub fn gateway_config(
         crls.push(crl.clone());
     }
     let trust_ders: Vec<_> = trusted.iter().map(|c| c.der.clone()).collect();
-    let trust = TrustStore::new(&trust_ders, &crls).map_err(tls_error("server.trust"))?;
+    let mut trust = TrustStore::new(&trust_ders, &crls).map_err(tls_error("server.trust"))?;
     let mode = profile.mode_in(&server.mode);
     let profile = GatewayProfile::new(profile, mode, server.client_auth)?;
+    // A gateway with no such setting ignores the responder.
+    if let Some(online) = &server.online_revocation {
+        if profile.checks_online(online.check) {
+            trust = trust.with_online(online.clone());
+        }
+    }
     let ca_list = AcceptableCaList::from_policy(
         &names_sent(&server.ca_names, profile.sends_whole_trust_store()),
         &trusted,
@@ -199,9 +205,10 @@ pub async fn run_case(
         .middlebox
         .as_ref()
         .and_then(|m| m.upstream_cert.as_deref());
+    let (responder, server) = start_responder(pki, file)?;
     let config = gateway_config(
         pki,
-        &file.server,
+        &server,
         profile,
         vec![version],
         timeouts,
@@ -246,7 +253,34 @@ pub async fn run_case(
         }
     };
     gateway.shutdown().await;
+    drop(responder);
     Ok(obs)
+}
+
+/// Start the revocation responder `[revocation]` asks for (none for
+/// `crl-file`), and the `[server]` that names it.
+pub fn start_responder(
+    pki: &Pki,
+    file: &ScenarioFile,
+) -> Result<(Option<crate::revocation::Responder>, ServerSpec), CaseError> {
+    let mut server = file.server.clone();
+    let Some(spec) = file.revocation.as_ref().filter(|r| r.check.is_online()) else {
+        return Ok((None, server));
+    };
+    let responder =
+        crate::revocation::Responder::start(pki, spec.responder(), &spec.unknown_to_responder)
+            .map_err(|e| CaseError::Setup(format!("revocation responder: {e}")))?;
+    let url = match spec.check {
+        crate::knobs::RevocationCheck::Ocsp => responder.ocsp_url(),
+        _ => responder.crl_base_url(),
+    };
+    server.online_revocation = Some(crate::knobs::OnlineRevocation {
+        check: spec.check,
+        url,
+        timeout: spec.timeout(),
+        state: spec.responder(),
+    });
+    Ok((Some(responder), server))
 }
 
 /// Start the built-in middlebox `mb` of `file` in front of the gateway at

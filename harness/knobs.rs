@@ -254,3 +254,75 @@ impl Resumption {
         }
     }
 }
+
+/// How a gateway learns whether a client certificate is revoked
+/// (`[revocation] check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationCheck {
+    /// CRL files loaded from disk (`[server] crls`): nothing is fetched.
+    CrlFile,
+    /// The CRL fetched over HTTP from the issuer's CRL distribution point.
+    CrlDistributionPoint,
+    /// An OCSP request to the issuer's responder.
+    Ocsp,
+}
+
+impl RevocationCheck {
+    pub fn name(self) -> &'static str {
+        match self {
+            RevocationCheck::CrlFile => "crl-file",
+            RevocationCheck::CrlDistributionPoint => "crl-distribution-point",
+            RevocationCheck::Ocsp => "ocsp",
+        }
+    }
+
+    /// Whether a responder (OCSP or CRL server) is consulted over the network.
+    pub fn is_online(self) -> bool {
+        self != RevocationCheck::CrlFile
+    }
+}
+
+/// What the harness's OCSP responder and CRL server do (`[revocation] responder`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResponderState {
+    /// Answers from the PKI's own state.
+    #[default]
+    Up,
+    /// Nothing listens on its port: connection refused.
+    Down,
+    /// Accepts the connection and never answers.
+    Hang,
+    /// Answers with an expired OCSP response or an expired CRL.
+    Stale,
+    /// Answers 200 with bytes that are not DER.
+    Malformed,
+}
+
+impl ResponderState {
+    pub fn name(self) -> &'static str {
+        match self {
+            ResponderState::Up => "up",
+            ResponderState::Down => "down",
+            ResponderState::Hang => "hang",
+            ResponderState::Stale => "stale",
+            ResponderState::Malformed => "malformed",
+        }
+    }
+}
+
+/// A running revocation responder a gateway consults: how, where, and how
+/// long it waits. Made at run time by whoever started the responder (never
+/// read from a file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnlineRevocation {
+    pub check: RevocationCheck,
+    /// The OCSP responder's URL (`http://127.0.0.1:PORT/ocsp`), or the CRL
+    /// server's base (`http://127.0.0.1:PORT/crl/`).
+    pub url: String,
+    /// How long the gateway waits for the responder.
+    pub timeout: std::time::Duration,
+    /// The responder's state (a real gateway's config may depend on it).
+    pub state: ResponderState,
+}

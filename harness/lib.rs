@@ -59,6 +59,7 @@ pub mod oracle;
 pub mod pki;
 pub mod probe;
 pub mod real;
+pub mod revocation;
 pub mod runner;
 pub mod scenario;
 pub mod source;

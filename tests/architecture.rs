@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "interrupt",
     ],
     &["pki"],
-    &["tls", "capture"],
+    &["tls", "capture", "revocation"],
     &["gateway"],
     &["scenario"],
     &["oracle"],

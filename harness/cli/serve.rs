@@ -94,6 +94,7 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
         mode,
         send_chain: None,
         resumption: args.resumption,
+        online_revocation: None,
     };
     let mut config = mtls_harness::case::gateway_config(
         &pki,

@@ -10,6 +10,7 @@
 
 use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::observation::TlsVersion;
+use crate::knobs::RevocationCheck;
 use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse, PostHandshakeRefusal};
 use crate::tls::verify::{CertFailure, Rules};
 
@@ -36,8 +37,14 @@ impl Profile for Apache {
             "httpd modules/ssl/ssl_engine_kernel.c `ssl_callback_SSLVerify` (CRL-expired rewritten to certificate_unknown) and `ssl_hook_Access` (AH02261, AH10158)",
             "OpenSSL 3.0 ssl/statem/statem_lib.c `ssl_verify_alarm_type`",
             "measured: real Apache 2.4 in `mtls-harness fidelity` (docs/fidelity.md)",
+            "httpd modules/ssl/ssl_engine_ocsp.c `ssl_verify_ocsp` (`SSLOCSPEnable leaf`): revoked -> X509_V_ERR_CERT_REVOKED (alert certificate_revoked); unknown, responder down (AH01974), timed out (AH01977, `SSLOCSPResponderTimeout`, default 10 s), stale or malformed (AH01980) -> X509_V_ERR_APPLICATION_VERIFICATION (alert handshake_failure): hard-fail. Measured on real Apache 2.4 against the harness's responder (docs/fidelity.md)",
         ],
     };
+
+    fn online_revocation(_mode: ApacheMode) -> &'static [RevocationCheck] {
+        // `SSLOCSPEnable`; mod_ssl never fetches a CRL distribution point.
+        &[RevocationCheck::Ocsp]
+    }
 
     fn enforcement(mode: ApacheMode, asks: bool) -> Enforcement {
         match mode {

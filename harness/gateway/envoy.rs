@@ -31,6 +31,7 @@ impl Profile for Envoy {
             "Envoy API: extensions.transport_sockets.tls.v3.DownstreamTlsContext `require_client_certificate`",
             "Envoy RBAC HTTP filter: 403 \"RBAC: access denied\"",
             "BoringSSL's alerts for verification failures (ssl/handshake.cc `ssl_verify_peer_cert`)",
+            "Envoy `CertificateValidationContext`: `crl` only; no OCSP check of client certificates (`ocsp_staple_policy` is for its own certificate) and no CRL distribution points",
         ],
     };
 

@@ -30,6 +30,7 @@ impl Profile for Haproxy {
             "HAProxy configuration manual: `verify`, `ca-file`, `ca-verify-file`, `ca-ignore-err`, `crt-ignore-err`, `ssl_c_used`, `ssl_c_verify`",
             "OpenSSL 3.0 ssl/statem/statem_lib.c `ssl_verify_alarm_type`",
             "measured: real HAProxy 2.6 and `openssl s_server` in `mtls-harness fidelity` (docs/fidelity.md)",
+            "HAProxy 2.6 has no OCSP check of client certificates (`crl-file` only; OCSP there is stapling of its own certificate) and fetches no CRL distribution point: `[revocation]` OCSP and CDP rows are 200 (measured, docs/fidelity.md)",
         ],
     };
 

@@ -4,6 +4,7 @@
 //! 403.17 expired or not yet valid.
 
 use super::{accepted, profile_modes, Profile, ProfileInfo};
+use crate::knobs::RevocationCheck;
 use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse};
 use crate::tls::verify::{CertFailure, Rules};
 
@@ -28,8 +29,15 @@ impl Profile for Iis {
             "Microsoft, \"The HTTP status code in IIS\": substatus codes 403.7, 403.13, 403.16, 403.17",
             "Microsoft KB 933430 and KB 2801679 (event 36885): Schannel's trusted issuer list is cut at 16 KB (`SendTrustedIssuerList`)",
             "seed 003: 405 trusted roots, about 133 sent, the client found no match and sent none -> 403.7",
+            "Microsoft KB 294305 and KB 884115, and the IIS support blog on CertCheckMode and RevocationFreshnessTime: 403.13 whenever no fresh revocation answer is had (CDP unreachable or timed out, CRL expired, status unknown); CryptoAPI's URL retrieval timeout defaults to 15 s per URL (20 s for the whole chain). Not measured here: no IIS runs on this machine",
         ],
     };
+
+    fn online_revocation(_mode: IisMode) -> &'static [RevocationCheck] {
+        // CryptoAPI: OCSP when the certificate names a responder, else the
+        // CRL distribution point.
+        &[RevocationCheck::Ocsp, RevocationCheck::CrlDistributionPoint]
+    }
 
     fn enforcement(_mode: IisMode, _asks: bool) -> Enforcement {
         // CryptoAPI chain building checks keyCertSign too.
@@ -69,6 +77,15 @@ fn answer(mode: IisMode, status: &ClientCertStatus) -> GatewayResponse {
             "The client certificate used for this request has been revoked by the Web server's certificate authority.",
             "The client certificate is listed in the issuer's certificate revocation list.",
         ),
+        // CertCheckMode 0 (the default) wants a fresh revocation answer for
+        // every certificate in the chain: when it cannot get one (CDP or
+        // OCSP responder down or timed out, a CRL past nextUpdate or
+        // RevocationFreshnessTime, status unknown) IIS answers 403.13 too.
+        ClientCertStatus::Failed(f) if f.is_revocation_unavailable() => forbidden(
+            13,
+            "The client certificate used for this request has been revoked by the Web server's certificate authority.",
+            &format!("The revocation status of the client certificate could not be determined ({f})."),
+        ),
         ClientCertStatus::Failed(f) if f.is_validity() => forbidden(
             17,
             "The client certificate used for this request has expired or is not yet valid.",
@@ -95,6 +112,9 @@ mod tests {
             (ClientCertStatus::Failed(CertFailure::Revoked), 13),
             (ClientCertStatus::Failed(CertFailure::Untrusted), 16),
             (ClientCertStatus::Failed(CertFailure::NotYetValid), 17),
+            (ClientCertStatus::Failed(CertFailure::CrlExpired), 13),
+            (ClientCertStatus::Failed(CertFailure::CrlUnavailable), 13),
+            (ClientCertStatus::Failed(CertFailure::RevocationUnknown), 13),
         ] {
             let r = answer(IisMode::Require, &status);
             assert_eq!(r.status, 403);

@@ -217,6 +217,15 @@ impl GatewayProfile {
         self.kind.definition().sends_whole_trust_store(self.mode)
     }
 
+    /// Whether the gateway makes online revocation check `check` (see
+    /// [`Profile::online_revocation`]).
+    pub fn checks_online(&self, check: crate::knobs::RevocationCheck) -> bool {
+        self.kind
+            .definition()
+            .online_revocation(self.mode)
+            .contains(&check)
+    }
+
     /// The alert this profile sends when handshake verification by OpenSSL's
     /// rules fails with `failure`.
     pub fn openssl_alert(&self, failure: &CertFailure) -> &'static str {

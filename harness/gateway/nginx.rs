@@ -6,7 +6,9 @@
 
 use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse};
-use crate::tls::verify::Rules;
+use crate::knobs::RevocationCheck;
+use crate::revocation::ResponderFailure;
+use crate::tls::verify::{CertFailure, Rules};
 
 profile_modes! {
     /// nginx `ssl_verify_client`.
@@ -34,8 +36,14 @@ impl Profile for Nginx {
             "nginx src/http/ngx_http_request.c `ngx_http_process_request`: NGX_HTTP_NO_CERT (496) and NGX_HTTPS_CERT_ERROR (495), shown as 400",
             "nginx src/event/ngx_event_openssl.c `ngx_ssl_verify_callback` accepts every certificate; `ngx_ssl_verify_error_optional` for optional_no_ca",
             "measured: real nginx 1.22 in `mtls-harness fidelity` (docs/fidelity.md)",
+            "nginx `ssl_ocsp on` (1.19+, src/event/ngx_event_openssl_stapling.c `ngx_ssl_ocsp_validate`): good -> 200; revoked, unknown, responder down, stale or malformed -> 400 \"The SSL certificate error\" (hard-fail, no soft-fail setting); a responder that never answers holds the request until `client_header_timeout` (default 60 s), then the connection closes with no response. Measured on real nginx 1.22 against the harness's responder (docs/fidelity.md)",
         ],
     };
+
+    fn online_revocation(_mode: NginxMode) -> &'static [RevocationCheck] {
+        // `ssl_ocsp`; nginx never fetches a CRL distribution point.
+        &[RevocationCheck::Ocsp]
+    }
 
     fn enforcement(_mode: NginxMode, _asks: bool) -> Enforcement {
         Enforcement::Http {
@@ -56,6 +64,27 @@ impl Profile for Nginx {
             {
                 accepted(&ClientCertStatus::NotSent)
             }
+            // `ssl_ocsp on` and a responder that never answers: nginx waits
+            // on it until `client_header_timeout` (60 s by default) and closes
+            // the connection without a response (real nginx 1.22: "client
+            // timed out ... while SSL handshaking"). The harness's timeout
+            // stands for client_header_timeout.
+            ClientCertStatus::Failed(CertFailure::RevocationUnavailable(
+                ResponderFailure::TimedOut,
+            )) => GatewayResponse::no_response(
+                "client timed out (110: Connection timed out) while SSL handshaking",
+            ),
+            // nginx's own OCSP code logs its result without a verify code.
+            ClientCertStatus::Failed(
+                f @ (CertFailure::RevocationUnknown | CertFailure::RevocationUnavailable(_)),
+            ) => GatewayResponse::html(
+                400,
+                page_400(CERT_ERROR_TEXT),
+                format!(
+                    "client SSL certificate verify error: {} while reading client request headers",
+                    f.openssl_text()
+                ),
+            ),
             ClientCertStatus::Failed(f) => GatewayResponse::html(
                 400,
                 page_400(CERT_ERROR_TEXT),

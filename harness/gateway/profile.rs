@@ -3,6 +3,7 @@
 //! [`ProfileInfo`]. The registry in `gateway/mod.rs` erases the type so the
 //! rest of the harness handles every profile alike.
 
+use crate::knobs::RevocationCheck;
 use crate::observation::TlsVersion;
 use crate::tls::policy::{
     CaListSize, ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList,
@@ -183,6 +184,13 @@ pub trait Profile: Send + Sync + 'static {
     fn requires_named_issuer(_mode: Self::Mode) -> bool {
         false
     }
+
+    /// The online revocation checks the gateway makes when configured for
+    /// them (`[revocation] check`); a check not listed is ignored: the
+    /// gateway has no such setting, so the certificate is judged without it.
+    fn online_revocation(_mode: Self::Mode) -> &'static [RevocationCheck] {
+        &[]
+    }
 }
 
 /// ` (reason)` for a log line, or nothing.
@@ -225,6 +233,7 @@ pub(super) trait DynProfile: Sync {
     fn sends_whole_trust_store(&self, mode: &str) -> bool;
     fn expectations_fall_back_to(&self) -> Option<&'static str>;
     fn requires_named_issuer(&self, mode: &str) -> bool;
+    fn online_revocation(&self, mode: &str) -> &'static [RevocationCheck];
 }
 
 /// The erasing adapter; `fn() -> P` keeps it `Sync` whatever `P` holds.
@@ -285,5 +294,8 @@ impl<P: Profile> DynProfile for Erased<P> {
     }
     fn requires_named_issuer(&self, mode: &str) -> bool {
         P::requires_named_issuer(typed(mode))
+    }
+    fn online_revocation(&self, mode: &str) -> &'static [RevocationCheck] {
+        P::online_revocation(typed(mode))
     }
 }

@@ -24,6 +24,7 @@ impl Profile for Strict {
         sources: &[
             "rustls 0.23 `WebPkiClientVerifier` (server/webpki_verifier.rs) and its `AlertDescription::from(CertificateError)` table",
             "rustls sends certificate_required for a missing certificate on TLS 1.2 too (server/tls12.rs)",
+            "revocation: CRLs only (`with_crls`), no OCSP and no CRL distribution points, so `[revocation] check = \"ocsp\"` or `\"crl-distribution-point\"` is ignored; with CRLs, status for the whole chain (`RevocationCheckDepth::Chain`), an issuer without a CRL is refused (`UnknownStatusPolicy::Deny`, the default; `allow_unknown_revocation_status` would let it in), and CRL nextUpdate is ignored (`ExpirationPolicy::Ignore`, the default)",
         ],
     };
 

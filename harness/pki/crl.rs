@@ -63,3 +63,27 @@ fn params(
         key_identifier_method: KeyIdMethod::Sha256,
     }
 }
+
+/// A CRL of the CA `cert_der` (key `key_pkcs8` of `key_type`), signed now:
+/// current, or (`expired`) past its nextUpdate, listing `serials` (content
+/// octets) as revoked. What a CRL server hands out.
+pub fn sign_for(
+    cert_der: &[u8],
+    key_pkcs8: &[u8],
+    key_type: super::KeyType,
+    now: OffsetDateTime,
+    expired: bool,
+    serials: &[Vec<u8>],
+) -> Result<CertificateRevocationListDer<'static>, rcgen::Error> {
+    let key = KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls_pki_types::PrivatePkcs8KeyDer::from(key_pkcs8.to_vec()),
+        super::keys::signature_algorithm(key_type),
+    )?;
+    let issuer = Issuer::from_ca_cert_der(&CertificateDer::from(cert_der.to_vec()), key)?;
+    let serials: Vec<SerialNumber> = serials
+        .iter()
+        .map(|s| SerialNumber::from_slice(s))
+        .collect();
+    let crl = params(now, expired, &serials).signed_by(&issuer)?;
+    Ok(crl.der().clone())
+}

@@ -94,6 +94,16 @@ pub fn output_pkcs8(key: &KeyPair) -> Vec<u8> {
     v1
 }
 
+/// The algorithm keys of `key_type` sign with (RSA: SHA-256, PKCS#1 v1.5).
+pub fn signature_algorithm(key_type: KeyType) -> &'static rcgen::SignatureAlgorithm {
+    match key_type {
+        KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+        KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+        KeyType::Ed25519 => &rcgen::PKCS_ED25519,
+        KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

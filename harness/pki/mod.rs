@@ -31,8 +31,10 @@ use rustls_pki_types::{
 };
 use std::collections::{BTreeMap, HashMap};
 
+pub use crl::sign_for as sign_crl;
 pub use dn::{parse_subject, SubjectError};
 pub use error::{GenerateError, PkiError};
+pub use keys::signature_algorithm as signature_algorithm_of;
 pub use keys::KeyError;
 pub use load::LoadError;
 pub use params::{FORBIDDEN_SUFFIX, PERMITTED_SUBTREE};

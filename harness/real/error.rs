@@ -113,6 +113,10 @@ pub enum Unsupported {
     /// A limit of one program, explained in that program's terms.
     #[error("{0}")]
     Program(&'static str),
+    /// `[revocation] check` that the program's judge makes but its renderer
+    /// does not configure.
+    #[error("{kind} is not configured for `revocation.check = \"{check}\"` (its judge checks it; the renderer does not)")]
+    Revocation { kind: RealKind, check: &'static str },
 }
 
 /// Why a filler CA certificate (for `extra-filler` / `fill-to-bytes` names)

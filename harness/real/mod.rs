@@ -63,7 +63,8 @@ pub async fn run_case_real_with(
     on_start: impl FnOnce(&RealServer),
 ) -> Result<Observation, CaseError> {
     let mut client = client_spec(pki, file, version, timeouts)?;
-    let server = RealServer::start(kind, pki, &file.server, version).await?;
+    let (responder, server_spec) = crate::case::start_responder(pki, file)?;
+    let server = RealServer::start(kind, pki, &server_spec, version).await?;
     on_start(&server);
     let mark = server.log_mark();
     // The built-in middlebox, when the scenario has one, in front of it.
@@ -120,5 +121,6 @@ pub async fn run_case_real_with(
         seen.truncated = server.rendered().ca_names_truncated;
     }
     server.shutdown().await;
+    drop(responder);
     Ok(obs)
 }

@@ -114,6 +114,23 @@ fn fallback(profile: &str) -> Option<&'static str> {
 }
 
 impl Scenario {
+    /// [`fallback`], except under an online `[revocation]` check: a profile
+    /// judged like another (lighttpd -> apache) need not make the same
+    /// online checks (lighttpd has no OCSP for client certificates), so
+    /// there it is judged only where the scenario names it.
+    fn fallback(&self, profile: &str) -> Option<&'static str> {
+        let online = self
+            .file
+            .revocation
+            .as_ref()
+            .is_some_and(|r| r.check.is_online());
+        if online {
+            None
+        } else {
+            fallback(profile)
+        }
+    }
+
     /// `(run, not_run)` profiles, each in [`PROFILES`] order.
     ///
     /// If `[expect]` (or `[expect."1.2"]` / `[expect."1.3"]`) sets any check
@@ -131,7 +148,9 @@ impl Scenario {
         PROFILES.iter().copied().partition(|p| {
             base_applies_to_all
                 || expect.gateway.contains_key(*p)
-                || fallback(p).is_some_and(|f| expect.gateway.contains_key(f))
+                || self
+                    .fallback(p)
+                    .is_some_and(|f| expect.gateway.contains_key(f))
         })
     }
 
@@ -155,7 +174,7 @@ impl Scenario {
         let gateway = expect
             .gateway
             .get(profile)
-            .or_else(|| fallback(profile).and_then(|f| expect.gateway.get(f)));
+            .or_else(|| self.fallback(profile).and_then(|f| expect.gateway.get(f)));
         let mut flat = Expectation::default();
         for table in [Some(expect), client, gateway].into_iter().flatten() {
             flat.overlay(table);

@@ -2,7 +2,8 @@
 //! see DESIGN.md. Extend, never rename.
 
 pub use crate::knobs::{
-    CaNamesPolicy, ClientAuth, ForwardHeader, MiddleboxKind, Resumption, SelectionPolicy,
+    CaNamesPolicy, ClientAuth, ForwardHeader, MiddleboxKind, OnlineRevocation, ResponderState,
+    Resumption, RevocationCheck, SelectionPolicy,
 };
 use crate::observation::{Side, TlsVersion};
 use crate::pki::spec::PkiSpec;
@@ -26,8 +27,45 @@ pub struct ScenarioFile {
     pub client: ClientSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub middlebox: Option<MiddleboxSpec>,
+    /// How the gateway checks revocation, and the responder it asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<RevocationSpec>,
     #[serde(default)]
     pub expect: ExpectSpec,
+}
+
+/// `[revocation]`: how the gateway checks revocation and what the
+/// harness's responder (OCSP responder and CRL server on 127.0.0.1) does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationSpec {
+    pub check: RevocationCheck,
+    /// Default `up`. Meaningless with `crl-file` (nothing is fetched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responder: Option<ResponderState>,
+    /// How long a gateway waits for the responder, in place of its real
+    /// default (nginx: client_header_timeout 60 s; Apache:
+    /// SSLOCSPResponderTimeout 10 s; CryptoAPI 15 s), so a `hang` case stays
+    /// short. Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    /// Certificates the OCSP responder has no record of (it answers
+    /// `unknown` for them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_to_responder: Vec<String>,
+}
+
+impl RevocationSpec {
+    /// The default of `timeout_secs`.
+    pub const DEFAULT_TIMEOUT_SECS: u64 = 2;
+
+    pub fn responder(&self) -> ResponderState {
+        self.responder.unwrap_or_default()
+    }
+
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_secs.unwrap_or(Self::DEFAULT_TIMEOUT_SECS))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +103,10 @@ pub struct ServerSpec {
     /// own default; the built-in one keeps sessions, as `session-id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumption: Option<Resumption>,
+    /// The running responder of `[revocation]`, set by whoever runs the
+    /// case (never read from a file): what a real gateway's config names.
+    #[serde(skip)]
+    pub online_revocation: Option<OnlineRevocation>,
 }
 
 pub fn default_tls() -> Vec<TlsVersion> {

@@ -21,6 +21,7 @@ pub(crate) fn validate(scenario: &Scenario) -> Vec<ScenarioError> {
     v.check_server();
     v.check_client();
     v.check_middlebox();
+    v.check_revocation();
     v.check_expect();
     v.errors
 }
@@ -229,6 +230,51 @@ impl Validator<'_> {
                     mb.kind.name()
                 ),
             );
+        }
+    }
+
+    fn check_revocation(&mut self) {
+        use super::schema::{ResponderState, RevocationCheck};
+        let Some(r) = &self.scenario.file.revocation else {
+            return;
+        };
+        if r.check == RevocationCheck::CrlFile {
+            if r.responder.is_some_and(|s| s != ResponderState::Up) {
+                self.push(
+                    &[Seg::Key("revocation"), Seg::Key("responder")],
+                    "crl-file fetches nothing, so no responder state applies (an expired CRL file is the `crl-expired` defect)".into(),
+                );
+            }
+            if self.scenario.file.server.crls.is_empty() {
+                self.push(
+                    &[Seg::Key("revocation"), Seg::Key("check")],
+                    "crl-file needs the CRLs the server loads in `server.crls`".into(),
+                );
+            }
+        }
+        match r.timeout_secs {
+            Some(0) => self.push(
+                &[Seg::Key("revocation"), Seg::Key("timeout_secs")],
+                "must be at least 1".into(),
+            ),
+            Some(t) if t > 60 => self.push(
+                &[Seg::Key("revocation"), Seg::Key("timeout_secs")],
+                format!("{t} s is longer than any gateway's default wait (at most 60)"),
+            ),
+            _ => {}
+        }
+        for (i, name) in r.unknown_to_responder.iter().enumerate() {
+            if self.names.role_of(name, false).is_none() {
+                let msg = format!("no certificate `{name}` in [pki] ({})", self.names.hint());
+                self.push(
+                    &[
+                        Seg::Key("revocation"),
+                        Seg::Key("unknown_to_responder"),
+                        Seg::Index(i),
+                    ],
+                    msg,
+                );
+            }
         }
     }
 
@@ -526,6 +572,37 @@ result = "SUCCESS"
         assert!(msg.contains(":29: `middlebox.kind`"), "{msg}");
         let msg = error_of(&with_mb("kind = \"tunnel\"\ncert = \"ghost\""));
         assert!(msg.contains(":30: `middlebox.cert`"), "{msg}");
+    }
+
+    #[test]
+    fn revocation_fields() {
+        let with = |r: &str| format!("{BASE}[revocation]\n{r}\n");
+        load(&with(
+            "check = \"ocsp\"\nresponder = \"hang\"\ntimeout_secs = 1",
+        ))
+        .expect("valid");
+        let msg = error_of(&with("check = \"ocsp\"\ntimeout_secs = 0"));
+        assert!(msg.contains(":30: `revocation.timeout_secs`"), "{msg}");
+        let msg = error_of(&with(
+            "check = \"ocsp\"\nunknown_to_responder = [\"ghost\"]",
+        ));
+        assert!(
+            msg.contains(":30: `revocation.unknown_to_responder[0]`"),
+            "{msg}"
+        );
+        let msg = load(&with("check = \"crl-file\"\nresponder = \"down\""))
+            .expect_err("rejected")
+            .to_string();
+        assert!(msg.contains(":30: `revocation.responder`"), "{msg}");
+        assert!(
+            msg.contains(":29: `revocation.check`: crl-file needs"),
+            "{msg}"
+        );
+        let msg = error_of(&with("check = \"ocsp\"\nresponder = \"sleepy\""));
+        assert!(
+            msg.contains("revocation") && msg.contains("sleepy"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub enum CertOrigin {
     ForwardedHeader,
 }
 
+/// The status of [`GatewayResponse::no_response`] (nginx's `return 444`).
+pub const NO_RESPONSE: u16 = 444;
+
 /// An HTTP response a gateway gives, with the line it would log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayResponse {
@@ -99,6 +102,22 @@ impl GatewayResponse {
             body,
             log,
         }
+    }
+
+    /// No response at all: the connection is closed (nginx's own code for
+    /// that is 444; the status never goes on the wire).
+    pub fn no_response(log: impl Into<String>) -> Self {
+        GatewayResponse {
+            status: NO_RESPONSE,
+            content_type: "text/plain",
+            body: String::new(),
+            log: log.into(),
+        }
+    }
+
+    /// Whether this is [`Self::no_response`].
+    pub fn is_no_response(&self) -> bool {
+        self.status == NO_RESPONSE
     }
 
     pub fn text(status: u16, body: impl Into<String>, log: impl Into<String>) -> Self {

@@ -7,6 +7,7 @@
 //! keyCertSign; CRL expiry), so OpenSSL-based profiles reject what nginx,
 //! HAProxy and Apache reject.
 
+use crate::knobs::{OnlineRevocation, RevocationCheck};
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
 use std::fmt;
 use webpki::{
@@ -64,6 +65,14 @@ pub enum CertFailure {
     CrlExpired,
     /// No CRL for an issuer in the chain while CRL checking is on.
     CrlUnavailable,
+    /// The OCSP responder has no record of the certificate (certStatus
+    /// unknown). nginx logs "certificate status unknown"; mod_ssl sets
+    /// X509_V_ERR_APPLICATION_VERIFICATION (50).
+    RevocationUnknown,
+    /// No usable answer from the OCSP responder or CRL distribution point
+    /// (refused, timed out, stale, malformed). nginx logs "certificate
+    /// status request failed"; mod_ssl sets X509_V_ERR_APPLICATION_VERIFICATION.
+    RevocationUnavailable(crate::revocation::ResponderFailure),
     /// Wrong extendedKeyUsage for a client.
     BadPurpose,
     /// An issuer that is not a CA (cA false or basicConstraints absent).
@@ -97,6 +106,8 @@ impl CertFailure {
             CertFailure::Revoked => "certificate revoked",
             CertFailure::CrlExpired => "CRL has expired",
             CertFailure::CrlUnavailable => "unable to get certificate CRL",
+            CertFailure::RevocationUnknown => "certificate status unknown",
+            CertFailure::RevocationUnavailable(_) => "certificate status request failed",
             // OpenSSL 3.0's wording (1.1.1 said "unsupported").
             CertFailure::BadPurpose => "unsuitable certificate purpose",
             CertFailure::InvalidCa | CertFailure::IssuerNoCertSign => "invalid CA certificate",
@@ -121,6 +132,7 @@ impl CertFailure {
             CertFailure::Revoked => 23,
             CertFailure::CrlExpired => 12,
             CertFailure::CrlUnavailable => 3,
+            CertFailure::RevocationUnknown | CertFailure::RevocationUnavailable(_) => 50,
             CertFailure::BadPurpose => 26,
             CertFailure::InvalidCa | CertFailure::IssuerNoCertSign => 79,
             CertFailure::NoCertSign => 32,
@@ -170,6 +182,14 @@ impl CertFailure {
     /// [`Self::openssl_alert`] returns; others become certificate_unknown).
     pub fn as_rustls_error_for_alert(&self, alert: &str) -> rustls::Error {
         use rustls::CertificateError as C;
+        if alert == "handshake_failure" {
+            // rustls answers a verifier error that is not a certificate
+            // error with handshake_failure (send_cert_verify_error_alert),
+            // as OpenSSL does for X509_V_ERR_APPLICATION_VERIFICATION.
+            return rustls::Error::Other(rustls::OtherError(std::sync::Arc::new(FailureCarrier(
+                self.clone(),
+            ))));
+        }
         let e = match alert {
             "unknown_ca" => C::UnknownIssuer,
             "certificate_expired" => C::Expired,
@@ -182,6 +202,19 @@ impl CertFailure {
             )))),
         };
         rustls::Error::InvalidCertificate(e)
+    }
+
+    /// No fresh revocation answer: an expired CRL, a CRL missing for an
+    /// issuer, an OCSP `unknown`, or a responder that failed. IIS answers
+    /// 403.13 to all of these (KB 294305, 884115).
+    pub fn is_revocation_unavailable(&self) -> bool {
+        matches!(
+            self,
+            CertFailure::CrlExpired
+                | CertFailure::CrlUnavailable
+                | CertFailure::RevocationUnknown
+                | CertFailure::RevocationUnavailable(_)
+        )
     }
 
     /// Expired or not yet valid (IIS 403.17, the validity family).
@@ -277,6 +310,9 @@ pub struct TrustStore {
     anchor_certs: Vec<CertificateDer<'static>>,
     crls: Vec<OwnedCertRevocationList>,
     crl_ders: Vec<CertificateRevocationListDer<'static>>,
+    /// A responder asked after the chain verified (OCSP, or CRLs fetched
+    /// from distribution points).
+    online: Option<OnlineRevocation>,
 }
 
 impl TrustStore {
@@ -305,7 +341,18 @@ impl TrustStore {
             anchor_certs: cas.to_vec(),
             crls: owned,
             crl_ders: crls.to_vec(),
+            online: None,
         })
+    }
+
+    /// Also ask `online` about every chain that verifies.
+    pub fn with_online(mut self, online: OnlineRevocation) -> Self {
+        self.online = Some(online);
+        self
+    }
+
+    pub fn online(&self) -> Option<&OnlineRevocation> {
+        self.online.as_ref()
     }
 
     pub fn anchors(&self) -> &[rustls_pki_types::TrustAnchor<'static>] {
@@ -429,7 +476,70 @@ impl TrustStore {
                 }
             }
         }
-        Ok(())
+        match &self.online {
+            Some(online) if rules.checks_revocation() => self.check_online(chain, online),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ask the responder about a chain that verified: OCSP for the leaf
+    /// (what nginx `ssl_ocsp on` and Apache `SSLOCSPEnable leaf` check), or
+    /// CRLs fetched for every issuer in the chain (CryptoAPI's default,
+    /// as IIS runs it), verified by OpenSSL's rules with expiry enforced.
+    fn check_online(
+        &self,
+        chain: &[CertificateDer<'_>],
+        online: &OnlineRevocation,
+    ) -> Result<(), CertFailure> {
+        use crate::revocation::{client, OcspVerdict};
+        let leaf = &chain[0];
+        match online.check {
+            RevocationCheck::CrlFile => Ok(()),
+            RevocationCheck::Ocsp => {
+                let issuer = self
+                    .issuer_of(leaf, &chain[1..])
+                    .ok_or(CertFailure::Untrusted)?;
+                match client::ocsp_status(&online.url, leaf, &issuer, online.timeout) {
+                    Ok(OcspVerdict::Good) => Ok(()),
+                    Ok(OcspVerdict::Revoked) => Err(CertFailure::Revoked),
+                    Ok(OcspVerdict::Unknown) => Err(CertFailure::RevocationUnknown),
+                    Err(why) => Err(CertFailure::RevocationUnavailable(why)),
+                }
+            }
+            RevocationCheck::CrlDistributionPoint => {
+                let mut crls = self.crl_ders.clone();
+                for cert in chain {
+                    let Some(c) = parse(cert) else { continue };
+                    let issuer = c.tbs_certificate.issuer.as_raw();
+                    if c.tbs_certificate.subject.as_raw() == issuer {
+                        continue;
+                    }
+                    let der = client::fetch_crl(&online.url, issuer, online.timeout)
+                        .map_err(CertFailure::RevocationUnavailable)?;
+                    crls.push(CertificateRevocationListDer::from(der));
+                }
+                let fetched = TrustStore::new(&self.anchor_certs, &crls).map_err(|e| {
+                    CertFailure::RevocationUnavailable(
+                        crate::revocation::ResponderFailure::Malformed(e.to_string()),
+                    )
+                })?;
+                match fetched.verify_client_chain(chain, Rules::OpenSsl) {
+                    Err(CertFailure::CrlExpired) => Err(CertFailure::RevocationUnavailable(
+                        crate::revocation::ResponderFailure::Stale,
+                    )),
+                    other => other,
+                }
+            }
+        }
+    }
+
+    /// The certificate (sent or trusted) that issued `cert`.
+    fn issuer_of(&self, cert: &CertificateDer<'_>, sent: &[CertificateDer<'_>]) -> Option<Vec<u8>> {
+        sent.iter()
+            .map(|c| c.as_ref())
+            .chain(self.anchor_certs.iter().map(|c| c.as_ref()))
+            .find(|i| issued_by(cert, i))
+            .map(<[u8]>::to_vec)
     }
 }
 

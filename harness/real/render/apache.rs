@@ -84,6 +84,8 @@ impl RealProgram for Apache {
         })
     }
 
+    const RENDERS_OCSP: bool = true;
+
     fn render(job: &Job<'_, Self>, out: &mut RenderedGateway) -> Result<(), RealError> {
         let p = |rel: &str| job.path(rel);
         let port = job.port;
@@ -164,6 +166,17 @@ impl RealProgram for Apache {
             if let Some(crl) = job.crl_file() {
                 let _ = writeln!(c, "  SSLCARevocationFile \"{crl}\"");
                 let _ = writeln!(c, "  SSLCARevocationCheck chain");
+            }
+            if let Some(ocsp) = job.ocsp {
+                let _ = writeln!(c, "  SSLOCSPEnable leaf");
+                let _ = writeln!(c, "  SSLOCSPDefaultResponder {}", ocsp.url);
+                let _ = writeln!(c, "  SSLOCSPOverrideResponder on");
+                // Default 10 s; the scenario's timeout keeps a hang short.
+                let _ = writeln!(
+                    c,
+                    "  SSLOCSPResponderTimeout {}",
+                    ocsp.timeout.as_secs().max(1)
+                );
             }
         }
         if !per_dir {

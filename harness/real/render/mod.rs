@@ -13,6 +13,7 @@ mod rendered;
 
 use super::{RealError, Unsupported};
 use crate::gateway::{GatewayProfile, Profile, ProfileKind, ProfileMode, Registered};
+use crate::knobs::{OnlineRevocation, RevocationCheck};
 use crate::observation::TlsVersion;
 use crate::pki::Pki;
 use crate::scenario::schema::{ClientAuth, Resumption, ServerSpec};
@@ -119,6 +120,11 @@ pub(crate) trait RealProgram {
 
     fn render(job: &Job<'_, Self>, out: &mut RenderedGateway) -> Result<(), RealError>;
 
+    /// Whether `render` configures an OCSP check of client certificates
+    /// (`job.ocsp`). A program that does not, judged by a profile that
+    /// makes one, is SKIP for an OCSP scenario.
+    const RENDERS_OCSP: bool = false;
+
     /// The arguments that make the program check the config rendered into
     /// `prefix` without serving; `None` when it has no config file.
     fn check_args(prefix: &Path) -> Option<Vec<String>>;
@@ -147,6 +153,9 @@ pub(crate) struct Job<'a, P: RealProgram + ?Sized> {
     pub listen: Listen,
     /// `[server] resumption`; `None`: the program's own default.
     pub resumption: Option<Resumption>,
+    /// The OCSP responder to ask (`[revocation] check = "ocsp"`), for a
+    /// program with [`RealProgram::RENDERS_OCSP`].
+    pub ocsp: Option<&'a OnlineRevocation>,
     pub prefix: &'a Path,
 }
 
@@ -285,6 +294,25 @@ pub(crate) fn render_as<P: RealProgram>(
     }
     let material = Material::from_pki(pki, server)?;
     let mode = mode_of::<P>(server)?;
+    let ocsp = server
+        .online_revocation
+        .as_ref()
+        .filter(|o| o.check == RevocationCheck::Ocsp);
+    if let Some(o) = &server.online_revocation {
+        let judge = GatewayProfile::new(
+            P::PROFILE,
+            P::PROFILE.mode_in(&server.mode),
+            server.client_auth,
+        )
+        .map_err(RealError::Mode)?;
+        if judge.checks_online(o.check) && !(o.check == RevocationCheck::Ocsp && P::RENDERS_OCSP) {
+            return Err(Unsupported::Revocation {
+                kind,
+                check: o.check.name(),
+            }
+            .into());
+        }
+    }
     let verify = match server.client_auth {
         ClientAuth::None => None,
         ClientAuth::Optional | ClientAuth::Required => {
@@ -326,6 +354,7 @@ pub(crate) fn render_as<P: RealProgram>(
         port,
         listen,
         resumption: server.resumption,
+        ocsp,
         prefix,
     };
     out.inherited_fd = job.inherited_fd();

@@ -94,6 +94,8 @@ impl RealProgram for Nginx {
         })
     }
 
+    const RENDERS_OCSP: bool = true;
+
     fn render(job: &Job<'_, Self>, out: &mut RenderedGateway) -> Result<(), RealError> {
         let p = |rel: &str| job.path(rel);
         if job
@@ -152,6 +154,17 @@ impl RealProgram for Nginx {
             }
             if let Some(crl) = job.crl_file() {
                 let _ = writeln!(c, "    ssl_crl {crl};");
+            }
+            if let Some(ocsp) = job.ocsp {
+                // nginx waits on a silent responder until client_header_timeout
+                // (60 s by default): the scenario's timeout stands for it.
+                let _ = writeln!(c, "    ssl_ocsp on;");
+                let _ = writeln!(c, "    ssl_ocsp_responder {};", ocsp.url);
+                let _ = writeln!(
+                    c,
+                    "    client_header_timeout {}s;",
+                    ocsp.timeout.as_secs().max(1)
+                );
             }
         }
         let _ = writeln!(c, "    default_type text/plain;");

@@ -259,6 +259,14 @@ async fn handle(
             response.log = format!("{note}; {}", response.log);
         }
         async move {
+            if response.is_no_response() {
+                // Close without a byte of response (hyper drops the
+                // connection when the service fails).
+                let mut r = rec.lock().expect("record lock");
+                r.log = response.log.clone();
+                r.closed_without_response = true;
+                return Err(ServiceError::NoResponse);
+            }
             {
                 let mut r = rec.lock().expect("record lock");
                 r.http_status = Some(response.status);
@@ -272,6 +280,7 @@ async fn handle(
                 .header("content-type", response.content_type)
                 .header("connection", "close")
                 .body(Full::new(Bytes::from(response.body)))
+                .map_err(ServiceError::Http)
         }
     });
     let io = hyper_util::rt::TokioIo::new(tls);
@@ -288,7 +297,7 @@ async fn handle(
         }
         Ok(Err(e)) => {
             let mut r = rec.lock().expect("record lock");
-            if r.http_status.is_none() {
+            if r.http_status.is_none() && !r.closed_without_response {
                 if let Some(tls_err) = find_rustls_error(&e) {
                     record_rustls_error(&mut r, tls_err, None, policy.as_ref());
                 } else {
@@ -299,6 +308,16 @@ async fn handle(
         Ok(Ok(())) => {}
     }
     finish(&rec);
+}
+
+/// Why the service gave hyper no response.
+#[derive(Debug, thiserror::Error)]
+enum ServiceError {
+    /// The profile answers nothing and closes ([`GatewayResponse::no_response`]).
+    #[error("closed without a response")]
+    NoResponse,
+    #[error("building the response: {0}")]
+    Http(#[source] hyper::http::Error),
 }
 
 /// The list does not fit a CertificateRequest: read the ClientHello and answer
@@ -375,6 +394,16 @@ fn record_rustls_error(
             )
         }
         E::AlertReceived(a) => (Some(alert_name(*a)), Side::Client, None),
+        // A verify failure sent as handshake_failure (see
+        // `CertFailure::as_rustls_error_for_alert`).
+        E::Other(o) if o.0.downcast_ref::<FailureCarrier>().is_some() => {
+            r.client_certificate_sent = Some(true);
+            (
+                Some(alert_name(rustls::AlertDescription::HandshakeFailure)),
+                Side::Server,
+                o.0.downcast_ref::<FailureCarrier>().map(|f| f.0.clone()),
+            )
+        }
         other => (
             Some(alert_name(alert_for_local_error(other))),
             Side::Server,

@@ -41,6 +41,10 @@ pub struct ServerRecord {
     /// shows no page text, a headless browser, was sent).
     #[serde(skip)]
     pub body_excerpt: Option<String>,
+    /// The gateway closed the connection without answering the request
+    /// (nginx waiting on an OCSP responder until client_header_timeout).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub closed_without_response: bool,
     #[serde(skip)]
     pub done: bool,
     /// Order of completion.

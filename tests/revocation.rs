@@ -1,0 +1,297 @@
+//! The harness's revocation responder (`mtls_harness::revocation`) held to
+//! OpenSSL: `openssl ocsp` queries it over HTTP and verifies every answer
+//! (good, revoked, unknown; signed by the issuing CA, RSA and ECDSA; nonce
+//! echoed), re-verifies the saved response offline (`-respin`), and sees
+//! stale and malformed answers as such; `openssl crl` verifies the CRLs its
+//! distribution points serve. Also: it binds 127.0.0.1 only, `down` refuses,
+//! `hang` never answers (a client gives up at its own timeout), and nothing
+//! is left listening once it is dropped.
+
+use mtls_harness::knobs::ResponderState;
+use mtls_harness::pki::{Pki, PkiSpec};
+use mtls_harness::revocation::{client, OcspVerdict, Responder, ResponderFailure};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const SPEC: &str = r#"
+[[cert]]
+name = "root"
+role = "root"
+key = "rsa-2048"
+[[cert]]
+name = "sub"
+role = "intermediate"
+issuer = "root"
+[[cert]]
+name = "alice"
+role = "client"
+issuer = "sub"
+[[cert]]
+name = "bob"
+role = "client"
+issuer = "sub"
+defects = ["revoked"]
+[[cert]]
+name = "carol"
+role = "client"
+issuer = "sub"
+"#;
+
+fn pki() -> Pki {
+    Pki::generate(&PkiSpec::from_toml(SPEC, "spec").expect("spec")).expect("pki")
+}
+
+/// `openssl`, or `None` after saying loudly why not (a failure under CI).
+fn openssl() -> Option<&'static str> {
+    let found = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some("openssl");
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    assert!(!ci, "openssl is not installed (ci/test installs it)");
+    eprintln!("SKIPPED: openssl is not installed; the cross-check did not run");
+    None
+}
+
+struct Query {
+    stdout: String,
+    stderr: String,
+    ok: bool,
+}
+
+/// `openssl ocsp` about `cert` (issued by `issuer`) at `url`, trusting the
+/// issuer as the responder (`-VAfile`), saving the response to `out`.
+fn openssl_ocsp(dir: &Path, cert: &str, issuer: &str, url: &str, out: &Path) -> Query {
+    let f = |n: &str| dir.join(format!("{n}.crt")).display().to_string();
+    let o = Command::new(openssl().expect("checked"))
+        .args([
+            "ocsp",
+            "-issuer",
+            &f(issuer),
+            "-cert",
+            &f(cert),
+            "-url",
+            url,
+        ])
+        .args(["-VAfile", &f(issuer), "-timeout", "5", "-respout"])
+        .arg(out)
+        .output()
+        .expect("openssl runs");
+    Query {
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        ok: o.status.success(),
+    }
+}
+
+#[test]
+fn openssl_reads_and_verifies_every_answer_and_the_saved_response() {
+    if openssl().is_none() {
+        return;
+    }
+    let pki = pki();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("pki");
+    pki.write_dir(&dir).expect("write");
+    let responder =
+        Responder::start(&pki, ResponderState::Up, &["carol".to_string()]).expect("responder");
+    assert!(responder.addr().ip().is_loopback(), "{}", responder.addr());
+    for (cert, issuer, status) in [
+        ("alice", "sub", "good"),
+        ("bob", "sub", "revoked"),
+        ("carol", "sub", "unknown"),
+        // Signed by the RSA root.
+        ("sub", "root", "good"),
+    ] {
+        let saved = tmp.path().join(format!("{cert}.ocsp.der"));
+        let q = openssl_ocsp(&dir, cert, issuer, &responder.ocsp_url(), &saved);
+        let line = format!("{}: {status}", dir.join(format!("{cert}.crt")).display());
+        assert!(q.ok, "{cert}: {}{}", q.stdout, q.stderr);
+        assert!(q.stdout.contains(&line), "{cert}: {}", q.stdout);
+        assert!(
+            q.stderr.contains("Response verify OK"),
+            "{cert}: {}",
+            q.stderr
+        );
+        // OpenSSL sends a nonce and checks the echo.
+        assert!(
+            !q.stderr.to_lowercase().contains("nonce"),
+            "{cert}: {}",
+            q.stderr
+        );
+        assert!(!q.stdout.contains("WARNING"), "{cert}: {}", q.stdout);
+        // The same response, verified again offline.
+        let f = |n: &str| dir.join(format!("{n}.crt")).display().to_string();
+        let o = Command::new("openssl")
+            .args(["ocsp", "-respin"])
+            .arg(&saved)
+            .args([
+                "-issuer",
+                &f(issuer),
+                "-cert",
+                &f(cert),
+                "-VAfile",
+                &f(issuer),
+            ])
+            // A new request (new nonce) is built for -cert: no echo to check.
+            .arg("-no_nonce")
+            .output()
+            .expect("openssl runs");
+        let (out, err) = (
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+        );
+        assert!(o.status.success(), "{cert} -respin: {out}{err}");
+        assert!(err.contains("Response verify OK"), "{cert} -respin: {err}");
+        assert!(out.contains(&line), "{cert} -respin: {out}");
+    }
+    // The built-in gateways' client reads the same answers.
+    for (cert, issuer, want) in [
+        ("alice", "sub", OcspVerdict::Good),
+        ("bob", "sub", OcspVerdict::Revoked),
+        ("carol", "sub", OcspVerdict::Unknown),
+        ("sub", "root", OcspVerdict::Good),
+    ] {
+        let got = client::ocsp_status(
+            &responder.ocsp_url(),
+            &pki.cert(cert).unwrap().der,
+            &pki.cert(issuer).unwrap().der,
+            Duration::from_secs(5),
+        );
+        assert_eq!(got, Ok(want), "{cert}");
+    }
+    // Four from openssl, four from the built-in client.
+    assert_eq!(responder.requests(), 8);
+}
+
+#[test]
+fn stale_and_malformed_answers_are_seen_as_such_by_openssl_and_the_built_in_client() {
+    if openssl().is_none() {
+        return;
+    }
+    let pki = pki();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("pki");
+    pki.write_dir(&dir).expect("write");
+    let (alice, sub) = (
+        &pki.cert("alice").unwrap().der,
+        &pki.cert("sub").unwrap().der,
+    );
+
+    let stale = Responder::start(&pki, ResponderState::Stale, &[]).expect("responder");
+    let q = openssl_ocsp(
+        &dir,
+        "alice",
+        "sub",
+        &stale.ocsp_url(),
+        &tmp.path().join("s.der"),
+    );
+    assert!(q.stderr.contains("Response verify OK"), "{}", q.stderr);
+    assert!(
+        q.stdout.contains("Status times invalid"),
+        "openssl should flag the expired response: {}{}",
+        q.stdout,
+        q.stderr
+    );
+    let got = client::ocsp_status(&stale.ocsp_url(), alice, sub, Duration::from_secs(5));
+    assert_eq!(got, Err(ResponderFailure::Stale));
+
+    let malformed = Responder::start(&pki, ResponderState::Malformed, &[]).expect("responder");
+    let q = openssl_ocsp(
+        &dir,
+        "alice",
+        "sub",
+        &malformed.ocsp_url(),
+        &tmp.path().join("m.der"),
+    );
+    assert!(
+        !q.ok,
+        "openssl must not accept it: {}{}",
+        q.stdout, q.stderr
+    );
+    assert!(!q.stdout.contains(": good"), "{}", q.stdout);
+    let got = client::ocsp_status(&malformed.ocsp_url(), alice, sub, Duration::from_secs(5));
+    assert!(
+        matches!(got, Err(ResponderFailure::Malformed(_))),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn distribution_points_serve_crls_openssl_verifies_current_or_stale() {
+    if openssl().is_none() {
+        return;
+    }
+    let pki = pki();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("pki");
+    pki.write_dir(&dir).expect("write");
+    let sub = pki.cert("sub").unwrap();
+    let bob_serial = {
+        let (_, c) = x509_parser::parse_x509_certificate(&pki.cert("bob").unwrap().der).unwrap();
+        c.tbs_certificate.raw_serial().to_vec()
+    };
+    for (mode, expired) in [(ResponderState::Up, false), (ResponderState::Stale, true)] {
+        let responder = Responder::start(&pki, mode, &[]).expect("responder");
+        let (_, subject) = x509_parser::parse_x509_certificate(&sub.der).unwrap();
+        let der = client::fetch_crl(
+            &responder.crl_base_url(),
+            subject.tbs_certificate.subject.as_raw(),
+            Duration::from_secs(5),
+        )
+        .expect("CRL served");
+        let (_, crl) = x509_parser::parse_x509_crl(&der).expect("a CRL");
+        assert!(crl
+            .iter_revoked_certificates()
+            .any(|r| r.raw_serial() == bob_serial.as_slice()));
+        let next = crl.next_update().expect("nextUpdate").timestamp();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        assert_eq!(next < now, expired, "{mode:?}");
+        let path = tmp.path().join(format!("{mode:?}.crl"));
+        std::fs::write(&path, &der).unwrap();
+        let o = Command::new("openssl")
+            .args(["crl", "-inform", "DER", "-noout", "-in"])
+            .arg(&path)
+            .arg("-CAfile")
+            .arg(dir.join("sub.crt"))
+            .output()
+            .expect("openssl runs");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("verify OK"), "{mode:?}: {err}");
+    }
+}
+
+#[test]
+fn down_refuses_hang_holds_until_the_client_gives_up_and_nothing_stays_listening() {
+    let pki = pki();
+    let (alice, sub) = (
+        &pki.cert("alice").unwrap().der,
+        &pki.cert("sub").unwrap().der,
+    );
+
+    let down = Responder::start(&pki, ResponderState::Down, &[]).expect("responder");
+    assert!(down.addr().ip().is_loopback());
+    let got = client::ocsp_status(&down.ocsp_url(), alice, sub, Duration::from_secs(5));
+    assert_eq!(got, Err(ResponderFailure::Refused));
+
+    let hang = Responder::start(&pki, ResponderState::Hang, &[]).expect("responder");
+    assert!(hang.addr().ip().is_loopback());
+    let addr = hang.addr();
+    let got = client::ocsp_status(&hang.ocsp_url(), alice, sub, Duration::from_millis(300));
+    assert_eq!(got, Err(ResponderFailure::TimedOut));
+    assert_eq!(
+        hang.requests(),
+        1,
+        "the hanging responder accepted the query"
+    );
+    drop(hang);
+    let after = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2));
+    assert!(
+        after.is_err(),
+        "the responder still listens on {addr} after it was dropped"
+    );
+}
