@@ -204,7 +204,13 @@ fn same_results(program: &str, gateway: &str, profile: &str, template: &str, com
         Duration::from_secs(180),
     );
     drop(child);
-    assert_eq!(target.code, 0, "{}", target.stderr);
+    assert_eq!(
+        target.code,
+        0,
+        "{}\nfailed cases: {:#?}",
+        target.stderr,
+        failed_cases(&target.stdout)
+    );
 
     // The user's file as it sits in their repository: other paths, another
     // port; the harness rewrites them.
@@ -284,4 +290,32 @@ fn apache_own_config_matches_the_same_apache_as_a_target() {
         apache_file(),
         &["-f", "{conf}", "-DFOREGROUND"],
     );
+}
+
+/// The cases of a JSON report whose verdict is neither PASS nor SKIP, for the
+/// message of a failed assertion.
+fn failed_cases(report: &str) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(verdict) = map.get("verdict") {
+                    let text = verdict.to_string();
+                    if !text.contains("PASS") && !text.contains("SKIP") {
+                        let mut line = v.to_string();
+                        line.truncate(600);
+                        out.push(line);
+                    }
+                    return;
+                }
+                map.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(items) => items.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::from_str::<Value>(report) {
+        walk(&v, &mut out);
+    }
+    out
 }

@@ -279,6 +279,14 @@ pub fn unmet_need(
             "needs a middlebox in front of the gateway, which only built-in gateways have".into(),
         );
     }
+    if let Some(r) = file.revocation.as_ref().filter(|r| r.check.is_online()) {
+        // The responder's state (down, hang, stale...) is the harness's to
+        // set; a target asks its own responder, or none.
+        return Some(format!(
+            "needs the gateway to check {} against the harness's own responder",
+            r.check.name()
+        ));
+    }
     if file.server.trust_forwarded_header.is_some() {
         return Some("needs a gateway that trusts a forwarding header from a proxy".into());
     }
