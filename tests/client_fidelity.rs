@@ -69,6 +69,7 @@ const WATCHED: &[&str] = &[
     "firefox",
     "java",
     "mtls-go-client",
+    "mtls-gnutls-lib",
     "gnutls-cli",
     "curl",
     "node",

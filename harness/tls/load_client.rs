@@ -44,6 +44,22 @@ impl ResolvesClientCert for LeanResolver {
             Selection::AlwaysLast => last(),
             Selection::MatchIssuerOrAnyIfEmpty if root_hint_subjects.is_empty() => first(),
             Selection::MatchIssuerOrLastIfEmpty if root_hint_subjects.is_empty() => last(),
+            Selection::GnutlsDefault if root_hint_subjects.is_empty() => {
+                if self.wallet.len() == 1 {
+                    first()
+                } else {
+                    None
+                }
+            }
+            // The server's names in its order, then the wallet's.
+            Selection::GnutlsDefault => root_hint_subjects.iter().find_map(|h| {
+                self.wallet
+                    .iter()
+                    .find(|(issuers, _)| issuers.iter().any(|i| i.as_slice() == *h))
+                    .map(|(_, k)| k.clone())
+            }),
+            // Refused in `load_config`: nobody answers a picker under load.
+            Selection::Prompt => None,
             Selection::MatchIssuer
             | Selection::MatchIssuerOrAnyIfEmpty
             | Selection::MatchIssuerOrLastIfEmpty => matching(),
@@ -60,6 +76,11 @@ impl ClientSpec {
     /// wallet, selection policy, server roots and versions, with the lean
     /// resolver and no resumption.
     pub fn load_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        if self.selection == Selection::Prompt {
+            return Err(TlsError::Unmodelled(
+                "the load generator does not model a person at a certificate picker (`prompt`)",
+            ));
+        }
         let mut roots = rustls::RootCertStore::empty();
         for r in &self.server_roots {
             roots.add(r.clone()).map_err(|source| TlsError::Config {

@@ -41,6 +41,8 @@ real_clients! {
     Openssl => openssl::Openssl,
     /// `gnutls-cli`: `--x509certfile`, one identity.
     Gnutls => gnutls::Gnutls,
+    /// libgnutls's own selection (no retrieve callback), a C program built once per run.
+    GnutlsLib => gnutls_lib::GnutlsLib,
     /// Python's `ssl` module: `load_cert_chain` once per certificate.
     Python => python::Python,
     /// Node's `https`: a `pfx` array, one PKCS#12 per certificate.
@@ -273,10 +275,19 @@ pub fn clients_markdown() -> String {
          ## Policies\n\n| policy | what it sends | real clients measured to follow it |\n|---|---|---|\n",
     );
     for p in SelectionPolicy::ALL {
-        let who: Vec<String> = RealClientKind::following(p)
+        let mut who: Vec<String> = RealClientKind::following(p)
             .iter()
             .map(|k| format!("`{k}`"))
             .collect();
+        if p == SelectionPolicy::Prompt {
+            // Measured by the picker test of tests/client_fidelity.rs.
+            who.extend(
+                RealClientKind::ALL
+                    .into_iter()
+                    .filter(|k| k.is_browser())
+                    .map(|k| format!("`{k}` without auto-select (headless: HANG)")),
+            );
+        }
         let who = if who.is_empty() {
             "none measured (a model only)".to_string()
         } else {
