@@ -152,4 +152,25 @@ mod tests {
         assert!(any.resolve(&[], &[]).is_some());
         assert!(any.resolve(&[b], &[]).is_none());
     }
+
+    #[test]
+    fn gnutls_default_sends_one_identity_on_an_empty_list_and_tries_names_in_the_servers_order() {
+        let (a, b): (&[u8], &[u8]) = (b"issuer-a", b"issuer-b");
+        let one = resolver(Selection::GnutlsDefault);
+        assert!(one.resolve(&[], &[]).is_some());
+        assert!(one.resolve(&[b], &[]).is_none());
+        // Two identities: bob (issuer-b) first in the wallet, alice (issuer-a).
+        let mut two = resolver(Selection::GnutlsDefault);
+        let alice = two.wallet[0].1.clone();
+        let bob = resolver(Selection::Always).wallet.remove(0).1;
+        two.wallet = vec![
+            (vec![b.to_vec()], bob.clone()),
+            (vec![a.to_vec()], alice.clone()),
+        ];
+        assert!(two.resolve(&[], &[]).is_none(), "two identities, no names");
+        let sent = two.resolve(&[a, b], &[]).expect("a match");
+        assert!(Arc::ptr_eq(&sent, &alice), "the server's first name wins");
+        let sent = two.resolve(&[b, a], &[]).expect("a match");
+        assert!(Arc::ptr_eq(&sent, &bob));
+    }
 }

@@ -58,7 +58,7 @@ real_clients! {
 }
 
 /// The command that installs every real client on Debian/Ubuntu.
-pub const INSTALL_HINT: &str = "apt-get install -y curl openssl gnutls-bin python3 nodejs golang-go openjdk-17-jdk-headless libnss3-tools chromium firefox-esr";
+pub const INSTALL_HINT: &str = "apt-get install -y curl openssl gnutls-bin gcc libgnutls28-dev python3 nodejs golang-go openjdk-17-jdk-headless libnss3-tools chromium firefox-esr";
 
 /// What one run of a real client is given.
 #[derive(Debug)]
