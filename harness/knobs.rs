@@ -129,16 +129,36 @@ pub enum SelectionPolicy {
     /// As `match-issuer-or-any-if-empty`, but on an empty list the last
     /// certificate imported (Chromium with an auto-select filter `{}`).
     MatchIssuerOrLastIfEmpty,
+    /// A browser with no automatic selection (Chromium without
+    /// `AutoSelectCertificateForUrls`, Firefox with "Ask every time"): when
+    /// a certificate matches (its issuer among the CA names, or any on an
+    /// empty list) it shows the picker and waits for a person; when none
+    /// matches it goes on without one (measured headless:
+    /// `tests/client_fidelity.rs`). The built-in client reports the wait
+    /// as `client_error = "CERTIFICATE_PICKER"` and closes the connection
+    /// instead of sleeping until a timeout.
+    Prompt,
+    /// libgnutls's own choice when the program sets no retrieve callback
+    /// (`gnutls_certificate_set_x509_key_file` once per identity): on an
+    /// empty list the one identity if it holds exactly one, else nothing;
+    /// otherwise, for the server's CA names in order, the first identity
+    /// with a certificate of its chain issued by that name (`lib/auth/cert.c`,
+    /// `find_x509_client_cert`: "If peer doesn't send any issuers and we have
+    /// a single certificate then send that one"). Measured with GnuTLS 3.7
+    /// by `real:gnutls-lib` (`gnutls-cli` loads one identity only).
+    GnutlsDefault,
 }
 
 impl SelectionPolicy {
-    pub const ALL: [SelectionPolicy; 6] = [
+    pub const ALL: [SelectionPolicy; 8] = [
         SelectionPolicy::Always,
         SelectionPolicy::Never,
         SelectionPolicy::MatchIssuer,
         SelectionPolicy::MatchIssuerOrAnyIfEmpty,
         SelectionPolicy::AlwaysLast,
         SelectionPolicy::MatchIssuerOrLastIfEmpty,
+        SelectionPolicy::Prompt,
+        SelectionPolicy::GnutlsDefault,
     ];
 
     /// The policy spelled as in scenario files (`match-issuer`, ...).
@@ -154,6 +174,8 @@ impl SelectionPolicy {
             SelectionPolicy::MatchIssuerOrAnyIfEmpty => "match-issuer-or-any-if-empty",
             SelectionPolicy::AlwaysLast => "always-last",
             SelectionPolicy::MatchIssuerOrLastIfEmpty => "match-issuer-or-last-if-empty",
+            SelectionPolicy::Prompt => "prompt",
+            SelectionPolicy::GnutlsDefault => "gnutls-default",
         }
     }
 
@@ -166,6 +188,8 @@ impl SelectionPolicy {
             SelectionPolicy::MatchIssuerOrAnyIfEmpty => "the first certificate with an issuer among the CA names, nothing when none matches; on an empty list the first certificate",
             SelectionPolicy::AlwaysLast => "the wallet's last certificate (the last loaded), whatever the CA names",
             SelectionPolicy::MatchIssuerOrLastIfEmpty => "the first certificate with an issuer among the CA names, nothing when none matches; on an empty list the last certificate",
+            SelectionPolicy::Prompt => "nothing automatically: when a certificate matches (issuer among the CA names, or any on an empty list) it waits at its certificate picker for a person (the built-in client reports `client_error = \"CERTIFICATE_PICKER\"` and closes the connection); when none matches, nothing",
+            SelectionPolicy::GnutlsDefault => "libgnutls without a retrieve callback: on an empty list its one certificate, or nothing when it holds two or more; otherwise, for the CA names in the server's order, the first certificate issued by that name; nothing when none matches (GnuTLS's `lib/auth/cert.c`)",
         }
     }
 
@@ -173,7 +197,7 @@ impl SelectionPolicy {
     /// following `other` for every CA-names list, given a wallet of
     /// `wallet_len` certificates: with one identity `always` and
     /// `always-last` are the same client, and so are the two
-    /// `match-issuer-or-*-if-empty` policies.
+    /// `match-issuer-or-*-if-empty` policies and `gnutls-default`.
     pub fn same_as(self, other: SelectionPolicy, wallet_len: usize) -> bool {
         use SelectionPolicy::*;
         self == other
@@ -185,6 +209,10 @@ impl SelectionPolicy {
                         | (AlwaysLast, Always)
                         | (MatchIssuerOrAnyIfEmpty, MatchIssuerOrLastIfEmpty)
                         | (MatchIssuerOrLastIfEmpty, MatchIssuerOrAnyIfEmpty)
+                        | (GnutlsDefault, MatchIssuerOrAnyIfEmpty)
+                        | (MatchIssuerOrAnyIfEmpty, GnutlsDefault)
+                        | (GnutlsDefault, MatchIssuerOrLastIfEmpty)
+                        | (MatchIssuerOrLastIfEmpty, GnutlsDefault)
                 ))
     }
 }

@@ -69,6 +69,7 @@ const WATCHED: &[&str] = &[
     "firefox",
     "java",
     "mtls-go-client",
+    "mtls-gnutls-lib",
     "gnutls-cli",
     "curl",
     "node",
@@ -285,7 +286,8 @@ fn the_clients_page_is_current() {
 }
 
 #[test]
-fn a_browser_left_at_its_certificate_picker_is_a_hang_with_the_reason_and_leaves_nothing() {
+fn a_browser_left_at_its_certificate_picker_is_a_hang_with_the_reason_and_leaves_nothing_as_prompt_models(
+) {
     let _serial = serial();
     require_clients();
     use mtls_harness::gateway::ProfileKind;
@@ -341,6 +343,22 @@ fn a_browser_left_at_its_certificate_picker_is_a_hang_with_the_reason_and_leaves
         assert!(hang.contains("certificate picker"), "{k}: {hang}");
         assert!(!obs.client_certificate_sent, "{k} sent a certificate");
     }
+    // The built-in client following `prompt` models that wait: it reports
+    // the picker at once and sends nothing.
+    let mut prompt = s.file.clone();
+    prompt.client.selection = SelectionPolicy::Prompt;
+    let model = rt
+        .block_on(mtls_harness::case::run_case(
+            &pki,
+            &prompt,
+            ProfileKind::Nginx,
+            TlsVersion::Tls13,
+            quick,
+        ))
+        .expect("built-in prompt client");
+    assert_eq!(model.hang, None);
+    assert_eq!(model.client_error.as_deref(), Some("CERTIFICATE_PICKER"));
+    assert!(!model.client_certificate_sent);
     // When nothing matches, the picker is not shown: no certificate, no hang.
     let none = scenarios
         .iter()
@@ -363,6 +381,21 @@ fn a_browser_left_at_its_certificate_picker_is_a_hang_with_the_reason_and_leaves
         assert!(!obs.client_certificate_sent, "{k}");
         assert_eq!(obs.http.map(|h| h.status), Some(400), "{k}");
     }
+    // And so does `prompt` when nothing matches: no picker, nothing sent.
+    let mut prompt = none.file.clone();
+    prompt.client.selection = SelectionPolicy::Prompt;
+    let model = rt
+        .block_on(mtls_harness::case::run_case(
+            &pki,
+            &prompt,
+            ProfileKind::Nginx,
+            TlsVersion::Tls13,
+            Timeouts::default(),
+        ))
+        .expect("built-in prompt client");
+    assert_eq!(model.client_error, None);
+    assert!(!model.client_certificate_sent);
+    assert_eq!(model.http.map(|h| h.status), Some(400));
     assert_eq!(watched_processes(), before, "browser processes survived");
     assert_eq!(browser_processes_anywhere(), anywhere_before);
 }

@@ -42,6 +42,9 @@ pub enum RealError {
         #[source]
         source: std::io::Error,
     },
+    /// A build command did not start or ran over its time limit.
+    #[error(transparent)]
+    Bounded(#[from] crate::real::bounded::BoundedError),
     /// A program the harness builds (real:go) did not build.
     #[error("building {what} failed ({status}):\n{log}")]
     Build {

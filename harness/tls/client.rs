@@ -97,6 +97,9 @@ struct SelectingResolver {
     wallet: Vec<WalletEntry>,
     policy: SelectionPolicy,
     seen: Mutex<Selection>,
+    /// Set when `prompt` would show the picker: the connection's writes
+    /// stop ([`super::picker::PickerGate`]).
+    picker: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SelectingResolver {
@@ -126,6 +129,33 @@ impl SelectingResolver {
                     Some(last),
                     format!("policy `match-issuer-or-last-if-empty`: the server sent no CA names, so `{}`, the last imported, is sent", self.wallet[last].name),
                 )
+            }
+            SelectionPolicy::Prompt => {
+                let shown = if hints.is_empty() { Some(0) } else { matching() };
+                match shown {
+                    Some(i) => {
+                        self.picker.store(true, std::sync::atomic::Ordering::SeqCst);
+                        (None, format!("policy `prompt`: `{}` matches ({}), so the certificate picker is shown and waits for a person; nothing is sent", self.wallet[i].name, if hints.is_empty() { "the server sent no CA names".to_string() } else { format!("an issuer in its chain is among the server's {} CA names", hints.len()) }))
+                    }
+                    None => (None, format!("policy `prompt`: no certificate in the wallet has an issuer among the server's {} CA names, so no picker is shown and nothing is sent", hints.len())),
+                }
+            }
+            SelectionPolicy::GnutlsDefault if hints.is_empty() => match self.wallet.len() {
+                1 => (Some(0), format!("policy `gnutls-default`: the server sent no CA names and the client holds one certificate, so `{}` is sent", self.wallet[0].name)),
+                n => (None, format!("policy `gnutls-default`: the server sent no CA names and the client holds {n} certificates, so none is sent")),
+            },
+            SelectionPolicy::GnutlsDefault => {
+                // The server's names in its order, then the wallet's.
+                let found = hints.iter().enumerate().find_map(|(k, h)| {
+                    self.wallet
+                        .iter()
+                        .position(|w| w.issuers.iter().any(|i| i.as_slice() == *h))
+                        .map(|i| (k, i))
+                });
+                match found {
+                    Some((k, i)) => (Some(i), format!("policy `gnutls-default`: `{}` has a certificate issued by the server's CA name #{} (names are tried in the server's order)", self.wallet[i].name, k + 1)),
+                    None => (None, format!("policy `gnutls-default`: no certificate in the wallet has an issuer among the server's {} CA names", hints.len())),
+                }
             }
             SelectionPolicy::MatchIssuer
             | SelectionPolicy::MatchIssuerOrAnyIfEmpty
@@ -276,6 +306,7 @@ impl ClientSpec {
             wallet: self.wallet.clone(),
             policy: self.selection,
             seen: Mutex::new(Selection::default()),
+            picker: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         });
         let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
             .with_protocol_versions(&versions)
@@ -354,13 +385,15 @@ impl ClientSpec {
         let mut obs = Observation::default();
         let mut local = None;
         *resolver.seen.lock().expect("selection lock") = Selection::default();
+        let picker = resolver.picker.clone();
+        picker.store(false, std::sync::atomic::Ordering::SeqCst);
         match self.kind {
             ClientKind::Raw => {
                 // The tap and the key log: the transcript, and a capture
                 // for whoever collects them (`tap::CaptureSink`).
                 let capture = super::tap::new_capture(addr);
                 let config = super::tap::with_key_log(&config, &capture);
-                self.exchange_raw(addr, config, &mut obs, &mut local, &capture)
+                self.exchange_raw(addr, config, &mut obs, &mut local, &capture, &picker)
                     .await;
                 obs.transcript = super::tap::transcript_of(&capture);
             }
@@ -372,6 +405,13 @@ impl ClientSpec {
         obs.chosen_cert = seen.chosen.clone();
         obs.selection_reason = seen.reason;
         obs.client_certificate_sent = seen.requested && seen.chosen.is_some();
+        if picker.load(std::sync::atomic::Ordering::SeqCst) {
+            // The outcome is the wait, not how the closed connection ended.
+            obs.client_error = Some(super::picker::CERTIFICATE_PICKER.into());
+            obs.client_error_detail = obs.selection_reason.clone();
+            obs.alert = None;
+            obs.http = None;
+        }
         if obs.resumed && !seen.requested {
             obs.selection_reason = Some(
                 "the session was resumed: no certificate was asked for or sent on this \
@@ -389,6 +429,7 @@ impl ClientSpec {
         obs: &mut Observation,
         local: &mut Option<SocketAddr>,
         capture: &super::tap::SharedCapture,
+        picker: &Arc<std::sync::atomic::AtomicBool>,
     ) {
         let t0 = Instant::now();
         let tcp =
@@ -414,7 +455,7 @@ impl ClientSpec {
         match self.via_tunnel {
             None => {
                 let tcp = super::tap::TapStream::new(tcp, capture.clone());
-                self.tls_and_http(DeferWriteErrors::new(tcp), config, obs)
+                self.tls_and_http(DeferWriteErrors::new(tcp), config, obs, picker)
                     .await
             }
             Some(_) => {
@@ -423,7 +464,7 @@ impl ClientSpec {
                 match super::proxy::connect_via(proxy, &addr.to_string(), self.timeouts).await {
                     Ok(io) => {
                         let io = super::tap::TapStream::new(io, capture.clone());
-                        self.tls_and_http(DeferWriteErrors::new(io), config, obs)
+                        self.tls_and_http(DeferWriteErrors::new(io), config, obs, picker)
                             .await
                     }
                     Err(e) => {
@@ -440,9 +481,11 @@ impl ClientSpec {
         io: IO,
         config: Arc<rustls::ClientConfig>,
         obs: &mut Observation,
+        picker: &Arc<std::sync::atomic::AtomicBool>,
     ) where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
+        let io = super::picker::PickerGate::new(io, picker.clone());
         let server_name = match ServerName::try_from(self.server_name.clone()) {
             Ok(n) => n,
             Err(e) => {

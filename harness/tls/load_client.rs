@@ -44,6 +44,22 @@ impl ResolvesClientCert for LeanResolver {
             Selection::AlwaysLast => last(),
             Selection::MatchIssuerOrAnyIfEmpty if root_hint_subjects.is_empty() => first(),
             Selection::MatchIssuerOrLastIfEmpty if root_hint_subjects.is_empty() => last(),
+            Selection::GnutlsDefault if root_hint_subjects.is_empty() => {
+                if self.wallet.len() == 1 {
+                    first()
+                } else {
+                    None
+                }
+            }
+            // The server's names in its order, then the wallet's.
+            Selection::GnutlsDefault => root_hint_subjects.iter().find_map(|h| {
+                self.wallet
+                    .iter()
+                    .find(|(issuers, _)| issuers.iter().any(|i| i.as_slice() == *h))
+                    .map(|(_, k)| k.clone())
+            }),
+            // Refused in `load_config`: nobody answers a picker under load.
+            Selection::Prompt => None,
             Selection::MatchIssuer
             | Selection::MatchIssuerOrAnyIfEmpty
             | Selection::MatchIssuerOrLastIfEmpty => matching(),
@@ -60,6 +76,11 @@ impl ClientSpec {
     /// wallet, selection policy, server roots and versions, with the lean
     /// resolver and no resumption.
     pub fn load_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        if self.selection == Selection::Prompt {
+            return Err(TlsError::Unmodelled(
+                "the load generator does not model a person at a certificate picker (`prompt`)",
+            ));
+        }
         let mut roots = rustls::RootCertStore::empty();
         for r in &self.server_roots {
             roots.add(r.clone()).map_err(|source| TlsError::Config {
@@ -130,5 +151,26 @@ mod tests {
         let any = resolver(Selection::MatchIssuerOrAnyIfEmpty);
         assert!(any.resolve(&[], &[]).is_some());
         assert!(any.resolve(&[b], &[]).is_none());
+    }
+
+    #[test]
+    fn gnutls_default_sends_one_identity_on_an_empty_list_and_tries_names_in_the_servers_order() {
+        let (a, b): (&[u8], &[u8]) = (b"issuer-a", b"issuer-b");
+        let one = resolver(Selection::GnutlsDefault);
+        assert!(one.resolve(&[], &[]).is_some());
+        assert!(one.resolve(&[b], &[]).is_none());
+        // Two identities: bob (issuer-b) first in the wallet, alice (issuer-a).
+        let mut two = resolver(Selection::GnutlsDefault);
+        let alice = two.wallet[0].1.clone();
+        let bob = resolver(Selection::Always).wallet.remove(0).1;
+        two.wallet = vec![
+            (vec![b.to_vec()], bob.clone()),
+            (vec![a.to_vec()], alice.clone()),
+        ];
+        assert!(two.resolve(&[], &[]).is_none(), "two identities, no names");
+        let sent = two.resolve(&[a, b], &[]).expect("a match");
+        assert!(Arc::ptr_eq(&sent, &alice), "the server's first name wins");
+        let sent = two.resolve(&[b, a], &[]).expect("a match");
+        assert!(Arc::ptr_eq(&sent, &bob));
     }
 }

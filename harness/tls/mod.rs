@@ -11,6 +11,7 @@ pub mod deferred_write_error;
 pub mod error;
 pub mod forwarded;
 pub mod load_client;
+pub mod picker;
 pub mod policy;
 pub mod post_handshake;
 pub mod proxy;

@@ -3,6 +3,7 @@
 //! with the real gateways (`~/.cache/mtls-harness/`).
 
 use super::RealClientError;
+use crate::real::bounded::{output_within, BUILD_LIMIT, SETUP_LIMIT};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -40,10 +41,10 @@ pub(crate) fn built(
     if let Some(p) = done.as_ref().filter(|p| p.exists()) {
         return Ok(p.clone());
     }
-    let version = Command::new(spec.toolchain)
-        .args(spec.version_args)
-        .output()
-        .map_err(io(spec.toolchain))?;
+    let version = output_within(
+        Command::new(spec.toolchain).args(spec.version_args),
+        SETUP_LIMIT,
+    )?;
     let mut parts: Vec<&[u8]> = vec![&version.stdout, &version.stderr];
     for (n, s) in spec.files {
         parts.push(n.as_bytes());
@@ -68,13 +69,18 @@ pub(crate) fn built(
         .iter()
         .map(|a| a.replace("{out}", &staged.display().to_string()))
         .collect();
-    let output = Command::new(spec.toolchain)
-        .args(&args)
-        .current_dir(&src)
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .map_err(io(spec.toolchain))?;
+    let output = output_within(
+        Command::new(spec.toolchain)
+            .args(&args)
+            .current_dir(&src)
+            .envs(spec.env.iter().map(|(k, v)| (k, v))),
+        BUILD_LIMIT,
+    );
     let _ = std::fs::remove_dir_all(&src);
+    let output = output.inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&staged);
+        let _ = std::fs::remove_file(&staged);
+    })?;
     if !output.status.success() {
         let _ = std::fs::remove_dir_all(&staged);
         let _ = std::fs::remove_file(&staged);

@@ -41,6 +41,8 @@ real_clients! {
     Openssl => openssl::Openssl,
     /// `gnutls-cli`: `--x509certfile`, one identity.
     Gnutls => gnutls::Gnutls,
+    /// libgnutls's own selection (no retrieve callback), a C program built once per run.
+    GnutlsLib => gnutls_lib::GnutlsLib,
     /// Python's `ssl` module: `load_cert_chain` once per certificate.
     Python => python::Python,
     /// Node's `https`: a `pfx` array, one PKCS#12 per certificate.
@@ -56,7 +58,7 @@ real_clients! {
 }
 
 /// The command that installs every real client on Debian/Ubuntu.
-pub const INSTALL_HINT: &str = "apt-get install -y curl openssl gnutls-bin python3 nodejs golang-go openjdk-17-jdk-headless libnss3-tools chromium firefox-esr";
+pub const INSTALL_HINT: &str = "apt-get install -y curl openssl gnutls-bin gcc libgnutls28-dev python3 nodejs golang-go openjdk-17-jdk-headless libnss3-tools chromium firefox-esr";
 
 /// What one run of a real client is given.
 #[derive(Debug)]
@@ -273,10 +275,19 @@ pub fn clients_markdown() -> String {
          ## Policies\n\n| policy | what it sends | real clients measured to follow it |\n|---|---|---|\n",
     );
     for p in SelectionPolicy::ALL {
-        let who: Vec<String> = RealClientKind::following(p)
+        let mut who: Vec<String> = RealClientKind::following(p)
             .iter()
             .map(|k| format!("`{k}`"))
             .collect();
+        if p == SelectionPolicy::Prompt {
+            // Measured by the picker test of tests/client_fidelity.rs.
+            who.extend(
+                RealClientKind::ALL
+                    .into_iter()
+                    .filter(|k| k.is_browser())
+                    .map(|k| format!("`{k}` without auto-select (headless: HANG)")),
+            );
+        }
         let who = if who.is_empty() {
             "none measured (a model only)".to_string()
         } else {

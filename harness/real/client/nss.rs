@@ -12,13 +12,10 @@ fn tool(name: &str) -> Result<std::path::PathBuf, RealClientError> {
 }
 
 fn run(program: &Path, args: &[String], what: &str) -> Result<(), RealClientError> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|source| RealClientError::Io {
-            path: program.to_path_buf(),
-            source,
-        })?;
+    let out = crate::real::bounded::output_within(
+        Command::new(program).args(args),
+        crate::real::bounded::SETUP_LIMIT,
+    )?;
     if out.status.success() {
         Ok(())
     } else {

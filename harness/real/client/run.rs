@@ -36,6 +36,9 @@ pub enum RealClientError {
     /// A wallet file or helper program could not be made.
     #[error("preparing {what} failed:\n{log}")]
     Prepare { what: String, log: String },
+    /// A setup or build command did not start or ran over its time limit.
+    #[error(transparent)]
+    Bounded(#[from] crate::real::bounded::BoundedError),
     /// A program the harness builds (the Go client) did not build.
     #[error("building {what} failed ({status}):\n{log}")]
     Build {

@@ -87,17 +87,18 @@ impl WalletFiles {
         }
         let openssl = crate::real::kind::find_installed("openssl", "openssl")
             .map_err(RealClientError::Missing)?;
-        let out = Command::new(&openssl)
-            .args(["pkcs12", "-export", "-in"])
-            .arg(&self.chain)
-            .arg("-inkey")
-            .arg(&self.key)
-            .arg("-out")
-            .arg(&self.p12)
-            .args(["-name", &self.name, "-passout"])
-            .arg(format!("pass:{WALLET_PASSWORD}"))
-            .output()
-            .map_err(io(&openssl))?;
+        let out = crate::real::bounded::output_within(
+            Command::new(&openssl)
+                .args(["pkcs12", "-export", "-in"])
+                .arg(&self.chain)
+                .arg("-inkey")
+                .arg(&self.key)
+                .arg("-out")
+                .arg(&self.p12)
+                .args(["-name", &self.name, "-passout"])
+                .arg(format!("pass:{WALLET_PASSWORD}")),
+            crate::real::bounded::SETUP_LIMIT,
+        )?;
         if !out.status.success() {
             return Err(RealClientError::Prepare {
                 what: format!("PKCS#12 of `{}`", self.name),

@@ -18,6 +18,7 @@
 use super::{Job, RealProgram, RenderedGateway};
 use crate::gateway::{self, go::GoMode, ProfileMode};
 use crate::real::RealError;
+use crate::real::bounded::{output_within, BUILD_LIMIT, SETUP_LIMIT};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -105,10 +106,7 @@ pub(super) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RealError 
 /// Build the server (or find it built for this source and Go version).
 fn build() -> Result<PathBuf, RealError> {
     let go = super::super::kind::find_installed(Go::PROGRAM, Go::PACKAGE)?;
-    let version = Command::new(&go)
-        .arg("version")
-        .output()
-        .map_err(io_error(&go))?;
+    let version = output_within(Command::new(&go).arg("version"), SETUP_LIMIT)?;
     let key = super::fnv(&[SOURCE.as_bytes(), GO_MOD.as_bytes(), &version.stdout]);
     let dir = super::cache_root().join(format!("go-{key:016x}"));
     let binary = dir.join(BINARY);
@@ -122,21 +120,25 @@ fn build() -> Result<PathBuf, RealError> {
     let module = src.join("go.mod");
     std::fs::write(&module, GO_MOD).map_err(io_error(&module))?;
     let staged = dir.join(format!("{BINARY}.{}", std::process::id()));
-    let output = Command::new(&go)
-        .args(["build", "-trimpath", "-o"])
-        .arg(&staged)
-        .arg(".")
-        .current_dir(&src)
-        // The standard library only: nothing is downloaded.
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-mod=mod")
-        .env("GO111MODULE", "on")
-        .env("CGO_ENABLED", "0")
-        .env("GOCACHE", dir.join("gocache"))
-        .env("GOPATH", dir.join("gopath"))
-        .output()
-        .map_err(io_error(&go))?;
+    let output = output_within(
+        Command::new(&go)
+            .args(["build", "-trimpath", "-o"])
+            .arg(&staged)
+            .arg(".")
+            .current_dir(&src)
+            // The standard library only: nothing is downloaded.
+            .env("GOPROXY", "off")
+            .env("GOFLAGS", "-mod=mod")
+            .env("GO111MODULE", "on")
+            .env("CGO_ENABLED", "0")
+            .env("GOCACHE", dir.join("gocache"))
+            .env("GOPATH", dir.join("gopath")),
+        BUILD_LIMIT,
+    );
     let _ = std::fs::remove_dir_all(&src);
+    let output = output.inspect_err(|_| {
+        let _ = std::fs::remove_file(&staged);
+    })?;
     if !output.status.success() {
         let _ = std::fs::remove_file(&staged);
         return Err(RealError::Build {

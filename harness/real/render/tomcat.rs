@@ -226,15 +226,19 @@ fn build_servlet() -> Result<(), RealError> {
     let file = src.join("Whoami.java");
     std::fs::write(&file, SERVLET).map_err(io(&file))?;
     let staged = root.join(format!("classes-{}", std::process::id()));
-    let output = Command::new(&javac)
-        .args(["-nowarn", "-proc:none", "-d"])
-        .arg(&staged)
-        .arg("-cp")
-        .arg(format!("{CATALINA_HOME}/lib/servlet-api.jar"))
-        .arg(&file)
-        .output()
-        .map_err(io(&javac))?;
+    let output = crate::real::bounded::output_within(
+        Command::new(&javac)
+            .args(["-nowarn", "-proc:none", "-d"])
+            .arg(&staged)
+            .arg("-cp")
+            .arg(format!("{CATALINA_HOME}/lib/servlet-api.jar"))
+            .arg(&file),
+        crate::real::bounded::BUILD_LIMIT,
+    );
     let _ = std::fs::remove_dir_all(&src);
+    let output = output.inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&staged);
+    })?;
     if !output.status.success() {
         let _ = std::fs::remove_dir_all(&staged);
         return Err(RealError::Build {
