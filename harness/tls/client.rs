@@ -723,3 +723,14 @@ fn host_header(name: &str, port: u16) -> String {
         format!("{name}:{port}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::host_header;
+
+    #[test]
+    fn host_header_carries_the_port_unless_it_is_the_https_default() {
+        assert_eq!(host_header("localhost", 8443), "localhost:8443");
+        assert_eq!(host_header("localhost", 443), "localhost");
+    }
+}
