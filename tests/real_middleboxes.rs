@@ -1,4 +1,5 @@
-//! Real middleboxes (tinyproxy, squid, mitmproxy, stunnel, nginx) in front of
+//! Real middleboxes (tinyproxy, squid, mitmproxy, squid-bump, stunnel, nginx,
+//! HAProxy, Apache) in front of
 //! the built-in `nginx` gateway: every scenario with a `[middlebox]` runs with
 //! the built-in middlebox and with each real program that can be what it asks
 //! for, on TLS 1.2 and 1.3. No cell may differ, every real run must meet the
@@ -417,6 +418,11 @@ fn gateway_config_writes_middlebox_configs_the_programs_accept() {
             None,
         ),
         ("mitmproxy", "middlebox::intercept_strips_certificate", None),
+        (
+            "squid-bump",
+            "middlebox::intercept_strips_certificate",
+            Some(vec!["-k", "parse", "-f", "{dir}/squid.conf"]),
+        ),
     ] {
         let out = tmp.path().join(program);
         let status = std::process::Command::new(bin)

@@ -455,7 +455,7 @@ impl ClientSpec {
         match self.via_tunnel {
             None => {
                 let tcp = super::tap::TapStream::new(tcp, capture.clone());
-                self.tls_and_http(DeferWriteErrors::new(tcp), config, obs, picker)
+                self.tls_and_http(DeferWriteErrors::new(tcp), addr.port(), config, obs, picker)
                     .await
             }
             Some(_) => {
@@ -464,7 +464,13 @@ impl ClientSpec {
                 match super::proxy::connect_via(proxy, &addr.to_string(), self.timeouts).await {
                     Ok(io) => {
                         let io = super::tap::TapStream::new(io, capture.clone());
-                        self.tls_and_http(DeferWriteErrors::new(io), config, obs, picker)
+                        self.tls_and_http(
+                            DeferWriteErrors::new(io),
+                            addr.port(),
+                            config,
+                            obs,
+                            picker,
+                        )
                             .await
                     }
                     Err(e) => {
@@ -479,6 +485,7 @@ impl ClientSpec {
     async fn tls_and_http<IO>(
         &self,
         io: IO,
+        port: u16,
         config: Arc<rustls::ClientConfig>,
         obs: &mut Observation,
         picker: &Arc<std::sync::atomic::AtomicBool>,
@@ -519,7 +526,7 @@ impl ClientSpec {
         // TLS 1.3: the server's verdict on our certificate arrives after our
         // handshake completed, on the first read; classify on the response.
         let t2 = Instant::now();
-        let result = tokio::time::timeout(self.timeouts.response, self.http_get(tls)).await;
+        let result = tokio::time::timeout(self.timeouts.response, self.http_get(tls, port)).await;
         match result {
             Err(_) => obs.hang = Some("response".into()),
             Ok(Err(e)) => {
@@ -538,6 +545,7 @@ impl ClientSpec {
     async fn http_get<IO>(
         &self,
         tls: tokio_rustls::client::TlsStream<IO>,
+        port: u16,
     ) -> Result<HttpSeen, Box<dyn std::error::Error + Send + Sync>>
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -548,7 +556,7 @@ impl ClientSpec {
         let conn_task = tokio::spawn(conn);
         let mut req = hyper::Request::builder()
             .uri("/")
-            .header("host", self.server_name.as_str());
+            .header("host", host_header(&self.server_name, port));
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
         }
@@ -752,4 +760,26 @@ pub async fn answers_tls(addr: SocketAddr, version: TlsVersion, wait: std::time:
         true
     };
     tokio::time::timeout(wait, attempt).await.unwrap_or(false)
+}
+
+/// `Host` for a request to `name` on `port` (RFC 9110 7.2: the port unless it
+/// is https' default). A proxy that terminates TLS (squid `ssl_bump`) builds
+/// the request's URL from it, so without the port it forwards to 443.
+fn host_header(name: &str, port: u16) -> String {
+    if port == 443 {
+        name.to_string()
+    } else {
+        format!("{name}:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_header;
+
+    #[test]
+    fn host_header_carries_the_port_unless_it_is_the_https_default() {
+        assert_eq!(host_header("localhost", 8443), "localhost:8443");
+        assert_eq!(host_header("localhost", 443), "localhost");
+    }
 }

@@ -35,6 +35,8 @@ real_middleboxes! {
     Squid => squid::Squid,
     /// mitmproxy's `mitmdump` in reverse mode: an interceptor.
     Mitmproxy => mitmproxy::Mitmproxy,
+    /// squid with `ssl_bump`: an interceptor the client sends CONNECT to.
+    SquidBump => squid_bump::SquidBump,
     /// stunnel: an offloader that cannot add headers (a chained `client = yes` service upstream).
     Stunnel => stunnel::Stunnel,
     /// nginx `proxy_pass https://`: an offloader (or an interceptor without `ssl_verify_client`).
@@ -114,6 +116,9 @@ pub(crate) trait MiddleboxProgram {
     const HEADERS: &'static [ForwardHeader] = &[];
     /// It needs a second local port (stunnel's chained upstream service).
     const SPARE_PORT: bool = false;
+    /// The client sends it CONNECT although it terminates TLS (squid
+    /// `ssl_bump`), as to a tunnel.
+    const EXPLICIT_PROXY: bool = false;
 
     /// Add its config files and arguments to `out`.
     fn render(job: &MiddleboxJob<'_>, out: &mut RenderedMiddlebox);
@@ -161,6 +166,10 @@ pub mod files {
     pub const PROXY_KEY: &str = "proxy.key";
     /// Chain and key in one file (mitmproxy `client_certs`).
     pub const PROXY_COMBINED: &str = "proxy-combined.pem";
+    /// The root of the gateway's certificate with its key: what an
+    /// interceptor that mints certificates signs them with (the client
+    /// trusts it).
+    pub const SIGNING_CA: &str = "signing-ca.pem";
 }
 
 /// A rendered middlebox: its files and command line.
@@ -175,6 +184,12 @@ pub struct RenderedMiddlebox {
     pub config_file: Option<String>,
     /// Log files (relative) whose new lines are the middlebox's log.
     pub logs: Vec<String>,
+    /// Commands (argv) run in the prefix before it starts.
+    pub setup: Vec<Vec<String>>,
+    /// Files and directories (relative) its unprivileged workers must read
+    /// and write when it runs as root and drops privileges (squid): made
+    /// world-accessible, the prefix traversable.
+    pub shared: Vec<String>,
 }
 
 impl RenderedMiddlebox {
@@ -269,6 +284,10 @@ pub fn render(
         trust.iter().map(|c| c.cert_pem()).collect(),
     ));
     out.files.push((files::UPSTREAM_CA.into(), root.cert_pem()));
+    out.files.push((
+        files::SIGNING_CA.into(),
+        format!("{}{}", root.cert_pem(), root.key_pem()),
+    ));
     if let Some(name) = &spec.upstream_cert {
         let c = pki
             .cert(name)
@@ -409,6 +428,7 @@ impl RunningRealMiddlebox {
             prefix.path(),
         )?;
         write(&rendered, prefix.path()).map_err(|(p, e)| io(&p)(e))?;
+        prepare(&rendered, prefix.path()).map_err(|(p, e)| io(&p)(e))?;
         let open = |rel: &str| {
             let p = prefix.path().join(rel);
             std::fs::File::create(&p).map_err(io(&p))
@@ -632,6 +652,53 @@ fn write(r: &RenderedMiddlebox, prefix: &Path) -> Result<(), (PathBuf, std::io::
     Ok(())
 }
 
+/// Run the setup commands, then open up what unprivileged workers need.
+fn prepare(r: &RenderedMiddlebox, prefix: &Path) -> Result<(), (PathBuf, std::io::Error)> {
+    use std::os::unix::fs::PermissionsExt;
+    for argv in &r.setup {
+        let Some((exe, args)) = argv.split_first() else {
+            continue;
+        };
+        let out = Command::new(exe)
+            .args(args)
+            .current_dir(prefix)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| (PathBuf::from(exe), e))?;
+        if !out.status.success() {
+            let msg = format!(
+                "{} failed ({}): {}",
+                argv.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return Err((PathBuf::from(exe), std::io::Error::other(msg)));
+        }
+    }
+    if r.shared.is_empty() {
+        return Ok(());
+    }
+    let set = |p: &Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| (p.to_path_buf(), e))
+    };
+    set(prefix, 0o711)?;
+    for rel in &r.shared {
+        let mut stack = vec![prefix.join(rel)];
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                set(&p, 0o777)?;
+                for e in std::fs::read_dir(&p).map_err(|e| (p.clone(), e))?.flatten() {
+                    stack.push(e.path());
+                }
+            } else if p.exists() {
+                set(&p, 0o666)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Which gateway a middlebox case runs in front of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -710,7 +777,7 @@ pub async fn run_case_via_with(
                 }
             };
             on_start(&mb);
-            let target = through(&mut client, spec, mb.addr(), gateway.addr());
+            let target = through(&mut client, program, spec, mb.addr(), gateway.addr());
             let mut obs = client
                 .exchange_connections(target, file.client.connections)
                 .await
@@ -729,7 +796,7 @@ pub async fn run_case_via_with(
             let mb = RunningRealMiddlebox::start(program, pki, file, spec, server.addr(), version)
                 .await?;
             on_start(&mb);
-            let target = through(&mut client, spec, mb.addr(), server.addr());
+            let target = through(&mut client, program, spec, mb.addr(), server.addr());
             let mut obs = client
                 .exchange_connections(target, file.client.connections)
                 .await
@@ -749,11 +816,12 @@ pub async fn run_case_via_with(
 /// terminating middlebox itself.
 fn through(
     client: &mut crate::tls::client::ClientSpec,
+    program: RealMiddlebox,
     spec: &MiddleboxSpec,
     middlebox: SocketAddr,
     gateway: SocketAddr,
 ) -> SocketAddr {
-    if spec.kind == MiddleboxKind::Tunnel {
+    if spec.kind == MiddleboxKind::Tunnel || program.explicit_proxy() {
         client.via_tunnel = Some(middlebox);
         gateway
     } else {

@@ -61,6 +61,13 @@ macro_rules! real_middleboxes {
                 }
             }
 
+            /// Whether the client sends it CONNECT (a tunnel, or squid `ssl_bump`).
+            pub const fn explicit_proxy(self) -> bool {
+                match self {
+                    $(RealMiddlebox::$variant => <$module::$program as MiddleboxProgram>::EXPLICIT_PROXY,)+
+                }
+            }
+
             fn render_program(self, job: &MiddleboxJob<'_>, out: &mut RenderedMiddlebox) {
                 match self {
                     $(RealMiddlebox::$variant =>
