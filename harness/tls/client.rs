@@ -471,7 +471,7 @@ impl ClientSpec {
                             obs,
                             picker,
                         )
-                            .await
+                        .await
                     }
                     Err(e) => {
                         obs.client_error = Some("PROXY_CONNECT_FAILED".into());

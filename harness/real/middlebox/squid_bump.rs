@@ -8,7 +8,8 @@
 //! (`tls_outgoing_options cert=`). `pinger_enable off`, or its ICMP helper
 //! outlives it. The certificate generator's database is made first; run as
 //! root, squid's workers are the `proxy` user, so the prefix is made
-//! traversable and the database and signing CA readable by it.
+//! traversable and the database and signing CA are handed to that user
+//! (still 0600).
 
 use super::{files, MiddleboxJob, MiddleboxProgram, RenderedMiddlebox};
 use crate::knobs::MiddleboxKind;
