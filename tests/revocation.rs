@@ -431,3 +431,86 @@ fn re_signed_certificates_name_the_running_responder_and_still_verify() {
     assert_eq!(ask("alice"), OcspVerdict::Good);
     assert_eq!(ask("bob"), OcspVerdict::Revoked);
 }
+
+/// A case of a scenario with an online check: the certificates it uses
+/// name the responder it started (OCSP or CDP, as the check asks), an
+/// explicit URL of the spec is kept, and a `crl-file` case changes nothing.
+#[test]
+fn a_case_re_signs_the_scenario_certificates_with_its_responder() {
+    use mtls_harness::scenario::schema::ScenarioFile;
+    let scenario = |check: &str, extra: &str| -> ScenarioFile {
+        toml::from_str(&format!(
+            r#"description = "x"
+[[pki.cert]]
+name = "root"
+role = "root"
+[[pki.cert]]
+name = "gw"
+role = "server"
+issuer = "root"
+[[pki.cert]]
+name = "alice"
+role = "client"
+issuer = "root"
+{extra}
+[server]
+cert = "gw"
+trust = ["root"]
+crls = ["root"]
+[client]
+certs = ["alice"]
+[revocation]
+check = "{check}"
+[expect]
+result = "SUCCESS"
+"#
+        ))
+        .expect("scenario")
+    };
+    let file = scenario("ocsp", "");
+    let pki = Pki::generate(&file.pki).expect("pki");
+    let (responder, _, reissued) =
+        mtls_harness::case::start_responder(&pki, &file).expect("responder");
+    let (responder, reissued) = (responder.expect("started"), reissued.expect("re-signed"));
+    let alice = reissued.cert("alice").unwrap();
+    assert_eq!(
+        client::ocsp_url_of(&alice.der),
+        Some(responder.ocsp_url()),
+        "alice names the case's OCSP responder"
+    );
+    assert!(client::crl_urls_of(&alice.der).is_empty());
+    assert_eq!(
+        client::ocsp_url_of(&reissued.cert("root").unwrap().der),
+        None,
+        "a root is never re-signed"
+    );
+
+    let file = scenario("crl-distribution-point", "");
+    let pki = Pki::generate(&file.pki).expect("pki");
+    let (responder, _, reissued) =
+        mtls_harness::case::start_responder(&pki, &file).expect("responder");
+    let (responder, reissued) = (responder.expect("started"), reissued.expect("re-signed"));
+    let alice = reissued.cert("alice").unwrap();
+    let urls = client::crl_urls_of(&alice.der);
+    assert_eq!(urls.len(), 1, "{urls:?}");
+    assert!(urls[0].starts_with(&responder.crl_base_url()), "{urls:?}");
+    let crl = client::fetch_crl_url(&urls[0], Duration::from_secs(5)).expect("the CRL is there");
+    assert_eq!(&crl[..], pki.crl("root").expect("root's CRL").as_ref());
+
+    let file = scenario("ocsp", r#"ocsp_url = "http://ocsp.example.test/""#);
+    let pki = Pki::generate(&file.pki).expect("pki");
+    let (_responder, _, reissued) =
+        mtls_harness::case::start_responder(&pki, &file).expect("responder");
+    let alice = reissued.expect("re-signed");
+    assert_eq!(
+        client::ocsp_url_of(&alice.cert("alice").unwrap().der).as_deref(),
+        Some("http://ocsp.example.test/"),
+        "an explicit ocsp_url wins"
+    );
+
+    let file = scenario("crl-file", "");
+    let pki = Pki::generate(&file.pki).expect("pki");
+    let (responder, _, reissued) =
+        mtls_harness::case::start_responder(&pki, &file).expect("no responder");
+    assert!(responder.is_none() && reissued.is_none());
+}
