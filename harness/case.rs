@@ -205,7 +205,8 @@ pub async fn run_case(
         .middlebox
         .as_ref()
         .and_then(|m| m.upstream_cert.as_deref());
-    let (responder, server) = start_responder(pki, file)?;
+    let (responder, server, reissued) = start_responder(pki, file)?;
+    let pki = reissued.as_ref().unwrap_or(pki);
     let config = gateway_config(
         pki,
         &server,
@@ -258,14 +259,24 @@ pub async fn run_case(
 }
 
 /// Start the revocation responder `[revocation]` asks for (none for
-/// `crl-file`), and the `[server]` that names it.
+/// `crl-file`), and the `[server]` that names it. With a responder, the
+/// PKI's issued certificates are re-signed to carry its URL (an OCSP
+/// authorityInfoAccess, or a CRL distribution point under the issuer's
+/// CRL path): the third value, the PKI the case must use.
 pub fn start_responder(
     pki: &Pki,
     file: &ScenarioFile,
-) -> Result<(Option<crate::revocation::Responder>, ServerSpec), CaseError> {
+) -> Result<
+    (
+        Option<crate::revocation::Responder>,
+        ServerSpec,
+        Option<Pki>,
+    ),
+    CaseError,
+> {
     let mut server = file.server.clone();
     let Some(spec) = file.revocation.as_ref().filter(|r| r.check.is_online()) else {
-        return Ok((None, server));
+        return Ok((None, server, None));
     };
     let responder =
         crate::revocation::Responder::start(pki, spec.responder(), &spec.unknown_to_responder)
@@ -280,7 +291,26 @@ pub fn start_responder(
         timeout: spec.timeout(),
         state: spec.responder(),
     });
-    Ok((Some(responder), server))
+    let ocsp = spec.check == crate::knobs::RevocationCheck::Ocsp;
+    let base = responder.crl_base_url();
+    let ocsp_url = responder.ocsp_url();
+    let urls = |_: &crate::pki::IssuedCert, issuer: &crate::pki::IssuedCert| {
+        crate::pki::urls::RevocationUrls {
+            ocsp: ocsp.then(|| ocsp_url.clone()),
+            crl: if ocsp {
+                vec![]
+            } else {
+                vec![format!(
+                    "{base}{}.crl",
+                    crate::revocation::crl_path(&issuer.subject_der)
+                )]
+            },
+        }
+    };
+    let reissued = pki
+        .with_revocation_urls(urls)
+        .map_err(|e| CaseError::Setup(format!("revocation URLs: {e}")))?;
+    Ok((Some(responder), server, Some(reissued)))
 }
 
 /// Start the built-in middlebox `mb` of `file` in front of the gateway at

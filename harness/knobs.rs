@@ -347,7 +347,9 @@ impl ResponderState {
 pub struct OnlineRevocation {
     pub check: RevocationCheck,
     /// The OCSP responder's URL (`http://127.0.0.1:PORT/ocsp`), or the CRL
-    /// server's base (`http://127.0.0.1:PORT/crl/`).
+    /// server's base (`http://127.0.0.1:PORT/crl/`). The case's certificates
+    /// carry it (authorityInfoAccess / cRLDistributionPoints) and gateways
+    /// read it from there; this copy is for reports and overrides.
     pub url: String,
     /// How long the gateway waits for the responder.
     pub timeout: std::time::Duration,

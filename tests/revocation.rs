@@ -295,3 +295,222 @@ fn down_refuses_hang_holds_until_the_client_gives_up_and_nothing_stays_listening
         "the responder still listens on {addr} after it was dropped"
     );
 }
+
+/// `openssl x509 -text` of `der`.
+fn x509_text(der: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.der");
+    std::fs::write(&path, der).expect("write");
+    let o = Command::new("openssl")
+        .args(["x509", "-inform", "DER", "-noout", "-text", "-in"])
+        .arg(&path)
+        .output()
+        .expect("openssl runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn spec_ocsp_url_and_crl_distribution_points_are_written_as_openssl_reads_them() {
+    if openssl().is_none() {
+        return;
+    }
+    let spec = r#"
+[[cert]]
+name = "root"
+role = "root"
+[[cert]]
+name = "alice"
+role = "client"
+issuer = "root"
+ocsp_url = "http://127.0.0.1:8080/ocsp"
+crl_distribution_points = ["http://127.0.0.1:8080/crl/root.crl", "http://crl.example.test/b.crl"]
+"#;
+    let pki = Pki::generate(&PkiSpec::from_toml(spec, "spec").expect("spec")).expect("pki");
+    let alice = pki.cert("alice").expect("alice");
+    let text = x509_text(&alice.der);
+    assert!(
+        text.contains("Authority Information Access")
+            && text.contains("OCSP - URI:http://127.0.0.1:8080/ocsp"),
+        "{text}"
+    );
+    assert!(
+        text.contains("X509v3 CRL Distribution Points")
+            && text.contains("URI:http://127.0.0.1:8080/crl/root.crl")
+            && text.contains("URI:http://crl.example.test/b.crl"),
+        "{text}"
+    );
+    assert_eq!(
+        client::ocsp_url_of(&alice.der).as_deref(),
+        Some("http://127.0.0.1:8080/ocsp")
+    );
+    assert_eq!(client::crl_urls_of(&alice.der).len(), 2);
+    // Without the keys, nothing of the kind.
+    let root = pki.cert("root").expect("root");
+    assert_eq!(client::ocsp_url_of(&root.der), None);
+    assert!(client::crl_urls_of(&root.der).is_empty());
+}
+
+#[test]
+fn a_bad_revocation_url_is_an_error_naming_file_line_and_field() {
+    let spec = "[[cert]]\nname = \"root\"\nrole = \"root\"\n[[cert]]\nname = \"a\"\nrole = \"client\"\nissuer = \"root\"\nocsp_url = \"ldap://x/y\"\ncrl_distribution_points = [\"not a url\"]\n";
+    let parsed = PkiSpec::from_toml(spec, "s.toml").expect("parses");
+    let err = Pki::validate_spec(&parsed, "s.toml", spec)
+        .expect_err("bad URLs")
+        .to_string();
+    assert!(
+        err.contains("s.toml:8: field `cert[1].ocsp_url`") && err.contains("only http://"),
+        "{err}"
+    );
+    assert!(
+        err.contains("s.toml:9: field `cert[1].crl_distribution_points`")
+            && err.contains("not a URL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn re_signed_certificates_name_the_running_responder_and_still_verify() {
+    if openssl().is_none() {
+        return;
+    }
+    let pki = pki();
+    let responder = Responder::start(&pki, ResponderState::Up, &[]).expect("responder");
+    let url = responder.ocsp_url();
+    let with = pki
+        .with_revocation_urls(|_, _| mtls_harness::pki::urls::RevocationUrls {
+            ocsp: Some(url.clone()),
+            crl: vec![format!("{}x.crl", responder.crl_base_url())],
+        })
+        .expect("re-signed");
+    let (old, new) = (pki.cert("alice").unwrap(), with.cert("alice").unwrap());
+    assert_ne!(old.der, new.der);
+    assert_eq!(old.serial, new.serial);
+    assert_eq!(old.key_pkcs8, new.key_pkcs8);
+    let sub = with.cert("sub").unwrap();
+    assert_eq!(
+        new.chain,
+        vec![sub.der.clone()],
+        "the chain is the re-signed one"
+    );
+    assert_eq!(client::ocsp_url_of(&sub.der).as_deref(), Some(url.as_str()));
+    assert!(x509_text(&new.der).contains(&format!("OCSP - URI:{url}")));
+    // OpenSSL verifies the re-signed chain to the (unchanged) root.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, pem: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, pem).expect("write");
+        p
+    };
+    let root = write("root.pem", with.cert("root").unwrap().cert_pem());
+    let untrusted = write("sub.pem", sub.cert_pem());
+    let leaf = write("alice.pem", new.cert_pem());
+    let o = Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(&root)
+        .arg("-untrusted")
+        .arg(&untrusted)
+        .arg(&leaf)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The URL read from the certificate reaches the responder, which knows
+    // the serial: good for alice, revoked for bob.
+    let timeout = Duration::from_secs(5);
+    let ask = |name: &str| {
+        let c = with.cert(name).unwrap();
+        let url = client::ocsp_url_of(&c.der).expect("AIA");
+        client::ocsp_status(&url, &c.der, &sub.der, timeout).expect("answer")
+    };
+    assert_eq!(ask("alice"), OcspVerdict::Good);
+    assert_eq!(ask("bob"), OcspVerdict::Revoked);
+}
+
+/// A case of a scenario with an online check: the certificates it uses
+/// name the responder it started (OCSP or CDP, as the check asks), an
+/// explicit URL of the spec is kept, and a `crl-file` case changes nothing.
+#[test]
+fn a_case_re_signs_the_scenario_certificates_with_its_responder() {
+    use mtls_harness::scenario::schema::ScenarioFile;
+    let scenario = |check: &str, extra: &str| -> ScenarioFile {
+        toml::from_str(&format!(
+            r#"description = "x"
+[[pki.cert]]
+name = "root"
+role = "root"
+[[pki.cert]]
+name = "gw"
+role = "server"
+issuer = "root"
+[[pki.cert]]
+name = "alice"
+role = "client"
+issuer = "root"
+{extra}
+[server]
+cert = "gw"
+trust = ["root"]
+crls = ["root"]
+[client]
+certs = ["alice"]
+[revocation]
+check = "{check}"
+[expect]
+result = "SUCCESS"
+"#
+        ))
+        .expect("scenario")
+    };
+    let file = scenario("ocsp", "");
+    let pki = Pki::generate(&file.pki).expect("pki");
+    let (responder, _, reissued) =
+        mtls_harness::case::start_responder(&pki, &file).expect("responder");
+    let (responder, reissued) = (responder.expect("started"), reissued.expect("re-signed"));
+    let alice = reissued.cert("alice").unwrap();
+    assert_eq!(
+        client::ocsp_url_of(&alice.der),
+        Some(responder.ocsp_url()),
+        "alice names the case's OCSP responder"
+    );
+    assert!(client::crl_urls_of(&alice.der).is_empty());
+    assert_eq!(
+        client::ocsp_url_of(&reissued.cert("root").unwrap().der),
+        None,
+        "a root is never re-signed"
+    );
+
+    let file = scenario("crl-distribution-point", "");
+    let pki = Pki::generate(&file.pki).expect("pki");
+    let (responder, _, reissued) =
+        mtls_harness::case::start_responder(&pki, &file).expect("responder");
+    let (responder, reissued) = (responder.expect("started"), reissued.expect("re-signed"));
+    let alice = reissued.cert("alice").unwrap();
+    let urls = client::crl_urls_of(&alice.der);
+    assert_eq!(urls.len(), 1, "{urls:?}");
+    assert!(urls[0].starts_with(&responder.crl_base_url()), "{urls:?}");
+    let crl = client::fetch_crl_url(&urls[0], Duration::from_secs(5)).expect("the CRL is there");
+    assert_eq!(&crl[..], pki.crl("root").expect("root's CRL").as_ref());
+
+    let file = scenario("ocsp", r#"ocsp_url = "http://ocsp.example.test/""#);
+    let pki = Pki::generate(&file.pki).expect("pki");
+    let (_responder, _, reissued) =
+        mtls_harness::case::start_responder(&pki, &file).expect("responder");
+    let alice = reissued.expect("re-signed");
+    assert_eq!(
+        client::ocsp_url_of(&alice.cert("alice").unwrap().der).as_deref(),
+        Some("http://ocsp.example.test/"),
+        "an explicit ocsp_url wins"
+    );
+
+    let file = scenario("crl-file", "");
+    let pki = Pki::generate(&file.pki).expect("pki");
+    let (responder, _, reissued) =
+        mtls_harness::case::start_responder(&pki, &file).expect("no responder");
+    assert!(responder.is_none() && reissued.is_none());
+}

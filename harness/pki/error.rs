@@ -121,6 +121,9 @@ pub enum GenerateError {
     BulkIssuerNotNamed,
     #[error("a signing thread panicked")]
     WorkerPanicked,
+    /// Re-signing with revocation URLs found no certificate to re-sign.
+    #[error("re-signing with revocation URLs: the certificate is not DER")]
+    Resign,
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod names;
 mod params;
 mod parse;
 pub mod spec;
+pub mod urls;
 mod validate;
 mod write;
 mod x509;

@@ -68,6 +68,18 @@ pub fn cert_params(
     } else {
         leaf_extensions(&mut params, c, ctx)?;
     }
+    if let Some(url) = &c.ocsp_url {
+        params
+            .custom_extensions
+            .push(super::urls::ocsp_extension(url));
+    }
+    params.crl_distribution_points = c
+        .crl_distribution_points
+        .iter()
+        .map(|url| rcgen::CrlDistributionPoint {
+            uris: vec![url.clone()],
+        })
+        .collect();
     Ok(params)
 }
 

@@ -53,6 +53,14 @@ pub struct CertSpec {
     /// `cross-signed`: the other issuer that also signs this CA's key and subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_signed_by: Option<String>,
+    /// The OCSP responder's URL, written as an authorityInfoAccess
+    /// extension (`http://...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsp_url: Option<String>,
+    /// CRL distribution point URLs (`http://...`), one cRLDistributionPoints
+    /// entry each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crl_distribution_points: Vec<String>,
 }
 
 /// Many filler CAs, named `<prefix>-00001` ... for large trust stores.

@@ -224,6 +224,15 @@ impl Validator<'_, '_, '_> {
                 "permitted_dns applies to CA certificates".into(),
             );
         }
+        for (key, url) in c.ocsp_url.iter().map(|u| ("ocsp_url", u)).chain(
+            c.crl_distribution_points
+                .iter()
+                .map(|u| ("crl_distribution_points", u)),
+        ) {
+            if let Some(problem) = super::urls::url_problem(url) {
+                self.cert_error(i, key, Some(url), problem);
+            }
+        }
         for entry in &c.sans {
             if entry.is_empty()
                 || entry

@@ -63,8 +63,9 @@ pub async fn run_case_real_with(
     timeouts: Timeouts,
     on_start: impl FnOnce(&RealServer),
 ) -> Result<Observation, CaseError> {
+    let (responder, server_spec, reissued) = crate::case::start_responder(pki, file)?;
+    let pki = reissued.as_ref().unwrap_or(pki);
     let mut client = client_spec(pki, file, version, timeouts)?;
-    let (responder, server_spec) = crate::case::start_responder(pki, file)?;
     let server = RealServer::start(kind, pki, &server_spec, version).await?;
     on_start(&server);
     let mark = server.log_mark();

@@ -33,6 +33,9 @@ pub enum ResponderFailure {
     Refusal(String),
     /// The signature does not verify with the issuer's key.
     BadSignature,
+    /// The certificate names no OCSP responder (authorityInfoAccess) or CRL
+    /// distribution point to ask.
+    NoUrl,
 }
 
 impl fmt::Display for ResponderFailure {
@@ -44,6 +47,7 @@ impl fmt::Display for ResponderFailure {
             ResponderFailure::Malformed(why) => write!(f, "malformed response: {why}"),
             ResponderFailure::Refusal(why) => write!(f, "responder error: {why}"),
             ResponderFailure::BadSignature => f.write_str("response signature failure"),
+            ResponderFailure::NoUrl => f.write_str("no responder URL in the certificate"),
         }
     }
 }
@@ -139,4 +143,56 @@ pub fn fetch_crl(
 ) -> Result<Vec<u8>, ResponderFailure> {
     let url = format!("{base_url}{}.crl", super::crl_path(issuer_subject));
     Ok(http::fetch(&url, "", None, timeout)?)
+}
+
+/// The OCSP responder URL of `cert`'s authorityInfoAccess, if any.
+pub fn ocsp_url_of(cert: &[u8]) -> Option<String> {
+    use x509_parser::extensions::{GeneralName, ParsedExtension};
+    let (_, c) = x509_parser::parse_x509_certificate(cert).ok()?;
+    c.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => {
+                aia.accessdescs
+                    .iter()
+                    .find_map(|d| match d.access_location {
+                        GeneralName::URI(url)
+                            if d.access_method
+                                == x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_OCSP =>
+                        {
+                            Some(url.to_string())
+                        }
+                        _ => None,
+                    })
+            }
+            _ => None,
+        })
+}
+
+/// The URLs of `cert`'s CRL distribution points (full names only).
+pub fn crl_urls_of(cert: &[u8]) -> Vec<String> {
+    use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+    let Ok((_, c)) = x509_parser::parse_x509_certificate(cert) else {
+        return vec![];
+    };
+    let mut urls = Vec::new();
+    for e in c.extensions() {
+        if let ParsedExtension::CRLDistributionPoints(points) = e.parsed_extension() {
+            for point in points.iter() {
+                if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
+                    for name in names {
+                        if let GeneralName::URI(url) = name {
+                            urls.push(url.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    urls
+}
+
+/// Fetch the CRL at `url` (a distribution point of a certificate).
+pub fn fetch_crl_url(url: &str, timeout: Duration) -> Result<Vec<u8>, ResponderFailure> {
+    Ok(http::fetch(url, "", None, timeout)?)
 }

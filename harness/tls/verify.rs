@@ -499,7 +499,12 @@ impl TrustStore {
                 let issuer = self
                     .issuer_of(leaf, &chain[1..])
                     .ok_or(CertFailure::Untrusted)?;
-                match client::ocsp_status(&online.url, leaf, &issuer, online.timeout) {
+                // The responder the certificate names (authorityInfoAccess),
+                // as nginx and Apache ask it without an override.
+                let url = client::ocsp_url_of(leaf).ok_or(CertFailure::RevocationUnavailable(
+                    crate::revocation::ResponderFailure::NoUrl,
+                ))?;
+                match client::ocsp_status(&url, leaf, &issuer, online.timeout) {
                     Ok(OcspVerdict::Good) => Ok(()),
                     Ok(OcspVerdict::Revoked) => Err(CertFailure::Revoked),
                     Ok(OcspVerdict::Unknown) => Err(CertFailure::RevocationUnknown),
@@ -514,7 +519,14 @@ impl TrustStore {
                     if c.tbs_certificate.subject.as_raw() == issuer {
                         continue;
                     }
-                    let der = client::fetch_crl(&online.url, issuer, online.timeout)
+                    // CryptoAPI fetches from the certificate's own
+                    // distribution point; none is "revocation unknown".
+                    let url = client::crl_urls_of(cert).into_iter().next().ok_or(
+                        CertFailure::RevocationUnavailable(
+                            crate::revocation::ResponderFailure::NoUrl,
+                        ),
+                    )?;
+                    let der = client::fetch_crl_url(&url, online.timeout)
                         .map_err(CertFailure::RevocationUnavailable)?;
                     crls.push(CertificateRevocationListDer::from(der));
                 }

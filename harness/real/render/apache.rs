@@ -168,9 +168,10 @@ impl RealProgram for Apache {
                 let _ = writeln!(c, "  SSLCARevocationCheck chain");
             }
             if let Some(ocsp) = job.ocsp {
+                // No SSLOCSPDefaultResponder / SSLOCSPOverrideResponder:
+                // mod_ssl asks the responder the client certificate names
+                // (authorityInfoAccess), the case's own.
                 let _ = writeln!(c, "  SSLOCSPEnable leaf");
-                let _ = writeln!(c, "  SSLOCSPDefaultResponder {}", ocsp.url);
-                let _ = writeln!(c, "  SSLOCSPOverrideResponder on");
                 // Default 10 s; the scenario's timeout keeps a hang short.
                 let _ = writeln!(
                     c,

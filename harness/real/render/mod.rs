@@ -153,8 +153,11 @@ pub(crate) struct Job<'a, P: RealProgram + ?Sized> {
     pub listen: Listen,
     /// `[server] resumption`; `None`: the program's own default.
     pub resumption: Option<Resumption>,
-    /// The OCSP responder to ask (`[revocation] check = "ocsp"`), for a
-    /// program with [`RealProgram::RENDERS_OCSP`].
+    /// The OCSP check (`[revocation] check = "ocsp"`), for a program with
+    /// [`RealProgram::RENDERS_OCSP`]. The client's certificates carry the
+    /// responder's URL (authorityInfoAccess, re-signed per case), which
+    /// nginx (`ssl_ocsp on`) and Apache (`SSLOCSPEnable`) read themselves:
+    /// a render sets the URL only for a program that cannot (none so far).
     pub ocsp: Option<&'a OnlineRevocation>,
     pub prefix: &'a Path,
 }
