@@ -82,7 +82,8 @@ pub struct RunArgs {
     /// started and the applicable scenarios run as with `--target`.
     #[arg(long, value_name = "FILE", conflicts_with = "target")]
     pub gateway_config: Option<PathBuf>,
-    /// Cases in flight at once.
+    /// Cases in flight at once [default: 8 a core in process, 4 a core
+    /// with a real gateway or client]
     #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub concurrency: Option<usize>,
     /// Per-stage timeout in seconds (connect, handshake, response).
@@ -173,9 +174,9 @@ pub fn run(args: RunArgs) -> Result<i32> {
         middlebox: args.middlebox.0,
         ..Default::default()
     };
-    if let Some(c) = args.concurrency {
-        opts.concurrency = c;
-    }
+    opts.concurrency = args
+        .concurrency
+        .unwrap_or_else(|| execute::default_concurrency_for(&opts.gateway, opts.client));
     opts.shard = args.shard;
     if let GatewaySelection::External(t) = &opts.gateway {
         opts.profiles = Some(vec![t.profile]);

@@ -24,6 +24,19 @@ pub use error::TlsError;
 
 use std::time::Duration;
 
+/// Run `work` that blocks (a network fetch from inside a handshake
+/// callback, a CPU-bound measurement) without stalling the async workers:
+/// on a multi-thread runtime the other tasks move off this thread first;
+/// elsewhere it simply runs. A revocation check that waits a second on a
+/// hanging responder otherwise holds one of the two workers of a 2-core
+/// machine, and every other case of the run waits with it.
+pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
 /// The crypto provider everywhere: ring (it builds much faster than aws-lc-rs
 /// on small machines and gives the same results here).
 pub fn provider() -> rustls::crypto::CryptoProvider {

@@ -477,7 +477,9 @@ impl TrustStore {
             }
         }
         match &self.online {
-            Some(online) if rules.checks_revocation() => self.check_online(chain, online),
+            Some(online) if rules.checks_revocation() => {
+                super::blocking(|| self.check_online(chain, online))
+            }
             _ => Ok(()),
         }
     }
