@@ -147,7 +147,6 @@ async fn measure_builtin(
     let s = setup(trust_anchors, opts.ca_names, opts.tls)?;
     let tls = crate::tls::server::gateway_tls(&s.gateway).map_err(BenchError::Gateway)?;
     let gateway = super::server::LeanGateway::start(tls.config, s.gateway.timeouts.handshake)
-        .await
         .map_err(BenchError::Listen)?;
     let stats = load(
         gateway.addr(),

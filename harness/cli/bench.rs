@@ -3,7 +3,7 @@
 //! (baseline) point.
 
 use super::args;
-use super::output::{progress_bar, runtime, write_or_print};
+use super::output::{load_runtime, progress_bar, write_or_print};
 use anyhow::{bail, Context, Result};
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
@@ -142,7 +142,7 @@ pub fn bench(args: BenchArgs) -> Result<i32> {
             GatewaySelection::External(_) => bail!("--gateway: use --target URL --pki DIR"),
         });
     }
-    let rt = runtime()?;
+    let rt = load_runtime()?;
     let mut runs = Vec::new();
     for gateway in gateways {
         let opts = SweepOptions {

@@ -3,7 +3,7 @@
 //! unreachable, silent or non-TLS target is named, exit 2, before any load).
 
 use super::bench::{BenchArgs, BenchFormat};
-use super::output::{progress_bar, runtime, write_or_print};
+use super::output::{load_runtime, progress_bar, write_or_print};
 use anyhow::{bail, Context, Result};
 use mtls_harness::bench::load;
 use mtls_harness::exit_codes;
@@ -23,7 +23,7 @@ pub fn bench_target(args: &BenchArgs, url: &str, pki_dir: &Path) -> Result<i32> 
         handshake: t,
         response: t,
     };
-    let rt = runtime()?;
+    let rt = load_runtime()?;
     // The profile only matters to scenarios; the preflight checks reachability
     // and the PKI.
     let target = rt

@@ -40,6 +40,18 @@ pub fn progress_bar(len: u64) -> indicatif::ProgressBar {
     bar
 }
 
+/// The runtime a load generator runs on: this one thread. The handshakes
+/// in flight interleave on it with no task moved between threads (on the
+/// two-worker runtime the same load cost 10 to 35% more CPU per handshake);
+/// the built-in gateway under load has a thread of its own
+/// (`bench/server.rs`), a real gateway its own processes.
+pub fn load_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 /// The runtime the async library calls run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

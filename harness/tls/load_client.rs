@@ -96,7 +96,7 @@ impl ClientSpec {
                 .collect(),
             selection: self.selection,
         });
-        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(super::provider()))
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(browser_order()))
             .with_protocol_versions(&super::rustls_versions(&self.versions))
             .map_err(|source| TlsError::Config {
                 what: "client TLS versions",
@@ -114,6 +114,29 @@ impl ClientSpec {
         config.resumption = rustls::client::Resumption::disabled();
         Ok(Arc::new(config))
     }
+}
+
+/// ring with the cipher suites in the order browsers offer them (Chrome
+/// and Firefox: AES-128-GCM first). rustls offers AES-256-GCM-SHA384
+/// first, and a server that follows the client's order (rustls, nginx and
+/// HAProxy by default) then hashes the transcript with SHA-384, which ring
+/// computes without the SHA extensions this kind of CPU has for SHA-256:
+/// a 8 KB CA-name list cost 9% more per handshake in memory than 19 bytes.
+fn browser_order() -> rustls::crypto::CryptoProvider {
+    use rustls::crypto::ring::cipher_suite as cs;
+    let mut provider = super::provider();
+    provider.cipher_suites = vec![
+        cs::TLS13_AES_128_GCM_SHA256,
+        cs::TLS13_AES_256_GCM_SHA384,
+        cs::TLS13_CHACHA20_POLY1305_SHA256,
+        cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ];
+    provider
 }
 
 #[cfg(test)]

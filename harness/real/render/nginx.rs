@@ -110,10 +110,12 @@ impl RealProgram for Nginx {
         }
         let mut c = String::new();
         let _ = writeln!(c, "# mtls-harness: real nginx for one case");
-        let _ = writeln!(c, "worker_processes 1;");
+        // Debian's nginx.conf: a worker per core, 768 connections each
+        // (`bench` loads one with every core it has).
+        let _ = writeln!(c, "worker_processes auto;");
         let _ = writeln!(c, "error_log {} info;", p("logs/error.log"));
         let _ = writeln!(c, "pid {};", p("logs/nginx.pid"));
-        let _ = writeln!(c, "events {{ worker_connections 64; }}");
+        let _ = writeln!(c, "events {{ worker_connections 768; }}");
         let _ = writeln!(c, "http {{");
         let _ = writeln!(c, "  access_log {};", p("logs/access.log"));
         for t in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
