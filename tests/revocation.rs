@@ -514,3 +514,60 @@ result = "SUCCESS"
         mtls_harness::case::start_responder(&pki, &file).expect("no responder");
     assert!(responder.is_none() && reissued.is_none());
 }
+
+/// A gateway waiting on a silent responder holds none of the async
+/// workers: on a two-worker runtime (this kind of machine), the seed
+/// scenarios on the same profiles all finish while six gateways (nginx,
+/// Apache and IIS ask; TLS 1.2 and 1.3) wait out their responder. Before,
+/// each wait blocked a worker for the whole timeout inside the handshake
+/// callback, and every other case of the run waited with it.
+#[test]
+fn gateways_waiting_on_a_silent_responder_hold_no_async_worker() {
+    use mtls_harness::gateway::ProfileKind;
+    use mtls_harness::interrupt::CancelToken;
+    use mtls_harness::runner::execute::{generate_pkis, run_all, select};
+    use mtls_harness::runner::RunOptions;
+    use mtls_harness::scenario::load_catalog;
+
+    const WAITING: &str = "revocation::ocsp_responder_hang";
+    let mut scenarios =
+        load_catalog(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")).expect("catalog");
+    for s in scenarios.iter_mut().filter(|s| s.id == WAITING) {
+        let r = s.file.revocation.as_mut().expect("[revocation]");
+        assert_eq!(r.responder, Some(ResponderState::Hang), "{WAITING} hangs");
+        // Long enough that no quick case comes near it on a loaded machine.
+        r.timeout_secs = Some(4);
+    }
+    let mut globs = globset::GlobSetBuilder::new();
+    globs.add(globset::Glob::new(WAITING).expect("glob"));
+    globs.add(globset::Glob::new("seeds::*").expect("glob"));
+    let opts = RunOptions {
+        filter: Some(globs.build().expect("globset")),
+        profiles: Some(vec![ProfileKind::Nginx, ProfileKind::Apache, ProfileKind::Iis]),
+        concurrency: 256,
+        cancel: CancelToken::new(),
+        ..RunOptions::default()
+    };
+    let selected = select(&scenarios, &opts);
+    let pkis = generate_pkis(&selected).expect("pkis");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut finished = Vec::new();
+    let report = rt.block_on(run_all(&selected, &pkis, &opts, |r, _, _| {
+        finished.push(r.scenario.clone());
+    }));
+    let s = report.summary();
+    assert_eq!(s.failed + s.hung, 0, "{s}");
+    let waiting = finished.iter().filter(|id| *id == WAITING).count();
+    assert_eq!(waiting, 6, "nginx, Apache, IIS x TLS 1.2, 1.3: {finished:?}");
+    let quick = finished.len() - waiting;
+    assert!(quick >= 20, "the seed cases ran: {finished:?}");
+    let first_waiting = finished.iter().position(|id| id == WAITING).expect("ran");
+    assert_eq!(
+        first_waiting, quick,
+        "every quick case finished before the first gateway gave up on its responder: {finished:?}"
+    );
+}
