@@ -732,3 +732,37 @@ fn the_flake_comparison_prints_cases_whose_outcome_changed() {
     assert!(stdout.contains("2 of 3 runs: PASS"), "{stdout}");
     assert!(stdout.ends_with("1 changed outcome\n"), "{stdout}");
 }
+
+/// A report written with `--output` is for others to read (a CI server
+/// collecting JUnit, a colleague): it gets a plain file's mode (0644 under
+/// umask 022), not the 0600 of the temp file it is written through.
+#[test]
+fn reports_are_written_with_a_plain_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("catalog");
+    std::fs::create_dir(&dir).unwrap();
+    let scenario = write(&dir, "good.toml", SCENARIO);
+    let report = tmp.path().join("report.xml");
+    let mut cmd = bin();
+    cmd.args([
+        "run",
+        scenario.to_str().unwrap(),
+        "--format",
+        "junit",
+        "--output",
+        report.to_str().unwrap(),
+    ]);
+    // SAFETY: umask is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("binary runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let mode = std::fs::metadata(&report).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "report mode {mode:o}");
+}

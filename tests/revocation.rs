@@ -543,7 +543,11 @@ fn gateways_waiting_on_a_silent_responder_hold_no_async_worker() {
     globs.add(globset::Glob::new("seeds::*").expect("glob"));
     let opts = RunOptions {
         filter: Some(globs.build().expect("globset")),
-        profiles: Some(vec![ProfileKind::Nginx, ProfileKind::Apache, ProfileKind::Iis]),
+        profiles: Some(vec![
+            ProfileKind::Nginx,
+            ProfileKind::Apache,
+            ProfileKind::Iis,
+        ]),
         concurrency: 256,
         cancel: CancelToken::new(),
         ..RunOptions::default()
@@ -562,7 +566,10 @@ fn gateways_waiting_on_a_silent_responder_hold_no_async_worker() {
     let s = report.summary();
     assert_eq!(s.failed + s.hung, 0, "{s}");
     let waiting = finished.iter().filter(|id| *id == WAITING).count();
-    assert_eq!(waiting, 6, "nginx, Apache, IIS x TLS 1.2, 1.3: {finished:?}");
+    assert_eq!(
+        waiting, 6,
+        "nginx, Apache, IIS x TLS 1.2, 1.3: {finished:?}"
+    );
     let quick = finished.len() - waiting;
     assert!(quick >= 20, "the seed cases ran: {finished:?}");
     let first_waiting = finished.iter().position(|id| id == WAITING).expect("ran");

@@ -11,7 +11,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+    // A report is for others to read (a CI server, a colleague): the mode
+    // a plain create gives (0666 less the umask), not a temp file's 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(&dir)
         .with_context(|| format!("{}: cannot write here", dir.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("{}: cannot write", tmp.path().display()))?;
