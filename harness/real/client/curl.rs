@@ -48,11 +48,7 @@ impl RealClient for Curl {
             ]);
         }
         args.push(job.url.clone());
-        Ok(ClientCommand {
-            program: Self::executable()?,
-            args,
-            ..Default::default()
-        })
+        Ok(ClientCommand::of(Self::executable()?, args))
     }
 
     fn read(_success: bool, stdout: &str, stderr: &str, job: &ClientJob<'_>) -> ClientReport {

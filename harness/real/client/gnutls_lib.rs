@@ -28,21 +28,9 @@ impl RealClient for GnutlsLib {
     const EVIDENCE: &'static str = "lib/auth/cert.c `find_x509_client_cert`: no issuers and one certificate sends it; otherwise the first certificate issued by one of the server's names, in the server's order; measured with GnuTLS 3.7";
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
-        let mut args = vec![
-            job.port.to_string(),
-            job.version_number().into(),
-            job.server_ca.display().to_string(),
-            job.timeout.as_secs().max(1).to_string(),
-        ];
-        for w in job.wallet {
-            args.push(w.chain.display().to_string());
-            args.push(w.key.display().to_string());
-        }
-        Ok(ClientCommand {
-            program: Self::executable()?,
-            args,
-            ..Default::default()
-        })
+        let mut args = job.program_args([job.port.to_string()]);
+        args.extend(job.pem_wallet_args());
+        Ok(ClientCommand::of(Self::executable()?, args))
     }
 
     fn read(_success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {

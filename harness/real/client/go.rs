@@ -29,21 +29,9 @@ impl RealClient for Go {
     const EVIDENCE: &'static str = "crypto/tls `getClientCertificate`: with no AcceptableCAs the first certificate, else the first whose chain has an issuer among them, else none (handshake_client.go); measured with Go 1.19";
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
-        let mut args = vec![
-            job.url.clone(),
-            job.version_number().into(),
-            job.server_ca.display().to_string(),
-            job.timeout.as_secs().max(1).to_string(),
-        ];
-        for w in job.wallet {
-            args.push(w.chain.display().to_string());
-            args.push(w.key.display().to_string());
-        }
-        Ok(ClientCommand {
-            program: Self::executable()?,
-            args,
-            ..Default::default()
-        })
+        let mut args = job.program_args([job.url.clone()]);
+        args.extend(job.pem_wallet_args());
+        Ok(ClientCommand::of(Self::executable()?, args))
     }
 
     fn read(_success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {

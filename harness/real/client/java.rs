@@ -62,14 +62,8 @@ impl RealClient for Java {
             job.timeout.as_secs().max(1).to_string(),
             WALLET_PASSWORD.into(),
         ];
-        for w in job.wallet {
-            args.push(w.p12()?.display().to_string());
-        }
-        Ok(ClientCommand {
-            program: Self::executable()?,
-            args,
-            ..Default::default()
-        })
+        args.extend(job.p12_wallet_args()?);
+        Ok(ClientCommand::of(Self::executable()?, args))
     }
 
     fn read(_success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {

@@ -89,6 +89,55 @@ impl ClientJob<'_> {
             TlsVersion::Tls13 => "1.3",
         }
     }
+
+    /// How the harness's own client programs (Go, C, Python, Node) take
+    /// their arguments: `lead` (script, URL or port), the TLS version, the
+    /// server's CA file and the timeout in seconds; the wallet follows.
+    pub fn program_args(&self, lead: impl IntoIterator<Item = String>) -> Vec<String> {
+        let mut args: Vec<String> = lead.into_iter().collect();
+        args.extend([
+            self.version_number().to_string(),
+            self.server_ca.display().to_string(),
+            self.timeout.as_secs().max(1).to_string(),
+        ]);
+        args
+    }
+
+    /// The wallet as PEM arguments: `chain key` per entry, in order.
+    pub fn pem_wallet_args(&self) -> impl Iterator<Item = String> + '_ {
+        self.wallet
+            .iter()
+            .flat_map(|w| [w.chain.display().to_string(), w.key.display().to_string()])
+    }
+
+    /// The wallet as PKCS#12 files, in order (made on first use).
+    pub fn p12_wallet_args(&self) -> Result<Vec<String>, RealClientError> {
+        self.wallet
+            .iter()
+            .map(|w| Ok(w.p12()?.display().to_string()))
+            .collect()
+    }
+
+    /// `text` written to `name` in the run's directory (a client script).
+    pub fn write_script(&self, name: &str, text: &str) -> Result<PathBuf, RealClientError> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).map_err(|source| RealClientError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(path)
+    }
+}
+
+impl ClientCommand {
+    /// `program` with `args`, no environment or input of its own.
+    pub fn of(program: PathBuf, args: Vec<String>) -> ClientCommand {
+        ClientCommand {
+            program,
+            args,
+            ..Default::default()
+        }
+    }
 }
 
 /// What to start.

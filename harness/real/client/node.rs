@@ -47,27 +47,11 @@ impl RealClient for Node {
     const EVIDENCE: &'static str = "Node's TLS (OpenSSL, no certificate callback) sends the configured certificate whatever the CA names; each `pfx` entry replaces the previous one of the same key type; measured (Node 20): [alice, bob] sends bob, [bob, alice] sends alice";
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
-        let script = job.dir.join("client.js");
-        std::fs::write(&script, SCRIPT).map_err(|source| RealClientError::Io {
-            path: script.clone(),
-            source,
-        })?;
-        let mut args = vec![
-            script.display().to_string(),
-            job.port.to_string(),
-            job.version_number().into(),
-            job.server_ca.display().to_string(),
-            job.timeout.as_secs().max(1).to_string(),
-            WALLET_PASSWORD.into(),
-        ];
-        for w in job.wallet {
-            args.push(w.p12()?.display().to_string());
-        }
-        Ok(ClientCommand {
-            program: Self::executable()?,
-            args,
-            ..Default::default()
-        })
+        let script = job.write_script("client.js", SCRIPT)?;
+        let mut args = job.program_args([script.display().to_string(), job.port.to_string()]);
+        args.push(WALLET_PASSWORD.into());
+        args.extend(job.p12_wallet_args()?);
+        Ok(ClientCommand::of(Self::executable()?, args))
     }
 
     fn read(_success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {

@@ -43,27 +43,10 @@ impl RealClient for Python {
     const EVIDENCE: &'static str = "no certificate callback: OpenSSL sends the configured certificate whatever the CA names, and each `load_cert_chain` replaces the previous one of the same key type (`SSL_CTX_use_certificate`); measured: wallet [alice, bob] sends bob, [bob, alice] sends alice";
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
-        let script = job.dir.join("client.py");
-        std::fs::write(&script, SCRIPT).map_err(|source| RealClientError::Io {
-            path: script.clone(),
-            source,
-        })?;
-        let mut args = vec![
-            script.display().to_string(),
-            job.port.to_string(),
-            job.version_number().into(),
-            job.server_ca.display().to_string(),
-            job.timeout.as_secs().max(1).to_string(),
-        ];
-        for w in job.wallet {
-            args.push(w.chain.display().to_string());
-            args.push(w.key.display().to_string());
-        }
-        Ok(ClientCommand {
-            program: Self::executable()?,
-            args,
-            ..Default::default()
-        })
+        let script = job.write_script("client.py", SCRIPT)?;
+        let mut args = job.program_args([script.display().to_string(), job.port.to_string()]);
+        args.extend(job.pem_wallet_args());
+        Ok(ClientCommand::of(Self::executable()?, args))
     }
 
     fn read(_success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {
