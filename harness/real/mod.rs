@@ -25,6 +25,7 @@ mod kind;
 pub mod middlebox;
 pub mod render;
 mod server;
+mod spawn;
 pub mod user_config;
 
 use crate::case::{client_spec, CaseError};

@@ -21,7 +21,7 @@ use crate::pki::Pki;
 use crate::scenario::schema::ServerSpec;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// A running real gateway. Dropping it stops it: SIGTERM to its process
@@ -296,23 +296,9 @@ impl RealServer {
         let port = listen.port();
         let rendered = render_listening(kind, pki, server, version, listen, prefix.path())?;
         rendered.write()?;
-        let open = |rel: &str| {
-            let p = prefix.path().join(rel);
-            std::fs::File::create(&p).map_err(|source| RealError::Io { path: p, source })
-        };
-        let mut cmd = Command::new(program);
-        cmd.args(&rendered.args)
-            .envs(rendered.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(prefix.path())
-            .stdin(Stdio::null())
-            .stdout(open("stdout.log")?)
-            .stderr(open("stderr.log")?);
-        {
-            use std::os::unix::process::CommandExt;
-            // Own process group: stopping kills every process it forked.
-            cmd.process_group(0);
-        }
-        interrupt::unblock_signals_in_child(&mut cmd);
+        let mut cmd =
+            super::spawn::program_command(program, &rendered.args, &rendered.env, prefix.path())
+                .map_err(|(path, source)| RealError::Io { path, source })?;
         if let (Some(l), Some(_)) = (&listener, rendered.inherited_fd) {
             pass_listener(&mut cmd, l);
         }

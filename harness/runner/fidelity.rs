@@ -95,6 +95,51 @@ pub fn outcome_key(o: &Observation) -> OutcomeKey {
     }
 }
 
+/// One cell's versions compared as they come; see [`Cell::pair`].
+#[derive(Debug, Default)]
+pub(crate) struct Cell {
+    differ: Vec<(TlsVersion, String, String)>,
+}
+
+impl Cell {
+    /// Both observations of version `v`, or the cell's end: not applicable
+    /// when either side cannot be configured so, a setup failure as a
+    /// difference.
+    pub(crate) fn pair(
+        v: TlsVersion,
+        builtin: Result<Observation, CaseError>,
+        real: Result<Observation, CaseError>,
+    ) -> Result<(Observation, Observation), Fidelity> {
+        match (builtin, real) {
+            (_, Err(CaseError::Unsupported(reason))) | (Err(CaseError::Unsupported(reason)), _) => {
+                Err(Fidelity::NotApplicable { reason })
+            }
+            (Err(e), _) | (_, Err(e)) => Err(Fidelity::Differ {
+                versions: vec![(v, "setup".into(), e.to_string())],
+            }),
+            (Ok(b), Ok(r)) => Ok((b, r)),
+        }
+    }
+
+    /// Note whether version `v`'s outcomes differ.
+    pub(crate) fn compare(&mut self, v: TlsVersion, builtin: &Observation, real: &Observation) {
+        let (b, r) = (outcome_key(builtin), outcome_key(real));
+        if b != r {
+            self.differ.push((v, b.to_string(), r.to_string()));
+        }
+    }
+
+    pub(crate) fn verdict(self) -> Fidelity {
+        if self.differ.is_empty() {
+            Fidelity::Agree
+        } else {
+            Fidelity::Differ {
+                versions: self.differ,
+            }
+        }
+    }
+}
+
 async fn compare(scenario: &Scenario, pki: &Pki, kind: RealKind, timeouts: Timeouts) -> Fidelity {
     let profile = kind.profile();
     if !scenario.profiles_to_run().0.contains(&profile.name()) {
@@ -102,32 +147,16 @@ async fn compare(scenario: &Scenario, pki: &Pki, kind: RealKind, timeouts: Timeo
             reason: format!("no {profile} expectation"),
         };
     }
-    let mut differ = Vec::new();
+    let mut cell = Cell::default();
     for &v in &scenario.file.server.tls {
         let builtin = run_case(pki, &scenario.file, profile, v, timeouts).await;
         let real = run_case_real(pki, &scenario.file, kind, v, timeouts).await;
-        match (builtin, real) {
-            (_, Err(CaseError::Unsupported(reason))) | (Err(CaseError::Unsupported(reason)), _) => {
-                return Fidelity::NotApplicable { reason };
-            }
-            (Err(e), _) | (_, Err(e)) => {
-                return Fidelity::Differ {
-                    versions: vec![(v, "setup".into(), e.to_string())],
-                };
-            }
-            (Ok(b), Ok(r)) => {
-                let (b, r) = (outcome_key(&b), outcome_key(&r));
-                if b != r {
-                    differ.push((v, b.to_string(), r.to_string()));
-                }
-            }
+        match Cell::pair(v, builtin, real) {
+            Ok((b, r)) => cell.compare(v, &b, &r),
+            Err(end) => return end,
         }
     }
-    if differ.is_empty() {
-        Fidelity::Agree
-    } else {
-        Fidelity::Differ { versions: differ }
-    }
+    cell.verdict()
 }
 
 /// Run the table, `concurrency` comparisons at a time, until

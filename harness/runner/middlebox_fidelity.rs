@@ -4,8 +4,8 @@
 //! `nginx` profile: the origin the field reports used), and whether the two
 //! answered the same.
 
-use super::fidelity::{outcome_key, Fidelity};
-use crate::case::{run_case, CaseError};
+use super::fidelity::{Cell, Fidelity};
+use crate::case::run_case;
 use crate::gateway::ProfileKind;
 use crate::oracle::judge;
 use crate::pki::Pki;
@@ -74,7 +74,7 @@ async fn compare(
             reason: format!("no {ORIGIN} expectation"),
         };
     }
-    let mut differ = Vec::new();
+    let mut cell = Cell::default();
     for &v in &scenario.file.server.tls {
         let builtin = run_case(pki, &scenario.file, ORIGIN, v, timeouts).await;
         let real = run_case_via_with(
@@ -97,39 +97,24 @@ async fn compare(
             },
         )
         .await;
-        match (builtin, real) {
-            (_, Err(CaseError::Unsupported(reason))) | (Err(CaseError::Unsupported(reason)), _) => {
-                return Fidelity::NotApplicable { reason };
-            }
-            (Err(e), _) | (_, Err(e)) => {
-                return Fidelity::Differ {
-                    versions: vec![(v, "setup".into(), e.to_string())],
-                };
-            }
-            (Ok(b), Ok(r)) => {
-                let verdict = judge(&scenario.expectation(ORIGIN.name(), v), &r);
-                if !matches!(verdict, crate::oracle::Verdict::Pass) {
-                    failures
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(RealFailure {
-                            scenario: format!("{} (TLS {v})", scenario.id),
-                            program,
-                            verdict: format!("{verdict:?}"),
-                        });
-                }
-                let (b, r) = (outcome_key(&b), outcome_key(&r));
-                if b != r {
-                    differ.push((v, b.to_string(), r.to_string()));
-                }
-            }
+        let (b, r) = match Cell::pair(v, builtin, real) {
+            Ok(pair) => pair,
+            Err(end) => return end,
+        };
+        let verdict = judge(&scenario.expectation(ORIGIN.name(), v), &r);
+        if !matches!(verdict, crate::oracle::Verdict::Pass) {
+            failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(RealFailure {
+                    scenario: format!("{} (TLS {v})", scenario.id),
+                    program,
+                    verdict: format!("{verdict:?}"),
+                });
         }
+        cell.compare(v, &b, &r);
     }
-    if differ.is_empty() {
-        Fidelity::Agree
-    } else {
-        Fidelity::Differ { versions: differ }
-    }
+    cell.verdict()
 }
 
 /// Run the table for the `scenarios` that have a `[middlebox]`,

@@ -24,7 +24,7 @@ use registry::real_middleboxes;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 // The registry: one line per real middlebox program, `Variant => module::Program`.
@@ -430,23 +430,9 @@ impl RunningRealMiddlebox {
         )?;
         write(&rendered, prefix.path()).map_err(|(p, e)| io(&p)(e))?;
         prepare(&rendered, prefix.path()).map_err(|(p, e)| io(&p)(e))?;
-        let open = |rel: &str| {
-            let p = prefix.path().join(rel);
-            std::fs::File::create(&p).map_err(io(&p))
-        };
-        let mut cmd = Command::new(exe);
-        cmd.args(&rendered.args)
-            .envs(rendered.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(prefix.path())
-            .stdin(Stdio::null())
-            .stdout(open("stdout.log")?)
-            .stderr(open("stderr.log")?);
-        {
-            use std::os::unix::process::CommandExt;
-            // Own process group: stopping kills every process it forked.
-            cmd.process_group(0);
-        }
-        interrupt::unblock_signals_in_child(&mut cmd);
+        let mut cmd =
+            super::spawn::program_command(exe, &rendered.args, &rendered.env, prefix.path())
+                .map_err(|(p, e)| io(&p)(e))?;
         let started = Instant::now();
         let (child, group) = Registry::global()
             .spawn_process_group(&mut cmd)
