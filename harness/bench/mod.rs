@@ -66,6 +66,8 @@ pub enum BenchError {
     Gateway(#[source] crate::tls::TlsError),
     #[error("a load worker stopped")]
     Worker(#[source] tokio::task::JoinError),
+    #[error("a load lane's thread panicked")]
+    LanePanicked,
     #[error("no trust-store size to measure")]
     NoPoints,
     /// The real gateway could not be configured or started.
@@ -371,38 +373,70 @@ fn error_kind(e: &std::io::Error) -> String {
     }
 }
 
-/// Full TCP + TLS handshakes against `addr` for `duration` with
-/// `concurrency` workers (bounded in time; stops by itself). Nothing per
-/// handshake but the handshake, its latency and, on failure, its kind.
-/// `server_group`: the process group of a real gateway whose CPU to read.
-pub async fn load(
-    addr: std::net::SocketAddr,
-    client: &ClientSpec,
+/// What one lane's workers saw.
+#[derive(Debug, Default)]
+struct LaneResult {
+    /// Latency of each completed handshake, ms.
+    lat: Vec<f64>,
+    kinds: BTreeMap<String, u64>,
+    first_error: Option<String>,
+}
+
+impl LaneResult {
+    fn merge(&mut self, other: LaneResult) {
+        self.lat.extend(other.lat);
+        for (kind, n) in other.kinds {
+            *self.kinds.entry(kind).or_insert(0) += n;
+        }
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+}
+
+/// The load's fixed part: whom to connect to, as whom, until when.
+#[derive(Clone)]
+struct LoadPlan {
+    connector: tokio_rustls::TlsConnector,
+    name: ServerName<'static>,
+    handshake_timeout: Duration,
+    started: Instant,
     duration: Duration,
-    concurrency: usize,
-    server_group: Option<u32>,
-    progress: impl Fn(f64) + Send + Sync + 'static,
-) -> Result<LoadStats, BenchError> {
-    let config = client_rustls_config(client)?;
-    let name = ServerName::try_from(client.server_name.clone()).map_err(BenchError::ServerName)?;
-    let connector = tokio_rustls::TlsConnector::from(config);
-    let deadline = Instant::now() + duration;
-    let server_cpu0 = server_group.map(group_cpu_seconds);
-    let cpu0 = cpu_seconds();
-    let started = Instant::now();
-    let progress = Arc::new(progress);
-    let mut workers = tokio::task::JoinSet::new();
-    for w in 0..concurrency.max(1) {
-        let (connector, name, progress, timeouts) = (
-            connector.clone(),
-            name.clone(),
-            progress.clone(),
-            client.timeouts,
-        );
-        workers.spawn(async move {
-            let mut lat = Vec::with_capacity(4096);
-            let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
-            let mut first_error = None;
+}
+
+impl LoadPlan {
+    fn new(client: &ClientSpec, duration: Duration) -> Result<LoadPlan, BenchError> {
+        let config = client_rustls_config(client)?;
+        let name =
+            ServerName::try_from(client.server_name.clone()).map_err(BenchError::ServerName)?;
+        Ok(LoadPlan {
+            connector: tokio_rustls::TlsConnector::from(config),
+            name,
+            handshake_timeout: client.timeouts.handshake,
+            started: Instant::now(),
+            duration,
+        })
+    }
+}
+
+/// `workers` handshake loops against `addr` on the current runtime until
+/// the plan's deadline; the first worker reports progress when given.
+async fn lane(
+    addr: std::net::SocketAddr,
+    plan: &LoadPlan,
+    workers: usize,
+    progress: Option<Arc<dyn Fn(f64) + Send + Sync>>,
+) -> Result<LaneResult, BenchError> {
+    let deadline = plan.started + plan.duration;
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..workers.max(1) {
+        let plan = plan.clone();
+        let progress = if w == 0 { progress.clone() } else { None };
+        set.spawn(async move {
+            let mut seen = LaneResult {
+                lat: Vec::with_capacity(4096),
+                ..Default::default()
+            };
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let attempt = async {
@@ -412,62 +446,154 @@ pub async fn load(
                     // TIME_WAIT for 60 s, and once tens of thousands of
                     // loopback ports wait there each connect() searches
                     // longer (the same 1-anchor point cost 10% more at the
-                    // end of a run than at its start).
-                    // (A zero linger never blocks the drop.)
+                    // end of a run than at its start). A zero linger never
+                    // blocks the drop.
                     socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO))?;
-                    connector.connect(name.clone(), tcp).await
+                    plan.connector.connect(plan.name.clone(), tcp).await
                 };
-                match tokio::time::timeout(timeouts.handshake, attempt).await {
-                    Ok(Ok(_tls)) => lat.push(t.elapsed().as_secs_f64() * 1000.0),
+                match tokio::time::timeout(plan.handshake_timeout, attempt).await {
+                    Ok(Ok(_tls)) => seen.lat.push(t.elapsed().as_secs_f64() * 1000.0),
                     Ok(Err(e)) => {
-                        *kinds.entry(error_kind(&e)).or_default() += 1;
-                        first_error.get_or_insert_with(|| e.to_string());
+                        *seen.kinds.entry(error_kind(&e)).or_default() += 1;
+                        seen.first_error.get_or_insert_with(|| e.to_string());
                     }
                     Err(_) => {
-                        *kinds.entry("TIMEOUT".into()).or_default() += 1;
-                        first_error.get_or_insert_with(|| "handshake timed out".to_string());
+                        *seen.kinds.entry("TIMEOUT".into()).or_default() += 1;
+                        seen.first_error
+                            .get_or_insert_with(|| "handshake timed out".to_string());
                     }
                 }
-                if w == 0 {
-                    progress((started.elapsed().as_secs_f64() / duration.as_secs_f64()).min(1.0));
+                if let Some(progress) = &progress {
+                    let done = plan.started.elapsed().as_secs_f64() / plan.duration.as_secs_f64();
+                    progress(done.min(1.0));
                 }
             }
-            (lat, kinds, first_error)
+            seen
         });
     }
-    let (mut lat, mut kinds, mut first_error) = (Vec::new(), BTreeMap::new(), None);
-    while let Some(r) = workers.join_next().await {
-        let (l, k, f) = r.map_err(BenchError::Worker)?;
-        lat.extend(l);
-        for (kind, n) in k {
-            *kinds.entry(kind).or_insert(0) += n;
-        }
-        if first_error.is_none() {
-            first_error = f;
-        }
+    let mut all = LaneResult::default();
+    while let Some(r) = set.join_next().await {
+        all.merge(r.map_err(BenchError::Worker)?);
     }
-    let wall = started.elapsed().as_secs_f64();
+    Ok(all)
+}
+
+/// The figures of a load run from what its lanes saw and the CPU it took.
+fn load_stats(
+    mut seen: LaneResult,
+    wall: f64,
+    client_cpu: f64,
+    server_cpu: Option<f64>,
+) -> LoadStats {
+    seen.lat.sort_by(|a, b| a.total_cmp(b));
+    let n = seen.lat.len() as u64;
+    let per = |cpu: f64| if n > 0 { cpu * 1e6 / n as f64 } else { 0.0 };
+    LoadStats {
+        handshakes: n,
+        errors: seen.kinds.values().sum(),
+        errors_by_kind: seen.kinds,
+        first_error: seen.first_error,
+        wall_s: wall,
+        handshakes_per_s: n as f64 / wall,
+        p50_ms: percentile(&seen.lat, 0.5),
+        p90_ms: percentile(&seen.lat, 0.9),
+        p99_ms: percentile(&seen.lat, 0.99),
+        cpu_us_per_handshake: per(client_cpu + server_cpu.unwrap_or(0.0)),
+        client_cpu_us_per_handshake: per(client_cpu),
+        server_cpu_us_per_handshake: server_cpu.map(per),
+    }
+}
+
+/// Full TCP + TLS handshakes against `addr` for `duration` with
+/// `concurrency` workers on the current runtime (bounded in time; stops by
+/// itself). Nothing per handshake but the handshake, its latency and, on
+/// failure, its kind. `server_group`: the process group of a real gateway
+/// whose CPU to read.
+pub async fn load(
+    addr: std::net::SocketAddr,
+    client: &ClientSpec,
+    duration: Duration,
+    concurrency: usize,
+    server_group: Option<u32>,
+    progress: impl Fn(f64) + Send + Sync + 'static,
+) -> Result<LoadStats, BenchError> {
+    let plan = LoadPlan::new(client, duration)?;
+    let server_cpu0 = server_group.map(group_cpu_seconds);
+    let cpu0 = cpu_seconds();
+    let seen = lane(addr, &plan, concurrency, Some(Arc::new(progress))).await?;
+    let wall = plan.started.elapsed().as_secs_f64();
     let client_cpu = cpu_seconds() - cpu0;
     let server_cpu = server_group
         .zip(server_cpu0)
         .map(|(g, before)| group_cpu_seconds(g) - before);
-    lat.sort_by(|a, b| a.total_cmp(b));
-    let n = lat.len() as u64;
-    let per = |cpu: f64| if n > 0 { cpu * 1e6 / n as f64 } else { 0.0 };
-    Ok(LoadStats {
-        handshakes: n,
-        errors: kinds.values().sum(),
-        errors_by_kind: kinds,
-        first_error,
-        wall_s: wall,
-        handshakes_per_s: n as f64 / wall,
-        p50_ms: percentile(&lat, 0.5),
-        p90_ms: percentile(&lat, 0.9),
-        p99_ms: percentile(&lat, 0.99),
-        cpu_us_per_handshake: per(client_cpu + server_cpu.unwrap_or(0.0)),
-        client_cpu_us_per_handshake: per(client_cpu),
-        server_cpu_us_per_handshake: server_cpu.map(per),
-    })
+    Ok(load_stats(seen, wall, client_cpu, server_cpu))
+}
+
+/// [`load`] against the built-in gateway `config`, in lanes: one thread a
+/// core (at most one a worker), each running its own gateway listener and
+/// its share of the workers on a single-threaded runtime, so a handshake's
+/// two sides never cross threads (each nginx worker owns its connections
+/// the same way). Blocks the calling thread for `duration`. CPU is the
+/// whole process's: the load and the gateway.
+pub fn load_builtin(
+    config: Arc<rustls::ServerConfig>,
+    gateway_timeout: Duration,
+    client: &ClientSpec,
+    duration: Duration,
+    concurrency: usize,
+    progress: impl Fn(f64) + Send + Sync + 'static,
+) -> Result<LoadStats, BenchError> {
+    let concurrency = concurrency.max(1);
+    let lanes = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(concurrency);
+    let plan = LoadPlan::new(client, duration)?;
+    let progress: Arc<dyn Fn(f64) + Send + Sync> = Arc::new(progress);
+    let cpu0 = cpu_seconds();
+    let mut threads = Vec::with_capacity(lanes);
+    for i in 0..lanes {
+        // The workers spread evenly: 5 over 2 lanes is 3 and 2.
+        let workers = concurrency / lanes + usize::from(i < concurrency % lanes);
+        let (plan, config) = (plan.clone(), config.clone());
+        let progress = (i == 0).then(|| progress.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(BenchError::Listen)?;
+        let thread = std::thread::Builder::new()
+            .name(format!("bench-lane-{i}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .map_err(BenchError::Listen)?;
+                    let addr = listener.local_addr().map_err(BenchError::Listen)?;
+                    let (stop, stopped) = tokio::sync::watch::channel(false);
+                    let gateway =
+                        tokio::spawn(server::serve(listener, config, gateway_timeout, stopped));
+                    let seen = lane(addr, &plan, workers, progress).await;
+                    let _ = stop.send(true);
+                    let _ = gateway.await;
+                    seen
+                })
+            })
+            .map_err(BenchError::Listen)?;
+        threads.push(thread);
+    }
+    let mut seen = LaneResult::default();
+    let mut failed = None;
+    for t in threads {
+        match t.join() {
+            Ok(Ok(lane)) => seen.merge(lane),
+            Ok(Err(e)) => failed = failed.or(Some(e)),
+            Err(_) => failed = failed.or(Some(BenchError::LanePanicked)),
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let wall = plan.started.elapsed().as_secs_f64();
+    Ok(load_stats(seen, wall, cpu_seconds() - cpu0, None))
 }
 
 /// The in-memory reference: one rustls client and server handshaking

@@ -40,7 +40,13 @@ impl LeanGateway {
         let (stop, stop_rx) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name("bench-gateway".into())
-            .spawn(move || runtime.block_on(serve(listener, config, timeout, stop_rx)))?;
+            .spawn(move || {
+                runtime.block_on(async move {
+                    if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                        serve(listener, config, timeout, stop_rx).await;
+                    }
+                })
+            })?;
         Ok(LeanGateway {
             addr,
             stop,
@@ -70,15 +76,14 @@ impl Drop for LeanGateway {
     }
 }
 
-async fn serve(
-    listener: std::net::TcpListener,
+/// The accept loop on the current runtime until `stop` changes: each
+/// connection's handshake gets `timeout`, then the connection is closed.
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
     config: Arc<rustls::ServerConfig>,
     timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
-    };
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let mut connections = tokio::task::JoinSet::new();
     loop {

@@ -5,7 +5,7 @@
 //! first.
 
 use super::table::{BenchPoint, BenchRun};
-use super::{floor, load, s_time, setup, BenchError};
+use super::{floor, s_time, setup, BenchError};
 use crate::interrupt::CancelToken;
 use crate::observation::TlsVersion;
 use crate::real::RealKind;
@@ -146,34 +146,34 @@ async fn measure_builtin(
     progress(trust_anchors, 0.0);
     let s = setup(trust_anchors, opts.ca_names, opts.tls)?;
     let tls = crate::tls::server::gateway_tls(&s.gateway).map_err(BenchError::Gateway)?;
-    let gateway = super::server::LeanGateway::start(tls.config, s.gateway.timeouts.handshake)
-        .map_err(BenchError::Listen)?;
-    let stats = load(
-        gateway.addr(),
-        &s.client,
-        opts.duration,
-        opts.concurrency,
-        None,
-        move |f| progress(trust_anchors, f),
-    )
-    .await;
+    let timeout = s.gateway.timeouts.handshake;
+    let (client, duration, concurrency) = (s.client.clone(), opts.duration, opts.concurrency);
+    let config = tls.config.clone();
+    let stats = crate::tls::blocking(move || {
+        super::load_builtin(config, timeout, &client, duration, concurrency, move |f| {
+            progress(trust_anchors, f)
+        })
+    });
     let compared = if first && opts.compare_s_time {
+        // s_time is one process making one handshake at a time: one
+        // gateway thread serves it.
+        let gateway =
+            super::server::LeanGateway::start(tls.config, timeout).map_err(BenchError::Listen)?;
         let (cert, key) = &s.client_pem;
-        Some(
-            s_time::s_time(
-                gateway.addr(),
-                opts.tls,
-                cert,
-                key,
-                opts.duration,
-                trust_anchors,
-            )
-            .await,
+        let measured = s_time::s_time(
+            gateway.addr(),
+            opts.tls,
+            cert,
+            key,
+            opts.duration,
+            trust_anchors,
         )
+        .await;
+        gateway.shutdown().await;
+        Some(measured)
     } else {
         None
     };
-    gateway.shutdown().await;
     let point = BenchPoint {
         trust_anchors,
         ca_names_bytes: s.ca_names_bytes,
