@@ -66,7 +66,7 @@ pub enum BenchError {
     Gateway(#[source] crate::tls::TlsError),
     #[error("a load worker stopped")]
     Worker(#[source] tokio::task::JoinError),
-    #[error("a load lane's thread panicked")]
+    #[error("a load lane's thread ended without its result")]
     LanePanicked,
     #[error("no trust-store size to measure")]
     NoPoints,
@@ -533,9 +533,10 @@ pub async fn load(
 /// core (at most one a worker), each running its own gateway listener and
 /// its share of the workers on a single-threaded runtime, so a handshake's
 /// two sides never cross threads (each nginx worker owns its connections
-/// the same way). Blocks the calling thread for `duration`. CPU is the
-/// whole process's: the load and the gateway.
-pub fn load_builtin(
+/// the same way). CPU is the whole process's: the load and the gateway.
+/// Dropping the future (an interrupted sweep) stops every lane at once and
+/// joins its thread.
+pub async fn load_builtin(
     config: Arc<rustls::ServerConfig>,
     gateway_timeout: Duration,
     client: &ClientSpec,
@@ -550,12 +551,18 @@ pub fn load_builtin(
     let plan = LoadPlan::new(client, duration)?;
     let progress: Arc<dyn Fn(f64) + Send + Sync> = Arc::new(progress);
     let cpu0 = cpu_seconds();
-    let mut threads = Vec::with_capacity(lanes);
+    let (abort, aborted) = tokio::sync::watch::channel(false);
+    let mut running = Lanes {
+        abort,
+        threads: Vec::with_capacity(lanes),
+    };
+    let mut results = Vec::with_capacity(lanes);
     for i in 0..lanes {
         // The workers spread evenly: 5 over 2 lanes is 3 and 2.
         let workers = concurrency / lanes + usize::from(i < concurrency % lanes);
-        let (plan, config) = (plan.clone(), config.clone());
+        let (plan, config, mut aborted) = (plan.clone(), config.clone(), aborted.clone());
         let progress = (i == 0).then(|| progress.clone());
+        let (done, result) = tokio::sync::oneshot::channel();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -563,7 +570,7 @@ pub fn load_builtin(
         let thread = std::thread::Builder::new()
             .name(format!("bench-lane-{i}"))
             .spawn(move || {
-                runtime.block_on(async move {
+                let seen = runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                         .await
                         .map_err(BenchError::Listen)?;
@@ -571,29 +578,44 @@ pub fn load_builtin(
                     let (stop, stopped) = tokio::sync::watch::channel(false);
                     let gateway =
                         tokio::spawn(server::serve(listener, config, gateway_timeout, stopped));
-                    let seen = lane(addr, &plan, workers, progress).await;
+                    let seen = tokio::select! {
+                        seen = lane(addr, &plan, workers, progress) => seen,
+                        _ = aborted.changed() => Ok(LaneResult::default()),
+                    };
                     let _ = stop.send(true);
                     let _ = gateway.await;
                     seen
-                })
+                });
+                let _ = done.send(seen);
             })
             .map_err(BenchError::Listen)?;
-        threads.push(thread);
+        running.threads.push(thread);
+        results.push(result);
     }
     let mut seen = LaneResult::default();
-    let mut failed = None;
-    for t in threads {
-        match t.join() {
-            Ok(Ok(lane)) => seen.merge(lane),
-            Ok(Err(e)) => failed = failed.or(Some(e)),
-            Err(_) => failed = failed.or(Some(BenchError::LanePanicked)),
-        }
-    }
-    if let Some(e) = failed {
-        return Err(e);
+    for result in results {
+        seen.merge(result.await.map_err(|_| BenchError::LanePanicked)??);
     }
     let wall = plan.started.elapsed().as_secs_f64();
-    Ok(load_stats(seen, wall, cpu_seconds() - cpu0, None))
+    let cpu = cpu_seconds() - cpu0;
+    drop(running);
+    Ok(load_stats(seen, wall, cpu, None))
+}
+
+/// The lanes of a [`load_builtin`] run: dropped, they are told to stop and
+/// their threads are joined (they end within a handshake).
+struct Lanes {
+    abort: tokio::sync::watch::Sender<bool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Lanes {
+    fn drop(&mut self) {
+        let _ = self.abort.send(true);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 /// The in-memory reference: one rustls client and server handshaking

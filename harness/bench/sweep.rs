@@ -147,13 +147,15 @@ async fn measure_builtin(
     let s = setup(trust_anchors, opts.ca_names, opts.tls)?;
     let tls = crate::tls::server::gateway_tls(&s.gateway).map_err(BenchError::Gateway)?;
     let timeout = s.gateway.timeouts.handshake;
-    let (client, duration, concurrency) = (s.client.clone(), opts.duration, opts.concurrency);
-    let config = tls.config.clone();
-    let stats = crate::tls::blocking(move || {
-        super::load_builtin(config, timeout, &client, duration, concurrency, move |f| {
-            progress(trust_anchors, f)
-        })
-    });
+    let stats = super::load_builtin(
+        tls.config.clone(),
+        timeout,
+        &s.client,
+        opts.duration,
+        opts.concurrency,
+        move |f| progress(trust_anchors, f),
+    )
+    .await;
     let compared = if first && opts.compare_s_time {
         // s_time is one process making one handshake at a time: one
         // gateway thread serves it.
