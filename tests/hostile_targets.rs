@@ -11,6 +11,7 @@
 //! | resets the connection | 2 | 2 |
 //! | speaks only TLS 1.0 (`openssl s_server -tls1`) | 2 | 2 |
 //! | sends a CA list over 64 KiB (TLS 1.2) | 1 | 2 |
+//! | refuses the load's client certificate (bench only) | | 2 |
 //!
 //! The CA list over 64 KiB makes the certificate unsendable for rustls and
 //! Go clients (probe: 1, "would not be sent"); `run`/`bench --target` cannot
@@ -479,4 +480,61 @@ fn the_probe_reads_an_oversized_ca_list_from_the_raw_tls_1_2_flight() {
             .any(|l| l.as_str().unwrap().contains("wrapped")),
         "{v12}"
     );
+}
+
+/// A target that refuses the load's client certificate: on TLS 1.3 the
+/// client's side of each handshake completes before the server rejects the
+/// certificate, so a load would count refused handshakes as done. `bench
+/// --target` names the refusal (the certificate, the version, the server's
+/// alert) and exits 2 before any load, on both versions; with a certificate
+/// the target trusts it measures (0).
+#[test]
+fn bench_target_names_a_refused_client_certificate_before_any_load() {
+    let pki = PkiDir::generate();
+    for tls in ["1.2", "1.3"] {
+        let (_served, url) = serve(
+            &pki,
+            &[
+                "--cert",
+                "gw",
+                "--trust",
+                "root",
+                "--profile",
+                "strict",
+                "--tls",
+                tls,
+            ],
+        );
+        let dir = pki.dir().display().to_string();
+        let bench = |client: &str| {
+            run_bin(
+                &[
+                    "bench",
+                    "--target",
+                    &url,
+                    "--pki",
+                    &dir,
+                    "--client",
+                    client,
+                    "--tls",
+                    tls,
+                    "--duration",
+                    "300ms",
+                ],
+                Duration::from_secs(60),
+            )
+        };
+        let refused = bench("mallory");
+        assert_eq!(refused.code, 2, "TLS {tls}: {refused:?}");
+        assert!(
+            refused.stderr.contains(&format!(
+                "refuses client certificate `mallory` on TLS {tls}: alert unknown_ca from the server"
+            )),
+            "TLS {tls}: {refused:?}"
+        );
+        assert!(refused.stdout.is_empty(), "no table: {refused:?}");
+        let trusted = bench("alice");
+        assert_eq!(trusted.code, 0, "TLS {tls}: {trusted:?}");
+        assert!(trusted.stdout.contains("handshakes/s"), "{trusted:?}");
+    }
 }

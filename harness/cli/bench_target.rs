@@ -1,6 +1,8 @@
 //! `bench --target URL --pki DIR`: the load generator against a gateway
 //! someone else runs, after the same preflight as `run --target` (an
-//! unreachable, silent or non-TLS target is named, exit 2, before any load).
+//! unreachable, silent or non-TLS target is named, exit 2, before any load)
+//! and one request with the load's certificate (a target that refuses it is
+//! named, exit 2: on TLS 1.3 a load would count refused handshakes as done).
 
 use super::bench::{BenchArgs, BenchFormat};
 use super::output::{load_runtime, progress_bar, write_or_print};
@@ -8,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use mtls_harness::bench::load;
 use mtls_harness::exit_codes;
 use mtls_harness::gateway::ProfileKind;
+use mtls_harness::observation::Side;
 use mtls_harness::pki::Role;
 use mtls_harness::runner::target::preflight;
 use mtls_harness::scenario::schema::SelectionPolicy;
@@ -63,6 +66,20 @@ pub fn bench_target(args: &BenchArgs, url: &str, pki_dir: &Path) -> Result<i32> 
         via_tunnel: None,
         accept_any_server_cert: false,
     };
+    // One request first: on TLS 1.3 the client's side of a handshake is
+    // complete before the server has looked at the certificate, so against
+    // a target that refuses it every handshake of the load would count as
+    // done. A refusal is a setup error, named before any load.
+    let first = rt.block_on(client.exchange(target.addr));
+    if let Some(alert) = first.alert.as_ref().filter(|a| a.sent_by == Side::Server) {
+        bail!(
+            "{url} refuses client certificate `{}` on TLS {}: alert {} from the server. \
+             A load of refused handshakes measures nothing; name one it trusts with --client",
+            cert.name,
+            args.tls,
+            alert.description
+        );
+    }
     let bar = progress_bar(1000);
     let shown = bar.clone();
     let stats = rt.block_on(load(
