@@ -145,6 +145,21 @@ fn browser_processes_anywhere() -> usize {
         .count()
 }
 
+/// What a browser or a client run leaves in the temporary directory:
+/// Chromium killed at its picker left an `org.chromium.Chromium.*`
+/// directory (its singleton socket) there, before its TMPDIR became the
+/// run's own directory.
+fn browser_leftovers() -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(std::env::temp_dir())
+        .expect("read the temporary directory")
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .filter(|n| {
+            let n = n.to_string_lossy();
+            n.starts_with("org.chromium.") || n.starts_with("mtls-client-")
+        })
+        .collect()
+}
+
 fn run_cells(
     scenarios: &[&Scenario],
     clients: &[RealClientKind],
@@ -305,6 +320,7 @@ fn a_browser_left_at_its_certificate_picker_is_a_hang_with_the_reason_and_leaves
     };
     let before = watched_processes();
     let anywhere_before = browser_processes_anywhere();
+    let tmp_before = browser_leftovers();
     let rt = runtime();
     let browsers: Vec<RealClientKind> = RealClientKind::ALL
         .into_iter()
@@ -398,4 +414,9 @@ fn a_browser_left_at_its_certificate_picker_is_a_hang_with_the_reason_and_leaves
     assert_eq!(model.http.map(|h| h.status), Some(400));
     assert_eq!(watched_processes(), before, "browser processes survived");
     assert_eq!(browser_processes_anywhere(), anywhere_before);
+    let left: Vec<_> = browser_leftovers()
+        .into_iter()
+        .filter(|n| !tmp_before.contains(n))
+        .collect();
+    assert!(left.is_empty(), "left in the temporary directory: {left:?}");
 }

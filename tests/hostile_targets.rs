@@ -317,6 +317,12 @@ fn commands(url: &str, pki: &PkiDir) -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
+/// `serve` with `gw`, trusting `root`, as the strict profile, on `tls` only.
+fn serve_strict(pki: &PkiDir, tls: &str) -> (Child, String) {
+    let args = ["--cert", "gw", "--trust", "root", "--profile", "strict"];
+    serve(pki, &[&args[..], &["--tls", tls]].concat())
+}
+
 fn start(name: &str, pki: &PkiDir) -> (Running, String) {
     match name {
         "silent" => {
@@ -344,19 +350,7 @@ fn start(name: &str, pki: &PkiDir) -> (Running, String) {
             (Running::Child(c), url)
         }
         "ca list over 64 KiB" => {
-            let (c, url) = serve(
-                pki,
-                &[
-                    "--cert",
-                    "gw",
-                    "--trust",
-                    "root",
-                    "--profile",
-                    "strict",
-                    "--tls",
-                    "1.2",
-                ],
-            );
+            let (c, url) = serve_strict(pki, "1.2");
             let upstream: SocketAddr = url
                 .trim_start_matches("https://")
                 .parse()
@@ -492,19 +486,7 @@ fn the_probe_reads_an_oversized_ca_list_from_the_raw_tls_1_2_flight() {
 fn bench_target_names_a_refused_client_certificate_before_any_load() {
     let pki = PkiDir::generate();
     for tls in ["1.2", "1.3"] {
-        let (_served, url) = serve(
-            &pki,
-            &[
-                "--cert",
-                "gw",
-                "--trust",
-                "root",
-                "--profile",
-                "strict",
-                "--tls",
-                tls,
-            ],
-        );
+        let (_served, url) = serve_strict(&pki, tls);
         let dir = pki.dir().display().to_string();
         let bench = |client: &str| {
             run_bin(

@@ -67,7 +67,7 @@ impl RealClient for Chromium {
                 "--dump-dom".into(),
                 job.url.clone(),
             ],
-            env: browser_env(job),
+            env: browser_env(job)?,
             stdin: None,
         })
     }
@@ -95,17 +95,26 @@ impl RealClient for Chromium {
     }
 }
 
-/// A private HOME and XDG directories in the run's directory: nothing of
-/// the user's own profile is read or written.
-pub(crate) fn browser_env(job: &ClientJob<'_>) -> Vec<(String, String)> {
+/// A private HOME, XDG directories and TMPDIR in the run's directory:
+/// nothing of the user's own profile is read or written, and what the
+/// browser leaves behind goes with the run's directory (Chromium left an
+/// `org.chromium.Chromium.*` directory with its singleton socket in /tmp
+/// per run).
+pub(crate) fn browser_env(job: &ClientJob<'_>) -> Result<Vec<(String, String)>, RealClientError> {
     let home = job.dir.join("home");
-    vec![
+    let tmp = job.dir.join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(|source| RealClientError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    Ok(vec![
         ("HOME".into(), home.display().to_string()),
         ("XDG_CONFIG_HOME".into(), home.join(".config").display().to_string()),
         ("XDG_CACHE_HOME".into(), home.join(".cache").display().to_string()),
         ("XDG_DATA_HOME".into(), home.join(".local/share").display().to_string()),
         ("XDG_RUNTIME_DIR".into(), job.dir.join("runtime").display().to_string()),
-    ]
+        ("TMPDIR".into(), tmp.display().to_string()),
+    ])
 }
 
 /// The text of a DOM dump: tags dropped.

@@ -67,7 +67,7 @@ impl RealClient for Firefox {
                 job.dir.join("firefox.png").display().to_string(),
                 job.url.clone(),
             ],
-            env: super::chromium::browser_env(job),
+            env: super::chromium::browser_env(job)?,
             stdin: None,
         })
     }
