@@ -359,19 +359,23 @@ fn a_browser_left_at_its_certificate_picker_is_a_hang_with_the_reason_and_leaves
         assert!(hang.contains("certificate picker"), "{k}: {hang}");
         assert!(!obs.client_certificate_sent, "{k} sent a certificate");
     }
-    // The built-in client following `prompt` models that wait: it reports
-    // the picker at once and sends nothing.
-    let mut prompt = s.file.clone();
-    prompt.client.selection = SelectionPolicy::Prompt;
-    let model = rt
-        .block_on(mtls_harness::case::run_case(
-            &pki,
+    // The built-in client following `prompt` on `file`, against nginx.
+    let prompt_model = |pki: &mtls_harness::pki::Pki,
+                        file: &mtls_harness::scenario::schema::ScenarioFile,
+                        timeouts: Timeouts| {
+        let mut prompt = file.clone();
+        prompt.client.selection = SelectionPolicy::Prompt;
+        rt.block_on(mtls_harness::case::run_case(
+            pki,
             &prompt,
             ProfileKind::Nginx,
             TlsVersion::Tls13,
-            quick,
+            timeouts,
         ))
-        .expect("built-in prompt client");
+        .expect("built-in prompt client")
+    };
+    // It models that wait: it reports the picker at once and sends nothing.
+    let model = prompt_model(&pki, &s.file, quick);
     assert_eq!(model.hang, None);
     assert_eq!(model.client_error.as_deref(), Some("CERTIFICATE_PICKER"));
     assert!(!model.client_certificate_sent);
@@ -398,17 +402,7 @@ fn a_browser_left_at_its_certificate_picker_is_a_hang_with_the_reason_and_leaves
         assert_eq!(obs.http.map(|h| h.status), Some(400), "{k}");
     }
     // And so does `prompt` when nothing matches: no picker, nothing sent.
-    let mut prompt = none.file.clone();
-    prompt.client.selection = SelectionPolicy::Prompt;
-    let model = rt
-        .block_on(mtls_harness::case::run_case(
-            &pki,
-            &prompt,
-            ProfileKind::Nginx,
-            TlsVersion::Tls13,
-            Timeouts::default(),
-        ))
-        .expect("built-in prompt client");
+    let model = prompt_model(&pki, &none.file, Timeouts::default());
     assert_eq!(model.client_error, None);
     assert!(!model.client_certificate_sent);
     assert_eq!(model.http.map(|h| h.status), Some(400));

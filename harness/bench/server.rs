@@ -6,73 +6,40 @@
 //! client's subject as text, a log line), which a throughput figure does
 //! not need.
 //!
-//! It runs on a thread of its own with a single-threaded runtime, and the
-//! load generator on another (see `cli/bench.rs`): one core each, no task
-//! moved between threads. On the shared two-worker runtime the same
-//! handshakes cost 10 to 35% more CPU (work stealing, waking the parked
-//! worker), which is the harness's overhead, not the gateway's.
+//! [`serve`] is the accept loop; the load's lanes (`bench::load_builtin`)
+//! each run one on their own thread. [`LeanGateway`] runs one on the
+//! current runtime for a single client process (`openssl s_time`).
 
+use crate::tls::ServiceHandle;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// A running lean gateway; dropping it stops it (its thread is joined).
+/// A running lean gateway; dropping it stops it.
 pub struct LeanGateway {
     addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    thread: Option<JoinHandle<()>>,
+    service: ServiceHandle,
 }
 
 impl LeanGateway {
     /// Listen on 127.0.0.1:0 with `config`; each handshake gets `timeout`.
-    pub fn start(
+    pub async fn start(
         config: Arc<rustls::ServerConfig>,
         timeout: Duration,
     ) -> std::io::Result<LeanGateway> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let (stop, stop_rx) = watch::channel(false);
-        let thread = std::thread::Builder::new()
-            .name("bench-gateway".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
-                        serve(listener, config, timeout, stop_rx).await;
-                    }
-                })
-            })?;
-        Ok(LeanGateway {
-            addr,
-            stop,
-            thread: Some(thread),
-        })
+        let service = ServiceHandle::spawn(move |stop| serve(listener, config, timeout, stop));
+        Ok(LeanGateway { addr, service })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// Stop and wait for the thread (off the async workers' hands).
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(thread) = self.thread.take() {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
-    }
-}
-
-impl Drop for LeanGateway {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    pub async fn shutdown(self) {
+        self.service.shutdown().await;
     }
 }
 

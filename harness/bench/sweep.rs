@@ -159,8 +159,9 @@ async fn measure_builtin(
     let compared = if first && opts.compare_s_time {
         // s_time is one process making one handshake at a time: one
         // gateway thread serves it.
-        let gateway =
-            super::server::LeanGateway::start(tls.config, timeout).map_err(BenchError::Listen)?;
+        let gateway = super::server::LeanGateway::start(tls.config, timeout)
+            .await
+            .map_err(BenchError::Listen)?;
         let (cert, key) = &s.client_pem;
         let measured = s_time::s_time(
             gateway.addr(),
