@@ -46,10 +46,12 @@
 //! ```
 
 pub mod alert;
+pub mod backend;
 pub mod bench;
 pub mod capture;
 pub mod case;
 pub mod docs;
+pub mod error_chain;
 pub mod exit_codes;
 pub mod gateway;
 pub mod interrupt;

@@ -49,20 +49,7 @@ fn main() {
     }
 }
 
-/// The error and its causes on one line, `outer: inner: ...`. A cause whose
-/// text its parent already shows (errors that print their source) is not
-/// repeated.
+/// The error and its causes on one line ([`mtls_harness::error_chain`]).
 fn error_chain(e: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
+    mtls_harness::error_chain::join(e.chain().map(ToString::to_string))
 }

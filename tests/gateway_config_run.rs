@@ -241,6 +241,14 @@ fn same_results(program: &str, gateway: &str, profile: &str, template: &str, com
         Duration::from_secs(180),
     );
     assert_eq!(own.code, 0, "{}", own.stderr);
+    // Every path the program creates at start (nginx's temp directories,
+    // Apache's ServerRoot, logs) was rewritten into the run's directory:
+    // nothing of the user's own paths appears on the machine.
+    assert!(
+        !Path::new("/run/gateway").exists(),
+        "{program} created the user's /run/gateway on the machine: {}",
+        own.stderr
+    );
     for d in ["/etc/gateway/tls/root.crt", "/etc/gateway/tls/root.crl"] {
         assert!(
             own.stderr.contains(d),

@@ -5,9 +5,10 @@
 //! and an `ignored` trial (reason printed) otherwise: never a silent pass.
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use mtls_harness::backend::BuiltinGateway;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::oracle::Verdict;
-use mtls_harness::runner::execute::{generate_pkis, plan, run_one, RunOptions};
+use mtls_harness::runner::execute::{generate_pkis, plan, run_case, RunOptions};
 use mtls_harness::scenario::{load_catalog, Scenario};
 use std::path::Path;
 use std::process::ExitCode;
@@ -69,7 +70,14 @@ fn main() -> ExitCode {
             let runtime = Arc::clone(&runtime);
             let timeouts = opts.timeouts;
             trials.push(Trial::ignorable_test(name, move || {
-                let result = runtime.block_on(run_one(&scenario, &pki, profile, tls, timeouts));
+                let result = runtime.block_on(run_case(
+                    &BuiltinGateway,
+                    &scenario,
+                    &pki,
+                    profile,
+                    tls,
+                    timeouts,
+                ));
                 match result.verdict {
                     Verdict::Pass => Ok(Completion::Completed),
                     Verdict::Skip { ref reason } if !ci => {

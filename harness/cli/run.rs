@@ -11,10 +11,8 @@ use mtls_harness::gateway::ProfileKind;
 use mtls_harness::interrupt::GracefulScope;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::runner::captures::CaptureOptions;
-use mtls_harness::runner::target::{preflight, TargetError};
-use mtls_harness::runner::{
-    execute, html, trace, verdicts, ClientSelection, GatewaySelection, RunOptions,
-};
+use mtls_harness::runner::target::{self as verdicts, preflight, TargetError};
+use mtls_harness::runner::{execute, html, trace, ClientSelection, GatewaySelection, RunOptions};
 use mtls_harness::tls::Timeouts;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -108,6 +106,9 @@ pub struct RunArgs {
     /// built-in catalog (docs/fidelity.md).
     #[arg(long, value_name = "FILE")]
     pub fidelity: Option<PathBuf>,
+    /// List every scenario and profile not run, not only a count per reason.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Only shard K of N (e.g. 2/3): a stable split of the cases by name,
     /// for several CI machines; `report merge` joins their reports.
     #[arg(long, value_name = "K/N")]
@@ -146,7 +147,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         let started = super::gateway_under_test::start(*kind, file)?;
         let target = rt
             .block_on(preflight(&started.url, &started.pki_dir, profile, timeouts))
-            .map_err(naming_the_flag)?;
+            .map_err(|e| naming_the_flag(e, Flag::GatewayConfig(file)))?;
         _own_gateway = Some(started);
         GatewaySelection::External(Arc::new(target))
     } else {
@@ -160,7 +161,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
                 };
                 let target = rt
                     .block_on(preflight(url, dir, profile, timeouts))
-                    .map_err(naming_the_flag)?;
+                    .map_err(|e| naming_the_flag(e, Flag::Target))?;
                 GatewaySelection::External(Arc::new(target))
             }
             _ => args.gateway.clone(),
@@ -239,7 +240,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
                 text.push_str(&verdicts::render(b, profile.name()));
                 text.push('\n');
             }
-            text + &report.render_table(color && args.output.is_none())
+            text + &report.render_table_with(color && args.output.is_none(), args.verbose)
         }
         Format::Json => {
             let mut json = report.to_json();
@@ -333,12 +334,21 @@ fn with_capture_paths(json: &mut serde_json::Value, capture: &CaptureOptions) {
     }
 }
 
-/// A preflight error, prefixed with the flag the user should look at.
-fn naming_the_flag(e: TargetError) -> anyhow::Error {
-    let flag = match &e {
-        TargetError::Pki(_) | TargetError::NoRootCa { .. } => "--pki",
-        TargetError::WrongPki { .. } => "wrong --pki?",
-        _ => "--target",
+/// Which option brought the target in.
+enum Flag<'a> {
+    Target,
+    /// The harness wrote the PKI and started the program: a wrong PKI or an
+    /// unanswered handshake is the user's configuration.
+    GatewayConfig(&'a std::path::Path),
+}
+
+/// A preflight error, prefixed with the option the user should look at.
+fn naming_the_flag(e: TargetError, used: Flag<'_>) -> anyhow::Error {
+    let flag = match (&used, &e) {
+        (Flag::GatewayConfig(file), _) => format!("--gateway-config {}", file.display()),
+        (Flag::Target, TargetError::Pki(_) | TargetError::NoRootCa { .. }) => "--pki".into(),
+        (Flag::Target, TargetError::WrongPki { .. }) => "wrong --pki?".into(),
+        (Flag::Target, _) => "--target".into(),
     };
     anyhow::Error::new(e).context(flag)
 }

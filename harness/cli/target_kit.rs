@@ -6,7 +6,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use mtls_harness::pki::{Pki, PkiSpec};
-use mtls_harness::runner::adapt::{choose_root, ensure_crl};
+use mtls_harness::runner::target::{choose_root, ensure_crl};
 use std::path::{Path, PathBuf};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

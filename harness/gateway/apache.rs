@@ -8,6 +8,7 @@
 //! Re-negotiation handshake failed" and a fatal handshake_failure alert;
 //! TLS 1.3, "AH10158: cannot perform post-handshake authentication" and 403.
 
+use super::Posture;
 use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::observation::TlsVersion;
 use crate::knobs::RevocationCheck;
@@ -44,6 +45,13 @@ impl Profile for Apache {
     fn online_revocation(_mode: ApacheMode) -> &'static [RevocationCheck] {
         // `SSLOCSPEnable`; mod_ssl never fetches a CRL distribution point.
         &[RevocationCheck::Ocsp]
+    }
+
+    fn posture(mode: Self::Mode) -> Option<Posture> {
+        match mode {
+            ApacheMode::Optional => Some(Posture::OptionalVerified),
+            _ => None,
+        }
     }
 
     fn enforcement(mode: ApacheMode, asks: bool) -> Enforcement {

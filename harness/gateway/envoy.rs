@@ -4,6 +4,7 @@
 //! certificate that fails validation still aborts the handshake. `optional`:
 //! `require_client_certificate: false` and no RBAC filter.
 
+use super::Posture;
 use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse};
 use crate::tls::verify::{CertFailure, Rules};
@@ -34,6 +35,13 @@ impl Profile for Envoy {
             "Envoy `CertificateValidationContext`: `crl` only; no OCSP check of client certificates (`ocsp_staple_policy` is for its own certificate) and no CRL distribution points",
         ],
     };
+
+    fn posture(mode: Self::Mode) -> Option<Posture> {
+        match mode {
+            EnvoyMode::Optional => Some(Posture::OptionalVerified),
+            _ => None,
+        }
+    }
 
     fn enforcement(mode: EnvoyMode, asks: bool) -> Enforcement {
         Enforcement::Handshake {

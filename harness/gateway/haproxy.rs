@@ -3,6 +3,7 @@
 //! `http-request deny if !{ ssl_c_used } || !{ ssl_c_verify 0 }` (403), or
 //! plain `verify optional` (none is served; a bad one is an alert).
 
+use super::Posture;
 use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse};
 use crate::tls::verify::Rules;
@@ -33,6 +34,13 @@ impl Profile for Haproxy {
             "HAProxy 2.6 has no OCSP check of client certificates (`crl-file` only; OCSP there is stapling of its own certificate) and fetches no CRL distribution point: `[revocation]` OCSP and CDP rows are 200 (measured, docs/fidelity.md)",
         ],
     };
+
+    fn posture(mode: Self::Mode) -> Option<Posture> {
+        match mode {
+            HaproxyMode::Optional => Some(Posture::OptionalVerified),
+            _ => None,
+        }
+    }
 
     fn enforcement(mode: HaproxyMode, asks: bool) -> Enforcement {
         match mode {

@@ -22,6 +22,7 @@
 //!   out; otherwise (and always on TLS 1.2) encoding fails mid-flight
 //!   ("Field length overflow") and the client reads a broken message.
 
+use super::Posture;
 use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::observation::TlsVersion;
 use crate::tls::policy::{
@@ -54,6 +55,13 @@ impl Profile for Jsse {
             "measured: Tomcat 10.1.60 on OpenJDK 17.0.15 (Debian 12 tomcat10), `openssl s_client -msg` and `mtls-harness fidelity` against `real:tomcat`, TLS 1.2 and 1.3 (docs/fidelity.md)",
         ],
     };
+
+    fn posture(mode: Self::Mode) -> Option<Posture> {
+        match mode {
+            JsseMode::Optional => Some(Posture::OptionalVerified),
+            _ => None,
+        }
+    }
 
     fn enforcement(mode: JsseMode, asks: bool) -> Enforcement {
         Enforcement::Handshake {

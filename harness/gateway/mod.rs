@@ -17,7 +17,7 @@ pub use crate::tls::policy::{
 };
 pub use nginx::{CERT_ERROR_TEXT, NO_CERT_TEXT};
 pub(crate) use profile::profile_modes;
-pub use profile::{accepted, NoModes, Profile, ProfileInfo, ProfileMode};
+pub use profile::{accepted, NoModes, Posture, Profile, ProfileInfo, ProfileMode};
 
 use crate::knobs::ClientAuth;
 use crate::observation::TlsVersion;
@@ -119,6 +119,12 @@ impl ProfileKind {
             .get(self.name())
             .or_else(|| self.falls_back_to().and_then(|f| modes.get(f.name())))
             .map(String::as_str)
+    }
+
+    /// How `mode` (one of [`Self::modes`], not the default) treats clients
+    /// as seen from outside, when that can be told ([`Profile::posture`]).
+    pub fn posture(self, mode: &str) -> Option<Posture> {
+        self.definition().posture(mode)
     }
 
     /// What `mode` (one of [`Self::modes`]) stands for on the real gateway.

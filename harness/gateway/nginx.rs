@@ -4,6 +4,7 @@
 //! completes; `ngx_http_process_request` then answers 400 with code 496 (no
 //! certificate) or 495 (verify error), shown as "400 Bad Request".
 
+use super::Posture;
 use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::tls::policy::{ClientCertStatus, Enforcement, GatewayResponse};
 use crate::knobs::RevocationCheck;
@@ -43,6 +44,14 @@ impl Profile for Nginx {
     fn online_revocation(_mode: NginxMode) -> &'static [RevocationCheck] {
         // `ssl_ocsp`; nginx never fetches a CRL distribution point.
         &[RevocationCheck::Ocsp]
+    }
+
+    fn posture(mode: Self::Mode) -> Option<Posture> {
+        match mode {
+            NginxMode::Optional => Some(Posture::OptionalVerified),
+            NginxMode::OptionalNoCa => Some(Posture::OptionalAnyCa),
+            _ => None,
+        }
     }
 
     fn enforcement(_mode: NginxMode, _asks: bool) -> Enforcement {

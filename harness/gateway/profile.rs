@@ -12,6 +12,19 @@ use crate::tls::policy::{
 use crate::tls::verify::CertFailure;
 use std::marker::PhantomData;
 
+/// How a gateway treats client certificates, as seen from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posture {
+    /// Refuses a client without a certificate.
+    Requires,
+    /// Asks, serves a client without one, refuses an untrusted one.
+    OptionalVerified,
+    /// Asks, serves a client without one and one of any CA.
+    OptionalAnyCa,
+    /// Never asks.
+    DoesNotAsk,
+}
+
 /// The facts about a profile that do not depend on its mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProfileInfo {
@@ -126,6 +139,15 @@ pub trait Profile: Send + Sync + 'static {
         )
     }
 
+    /// How `mode` treats clients as seen from outside (a client without a
+    /// certificate, one of an untrusted CA), when that can be told from
+    /// outside at all; `None` (the default) for a mode whose difference
+    /// shows only in its pages or logs. The default mode is not asked: it
+    /// stands for the scenario's `client_auth`.
+    fn posture(_mode: Self::Mode) -> Option<Posture> {
+        None
+    }
+
     /// What follows when the certificate is asked for after the request
     /// ([`Enforcement::PostHandshake`]); only profiles with such a mode
     /// override it.
@@ -234,6 +256,7 @@ pub(super) trait DynProfile: Sync {
     fn expectations_fall_back_to(&self) -> Option<&'static str>;
     fn requires_named_issuer(&self, mode: &str) -> bool;
     fn online_revocation(&self, mode: &str) -> &'static [RevocationCheck];
+    fn posture(&self, mode: &str) -> Option<Posture>;
 }
 
 /// The erasing adapter; `fn() -> P` keeps it `Sync` whatever `P` holds.
@@ -297,5 +320,8 @@ impl<P: Profile> DynProfile for Erased<P> {
     }
     fn online_revocation(&self, mode: &str) -> &'static [RevocationCheck] {
         P::online_revocation(typed(mode))
+    }
+    fn posture(&self, mode: &str) -> Option<Posture> {
+        P::posture(typed(mode))
     }
 }

@@ -17,6 +17,7 @@
 //! runner ignores `body_contains` for `real:openssl` (status and alerts are
 //! still judged).
 
+mod backend;
 pub mod bounded;
 pub mod client;
 mod error;
@@ -35,6 +36,7 @@ use crate::scenario::schema::ScenarioFile;
 use crate::tls::Timeouts;
 
 pub use crate::interrupt::group_members;
+pub use backend::{RealClient, RealGateway, RealMiddleboxBackend};
 pub use error::{FillerCaError, RealError, Unsupported};
 pub use render::{render, RealKind, RenderedGateway, APACHE_MODULES};
 pub use server::{RealServer, LOG_TIMEOUT, START_TIMEOUT};

@@ -51,6 +51,15 @@ enum With {
     Run(&'static str),
     /// A fixed value.
     Value(&'static str),
+    /// A log file of the run directory, unless logging is off or goes to
+    /// stderr or syslog (kept as written).
+    Log(&'static str),
+}
+
+/// Log targets that write no file of their own: kept as written.
+fn writes_no_file(arg: &str) -> bool {
+    let arg = arg.trim_matches(|c| c == '"' || c == ';');
+    arg == "off" || arg == "stderr" || arg.starts_with("syslog:") || arg == "/dev/null"
 }
 
 /// Directives (case-insensitive) whose first argument is rewritten.
@@ -66,7 +75,15 @@ fn directives(kind: RealKind) -> Option<&'static [(&'static str, With)]> {
             ("ssl_crl", Pki("root.crl")),
             ("pid", Run("nginx.pid")),
             ("error_log", Value("stderr")),
+            ("access_log", Log("access.log")),
             ("daemon", Value("off")),
+            // Directories nginx creates at start: inside the run directory,
+            // never on the machine (a user's `/run/gateway` would be made).
+            ("client_body_temp_path", Run("client_body_temp")),
+            ("proxy_temp_path", Run("proxy_temp")),
+            ("fastcgi_temp_path", Run("fastcgi_temp")),
+            ("uwsgi_temp_path", Run("uwsgi_temp")),
+            ("scgi_temp_path", Run("scgi_temp")),
         ],
         RealKind::Haproxy => &[("bind", Address), ("pidfile", Run("haproxy.pid"))],
         RealKind::Apache => &[
@@ -76,8 +93,13 @@ fn directives(kind: RealKind) -> Option<&'static [(&'static str, With)]> {
             ("sslcertificatekeyfile", Pki("gw.key")),
             ("sslcacertificatefile", Pki("root.crt")),
             ("sslcarevocationfile", Pki("root.crl")),
+            // Relative paths of the file resolve against the run directory.
+            ("serverroot", Run("")),
             ("pidfile", Run("apache.pid")),
-            ("errorlog", Run("error.log")),
+            ("errorlog", Log("error.log")),
+            ("customlog", Log("access.log")),
+            ("transferlog", Log("access.log")),
+            ("scoreboardfile", Run("apache.scoreboard")),
             ("defaultruntimedir", Run("")),
         ],
         _ => return None,
@@ -138,6 +160,8 @@ pub fn rewrite(
                     With::Pki(f) => pki.join(f).display().to_string(),
                     With::Run(f) => run_dir.join(f).display().to_string(),
                     With::Value(v) => v.to_string(),
+                    With::Log(_) if writes_no_file(arg) => arg.trim_end_matches(';').to_string(),
+                    With::Log(f) => run_dir.join(f).display().to_string(),
                 };
                 let new = format!("{new}{tail}");
                 if *arg != new {
@@ -197,7 +221,13 @@ pub fn command(
     let mut cmd = match kind {
         RealKind::Nginx => {
             let mut c = std::process::Command::new("nginx");
-            c.arg("-c").arg(conf).arg("-p").arg(run_dir);
+            // `-e`: the log of the start itself, before the file is read
+            // (otherwise the compiled-in /var/log/nginx/error.log).
+            c.arg("-c")
+                .arg(conf)
+                .arg("-p")
+                .arg(run_dir)
+                .args(["-e", "stderr"]);
             c
         }
         RealKind::Haproxy => {
@@ -246,6 +276,53 @@ mod tests {
         assert!(got.text.contains("  ssl_verify_client on;"));
         assert_eq!(got.rewrites.len(), 3);
         assert_eq!(got.rewrites[0].line, 2);
+    }
+
+    #[test]
+    fn paths_a_program_creates_at_start_land_in_the_run_directory() {
+        let nginx = "http {\n  client_body_temp_path /run/gateway;\n  access_log /var/log/nginx/a.log combined;\n  access_log off;\n  server {\n    listen 443 ssl;\n  }\n}\n";
+        let got = rewrite(
+            RealKind::Nginx,
+            Path::new("n.conf"),
+            nginx,
+            9000,
+            Path::new("/p"),
+            Path::new("/r"),
+        )
+        .expect("rewritten");
+        assert!(
+            got.text
+                .contains("client_body_temp_path /r/client_body_temp;"),
+            "{}",
+            got.text
+        );
+        assert!(
+            got.text.contains("access_log /r/access.log combined;"),
+            "{}",
+            got.text
+        );
+        assert!(got.text.contains("access_log off;"), "{}", got.text);
+        let apache =
+            "ServerRoot \"/run/gateway\"\nCustomLog ${APACHE_LOG_DIR}/x.log combined\nListen 443\n";
+        let got = rewrite(
+            RealKind::Apache,
+            Path::new("a.conf"),
+            apache,
+            9000,
+            Path::new("/p"),
+            Path::new("/r"),
+        )
+        .expect("rewritten");
+        assert!(
+            got.text.contains("ServerRoot /r/\n") || got.text.contains("ServerRoot /r\n"),
+            "{}",
+            got.text
+        );
+        assert!(
+            got.text.contains("CustomLog /r/access.log combined"),
+            "{}",
+            got.text
+        );
     }
 
     #[test]

@@ -92,6 +92,7 @@ mod tests {
             observation: None,
             duration_ms: 1.0,
             not_run_reason: None,
+            adjusted: Vec::new(),
         }
     }
 

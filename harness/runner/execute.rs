@@ -1,15 +1,18 @@
 //! Running scenarios: one case per scenario x profile x TLS version, bounded
 //! concurrency, every case under a time limit.
 
-use super::report::{CaseResult, Interruption, RunReport};
-use crate::case::{run_case, CaseError};
+use super::report::{AdjustedField, CaseResult, Interruption, RunReport};
+use super::target::TargetBackend;
+use crate::backend::{Backend, BuiltinGateway, CaseInput, Observing};
+use crate::case::CaseError;
 use crate::gateway::ProfileKind;
 use crate::interrupt::CancelToken;
 use crate::observation::TlsVersion;
 use crate::oracle::{judge, Diff, Verdict};
 use crate::pki::{Pki, PkiError};
-use crate::real::client::{run_case_real_client, RealClientKind};
-use crate::real::{run_case_real, RealKind};
+use crate::real::client::RealClientKind;
+use crate::real::{RealClient, RealGateway, RealKind, RealMiddleboxBackend};
+use crate::scenario::schema::Expectation;
 use crate::scenario::Scenario;
 use crate::tls::Timeouts;
 use std::sync::Arc;
@@ -41,6 +44,9 @@ pub struct RunOptions {
     pub shard: Option<super::shard::Shard>,
     /// The built-in client, or a real client program (`run --client`).
     pub client: ClientSelection,
+    /// A backend of the caller's own, in place of the one `gateway`,
+    /// `client` and `middlebox` select.
+    pub backend: Option<Arc<dyn Backend>>,
 }
 
 /// Who makes the request (`run --client`).
@@ -77,7 +83,7 @@ pub enum GatewaySelection {
     Real(RealKind),
     /// A gateway someone else runs, configured with a PKI from `pki
     /// generate`, judged by one profile's expectations.
-    External(Arc<crate::case::ExternalTarget>),
+    External(Arc<super::target::ExternalTarget>),
 }
 
 impl GatewaySelection {
@@ -90,22 +96,66 @@ impl GatewaySelection {
             .and_then(RealKind::from_name)
             .map(GatewaySelection::Real)
     }
+}
 
-    /// The name reports show in the profile column for a case of `profile`.
-    pub fn case_label(&self, profile: ProfileKind) -> String {
-        match self {
-            GatewaySelection::Builtin => profile.name().to_string(),
-            GatewaySelection::Real(kind) => format!("{kind} ({profile})"),
-            GatewaySelection::External(t) => format!("{} ({profile})", t.url),
-        }
+/// A real client with a gateway other than the built-in ones, or with a real
+/// middlebox: not built, every case SKIP with the reason.
+#[derive(Debug)]
+struct Unrunnable {
+    gateway: Arc<dyn Backend>,
+    client: RealClientKind,
+}
+
+impl Backend for Unrunnable {
+    fn label(&self, profile: ProfileKind) -> String {
+        format!("{} + {}", self.gateway.label(profile), self.client)
     }
 
-    /// The one profile whose expectations apply, when not every built-in runs.
-    fn single_profile(&self) -> Option<(String, ProfileKind)> {
-        match self {
-            GatewaySelection::Builtin => None,
-            GatewaySelection::Real(kind) => Some((kind.to_string(), kind.profile())),
-            GatewaySelection::External(t) => Some((t.url.clone(), t.profile)),
+    fn judged_by(&self) -> Option<(String, ProfileKind)> {
+        self.gateway.judged_by()
+    }
+
+    fn refuses(&self, _case: &CaseInput<'_>, _expected: &Expectation) -> Option<String> {
+        Some(format!(
+            "{} runs against the built-in gateways, without a real middlebox",
+            self.client
+        ))
+    }
+
+    fn observe<'a>(&'a self, _case: CaseInput<'a>) -> Observing<'a> {
+        Box::pin(async { unreachable!("an Unrunnable backend refuses every case first") })
+    }
+}
+
+impl RunOptions {
+    /// Where the cases run: [`RunOptions::backend`] when set, else the
+    /// backend the gateway, client and middlebox selections make.
+    pub fn backend(&self) -> Arc<dyn Backend> {
+        if let Some(backend) = &self.backend {
+            return backend.clone();
+        }
+        let gateway: Arc<dyn Backend> = match (&self.gateway, self.middlebox) {
+            (GatewaySelection::Builtin, None) => Arc::new(BuiltinGateway),
+            (GatewaySelection::Real(kind), None) => Arc::new(RealGateway(*kind)),
+            (GatewaySelection::Builtin, Some(middlebox)) => Arc::new(RealMiddleboxBackend {
+                middlebox,
+                gateway: None,
+            }),
+            (GatewaySelection::Real(kind), Some(middlebox)) => Arc::new(RealMiddleboxBackend {
+                middlebox,
+                gateway: Some(RealGateway(*kind)),
+            }),
+            (GatewaySelection::External(target), middlebox) => Arc::new(TargetBackend {
+                target: target.clone(),
+                middlebox,
+            }),
+        };
+        match (&self.gateway, self.client, self.middlebox) {
+            (_, ClientSelection::Builtin, _) => gateway,
+            (GatewaySelection::Builtin, ClientSelection::Real(kind), None) => {
+                Arc::new(RealClient(kind))
+            }
+            (_, ClientSelection::Real(client), _) => Arc::new(Unrunnable { gateway, client }),
         }
     }
 }
@@ -124,6 +174,7 @@ impl Default for RunOptions {
             cancel: CancelToken::global(),
             shard: None,
             client: ClientSelection::Builtin,
+            backend: None,
         }
     }
 }
@@ -172,8 +223,12 @@ pub struct ScenarioPlan {
 
 /// Every case of `scenario` under `opts`, and the profiles it does not run on.
 pub fn plan(scenario: &Scenario, opts: &RunOptions) -> ScenarioPlan {
+    plan_on(scenario, opts, opts.backend().as_ref())
+}
+
+fn plan_on(scenario: &Scenario, opts: &RunOptions, backend: &dyn Backend) -> ScenarioPlan {
     let (run, not_run) = scenario.profiles_to_run();
-    let single = opts.gateway.single_profile();
+    let single = backend.judged_by();
     let mut skipped: Vec<(String, String)> = match &single {
         None => not_run
             .iter()
@@ -232,270 +287,88 @@ pub fn generate_pkis(scenarios: &[&Scenario]) -> Result<Vec<Arc<Pki>>, PkiError>
         .collect()
 }
 
-/// Run one case on the built-in profile and judge it.
-pub async fn run_one(
+/// Run one case on `backend` and judge it by `profile`'s expectations: the
+/// one place a [`CaseResult`] is built. The backend may refuse the case
+/// (SKIP with its reason), adjust the expectation (each adjustment is
+/// reported with its reason) and add differences of its own.
+pub async fn run_case(
+    backend: &dyn Backend,
     scenario: &Scenario,
     pki: &Pki,
     profile: ProfileKind,
     tls: TlsVersion,
     timeouts: Timeouts,
 ) -> CaseResult {
-    run_one_on(
-        scenario,
-        pki,
-        profile,
-        tls,
-        timeouts,
-        &GatewaySelection::Builtin,
-    )
-    .await
-}
-
-/// Run one case on `gateway` (built-in or a real process) and judge it by
-/// `profile`'s expectations.
-pub async fn run_one_on(
-    scenario: &Scenario,
-    pki: &Pki,
-    profile: ProfileKind,
-    tls: TlsVersion,
-    timeouts: Timeouts,
-    gateway: &GatewaySelection,
-) -> CaseResult {
-    run_one_with(
-        scenario,
-        pki,
-        profile,
-        tls,
-        timeouts,
-        Actors {
-            gateway,
-            client: ClientSelection::Builtin,
-            middlebox: None,
-        },
-    )
-    .await
-}
-
-/// Who takes part in a case besides the scenario's own built-in pieces:
-/// the gateway, the client (`run --client`) and a real middlebox in place
-/// of the scenario's built-in one (`run --middlebox`).
-#[derive(Debug, Clone, Copy)]
-pub struct Actors<'a> {
-    pub gateway: &'a GatewaySelection,
-    pub client: ClientSelection,
-    pub middlebox: Option<crate::real::middlebox::RealMiddlebox>,
-}
-
-/// Run one case with `actors` and judge it by `profile`'s expectations. A
-/// real client runs against the built-in gateway of `profile` without a
-/// middlebox (any other combination is not built: SKIP with the reason).
-pub async fn run_one_with(
-    scenario: &Scenario,
-    pki: &Pki,
-    profile: ProfileKind,
-    tls: TlsVersion,
-    timeouts: Timeouts,
-    actors: Actors<'_>,
-) -> CaseResult {
-    use crate::real::middlebox::{run_case_via, Origin};
-    let Actors {
-        gateway,
-        client,
-        middlebox,
-    } = actors;
     let started = Instant::now();
-    let mut limit = timeouts.connect
-        + timeouts.handshake
-        + timeouts.response
-        + std::time::Duration::from_secs(5);
-    let case = async {
-        match (gateway, client, middlebox) {
-            (GatewaySelection::Builtin, ClientSelection::Real(kind), None) => {
-                run_case_real_client(pki, &scenario.file, profile, tls, timeouts, kind).await
-            }
-            (_, ClientSelection::Real(kind), _) => Err(CaseError::Unsupported(format!(
-                "{kind} runs against the built-in gateways, without a real middlebox"
-            ))),
-            (GatewaySelection::Builtin, _, Some(mb)) => {
-                run_case_via(
-                    pki,
-                    &scenario.file,
-                    Origin::Builtin(profile),
-                    mb,
-                    tls,
-                    timeouts,
-                )
-                .await
-            }
-            (GatewaySelection::Real(kind), _, Some(mb)) => {
-                run_case_via(pki, &scenario.file, Origin::Real(*kind), mb, tls, timeouts).await
-            }
-            (GatewaySelection::External(_), _, Some(mb)) if scenario.file.middlebox.is_some() => {
-                Err(CaseError::Unsupported(format!(
-                    "{mb} runs in front of a built-in or real gateway, not an external target"
-                )))
-            }
-            (GatewaySelection::Builtin, _, _) => {
-                run_case(pki, &scenario.file, profile, tls, timeouts).await
-            }
-            (GatewaySelection::Real(kind), _, _) => {
-                run_case_real(pki, &scenario.file, *kind, tls, timeouts).await
-            }
-            (GatewaySelection::External(target), _, _) => {
-                super::adapt::run_case(target, scenario, profile, tls, timeouts).await
-            }
-        }
-    };
-    if middlebox.is_some() && scenario.file.middlebox.is_some() {
-        // Starting and stopping the middlebox.
-        limit += crate::real::middlebox::START_TIMEOUT + std::time::Duration::from_secs(5);
-    }
-    if matches!(gateway, GatewaySelection::Real(_)) {
-        // Starting and stopping the process.
-        limit += crate::real::START_TIMEOUT
-            + crate::real::LOG_TIMEOUT
-            + std::time::Duration::from_secs(5);
-    }
-    if let ClientSelection::Real(kind) = client {
-        let expected = scenario.expectation(profile.name(), tls);
-        if expected.client_error.is_some()
-            || expected.alert_sent_by == Some(crate::observation::Side::Client)
-        {
-            // A failure of the built-in client's own TLS library (rustls's
-            // 64 KiB message limit, say) says nothing of another library.
-            return CaseResult {
-                scenario: scenario.id.clone(),
-                description: scenario.file.description.clone(),
-                profile: format!("{} + {kind}", gateway.case_label(profile)),
-                tls,
-                verdict: Verdict::Skip {
-                    reason: format!(
-                        "the expectation is a failure of the built-in (rustls) client itself, not of {kind}"
-                    ),
-                },
-                observation: None,
-                duration_ms: 0.0,
-                not_run_reason: None,
-            };
-        }
-        // Starting the program (a browser) and the gateway's last records.
-        limit +=
-            crate::real::client::client_timeout(kind, timeouts) + std::time::Duration::from_secs(5);
-    }
-    let outcome = tokio::time::timeout(limit, case).await;
-    let (verdict, observation) = match outcome {
-        Err(_) => (
-            Verdict::Hang {
-                stage: "case".into(),
-            },
-            None,
-        ),
-        Ok(Err(CaseError::Unsupported(why))) => (Verdict::Skip { reason: why }, None),
-        Ok(Err(setup)) => (
-            Verdict::Fail {
-                diffs: vec![Diff {
-                    field: "setup".into(),
-                    expected: "a runnable case".into(),
-                    got: setup.to_string(),
-                }],
-            },
-            None,
-        ),
-        Ok(Ok(obs)) => {
-            let mut expected = scenario.expectation(profile.name(), tls);
-            if matches!(client, ClientSelection::Real(_)) {
-                // The alert a real client received is known only by the
-                // gateway's record (and the program's text): the outcome,
-                // the certificate sent and the status are what is judged.
-                expected.client_error = None;
-            }
-            if matches!(gateway, GatewaySelection::Real(RealKind::Openssl)) {
-                // s_server -www answers with its own status page: the body
-                // text cannot match (see crate::real).
-                expected.body_contains = None;
-            }
-            if let GatewaySelection::External(target) = gateway {
-                expected = super::adapt::for_target(expected);
-                let mut verdict = judge(&expected, &obs);
-                let extra =
-                    super::adapt::ca_names_diff(&scenario.file, &expected, &target.facts, &obs);
-                if let Some(diff) = extra {
-                    verdict = match verdict {
-                        Verdict::Pass => Verdict::Fail { diffs: vec![diff] },
-                        Verdict::Fail { mut diffs } => {
-                            diffs.push(diff);
-                            Verdict::Fail { diffs }
-                        }
-                        other => other,
-                    };
-                }
-                return CaseResult {
-                    scenario: scenario.id.clone(),
-                    description: scenario.file.description.clone(),
-                    profile: gateway.case_label(profile),
-                    tls,
-                    verdict,
-                    observation: Some(obs),
-                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-                    not_run_reason: None,
-                };
-            }
-            let mut verdict = judge(&expected, &obs);
-            if let Some(perf) = &scenario.file.expect.performance {
-                verdict = with_performance(verdict, scenario, pki, tls, perf, gateway);
-            }
-            (verdict, Some(obs))
-        }
-    };
-    CaseResult {
+    let case = CaseInput::new(&scenario.file, pki, profile, tls, timeouts);
+    let mut expected = scenario.expectation(profile.name(), tls);
+    let result = |verdict, observation, adjusted| CaseResult {
         scenario: scenario.id.clone(),
         description: scenario.file.description.clone(),
-        profile: match client {
-            ClientSelection::Builtin => gateway.case_label(profile),
-            ClientSelection::Real(kind) => format!("{} + {kind}", gateway.case_label(profile)),
-        },
+        profile: backend.label(profile),
         tls,
         verdict,
         observation,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         not_run_reason: None,
+        adjusted,
+    };
+    if let Some(reason) = backend.refuses(&case, &expected) {
+        return result(Verdict::Skip { reason }, None, Vec::new());
     }
+    let limit = timeouts.connect
+        + timeouts.handshake
+        + timeouts.response
+        + std::time::Duration::from_secs(5)
+        + backend.extra_time(&case);
+    let (verdict, observation, adjusted) =
+        match tokio::time::timeout(limit, backend.observe(case)).await {
+            Err(_) => (
+                Verdict::Hang {
+                    stage: "case".into(),
+                },
+                None,
+                Vec::new(),
+            ),
+            Ok(Err(CaseError::Unsupported(reason))) => (Verdict::Skip { reason }, None, Vec::new()),
+            Ok(Err(setup)) => (
+                Verdict::Fail {
+                    diffs: vec![Diff {
+                        field: "setup".into(),
+                        expected: "a runnable case".into(),
+                        got: crate::error_chain::of(&setup),
+                    }],
+                },
+                None,
+                Vec::new(),
+            ),
+            Ok(Ok(obs)) => {
+                let adjusted = backend.adjust(&case, &mut expected);
+                let mut verdict = with_diffs(
+                    judge(&expected, &obs),
+                    backend.judge_more(&case, &expected, &obs),
+                );
+                if let (true, Some(perf)) = (
+                    backend.measures_performance(),
+                    &scenario.file.expect.performance,
+                ) {
+                    verdict = with_performance(verdict, scenario, pki, tls, perf);
+                }
+                let adjusted = adjusted
+                    .into_iter()
+                    .map(|a| AdjustedField {
+                        field: a.field.to_string(),
+                        reason: a.reason.to_string(),
+                    })
+                    .collect();
+                (verdict, Some(obs), adjusted)
+            }
+        };
+    result(verdict, observation, adjusted)
 }
 
-/// `verdict` with the scenario's `[expect.performance]` bounds checked: on
-/// the built-in gateway only (a real program or a target is loaded with
-/// `bench`); a missed bound is a FAIL naming both figures.
-fn with_performance(
-    verdict: Verdict,
-    scenario: &Scenario,
-    pki: &Pki,
-    tls: TlsVersion,
-    perf: &crate::scenario::schema::PerformanceExpectation,
-    gateway: &GatewaySelection,
-) -> Verdict {
-    if !matches!(gateway, GatewaySelection::Builtin) {
-        return verdict;
-    }
-    // CPU-bound for a fraction of a second: off the async workers' hands.
-    let measure = || super::performance::measure(pki, &scenario.file, tls, perf);
-    let measured = crate::tls::blocking(measure);
-    let diffs = match measured {
-        Ok(figures) => super::performance::judge(perf, &figures),
-        Err(e) => {
-            // The whole chain: "in-memory handshake: server: <why>".
-            let mut got = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                got.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            vec![Diff {
-                field: "performance".into(),
-                expected: "a measurable baseline and scenario".into(),
-                got,
-            }]
-        }
-    };
+/// `verdict` with `diffs` added: a PASS with any becomes a FAIL.
+fn with_diffs(verdict: Verdict, diffs: Vec<Diff>) -> Verdict {
     match (verdict, diffs.is_empty()) {
         (v, true) => v,
         (Verdict::Pass, false) => Verdict::Fail { diffs },
@@ -505,6 +378,31 @@ fn with_performance(
         }
         (v, false) => v,
     }
+}
+
+/// `verdict` with the scenario's `[expect.performance]` bounds checked (on
+/// a backend that measures them in process: the built-in gateway; a real
+/// program or a target is loaded with `bench`); a missed bound is a FAIL
+/// naming both figures.
+fn with_performance(
+    verdict: Verdict,
+    scenario: &Scenario,
+    pki: &Pki,
+    tls: TlsVersion,
+    perf: &crate::scenario::schema::PerformanceExpectation,
+) -> Verdict {
+    // CPU-bound for a fraction of a second: off the async workers' hands.
+    let measure = || super::performance::measure(pki, &scenario.file, tls, perf);
+    let diffs = match crate::tls::blocking(measure) {
+        Ok(figures) => super::performance::judge(perf, &figures),
+        // The whole chain: "in-memory handshake: server: <why>".
+        Err(e) => vec![Diff {
+            field: "performance".into(),
+            expected: "a measurable baseline and scenario".into(),
+            got: crate::error_chain::of(&e),
+        }],
+    };
+    with_diffs(verdict, diffs)
 }
 
 /// A rough rank of how long a scenario's cases take, for ordering only:
@@ -532,10 +430,11 @@ pub async fn run_all(
     mut on_result: impl FnMut(&CaseResult, usize, usize),
 ) -> RunReport {
     let started = Instant::now();
+    let backend = opts.backend();
     let mut report = RunReport::default();
     let mut planned = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
-        let ScenarioPlan { cases, not_run } = plan(s, opts);
+        let ScenarioPlan { cases, not_run } = plan_on(s, opts, backend.as_ref());
         if opts.shard.is_none_or(|shard| shard.owns(&s.id)) {
             for (p, reason) in not_run {
                 report.not_run.push((s.id.clone(), p, reason));
@@ -546,7 +445,7 @@ pub async fn run_all(
                 .into_iter()
                 .filter(|(profile, tls)| {
                     opts.shard.is_none_or(|shard| {
-                        let label = opts.gateway.case_label(*profile);
+                        let label = backend.label(*profile);
                         shard.owns(&format!("{} [{label} TLS{tls}]", s.id))
                     })
                 })
@@ -569,11 +468,9 @@ pub async fn run_all(
         let pki = pkis[case.scenario].clone();
         let permit = semaphore.clone();
         let timeouts = opts.timeouts;
-        let gateway = opts.gateway.clone();
-        let middlebox = opts.middlebox;
+        let backend = backend.clone();
         let capture = opts.capture.clone();
         let cancel = opts.cancel.clone();
-        let client = opts.client;
         set.spawn(async move {
             let _permit = permit.acquire_owned().await.expect("semaphore open");
             // Interrupted: start nothing more; a case in flight is dropped
@@ -581,18 +478,17 @@ pub async fn run_all(
             if cancel.is_cancelled() {
                 return None;
             }
-            let case = run_one_with(
-                &scenario,
-                &pki,
-                case.profile,
-                case.tls,
-                timeouts,
-                Actors {
-                    gateway: &gateway,
-                    client,
-                    middlebox,
-                },
-            );
+            let case = async move {
+                run_case(
+                    backend.as_ref(),
+                    &scenario,
+                    &pki,
+                    case.profile,
+                    case.tls,
+                    timeouts,
+                )
+                .await
+            };
             let case = async move {
                 match capture {
                     None => case.await,
@@ -636,6 +532,7 @@ pub async fn run_all(
                     observation: None,
                     duration_ms: 0.0,
                     not_run_reason: None,
+                    adjusted: Vec::new(),
                 };
                 on_result(&result, done, total);
                 report.results.push(result);

@@ -1,6 +1,5 @@
 //! Running scenarios: selection, concurrency, timeouts, reports.
 
-pub mod adapt;
 pub mod captures;
 pub mod client_fidelity;
 pub mod execute;
@@ -14,7 +13,5 @@ pub mod report;
 pub mod shard;
 pub mod target;
 pub mod trace;
-pub mod verdicts;
 
-pub use execute::{run_all, run_one, run_one_on, GatewaySelection, RunOptions};
-pub use execute::{run_one_with, Actors, ClientSelection};
+pub use execute::{run_all, run_case, ClientSelection, GatewaySelection, RunOptions};

@@ -25,6 +25,17 @@ pub struct CaseResult {
     pub duration_ms: f64,
     /// Why the case did not run, when it was skipped before connecting.
     pub not_run_reason: Option<String>,
+    /// Expectation fields the backend did not judge, each with its reason
+    /// (a target's own success page, a program's own status page).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adjusted: Vec<AdjustedField>,
+}
+
+/// An expectation field a backend did not judge, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdjustedField {
+    pub field: String,
+    pub reason: String,
 }
 
 impl CaseResult {
@@ -155,9 +166,16 @@ impl RunReport {
     }
 
     /// One row per case (id, profile, TLS, verdict, outcome), each failing
-    /// row followed by its diffs, then the profiles not run, then
-    /// `N passed, N failed, N skipped, N hung`. ANSI colours only if `color`.
+    /// row followed by its diffs, then the profiles not run (one line per
+    /// reason with its count), then `N passed, N failed, N skipped, N hung`.
+    /// ANSI colours only if `color`.
     pub fn render_table(&self, color: bool) -> String {
+        self.render_table_with(color, false)
+    }
+
+    /// As [`RunReport::render_table`]; `verbose` lists every scenario and
+    /// profile not run instead of a count per reason.
+    pub fn render_table_with(&self, color: bool, verbose: bool) -> String {
         let paint = |code: &str, text: &str| {
             if color {
                 format!("{code}{text}{RESET}")
@@ -210,12 +228,23 @@ impl RunReport {
                 }
             }
         }
-        for (scenario, profiles, reason) in self.not_run_grouped() {
-            out.push_str(&paint(
-                DIM,
-                &format!("not run: {scenario} on {}: {reason}", profiles.join(", ")),
-            ));
-            out.push('\n');
+        if verbose {
+            for (scenario, profiles, reason) in self.not_run_grouped() {
+                out.push_str(&paint(
+                    DIM,
+                    &format!("not run: {scenario} on {}: {reason}", profiles.join(", ")),
+                ));
+                out.push('\n');
+            }
+        } else {
+            for (reason, count) in self.not_run_by_reason() {
+                let cases = if count == 1 { "case" } else { "cases" };
+                out.push_str(&paint(
+                    DIM,
+                    &format!("not run: {count} {cases}: {reason} (--verbose lists them)"),
+                ));
+                out.push('\n');
+            }
         }
         let summary = self.summary();
         let line = summary.to_string();
@@ -233,6 +262,18 @@ impl RunReport {
             out.push('\n');
         }
         out
+    }
+
+    /// `(reason, how many scenario x profile pairs)`, in first-seen order.
+    fn not_run_by_reason(&self) -> Vec<(&str, usize)> {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for (_, _, reason) in &self.not_run {
+            match counts.iter_mut().find(|(r, _)| *r == reason.as_str()) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((reason, 1)),
+            }
+        }
+        counts
     }
 
     /// `(scenario, [profiles], reason)`, in first-seen order.
@@ -278,6 +319,9 @@ impl RunReport {
                     obj.insert(extra.0.into(), extra.1);
                     if let Some(reason) = &r.not_run_reason {
                         obj.insert("not_run_reason".into(), json!(reason));
+                    }
+                    if !r.adjusted.is_empty() {
+                        obj.insert("adjusted".into(), json!(r.adjusted));
                     }
                 }
                 case
@@ -437,6 +481,7 @@ mod tests {
             verdict,
             duration_ms: 12.5,
             not_run_reason: None,
+            adjusted: Vec::new(),
         }
     }
 
@@ -554,8 +599,14 @@ mod tests {
         assert!(table.contains("HANG    timed out in handshake"), "{table}");
         assert!(table.contains("SKIP    real IIS not available"), "{table}");
         assert!(
-            table.contains("not run: nginx::no-cert on layer7, iis: no expectation"),
-            "{table}"
+            table.contains("not run: 2 cases: no expectation"),
+            "one line per reason, with its count: {table}"
+        );
+        assert!(!table.contains("nginx::no-cert on layer7"), "{table}");
+        let verbose = sample().render_table_with(false, true);
+        assert!(
+            verbose.contains("not run: nginx::no-cert on layer7, iis: no expectation"),
+            "{verbose}"
         );
         assert_eq!(lines.last(), Some(&"1 passed, 1 failed, 1 skipped, 1 hung"));
     }

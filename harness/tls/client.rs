@@ -763,14 +763,7 @@ pub fn classify_into(obs: &mut Observation, e: &(dyn std::error::Error + 'static
 }
 
 fn full_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
+    crate::error_chain::of(e)
 }
 
 /// Whether a TLS server answers on `addr` with `version`: a ClientHello

@@ -103,6 +103,10 @@ pub(crate) trait RealProgram {
     /// [`Job::inherited_fd`] in its config or environment).
     const LISTENER: Listener = Listener::BindsPort;
 
+    /// Whether it answers with a page of its own rather than the
+    /// scenario's body: then `body_contains` is not judged.
+    const SERVES_OWN_PAGE: bool = false;
+
     /// How the program is told to verify client certificates.
     type Verify: Copy;
 

@@ -51,6 +51,8 @@ impl RealProgram for Openssl {
     const PACKAGE: &'static str = "openssl";
     type Judge = gateway::haproxy::Haproxy;
     const RENDERS_RESUMPTION: bool = true;
+    /// `s_server -www` answers 200 with its own status page.
+    const SERVES_OWN_PAGE: bool = true;
 
     type Verify = Verify;
 

@@ -53,6 +53,15 @@ macro_rules! real_programs {
                 }
             }
 
+            /// Whether it answers with a page of its own instead of the
+            /// scenario's body (`openssl s_server -www`'s status page).
+            pub const fn serves_own_page(self) -> bool {
+                match self {
+                    $(RealKind::$variant =>
+                        <$module::$program as $crate::real::render::RealProgram>::SERVES_OWN_PAGE,)+
+                }
+            }
+
             /// Whether it inherits its listening socket or binds the port.
             pub const fn listener(self) -> $crate::real::render::Listener {
                 match self {

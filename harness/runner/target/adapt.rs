@@ -13,63 +13,62 @@
 //! optional mode, a CRL not loaded, another CA-names policy) runs only when
 //! the target was seen to have it.
 
-use crate::case::{CaseError, ExternalTarget, TargetFacts};
-use crate::gateway::ProfileKind;
+use super::{ExternalTarget, TargetFacts};
+use crate::backend::Adjustment;
+use crate::case::CaseError;
+use crate::gateway::{Posture, ProfileKind};
 use crate::knobs::{CaNamesPolicy, ClientAuth};
 use crate::observation::{Observation, TlsVersion};
 use crate::oracle::Diff;
 use crate::pki::{Defect, IssuedCert, Pki, PkiError, PkiSpec, Role};
 use crate::scenario::schema::{Expectation, ScenarioFile, SelectionPolicy};
-use crate::scenario::Scenario;
 use crate::tls::client::{name_to_string, ClientKind, ClientSpec, WalletEntry};
 use crate::tls::Timeouts;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// How a target treats client certificates, as seen from outside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Posture {
-    /// Refuses a client without a certificate.
-    Requires,
-    /// Asks, serves a client without one, refuses an untrusted one.
-    OptionalVerified,
-    /// Asks, serves a client without one and one of any CA.
-    OptionalAnyCa,
-    /// Never asks.
-    DoesNotAsk,
+/// Why a target cannot serve a scenario as written: the case is SKIP with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unmet(pub String);
+
+/// `Unmet(format!(..))`.
+macro_rules! unmet {
+    ($($arg:tt)*) => {
+        Unmet(format!($($arg)*))
+    };
 }
 
-impl Posture {
-    fn of(facts: &TargetFacts) -> Posture {
-        if !facts.asks {
-            Posture::DoesNotAsk
-        } else if facts.requires {
-            Posture::Requires
-        } else if facts.accepts_untrusted == Some(true) {
-            Posture::OptionalAnyCa
-        } else {
-            Posture::OptionalVerified
-        }
+/// How the target was seen to treat client certificates.
+fn posture_of(facts: &TargetFacts) -> Posture {
+    if !facts.asks {
+        Posture::DoesNotAsk
+    } else if facts.requires {
+        Posture::Requires
+    } else if facts.accepts_untrusted == Some(true) {
+        Posture::OptionalAnyCa
+    } else {
+        Posture::OptionalVerified
     }
+}
 
-    fn describe(self) -> &'static str {
-        match self {
-            Posture::Requires => "the target requires a certificate",
-            Posture::OptionalVerified => {
-                "the target asks for a certificate, serves a client without one and refuses an untrusted one"
-            }
-            Posture::OptionalAnyCa => {
-                "the target asks for a certificate and serves a client without one or with one of any CA"
-            }
-            Posture::DoesNotAsk => "the target does not ask for a certificate",
+fn describe(posture: Posture) -> &'static str {
+    match posture {
+        Posture::Requires => "the target requires a certificate",
+        Posture::OptionalVerified => {
+            "the target asks for a certificate, serves a client without one and refuses an untrusted one"
         }
+        Posture::OptionalAnyCa => {
+            "the target asks for a certificate and serves a client without one or with one of any CA"
+        }
+        Posture::DoesNotAsk => "the target does not ask for a certificate",
     }
 }
 
 /// The posture a scenario's `client_auth` and mode for `profile` stand for,
 /// when it can be told from outside; `Err` names the mode it cannot.
-fn posture_needed(file: &ScenarioFile, profile: ProfileKind) -> Result<Posture, String> {
+fn posture_needed(file: &ScenarioFile, profile: ProfileKind) -> Result<Posture, Unmet> {
     let default_mode = profile.modes().first().copied();
     let mode = profile
         .mode_in(&file.server.mode)
@@ -77,14 +76,13 @@ fn posture_needed(file: &ScenarioFile, profile: ProfileKind) -> Result<Posture, 
     match (mode, file.server.client_auth) {
         (None, ClientAuth::Required) => Ok(Posture::Requires),
         (None, ClientAuth::Optional) => Ok(Posture::OptionalVerified),
-        (None, ClientAuth::None) => Ok(Posture::DoesNotAsk),
-        (Some(_), ClientAuth::None) => Ok(Posture::DoesNotAsk),
-        (Some("optional"), _) => Ok(Posture::OptionalVerified),
-        (Some("optional_no_ca"), _) => Ok(Posture::OptionalAnyCa),
-        (Some(m), _) => Err(format!(
-            "needs {profile} mode `{m}` ({}), which cannot be told from outside",
-            profile.mode_summary(m)
-        )),
+        (None, ClientAuth::None) | (Some(_), ClientAuth::None) => Ok(Posture::DoesNotAsk),
+        (Some(m), _) => profile.posture(m).ok_or_else(|| {
+            Unmet(format!(
+                "needs {profile} mode `{m}` ({}), which cannot be told from outside",
+                profile.mode_summary(m)
+            ))
+        }),
     }
 }
 
@@ -96,11 +94,11 @@ fn is_baseline_posture(file: &ScenarioFile, profile: ProfileKind) -> bool {
 
 /// The PKI a case presents: the scenario's own, with the root it trusts
 /// replaced by the target's root; or why the target cannot serve it.
-pub fn adapted_pki(file: &ScenarioFile, facts: &TargetFacts) -> Result<Pki, String> {
+pub fn adapted_pki(file: &ScenarioFile, facts: &TargetFacts) -> Result<Pki, Unmet> {
     let root = facts
         .root
         .as_ref()
-        .ok_or("the PKI directory has no root CA")?;
+        .ok_or_else(|| Unmet("the PKI directory has no root CA".into()))?;
     let trusted = trusted_root(file, facts)?;
     let mut spec = file.pki.clone();
     // A fresh root must not share its name with a CA the target knows (the
@@ -125,52 +123,48 @@ fn fresh_tag() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn describe_pki_error(e: &PkiError) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    format!("cannot mint this scenario's certificates under the root of --pki: {text}")
+fn describe_pki_error(e: &PkiError) -> Unmet {
+    unmet!(
+        "cannot mint this scenario's certificates under the root of --pki: {}",
+        crate::error_chain::of(e)
+    )
 }
 
 /// The one root the scenario's server trusts, which becomes the target's.
-fn trusted_root<'f>(file: &'f ScenarioFile, facts: &TargetFacts) -> Result<&'f str, String> {
+fn trusted_root<'f>(file: &'f ScenarioFile, facts: &TargetFacts) -> Result<&'f str, Unmet> {
     let trust = &file.server.trust;
     let theirs = format!("the root of --pki ({})", facts.root_subject);
     let [name] = &trust[..] else {
-        return Err(format!(
+        return Err(unmet!(
             "needs trust = {} ({} CAs); the target trusts one: {theirs}",
             trust.join(", "),
             trust.len()
         ));
     };
     let Some(spec) = file.pki.cert.iter().find(|c| &c.name == name) else {
-        return Err(format!(
+        return Err(unmet!(
             "needs trust = {name} (a [[bulk]] table); the target trusts {theirs}"
         ));
     };
     if spec.role != Role::Root || spec.issuer.is_some() {
-        return Err(format!(
+        return Err(unmet!(
             "needs trust = {name} (an intermediate as trust anchor); the target trusts {theirs}"
         ));
     }
     if !spec.defects.is_empty() {
         let defects: Vec<_> = spec.defects.iter().map(|d| d.as_str()).collect();
-        return Err(format!(
+        return Err(unmet!(
             "needs a trust anchor with {}; {theirs} has none",
             defects.join(", ")
         ));
     }
     if spec.path_len.is_some() || !spec.permitted_dns.is_empty() {
-        return Err(format!(
+        return Err(unmet!(
             "needs a trust anchor that constrains its subjects (pathLen or name constraints); {theirs} carries none"
         ));
     }
     if spec.validity.is_some() || spec.not_before.is_some() || spec.not_after.is_some() {
-        return Err(format!(
+        return Err(unmet!(
             "needs a trust anchor with its own validity; {theirs} is another"
         ));
     }
@@ -178,7 +172,7 @@ fn trusted_root<'f>(file: &'f ScenarioFile, facts: &TargetFacts) -> Result<&'f s
         if c.issuer.as_deref() == Some(name.as_str()) {
             for d in [Defect::PathLenExceeded, Defect::NameConstraintsViolated] {
                 if c.has(d) {
-                    return Err(format!(
+                    return Err(unmet!(
                         "needs the trusted root itself to constrain its subjects ({} on `{}`); {theirs} carries no such constraint",
                         d.as_str(),
                         c.name
@@ -186,7 +180,7 @@ fn trusted_root<'f>(file: &'f ScenarioFile, facts: &TargetFacts) -> Result<&'f s
                 }
             }
             if c.has(Defect::CrlExpired) {
-                return Err(format!(
+                return Err(unmet!(
                     "needs the root's CRL to be expired; the CRL of {theirs} written for the run is current"
                 ));
             }
@@ -197,13 +191,13 @@ fn trusted_root<'f>(file: &'f ScenarioFile, facts: &TargetFacts) -> Result<&'f s
 
 /// The CA names a scenario's server sends, as readable subjects, given that
 /// its trusted root is the target's; `Err`: a list only the harness builds.
-fn ca_names_needed(file: &ScenarioFile, facts: &TargetFacts) -> Result<Vec<String>, String> {
-    let subject_of = |name: &str| -> Result<String, String> {
+fn ca_names_needed(file: &ScenarioFile, facts: &TargetFacts) -> Result<Vec<String>, Unmet> {
+    let subject_of = |name: &str| -> Result<String, Unmet> {
         let trusted = trusted_root(file, facts)?;
         if name == trusted {
             Ok(facts.root_subject.clone())
         } else {
-            Err(format!(
+            Err(unmet!(
                 "needs CA names that include `{name}`, a CA the target does not have"
             ))
         }
@@ -225,13 +219,13 @@ fn ca_names_needed(file: &ScenarioFile, facts: &TargetFacts) -> Result<Vec<Strin
             })
         }
         CaNamesPolicy::Explicit(names) => names.iter().map(|n| subject_of(n)).collect(),
-        CaNamesPolicy::TruncateBytes(n) => Err(format!(
+        CaNamesPolicy::TruncateBytes(n) => Err(unmet!(
             "needs a CA-names list truncated to {n} bytes (Schannel), which only the harness builds"
         )),
-        CaNamesPolicy::ExtraFiller(n) => Err(format!(
+        CaNamesPolicy::ExtraFiller(n) => Err(unmet!(
             "needs {n} extra CA names (an oversized list), which only the harness builds"
         )),
-        CaNamesPolicy::FillToBytes(n) => Err(format!(
+        CaNamesPolicy::FillToBytes(n) => Err(unmet!(
             "needs a CA-names list of {n} bytes, which only the harness builds"
         )),
     }
@@ -331,13 +325,13 @@ pub fn unmet_need(
         }
     }
     if let Err(why) = trusted_root(file, facts) {
-        return Some(why);
+        return Some(why.0);
     }
     let baseline = is_baseline_posture(file, profile);
     match posture_needed(file, profile) {
-        Err(why) => return Some(why),
+        Err(why) => return Some(why.0),
         Ok(needed) if !baseline => {
-            let seen = Posture::of(facts);
+            let seen = posture_of(facts);
             if needed != seen {
                 let wanted = match needed {
                     Posture::OptionalVerified => {
@@ -349,14 +343,14 @@ pub fn unmet_need(
                     Posture::DoesNotAsk => "no certificate asked for",
                     Posture::Requires => "a certificate required",
                 };
-                return Some(format!("needs {wanted}; {}", seen.describe()));
+                return Some(format!("needs {wanted}; {}", describe(seen)));
             }
         }
         Ok(_) => {}
     }
     if facts.asks {
         match ca_names_needed(file, facts) {
-            Err(why) => return Some(why),
+            Err(why) => return Some(why.0),
             Ok(names) => {
                 let default_policy = file.server.ca_names == CaNamesPolicy::AllTrusted;
                 if !default_policy && names != facts.ca_names {
@@ -399,20 +393,19 @@ fn crl_name(facts: &TargetFacts) -> String {
         .map_or_else(|| "the root's CRL".into(), |p| p.display().to_string())
 }
 
-/// Run one case against the target: its needs checked (`Unsupported`:
-/// SKIP), its certificates minted under the target's root, its client run.
-pub async fn run_case(
+/// One case against the target: its needs checked (`Unsupported`: SKIP),
+/// its certificates minted under the target's root, its client run.
+pub(super) async fn observe(
     target: &ExternalTarget,
-    scenario: &Scenario,
+    file: &ScenarioFile,
     profile: ProfileKind,
     version: TlsVersion,
     timeouts: Timeouts,
 ) -> Result<Observation, CaseError> {
-    let file = &scenario.file;
     if let Some(why) = unmet_need(file, profile, version, &target.facts) {
         return Err(CaseError::Unsupported(why));
     }
-    let pki = adapted_pki(file, &target.facts).map_err(CaseError::Unsupported)?;
+    let pki = adapted_pki(file, &target.facts).map_err(|e| CaseError::Unsupported(e.0))?;
     if target.facts.accepts_revoked == Some(false)
         && target.facts.accepts_via_intermediate == Some(false)
     {
@@ -476,15 +469,25 @@ fn minted_intermediate_sent(file: &ScenarioFile, pki: &Pki) -> Option<String> {
 
 /// The expectation for a target: the page a target serves on success is its
 /// own, and its log is not read.
-pub fn for_target(mut expected: Expectation) -> Expectation {
+pub(super) fn for_target(expected: &mut Expectation) -> Vec<Adjustment> {
+    let mut adjusted = Vec::new();
     if expected
         .http_status
         .is_some_and(|s| (200..300).contains(&s))
+        && expected.body_contains.take().is_some()
     {
-        expected.body_contains = None;
+        adjusted.push(Adjustment {
+            field: "body_contains",
+            reason: "the page a target serves on success is its own",
+        });
     }
-    expected.log_contains = None;
-    expected
+    if expected.log_contains.take().is_some() {
+        adjusted.push(Adjustment {
+            field: "log_contains",
+            reason: "a target's log is not read",
+        });
+    }
+    adjusted
 }
 
 /// The CA names a case expected of the target but did not see (a scenario

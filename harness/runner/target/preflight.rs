@@ -3,7 +3,7 @@
 //! TLS and presents a certificate from the PKI it is said to be configured
 //! with. Otherwise every case would fail for one reason the report hides.
 
-use crate::case::ExternalTarget;
+use super::ExternalTarget;
 use crate::gateway::ProfileKind;
 use crate::observation::TlsVersion;
 use crate::pki::{Pki, PkiError};

@@ -4,9 +4,9 @@
 //! the profile expects, so a misconfiguration reads as one line.
 
 use super::adapt::accepted;
-use super::report::{CaseResult, RunReport};
-use crate::case::TargetFacts;
+use super::TargetFacts;
 use crate::oracle::{summarize, Verdict};
+use crate::runner::report::{CaseResult, RunReport};
 use serde::Serialize;
 
 /// One behaviour's verdict.
