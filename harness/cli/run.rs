@@ -199,24 +199,19 @@ pub fn run(args: RunArgs) -> Result<i32> {
         eprintln!("no scenario selected");
         return Ok(exit_codes::NO_SCENARIO_SELECTED);
     }
-    let pkis = execute::generate_pkis(&selected)?;
     let bar = progress_bar(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
             .expect("static template")
             .progress_chars("=> "),
     );
-    let report = rt.block_on(execute::run_all(
-        &selected,
-        &pkis,
-        &opts,
-        |r, done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-            bar.set_message(r.scenario.clone());
-        },
-    ));
+    let report = rt.block_on(execute::run_catalog(&selected, &opts, |r, done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(r.scenario.clone());
+    }));
     bar.finish_and_clear();
+    let report = report?;
     if let Some(i) = &report.interrupted {
         eprintln!("{i}");
     } else if report.results.is_empty() && args.shard.is_none() {

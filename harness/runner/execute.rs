@@ -303,15 +303,16 @@ pub async fn run_case(
     let case = CaseInput::new(&scenario.file, pki, profile, tls, timeouts);
     let mut expected = scenario.expectation(profile.name(), tls);
     let result = |verdict, observation, adjusted| CaseResult {
-        scenario: scenario.id.clone(),
-        description: scenario.file.description.clone(),
-        profile: backend.label(profile),
-        tls,
-        verdict,
         observation,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        not_run_reason: None,
         adjusted,
+        ..CaseResult::new(
+            &scenario.id,
+            &scenario.file.description,
+            backend.label(profile),
+            tls,
+            verdict,
+        )
     };
     if let Some(reason) = backend.refuses(&case, &expected) {
         return result(Verdict::Skip { reason }, None, Vec::new());
@@ -405,6 +406,29 @@ fn with_performance(
     with_diffs(verdict, diffs)
 }
 
+/// The result of a case whose scenario's PKI could not be generated.
+fn pki_failure(
+    scenario: &Scenario,
+    backend: &dyn Backend,
+    case: &PlannedCase,
+    why: String,
+) -> CaseResult {
+    let verdict = Verdict::Fail {
+        diffs: vec![Diff {
+            field: "pki".into(),
+            expected: "a PKI generated from the scenario".into(),
+            got: why,
+        }],
+    };
+    CaseResult::new(
+        &scenario.id,
+        &scenario.file.description,
+        backend.label(case.profile),
+        case.tls,
+        verdict,
+    )
+}
+
 /// A rough rank of how long a scenario's cases take, for ordering only:
 /// a performance measurement runs rounds of handshakes for a second or
 /// two; a hanging responder is waited out for the scenario's timeout.
@@ -421,13 +445,84 @@ fn expected_wait(scenario: &Scenario) -> u64 {
     }
 }
 
-/// Run every selected case; `on_result` sees each result as it finishes
-/// (progress). PKIs must come from [`generate_pkis`] for the same scenarios.
+/// Run every selected case with PKIs the caller generated
+/// ([`generate_pkis`], for the same scenarios); `on_result` sees each result
+/// as it finishes (progress).
 pub async fn run_all(
     scenarios: &[&Scenario],
     pkis: &[Arc<Pki>],
     opts: &RunOptions,
+    on_result: impl FnMut(&CaseResult, usize, usize),
+) -> RunReport {
+    run_planned(scenarios, Some(pkis), opts, on_result).await
+}
+
+/// Run every selected case, each scenario's PKI generated when its first
+/// case starts (off the async workers, so generation runs on both cores
+/// alongside the cases) and dropped when its last case ends: memory follows
+/// the cases in flight, not the catalog. `on_result` sees each result as it
+/// finishes. A PKI that cannot be generated is bad input naming the
+/// scenario file: the first such error is returned once the run ends.
+pub async fn run_catalog(
+    scenarios: &[&Scenario],
+    opts: &RunOptions,
+    on_result: impl FnMut(&CaseResult, usize, usize),
+) -> Result<RunReport, PkiError> {
+    let failed = Arc::new(std::sync::Mutex::new(None));
+    let report = run_planned_with(scenarios, None, opts, on_result, failed.clone()).await;
+    let error = failed.lock().expect("PKI error lock").take();
+    match error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+/// One scenario as its cases share it: the PKI made once, by the first case
+/// that needs it, and freed with the last case that holds the slot.
+struct ScenarioSlot {
+    scenario: Scenario,
+    pki: tokio::sync::OnceCell<Arc<Pki>>,
+}
+
+impl ScenarioSlot {
+    async fn pki(&self, failed: &std::sync::Mutex<Option<PkiError>>) -> Result<Arc<Pki>, String> {
+        let s = &self.scenario;
+        let generated = self
+            .pki
+            .get_or_try_init(|| async {
+                crate::tls::blocking(|| {
+                    Pki::generate_with_source(&s.file.pki, &s.path.display().to_string(), &s.source)
+                })
+                .map(Arc::new)
+            })
+            .await;
+        match generated {
+            Ok(pki) => Ok(pki.clone()),
+            Err(e) => {
+                let text = crate::error_chain::of(&e);
+                failed.lock().expect("PKI error lock").get_or_insert(e);
+                Err(text)
+            }
+        }
+    }
+}
+
+async fn run_planned(
+    scenarios: &[&Scenario],
+    pkis: Option<&[Arc<Pki>]>,
+    opts: &RunOptions,
+    on_result: impl FnMut(&CaseResult, usize, usize),
+) -> RunReport {
+    let failed = Arc::new(std::sync::Mutex::new(None));
+    run_planned_with(scenarios, pkis, opts, on_result, failed).await
+}
+
+async fn run_planned_with(
+    scenarios: &[&Scenario],
+    pkis: Option<&[Arc<Pki>]>,
+    opts: &RunOptions,
     mut on_result: impl FnMut(&CaseResult, usize, usize),
+    failed: Arc<std::sync::Mutex<Option<PkiError>>>,
 ) -> RunReport {
     let started = Instant::now();
     let backend = opts.backend();
@@ -461,11 +556,24 @@ pub async fn run_all(
     // the cores around them instead of leaving a tail of one or two.
     planned.sort_by_key(|c| std::cmp::Reverse(expected_wait(scenarios[c.scenario])));
     let total = planned.len();
+    let slots: Vec<Arc<ScenarioSlot>> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            Arc::new(ScenarioSlot {
+                scenario: (*s).clone(),
+                pki: match pkis {
+                    Some(given) => tokio::sync::OnceCell::new_with(Some(given[i].clone())),
+                    None => tokio::sync::OnceCell::new(),
+                },
+            })
+        })
+        .collect();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     for case in planned {
-        let scenario = (*scenarios[case.scenario]).clone();
-        let pki = pkis[case.scenario].clone();
+        let slot = slots[case.scenario].clone();
+        let failed = failed.clone();
         let permit = semaphore.clone();
         let timeouts = opts.timeouts;
         let backend = backend.clone();
@@ -479,15 +587,21 @@ pub async fn run_all(
                 return None;
             }
             let case = async move {
-                run_case(
-                    backend.as_ref(),
-                    &scenario,
-                    &pki,
-                    case.profile,
-                    case.tls,
-                    timeouts,
-                )
-                .await
+                let scenario = &slot.scenario;
+                match slot.pki(&failed).await {
+                    Ok(pki) => {
+                        run_case(
+                            backend.as_ref(),
+                            scenario,
+                            &pki,
+                            case.profile,
+                            case.tls,
+                            timeouts,
+                        )
+                        .await
+                    }
+                    Err(why) => pki_failure(scenario, backend.as_ref(), &case, why),
+                }
             };
             let case = async move {
                 match capture {
@@ -506,6 +620,8 @@ pub async fn run_all(
             }
         });
     }
+    // Each scenario (and its PKI) now lives only as long as its cases.
+    drop(slots);
     let mut done = 0;
     while let Some(joined) = set.join_next().await {
         match joined {
@@ -517,23 +633,14 @@ pub async fn run_all(
             }
             Err(e) => {
                 done += 1;
-                let result = CaseResult {
-                    scenario: "<internal>".into(),
-                    description: String::new(),
-                    profile: String::new(),
-                    tls: TlsVersion::Tls13,
-                    verdict: Verdict::Fail {
-                        diffs: vec![Diff {
-                            field: "internal".into(),
-                            expected: "case completes".into(),
-                            got: e.to_string(),
-                        }],
-                    },
-                    observation: None,
-                    duration_ms: 0.0,
-                    not_run_reason: None,
-                    adjusted: Vec::new(),
+                let verdict = Verdict::Fail {
+                    diffs: vec![Diff {
+                        field: "internal".into(),
+                        expected: "case completes".into(),
+                        got: e.to_string(),
+                    }],
                 };
+                let result = CaseResult::new("<internal>", "", "", TlsVersion::Tls13, verdict);
                 on_result(&result, done, total);
                 report.results.push(result);
             }

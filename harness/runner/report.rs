@@ -39,6 +39,27 @@ pub struct AdjustedField {
 }
 
 impl CaseResult {
+    /// A result with no observation, no time and nothing adjusted.
+    pub fn new(
+        scenario: impl Into<String>,
+        description: impl Into<String>,
+        profile: impl Into<String>,
+        tls: TlsVersion,
+        verdict: Verdict,
+    ) -> Self {
+        CaseResult {
+            scenario: scenario.into(),
+            description: description.into(),
+            profile: profile.into(),
+            tls,
+            verdict,
+            observation: None,
+            duration_ms: 0.0,
+            not_run_reason: None,
+            adjusted: Vec::new(),
+        }
+    }
+
     /// `nginx::no-cert [nginx TLS1.3]`: the JUnit test name.
     pub fn case_name(&self) -> String {
         format!("{} [{} TLS{}]", self.scenario, self.profile, self.tls)
