@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
         "knobs",
         "observation",
         "interrupt",
+        "process",
     ],
     &["pki"],
     &["tls", "capture", "revocation"],

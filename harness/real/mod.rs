@@ -23,6 +23,7 @@ mod error;
 mod identity;
 mod kind;
 pub mod middlebox;
+pub mod process;
 pub mod render;
 mod server;
 mod spawn;
@@ -34,8 +35,8 @@ use crate::pki::Pki;
 use crate::scenario::schema::ScenarioFile;
 use crate::tls::Timeouts;
 
-pub use crate::interrupt::group_members;
 pub use error::{FillerCaError, RealError, Unsupported};
+pub use process::group_members;
 pub use render::{render, RealKind, RenderedGateway, APACHE_MODULES};
 pub use server::{RealServer, LOG_TIMEOUT, START_TIMEOUT};
 
