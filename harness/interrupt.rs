@@ -301,7 +301,8 @@ impl Drop for Registered {
     }
 }
 
-// Where they were before `process` held them.
+// The primitives the clean-up is made of, at the paths they had before
+// `process` held them.
 pub use crate::process::{group_members, kill_group};
 
 /// [`Registry::register_process_group`] on the global registry.
