@@ -36,13 +36,45 @@ pub enum CaseError {
     Mode(#[from] crate::gateway::ModeError),
     #[error("server.crls: `{0}` is not a CA of this PKI that publishes a CRL")]
     NoCrl(String),
-    /// A setup failure reported by a layer above (a real gateway process).
-    #[error("{0}")]
-    Setup(String),
+    /// A setup failure of a layer above (a real gateway, middlebox or
+    /// client program) or of a service the case starts (the revocation
+    /// responder). `source` is the typed error; `what` names the step
+    /// when the source alone does not.
+    #[error("{}{source}", setup_prefix(what))]
+    Setup {
+        what: Option<String>,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The scenario asks for something the harness cannot do yet; the case is
     /// reported as SKIP with this reason.
     #[error("unsupported: {0}")]
     Unsupported(String),
+}
+
+fn setup_prefix(what: &Option<String>) -> String {
+    what.as_ref().map(|w| format!("{w}: ")).unwrap_or_default()
+}
+
+impl CaseError {
+    /// [`CaseError::Setup`] shown as `source` alone.
+    pub fn setup(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        CaseError::Setup {
+            what: None,
+            source: source.into(),
+        }
+    }
+
+    /// [`CaseError::Setup`] shown as `what: source`.
+    pub fn setup_in(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        CaseError::Setup {
+            what: Some(what.into()),
+            source: source.into(),
+        }
+    }
 }
 
 fn pki_error(field: &'static str) -> impl Fn(crate::pki::PkiError) -> CaseError {
@@ -280,7 +312,7 @@ pub fn start_responder(
     };
     let responder =
         crate::revocation::Responder::start(pki, spec.responder(), &spec.unknown_to_responder)
-            .map_err(|e| CaseError::Setup(format!("revocation responder: {e}")))?;
+            .map_err(|e| CaseError::setup_in("revocation responder", e))?;
     let url = match spec.check {
         crate::knobs::RevocationCheck::Ocsp => responder.ocsp_url(),
         _ => responder.crl_base_url(),
@@ -309,7 +341,7 @@ pub fn start_responder(
     };
     let reissued = pki
         .with_revocation_urls(urls)
-        .map_err(|e| CaseError::Setup(format!("revocation URLs: {e}")))?;
+        .map_err(|e| CaseError::setup_in("revocation URLs", e))?;
     Ok((Some(responder), server, Some(reissued)))
 }
 

@@ -18,6 +18,7 @@
 //! started through [`unblock_signals_in_child`], or SIGTERM would never
 //! reach it.
 
+use crate::process::reap_if_exited;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -270,14 +271,7 @@ impl Registry {
         let deadline = Instant::now() + within;
         let mut waiting = groups;
         while !waiting.is_empty() && Instant::now() < deadline {
-            waiting.retain(|&pid| {
-                let mut status = 0;
-                // SAFETY: waitpid on our own child's pid, non-blocking; no
-                // memory is shared. 0: still running; -1: not our child any
-                // more (its owner reaped it already).
-                let running = unsafe { libc::waitpid(pid as i32, &mut status, libc::WNOHANG) } == 0;
-                running || !group_members(pid).is_empty()
-            });
+            waiting.retain(|&pid| reap_if_exited(pid) || !group_members(pid).is_empty());
             if !waiting.is_empty() {
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -307,6 +301,10 @@ impl Drop for Registered {
     }
 }
 
+// The primitives the clean-up is made of, at the paths they had before
+// `process` held them.
+pub use crate::process::{group_members, kill_group};
+
 /// [`Registry::register_process_group`] on the global registry.
 pub fn register_process_group(pgid: u32) -> Registered {
     Registry::global().register_process_group(pgid)
@@ -315,52 +313,6 @@ pub fn register_process_group(pgid: u32) -> Registered {
 /// [`Registry::register_temp_dir`] on the global registry.
 pub fn register_temp_dir(path: &Path) -> Registered {
     Registry::global().register_temp_dir(path)
-}
-
-/// Processes (pid, state) still alive in process group `pgid`, zombies
-/// excluded (Linux: read from /proc). Empty when none or unknown.
-pub fn group_members(pgid: u32) -> Vec<(u32, char)> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid pgrp ...: comm may hold spaces and parens.
-        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let cols: Vec<&str> = after.split_whitespace().collect();
-        if cols.len() < 3 {
-            continue;
-        }
-        let state = cols[0].chars().next().unwrap_or('?');
-        if cols[2].parse::<u32>() == Ok(pgid) && state != 'Z' {
-            out.push((pid, state));
-        }
-    }
-    out
-}
-
-/// Send `signal` to process group `pgid`.
-pub fn kill_group(pgid: u32, signal: i32) {
-    if pgid == 0 || pgid > i32::MAX as u32 {
-        return;
-    }
-    // SAFETY: kill(2) with a negative pid signals a process group; no
-    // memory is involved.
-    unsafe {
-        libc::kill(-(pgid as i32), signal);
-    }
 }
 
 static GRACEFUL: AtomicUsize = AtomicUsize::new(0);

@@ -60,6 +60,7 @@ pub mod observation;
 pub mod oracle;
 pub mod pki;
 pub mod probe;
+pub mod process;
 pub mod real;
 pub mod revocation;
 pub mod runner;

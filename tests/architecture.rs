@@ -17,6 +17,7 @@ const LAYERS: &[&[&str]] = &[
         "observation",
         "interrupt",
         "error_chain",
+        "process",
     ],
     &["pki"],
     &["tls", "capture", "revocation"],

@@ -5,45 +5,26 @@
 use super::target_kit::write_kit;
 use anyhow::{bail, Context, Result};
 use mtls_harness::interrupt::{Registered, Registry};
+use mtls_harness::real::process::ProcessGroup;
 use mtls_harness::real::user_config::{command, rewrite};
 use mtls_harness::real::RealKind;
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// The running gateway; dropping it stops its process group and removes
-/// its files.
+/// How long the gateway has to exit after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// The running gateway; dropping it stops its process group (SIGTERM, then
+/// SIGKILL after [`STOP_GRACE`]; the leader reaped) and removes its files.
 pub struct GatewayUnderTest {
-    child: Child,
+    group: ProcessGroup,
     pub url: String,
     pub pki_dir: PathBuf,
     stderr: PathBuf,
-    _group: Registered,
     _dir_registered: Registered,
     _tmp: tempfile::TempDir,
-}
-
-impl Drop for GatewayUnderTest {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on the process group this process created.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // SAFETY: as above; whatever is left of the group.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
-        }
-        let _ = self.child.wait();
-    }
 }
 
 /// Rewrite `file` for `kind`, start it, and wait until it listens.
@@ -95,25 +76,20 @@ pub fn start(kind: RealKind, file: &Path) -> Result<GatewayUnderTest> {
     let stderr = run_dir.join("stderr.log");
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).context("stderr file")?)
-        .process_group(0);
-    mtls_harness::interrupt::unblock_signals_in_child(&mut cmd);
-    let child = cmd
-        .spawn()
+        .stderr(std::fs::File::create(&stderr).context("stderr file")?);
+    let group = ProcessGroup::spawn(&mut cmd, STOP_GRACE)
         .with_context(|| format!("cannot start {kind}"))?;
-    let group = Registry::global().register_process_group(child.id());
     let mut gateway = GatewayUnderTest {
-        child,
+        group,
         url: format!("https://127.0.0.1:{port}"),
         pki_dir,
         stderr,
-        _group: group,
         _dir_registered: dir_registered,
         _tmp: tmp,
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Ok(Some(status)) = gateway.child.try_wait() {
+        if let Ok(Some(status)) = gateway.group.try_wait() {
             let err = std::fs::read_to_string(&gateway.stderr).unwrap_or_default();
             bail!(
                 "--gateway-config {}: {kind} exited ({status}) before listening: {}",

@@ -3,10 +3,10 @@
 //! limit: in its own process group, registered for the signal path, killed
 //! as a group when it is over (a compiler's children go with it).
 
-use crate::interrupt::{self, Registry};
+use super::process::ProcessGroup;
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A setup command (a wallet file, an NSS database, a version query).
 pub const SETUP_LIMIT: Duration = Duration::from_secs(60);
@@ -43,18 +43,11 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<Output, Bound
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    interrupt::unblock_signals_in_child(cmd);
-    let (mut child, group) = Registry::global()
-        .spawn_process_group(cmd)
-        .map_err(|source| BoundedError::Spawn {
+    let mut group =
+        ProcessGroup::spawn(cmd, Duration::ZERO).map_err(|source| BoundedError::Spawn {
             command: command.clone(),
             source,
         })?;
-    let pid = child.id();
     // Read both pipes while it runs: a full pipe would stall it.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -66,37 +59,22 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<Output, Bound
         })
     };
     let out = drain(
-        child
-            .stdout
-            .take()
+        group
+            .take_stdout()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
     let err = drain(
-        child
-            .stderr
-            .take()
+        group
+            .take_stderr()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => break None,
-        }
-    };
+    let status = group.wait_timeout(limit);
     // Whatever is left of the group (a compiler's workers) goes with it,
     // so the pipes close and the readers finish.
-    interrupt::kill_group(pid, libc::SIGKILL);
-    let status = match status {
-        Some(s) => s,
-        None => {
-            let _ = child.wait();
-            drop(group);
-            return Err(BoundedError::TimedOut { command, limit });
-        }
+    group.kill();
+    let Some(status) = status else {
+        return Err(BoundedError::TimedOut { command, limit });
     };
-    drop(group);
     Ok(Output {
         status,
         stdout: out.join().unwrap_or_default(),

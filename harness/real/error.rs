@@ -140,7 +140,7 @@ impl From<RealError> for CaseError {
     fn from(e: RealError) -> Self {
         match e {
             RealError::Unsupported(why) => CaseError::Unsupported(why.to_string()),
-            other => CaseError::Setup(other.to_string()),
+            other => CaseError::setup(other),
         }
     }
 }

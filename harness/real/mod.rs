@@ -24,6 +24,7 @@ mod error;
 mod identity;
 mod kind;
 pub mod middlebox;
+pub mod process;
 pub mod render;
 mod server;
 mod spawn;
@@ -35,9 +36,9 @@ use crate::pki::Pki;
 use crate::scenario::schema::ScenarioFile;
 use crate::tls::Timeouts;
 
-pub use crate::interrupt::group_members;
 pub use backend::{RealClient, RealGateway, RealMiddleboxBackend};
 pub use error::{FillerCaError, RealError, Unsupported};
+pub use process::group_members;
 pub use render::{render, RealKind, RenderedGateway, APACHE_MODULES};
 pub use server::{RealServer, LOG_TIMEOUT, START_TIMEOUT};
 

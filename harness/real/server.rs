@@ -13,15 +13,17 @@
 //! retried with another one, never judged.
 
 use super::identity::presented_certificate;
+use super::process::net::{listener_holder, listening, server_closed, Holder};
+use super::process::ProcessGroup;
 use super::render::{render_listening, Listen, Listener, INHERITED_FD};
 use super::{RealError, RealKind, RenderedGateway};
-use crate::interrupt::{self, group_members, Registered, Registry};
+use crate::interrupt::{Registered, Registry};
 use crate::observation::TlsVersion;
 use crate::pki::Pki;
 use crate::scenario::schema::ServerSpec;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A running real gateway. Dropping it stops it: SIGTERM to its process
@@ -29,12 +31,10 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct RealServer {
     kind: RealKind,
-    child: Option<Child>,
-    pid: u32,
+    /// The program's process group (stopped on drop).
+    group: ProcessGroup,
     addr: SocketAddr,
     rendered: RenderedGateway,
-    /// The process group in the interrupt registry, until it is gone.
-    group: Option<Registered>,
     // Last: removed after the process is gone, then unregistered.
     _prefix: tempfile::TempDir,
     _prefix_registered: Registered,
@@ -49,6 +49,9 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// client is done with it.
 pub const LOG_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long a gateway has to exit after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 /// Attempts at a free port for a program that binds its port itself.
 const PORT_ATTEMPTS: u32 = 5;
 
@@ -62,78 +65,6 @@ fn listen_error(source: std::io::Error) -> RealError {
 /// A socket bound to a free port on 127.0.0.1 and listening.
 fn bound_listener() -> Result<TcpListener, RealError> {
     TcpListener::bind("127.0.0.1:0").map_err(listen_error)
-}
-
-/// `127.0.0.1:port` as /proc/net/tcp spells it (`0100007F:1F90`).
-fn proc_net_addr(addr: SocketAddr) -> String {
-    let ip = match addr {
-        SocketAddr::V4(a) => u32::from_ne_bytes(a.ip().octets()),
-        SocketAddr::V6(_) => 0,
-    };
-    format!("{ip:08X}:{:04X}", addr.port())
-}
-
-/// One row of /proc/net/tcp or /proc/net/tcp6: local and remote address
-/// (IPv4-mapped IPv6 addresses in the IPv4 spelling: a JVM binds a
-/// dual-stack socket even for 127.0.0.1), state, inode.
-struct SocketRow {
-    local: String,
-    remote: String,
-    state: String,
-    inode: String,
-}
-
-/// Every TCP socket of the host, from /proc (looking makes no connection a
-/// gateway would log). `None`: /proc/net/tcp cannot be read.
-fn socket_rows() -> Option<Vec<SocketRow>> {
-    const V4_MAPPED: &str = "0000000000000000FFFF0000";
-    let unmap = |a: &str| a.strip_prefix(V4_MAPPED).unwrap_or(a).to_string();
-    let v4 = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let v6 = std::fs::read_to_string("/proc/net/tcp6").unwrap_or_default();
-    Some(
-        v4.lines()
-            .skip(1)
-            .chain(v6.lines().skip(1))
-            .filter_map(|l| {
-                let cols: Vec<&str> = l.split_whitespace().collect();
-                (cols.len() > 9).then(|| SocketRow {
-                    local: unmap(cols[1]),
-                    remote: unmap(cols[2]),
-                    state: cols[3].to_string(),
-                    inode: cols[9].to_string(),
-                })
-            })
-            .collect(),
-    )
-}
-
-/// The state (hex, `0A` listening) of every TCP socket from `local` to
-/// `remote` (`None`: any remote). `None`: the table cannot be read.
-fn socket_states(local: SocketAddr, remote: Option<SocketAddr>) -> Option<Vec<String>> {
-    let local = proc_net_addr(local);
-    let remote = remote.map(proc_net_addr);
-    Some(
-        socket_rows()?
-            .into_iter()
-            .filter(|r| r.local == local && remote.as_deref().is_none_or(|want| r.remote == want))
-            .map(|r| r.state)
-            .collect(),
-    )
-}
-
-/// Whether something listens on 127.0.0.1:`port`. `None`: unknown.
-fn listening(port: u16) -> Option<bool> {
-    let states = socket_states(([127, 0, 0, 1], port).into(), None)?;
-    Some(states.iter().any(|s| s == "0A"))
-}
-
-/// The inode of the socket listening on 127.0.0.1:`port`, if any.
-fn listening_inode(port: u16) -> Option<String> {
-    let local = proc_net_addr(([127, 0, 0, 1], port).into());
-    socket_rows()?
-        .into_iter()
-        .find(|r| r.local == local && r.state == "0A")
-        .map(|r| r.inode)
 }
 
 /// The lines from the first that holds `marker`, stack frames left out: what
@@ -153,33 +84,11 @@ fn excerpt(text: &str, marker: &str) -> String {
 /// 127.0.0.1:`port`. `None`: it cannot be told (nothing listens, or the
 /// descriptors cannot be read).
 fn group_holds_listener(pgid: u32, port: u16) -> Option<bool> {
-    let target = format!("socket:[{}]", listening_inode(port)?);
-    let mut readable = false;
-    for (pid, _) in group_members(pgid) {
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-            continue;
-        };
-        readable = true;
-        for fd in fds.flatten() {
-            if std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == target.as_str()) {
-                return Some(true);
-            }
-        }
+    match listener_holder(pgid, port) {
+        Holder::Group => Some(true),
+        Holder::Someone => Some(false),
+        Holder::Nobody | Holder::Unknown => None,
     }
-    readable.then_some(false)
-}
-
-/// Whether the server end of the connection `server` <- `client` is closed
-/// (the server called close(2): every line it logs about the connection is
-/// written by then). `None`: unknown.
-fn server_closed(server: SocketAddr, client: SocketAddr) -> Option<bool> {
-    // 01 established, 03 SYN received, 08 close-wait: still open there.
-    let states = socket_states(server, Some(client))?;
-    Some(
-        !states
-            .iter()
-            .any(|s| matches!(s.as_str(), "01" | "03" | "08")),
-    )
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -302,39 +211,32 @@ impl RealServer {
         if let (Some(l), Some(_)) = (&listener, rendered.inherited_fd) {
             pass_listener(&mut cmd, l);
         }
-        let (child, group) =
-            Registry::global()
-                .spawn_process_group(&mut cmd)
-                .map_err(|source| RealError::Io {
-                    path: program.to_path_buf(),
-                    source,
-                })?;
+        let group = ProcessGroup::spawn(&mut cmd, STOP_GRACE).map_err(|source| RealError::Io {
+            path: program.to_path_buf(),
+            source,
+        })?;
         // The child holds the socket now.
         drop(listener);
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut server = RealServer {
             kind,
-            pid: child.id(),
-            child: Some(child),
+            group,
             addr,
             rendered,
-            group: Some(group),
             _prefix: prefix,
             _prefix_registered: prefix_registered,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Some(child) = server.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    server.child = None;
-                    let log = server.startup_log();
-                    server.kill_group();
-                    return Err(RealError::Exited {
-                        kind,
-                        status: status.to_string(),
-                        log,
-                    });
-                }
+            if let Ok(Some(status)) = server.group.try_wait() {
+                let log = server.startup_log();
+                // Whatever it left in its group.
+                server.group.kill();
+                return Err(RealError::Exited {
+                    kind,
+                    status: status.to_string(),
+                    log,
+                });
             }
             if let Some((rel, text)) = &server.rendered.failure_marker {
                 // Only what the program logged while starting: once ready,
@@ -403,7 +305,7 @@ impl RealServer {
         if listening(port) == Some(false) {
             return Ok(false);
         }
-        let holds = group_holds_listener(self.pid, port);
+        let holds = group_holds_listener(self.pid(), port);
         if holds == Some(false) {
             return Err(self.port_taken());
         }
@@ -462,7 +364,7 @@ impl RealServer {
 
     /// The process (and process group) id.
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.group.pid()
     }
 
     pub fn rendered(&self) -> &RenderedGateway {
@@ -525,42 +427,10 @@ impl RealServer {
         lines.join("\n")
     }
 
-    fn kill_group_with(&self, signal: i32) {
-        // Our child's own process group (created by process_group(0)).
-        interrupt::kill_group(self.pid, signal);
-    }
-
-    fn kill_group(&self) {
-        self.kill_group_with(libc::SIGKILL);
-    }
-
     /// Stop the gateway: SIGTERM to the group, up to 5 s to exit, then
     /// SIGKILL; the leader is always reaped. Idempotent.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            if self.group.is_some() {
-                self.kill_group();
-            }
-            self.group = None;
-            return;
-        };
-        self.kill_group_with(libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) | Err(_) => break,
-                Ok(None) if Instant::now() > deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            }
-        }
-        // Anything the leader left behind in its group; then the group
-        // leaves the registry (its id may be reused once it is empty).
-        self.kill_group();
-        self.group = None;
+        self.group.stop();
     }
 
     /// Stop without blocking the async runtime's worker.

@@ -1,10 +1,10 @@
 //! How the harness starts a long-running real program (a gateway, a
 //! middlebox): in the directory it was rendered into, its output to
-//! `stdout.log` and `stderr.log` there, in a process group of its own so
-//! that stopping it kills everything it forked, with the signals the
-//! harness blocks for its own handling unblocked again.
+//! `stdout.log` and `stderr.log` there. [`super::process::ProcessGroup`]
+//! then starts it in a process group of its own, so that stopping it kills
+//! everything it forked, with the signals the harness blocks for its own
+//! handling unblocked again.
 
-use crate::interrupt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -27,10 +27,5 @@ pub(crate) fn program_command(
         .stdin(Stdio::null())
         .stdout(open("stdout.log")?)
         .stderr(open("stderr.log")?);
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    interrupt::unblock_signals_in_child(&mut cmd);
     Ok(cmd)
 }

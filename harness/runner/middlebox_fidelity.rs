@@ -66,8 +66,10 @@ async fn compare(
             reason: "no [middlebox]".into(),
         };
     };
-    if let Err(reason) = program.supports(spec) {
-        return Fidelity::NotApplicable { reason };
+    if let Err(why) = program.supports(spec) {
+        return Fidelity::NotApplicable {
+            reason: why.to_string(),
+        };
     }
     if !scenario.profiles_to_run().0.contains(&ORIGIN.name()) {
         return Fidelity::NotApplicable {

@@ -7,11 +7,12 @@
 use super::{ClientJob, ClientReport, RealClientKind, WalletFiles};
 use crate::case::{gateway_config, CaseError};
 use crate::gateway::ProfileKind;
-use crate::interrupt::{self, Registry};
+use crate::interrupt::Registry;
 use crate::observation::{
     parse_substatus, AlertSeen, Handshake, HttpSeen, Observation, Side, TlsVersion,
 };
 use crate::pki::Pki;
+use crate::real::process::ProcessGroup;
 use crate::scenario::schema::ScenarioFile;
 use crate::tls::server::ServerRecord;
 use crate::tls::Timeouts;
@@ -112,28 +113,22 @@ pub async fn run_real_client_until(
         })
         .stdout(open(&out_path)?)
         .stderr(open(&err_path)?);
-    {
-        use std::os::unix::process::CommandExt;
-        // Own process group: a browser's helpers are killed with it.
-        c.process_group(0);
-    }
-    interrupt::unblock_signals_in_child(&mut c);
-    let (mut child, group) = Registry::global()
-        .spawn_process_group(&mut c)
-        .map_err(|source| RealClientError::Io {
+    // Own process group: a browser's helpers are killed with it.
+    let mut group =
+        ProcessGroup::spawn(&mut c, Duration::ZERO).map_err(|source| RealClientError::Io {
             path: cmd.program.clone(),
             source,
         })?;
-    let pid = child.id();
     let timeout = job.timeout;
     let stdin = cmd.stdin.clone();
     let waited = tokio::task::spawn_blocking(move || {
-        // The registration lives until the group is gone, even when the
-        // case is dropped (Ctrl-C): the signal path can still kill it.
-        let _group = group;
+        // The group (and its registration) lives here until it is gone,
+        // even when the case is dropped (Ctrl-C): the signal path can
+        // still kill it.
+
         // The pipe stays open until the program exits: gnutls-cli stops
         // sending at the end of its input, before the request is answered.
-        let mut input = child.stdin.take();
+        let mut input = group.take_stdin();
         if let (Some(text), Some(pipe)) = (stdin, input.as_mut()) {
             // A program that exits first closes the pipe: not an error here.
             let _ = pipe.write_all(text.as_bytes());
@@ -146,7 +141,7 @@ pub async fn run_real_client_until(
             if stop_at.is_none() && failed.load(Ordering::SeqCst) {
                 stop_at = Some(Instant::now() + AFTER_FAILURE);
             }
-            match child.try_wait() {
+            match group.try_wait() {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) if stop_at.is_some_and(|t| Instant::now() >= t) => {
                     stopped_after_failure = true;
@@ -160,17 +155,9 @@ pub async fn run_real_client_until(
         };
         let timed_out = status.is_none() && !stopped_after_failure;
         drop(input);
-        // Whatever it left behind (browser helpers) goes with the group.
-        interrupt::kill_group(pid, libc::SIGKILL);
-        let status = match status {
-            Some(s) => Some(s),
-            None => child.wait().ok(),
-        };
-        let gone = Instant::now() + Duration::from_secs(5);
-        while !interrupt::group_members(pid).is_empty() && Instant::now() < gone {
-            interrupt::kill_group(pid, libc::SIGKILL);
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // Whatever it left behind (browser helpers) goes with the group;
+        // the leader is reaped.
+        let status = group.kill();
         (status, timed_out, stopped_after_failure)
     })
     .await
@@ -287,13 +274,13 @@ pub async fn observe_real_client_with(
     if let Some(why) = unsupported_client(file) {
         return Err(CaseError::Unsupported(why.into()));
     }
-    let setup = |e: RealClientError| CaseError::Setup(format!("{kind}: {e}"));
+    let setup = |e: RealClientError| CaseError::setup_in(kind.to_string(), e);
     // The program first (Go builds its client): a missing one is a setup error.
     kind.executable().map_err(setup)?;
     let config = gateway_config(pki, &file.server, profile, vec![version], timeouts, None)?;
     let (dir, dir_registered) = Registry::global()
         .create_temp_dir("mtls-client-")
-        .map_err(|e| CaseError::Setup(format!("{kind}: temporary directory: {e}")))?;
+        .map_err(|e| CaseError::setup_in(format!("{kind}: temporary directory"), e))?;
     let mut wallet = Vec::new();
     for (i, name) in file.client.certs.iter().enumerate() {
         let cert = pki.cert(name).map_err(|source| CaseError::Pki {

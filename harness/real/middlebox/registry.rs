@@ -1,4 +1,12 @@
-//! The macro behind the registry of real middlebox programs in `mod.rs`.
+//! The macro behind the registry of real middlebox programs in `mod.rs`,
+//! and what the registry says of each program: its name, where it is
+//! installed, which `[middlebox]` tables it can play.
+
+use super::RealMiddlebox;
+use crate::knobs::{ForwardHeader, MiddleboxKind};
+use crate::scenario::schema::MiddleboxSpec;
+use std::fmt;
+use std::path::PathBuf;
 
 /// Defines the program modules and [`RealMiddlebox`] from the registry:
 /// each line `Variant => module::Program,` declares `middlebox/module.rs`
@@ -78,3 +86,67 @@ macro_rules! real_middleboxes {
     };
 }
 pub(super) use real_middleboxes;
+
+/// Why a real middlebox cannot be configured as a scenario's `[middlebox]`
+/// says (the case is SKIP with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MiddleboxUnsupported {
+    #[error("{program} is no {} middlebox", kind.name())]
+    Kind {
+        program: RealMiddlebox,
+        kind: MiddleboxKind,
+    },
+    #[error("{program} as an interceptor asks the client for no certificate")]
+    InterceptorAsks { program: RealMiddlebox },
+    #[error("{program} cannot write a {} header", header.name())]
+    Header {
+        program: RealMiddlebox,
+        header: ForwardHeader,
+    },
+    #[error("{program}: an offloader that asks for no certificate is an interceptor")]
+    OffloaderAsksNothing { program: RealMiddlebox },
+}
+
+impl fmt::Display for RealMiddlebox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "real:{}", self.name())
+    }
+}
+
+impl RealMiddlebox {
+    /// The middlebox named `name` (after `real:`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The installed executable.
+    pub fn find_program(self) -> Result<PathBuf, crate::real::RealError> {
+        crate::real::kind::find_installed(self.program(), self.package())
+    }
+
+    /// Whether it can be configured as `spec` says; the reason otherwise.
+    pub fn supports(self, spec: &MiddleboxSpec) -> Result<(), MiddleboxUnsupported> {
+        let program = self;
+        if !self.kinds().contains(&spec.kind) {
+            return Err(MiddleboxUnsupported::Kind {
+                program,
+                kind: spec.kind,
+            });
+        }
+        let requests = spec
+            .request_client_cert
+            .unwrap_or(spec.kind.requests_client_cert());
+        if spec.kind == MiddleboxKind::Intercept && requests {
+            return Err(MiddleboxUnsupported::InterceptorAsks { program });
+        }
+        if let Some(header) = spec.header {
+            if !self.headers().contains(&header) {
+                return Err(MiddleboxUnsupported::Header { program, header });
+            }
+        }
+        if spec.kind == MiddleboxKind::Offload && !requests {
+            return Err(MiddleboxUnsupported::OffloaderAsksNothing { program });
+        }
+        Ok(())
+    }
+}
