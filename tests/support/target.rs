@@ -1,21 +1,13 @@
-//! Support for the tests that point the `mtls-harness` binary at a target:
-//! child processes (real `openssl s_server`, `mtls-harness serve`) stopped by
-//! process group when dropped, a PKI written to a temporary directory, and
-//! the binary run with a hard wall limit so a hang fails instead of blocking.
+//! The shared PKI fixture of the CLI tests (written by `mtls-harness pki
+//! generate`) and the targets they point the binary at: a real `openssl
+//! s_server`, `mtls-harness serve`, and `probe` run with a hard wall limit.
 
-// Each test binary uses part of this module.
-#![allow(dead_code)]
-
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
+use super::{command, run_bin, Child, Ran};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_mtls-harness");
-
-/// The PKI every target test uses: `root` signs the server `gw` and the
+/// The PKI every CLI test uses: `root` signs the server `gw` and the
 /// client `alice`; `other-root` signs `mallory`; `carol` is expired.
 pub const PKI: &str = r#"
 [[cert]]
@@ -54,7 +46,7 @@ impl PkiDir {
         let tmp = tempfile::tempdir().expect("temp dir");
         let spec = tmp.path().join("pki.toml");
         std::fs::write(&spec, PKI).expect("spec written");
-        let out = Command::new(BIN)
+        let out = command()
             .args(["pki", "generate"])
             .arg(&spec)
             .arg("--out")
@@ -80,97 +72,13 @@ impl PkiDir {
     }
 }
 
-/// A child process in its own process group, killed (group and all) and
-/// reaped on drop. Its stdout lines arrive on a channel.
-pub struct Child {
-    child: std::process::Child,
-    lines: mpsc::Receiver<String>,
-    pub seen: Vec<String>,
-}
-
-impl Child {
-    pub fn spawn(mut cmd: Command) -> Child {
-        cmd.stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .stdin(Stdio::null())
-            .process_group(0);
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Child {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The first stdout line `pick` accepts, within `limit`.
-    pub fn wait_line<T>(&mut self, limit: Duration, pick: impl Fn(&str) -> Option<T>) -> T {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let got = pick(&line);
-                    self.seen.push(line);
-                    if let Some(v) = got {
-                        return v;
-                    }
-                }
-                Err(_) => panic!(
-                    "no expected line from the child within {limit:?}; it printed: {:?}",
-                    self.seen
-                ),
-            }
-        }
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on the group we created; no memory is touched.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
-        }
-        let _ = self.child.wait();
-    }
-}
-
 fn port_of(line: &str) -> Option<u16> {
     line.rsplit(':').next()?.trim().parse().ok()
 }
 
-/// `openssl` must be installed: CI or not, a missing one fails loudly.
-pub fn require_openssl() {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "openssl is not installed: `apt-get install openssl` (ci/test does this){}",
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            " [CI=true]"
-        } else {
-            ""
-        }
-    );
-}
-
 /// A real `openssl s_server -www` on 127.0.0.1 with `gw`'s certificate and
-/// `args`; its URL.
+/// `args`; its URL. The test checks `support::require("openssl")` first.
 pub fn s_server(pki: &PkiDir, args: &[&str]) -> (Child, String) {
-    require_openssl();
     let mut cmd = Command::new("openssl");
     cmd.current_dir(pki.dir())
         .args([
@@ -193,61 +101,13 @@ pub fn s_server(pki: &PkiDir, args: &[&str]) -> (Child, String) {
 
 /// `mtls-harness serve` with `pki` and `args`; its URL.
 pub fn serve(pki: &PkiDir, args: &[&str]) -> (Child, String) {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = command();
     cmd.args(["serve", "--pki"]).arg(pki.dir()).args(args);
     let mut child = Child::spawn(cmd);
     let url = child.wait_line(Duration::from_secs(10), |l| {
         l.strip_prefix("listening on ").map(str::to_string)
     });
     (child, url)
-}
-
-/// What one run of the binary gave.
-#[derive(Debug)]
-pub struct Ran {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-}
-
-/// Run the binary with `args`; killed and failed if it is still running
-/// after `wall` (a hang guard far above any timeout the test sets).
-pub fn run_bin(args: &[&str], wall: Duration) -> Ran {
-    let started = Instant::now();
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let (out, err) = (tmp.path().join("out"), tmp.path().join("err"));
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).expect("out file"))
-        .stderr(std::fs::File::create(&err).expect("err file"))
-        .process_group(0)
-        .spawn()
-        .expect("binary starts");
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if started.elapsed() > wall {
-            // SAFETY: as in Child::drop.
-            unsafe {
-                libc::kill(-(child.id() as i32), libc::SIGKILL);
-            }
-            let _ = child.wait();
-            panic!(
-                "`mtls-harness {}` did not end within {wall:?}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Ran {
-        code: status.code().expect("exited, not signalled"),
-        stdout: std::fs::read_to_string(out).unwrap_or_default(),
-        stderr: std::fs::read_to_string(err).unwrap_or_default(),
-        elapsed: started.elapsed(),
-    }
 }
 
 /// `mtls-harness probe URL [--cert C --key K] --timeout T`.
