@@ -5,9 +5,8 @@
 //! its CertificateVerify signature. Each time the gateway's record of that
 //! connection must name the same alert, sent by the server.
 
-mod common;
+mod support;
 
-use common::start_builtin;
 use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::{Side, TlsVersion};
 use mtls_harness::pki::{Pki, PkiSpec};
@@ -16,6 +15,7 @@ use mtls_harness::tls::client::{ClientKind, ClientSpec, WalletEntry};
 use mtls_harness::tls::server::RunningGateway;
 use mtls_harness::tls::Timeouts;
 use std::time::Duration;
+use support::situations::start_builtin;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SPEC: &str = r#"

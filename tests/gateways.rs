@@ -2,11 +2,13 @@
 //! situations, on TLS 1.2 and 1.3, with the exact status/body or the exact
 //! alert and the side that sent it. A wrong failure is a failure.
 
-mod common;
+mod support;
 
-use common::{run_builtin, server_alert, situations_pki, start_builtin, Seen, Situation, Tally};
 use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::{Observation, Outcome, Side, TlsVersion};
+use support::situations::{
+    run_builtin, server_alert, situations_pki, start_builtin, Seen, Situation, Tally,
+};
 
 /// What one profile must do in one situation.
 #[derive(Debug, Clone, Copy)]
@@ -19,7 +21,7 @@ enum Want {
     AlertByVersion(&'static str, &'static str),
 }
 
-/// The situations (tests/common) every profile is run in.
+/// The situations (tests/support/situations.rs) every profile is run in.
 const SITUATIONS: &[&str] = &[
     "no_cert",
     "good",

@@ -5,7 +5,10 @@
 //! are kept under target/ (`CARGO_TARGET_TMPDIR`). Every browser process is
 //! stopped: each run is its own process group, killed and checked empty.
 //!
-//! Without chromium the test says so loudly; under `CI=true` it fails.
+//! Without chromium the test is skipped loudly; under CI it fails
+//! (`support::require`).
+
+mod support;
 
 use mtls_harness::runner::execute::{plan, RunOptions};
 use mtls_harness::scenario::load_catalog;
@@ -14,26 +17,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
+/// The browser (`chromium` or `chromium-browser`), or `None` after the
+/// skip policy's `SKIP` line (a failure under CI).
 fn chromium() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .flat_map(|p| [p.join("chromium"), p.join("chromium-browser")])
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            !in_ci(),
-            "chromium is not installed [CI=true]: ci/test installs the Debian package `chromium`"
-        );
-        eprintln!(
-            "\n*** html_report: NOT RUN: chromium is not installed (apt-get install chromium; ci/test does) ***\n"
-        );
-    }
-    found
+    let found =
+        support::find_program("chromium").or_else(|| support::find_program("chromium-browser"));
+    support::installed(found.is_some(), "chromium", "chromium")
+        .then_some(found)
+        .flatten()
 }
 
 /// The process group ids of every live process.
@@ -178,7 +169,7 @@ fn the_html_report_of_the_catalog_in_headless_chromium() {
     let Some(browser) = chromium() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let page = dir.path().join("report.html");
-    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+    let out = support::command()
         .args(["run", "--format", "html", "--output"])
         .arg(&page)
         .arg("--capture")
@@ -322,7 +313,7 @@ fn a_script_error_on_the_page_is_caught() {
     let Some(browser) = chromium() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let page = dir.path().join("report.html");
-    let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+    let out = support::command()
         .args([
             "run",
             "--filter",

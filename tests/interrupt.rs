@@ -6,18 +6,14 @@
 //! exactly what this run left: the directories in it, and the processes
 //! whose command line or working directory points into it.
 
+mod support;
+
 use mtls_harness::interrupt::Signal;
-use mtls_harness::real::{group_members, RealKind, INSTALL_HINT};
+use mtls_harness::real::{group_members, RealKind};
 use rand::Rng;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-fn require_installed(kind: RealKind) {
-    if let Err(e) = kind.find_program() {
-        panic!("{kind}: {e}. Install the real gateways: `{INSTALL_HINT}` (ci/test does this)");
-    }
-}
 
 /// `(pid, process group)` of every live process whose command line or
 /// working directory is below `dir` (zombies have neither).
@@ -82,14 +78,17 @@ fn wait(child: &mut Child, within: Duration) -> std::process::ExitStatus {
 /// Start `run --gateway real:<kind>` on the whole catalog, wait until its
 /// first gateway runs, then a random moment more, send `signals` (10 ms
 /// apart: the watcher has taken the first, the run is still stopping), and
-/// check what is left. Returns the harness's stderr.
-fn interrupt_run(kind: RealKind, signals: &[Signal]) -> String {
-    require_installed(kind);
+/// check what is left. Returns the harness's stderr; `None` if `kind` is
+/// not installed (the skip policy).
+fn interrupt_run(kind: RealKind, signals: &[Signal]) -> Option<String> {
+    if !support::require_real(kind) {
+        return None;
+    }
     let root = tempfile::tempdir().expect("tempdir");
     let tmp = root.path().join("tmp");
     std::fs::create_dir(&tmp).expect("tmp");
     let report = root.path().join("report.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+    let mut child = support::command()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("TMPDIR", &tmp)
         .args(["run", "--gateway", &kind.to_string(), "--format", "json"])
@@ -187,7 +186,7 @@ fn interrupt_run(kind: RealKind, signals: &[Signal]) -> String {
             "{what}"
         );
     }
-    stderr
+    Some(stderr)
 }
 
 #[test]
@@ -226,7 +225,9 @@ fn a_second_sigint_kills_at_once_and_still_leaves_nothing() {
     // signal must find the run still stopping (else the graceful path was
     // all that ran): a few tries.
     for _ in 0..5 {
-        let stderr = interrupt_run(RealKind::Apache, &[Signal::Int, Signal::Int]);
+        let Some(stderr) = interrupt_run(RealKind::Apache, &[Signal::Int, Signal::Int]) else {
+            return;
+        };
         if stderr.contains("SIGINT again: killing every child process now") {
             return;
         }
@@ -237,13 +238,15 @@ fn a_second_sigint_kills_at_once_and_still_leaves_nothing() {
 #[test]
 fn sigterm_during_fidelity_leaves_nothing_and_writes_a_partial_table() {
     for kind in RealKind::ALL {
-        require_installed(kind);
+        if !support::require_real(kind) {
+            return;
+        }
     }
     let root = tempfile::tempdir().expect("tempdir");
     let tmp = root.path().join("tmp");
     std::fs::create_dir(&tmp).expect("tmp");
     let table = root.path().join("fidelity.md");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+    let mut child = support::command()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("TMPDIR", &tmp)
         .arg("fidelity")
@@ -283,7 +286,7 @@ fn sigterm_during_fidelity_leaves_nothing_and_writes_a_partial_table() {
 fn sigint_during_bench_writes_the_points_measured_and_exits_130() {
     let root = tempfile::tempdir().expect("tempdir");
     let out = root.path().join("bench.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+    let mut child = support::command()
         .args(["bench", "--trust-anchors", "1,100", "--duration", "30s"])
         .args(["--format", "json", "--output"])
         .arg(&out)

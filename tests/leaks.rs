@@ -13,10 +13,12 @@
 //! (figures, not a pass/fail on time): `cargo test --release --test leaks
 //! -- --ignored --nocapture`.
 
+mod support;
+
 use mtls_harness::bench::{sweep, SweepOptions};
 use mtls_harness::interrupt::{CancelToken, Registry};
 use mtls_harness::observation::TlsVersion;
-use mtls_harness::real::{RealKind, INSTALL_HINT};
+use mtls_harness::real::RealKind;
 use mtls_harness::runner::execute::{generate_pkis, run_all, select, GatewaySelection};
 use mtls_harness::runner::fidelity::fidelity_with;
 use mtls_harness::runner::RunOptions;
@@ -126,10 +128,8 @@ fn run_real(scenarios: &[Scenario], filter: &str, kind: RealKind) -> usize {
 
 #[test]
 fn real_runs_fidelity_and_bench_leave_nothing_open() {
-    for kind in RealKind::ALL {
-        if let Err(e) = kind.find_program() {
-            panic!("{kind}: {e} (install: `{INSTALL_HINT}`; ci/test does)");
-        }
+    if !RealKind::ALL.into_iter().all(support::require_real) {
+        return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     // Before anything reads it: the real gateways' prefixes go here. This
@@ -215,28 +215,13 @@ fn rss_kib(pid: u32) -> u64 {
 #[ignore = "a measurement: about 100,000 handshakes"]
 fn serve_memory_over_100k_connections() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::sync::Arc;
     const TOTAL: usize = 100_000;
     const IN_FLIGHT: usize = 32;
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let spec = tmp.path().join("spec.toml");
-    std::fs::write(
-        &spec,
-        "[[cert]]\nname = \"root\"\nrole = \"root\"\n[[cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n[[cert]]\nname = \"alice\"\nrole = \"client\"\nissuer = \"root\"\n",
-    )
-    .expect("spec");
-    let pki_dir = tmp.path().join("pki");
-    let bin = env!("CARGO_BIN_EXE_mtls-harness");
-    let status = Command::new(bin)
-        .args(["pki", "generate"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&pki_dir)
-        .status()
-        .expect("pki generate");
-    assert!(status.success());
-    let mut serve = Command::new(bin)
+    let fixture = support::target::PkiDir::generate();
+    let pki_dir = fixture.dir();
+    let mut serve = support::command()
         .args(["serve", "--pki"])
         .arg(&pki_dir)
         .args(["--cert", "gw", "--trust", "root", "--profile", "nginx"])

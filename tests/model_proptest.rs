@@ -25,9 +25,8 @@
 //! PROPTEST_CASES=2000 cargo test --release --test model_proptest
 //! ```
 
-mod common;
+mod support;
 
-use common::{alert, http, Seen};
 use mtls_harness::case::run_case;
 use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::TlsVersion;
@@ -38,6 +37,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, FileFailurePersistence};
 use std::sync::OnceLock;
+use support::situations::{alert, http, Seen};
 
 const NO_CERT: &str = "No required SSL certificate was sent";
 const CERT_ERR: &str = "The SSL certificate error";

@@ -2,6 +2,8 @@
 //! line and the field, and a spec with several mistakes reports every one of
 //! them. Lines are asserted exactly.
 
+mod support;
+
 use mtls_harness::pki::{Pki, PkiError};
 
 struct Case {
@@ -336,15 +338,15 @@ fn pki_generate_exits_2_listing_every_mistake_and_writes_nothing() {
     let spec = dir.path().join("several.toml");
     std::fs::write(&spec, SEVERAL_MISTAKES).unwrap();
     let out = dir.path().join("out");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
-        .args(["pki", "generate"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let run = support::run(&[
+        "pki",
+        "generate",
+        &spec.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    let stderr = run.stderr;
+    assert_eq!(run.code, 2, "{stderr}");
     assert!(stderr.contains("5 errors:"), "{stderr}");
     for at in [
         ":4: field `cert[0].subject`",

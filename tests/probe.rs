@@ -1,9 +1,8 @@
 //! `probe` against built-in gateways whose configuration the test knows: it
 //! must report what was configured and say why a certificate is not sent.
 
-mod common;
+mod support;
 
-use common::start_builtin;
 use mtls_harness::gateway::ProfileKind;
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::pki::{Pki, PkiSpec};
@@ -11,6 +10,7 @@ use mtls_harness::probe::{probe, ProbeError, ProbeOptions, ProbeReport};
 use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth, ServerSpec};
 use mtls_harness::tls::client::WalletEntry;
 use mtls_harness::tls::Timeouts;
+use support::situations::start_builtin;
 
 const SPEC: &str = r#"
 [[cert]]

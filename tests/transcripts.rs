@@ -5,6 +5,8 @@
 //! HTTP status and the server's alert are the ones on the wire. The JSON
 //! report carries the transcripts.
 
+mod support;
+
 use mtls_harness::observation::transcript::{Transcript, WireMessage};
 use mtls_harness::observation::{Observation, Side};
 use mtls_harness::oracle::Verdict;
@@ -149,25 +151,18 @@ fn every_catalog_case_has_a_transcript_that_agrees_with_its_observation() {
 
 #[test]
 fn the_json_report_carries_the_transcripts() {
-    let bin = env!("CARGO_BIN_EXE_mtls-harness");
-    let out = std::process::Command::new(bin)
-        .args([
-            "run",
-            "--filter",
-            "seeds::003_iis_405_roots_truncated_client_root_last",
-            "--format",
-            "json",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut cmd = support::command();
+    cmd.args([
+        "run",
+        "--filter",
+        "seeds::003_iis_405_roots_truncated_client_root_last",
+        "--format",
+        "json",
+    ])
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
+    let out = support::run_command(cmd, support::WALL);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     let results: Vec<&serde_json::Value> = json["results"]
         .as_array()
         .expect("results")
@@ -213,7 +208,6 @@ fn the_json_report_carries_the_transcripts() {
 
 #[test]
 fn run_trace_and_explain_trace_print_the_transcript() {
-    let bin = env!("CARGO_BIN_EXE_mtls-harness");
     let id = "seeds::000_unflagged_ca_browser_sends_nothing";
     for args in [
         vec![
@@ -227,13 +221,11 @@ fn run_trace_and_explain_trace_print_the_transcript() {
         ],
         vec!["explain", id, "--trace"],
     ] {
-        let out = std::process::Command::new(bin)
-            .args(&args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("runs");
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
+        let mut cmd = support::command();
+        cmd.args(&args).current_dir(env!("CARGO_MANIFEST_DIR"));
+        let out = support::run_command(cmd, support::WALL);
+        let text = out.stdout;
+        assert_eq!(out.code, 0, "{args:?}: {text}");
         for needle in [
             "client -> server   ClientHello",
             "server -> client * CertificateRequest  1 CA name (",

@@ -4,7 +4,7 @@
 //! and one request with the load's certificate (a target that refuses it is
 //! named, exit 2: on TLS 1.3 a load would count refused handshakes as done).
 
-use super::bench::{BenchArgs, BenchFormat};
+use super::bench_args::{BenchArgs, BenchFormat, CompareWith};
 use super::output::{load_runtime, progress_bar, write_or_print};
 use anyhow::{bail, Context, Result};
 use mtls_harness::bench::load;
@@ -91,16 +91,14 @@ pub fn bench_target(args: &BenchArgs, url: &str, pki_dir: &Path) -> Result<i32> 
         move |done| shown.set_position((done * 1000.0) as u64),
     ))?;
     let compared = match args.compare {
-        Some(super::bench::CompareWith::STime) => {
-            Some(rt.block_on(mtls_harness::bench::s_time::s_time(
-                target.addr,
-                args.tls,
-                &cert.chain_pem(),
-                &cert.key_pem(),
-                args.duration,
-                0,
-            ))?)
-        }
+        Some(CompareWith::STime) => Some(rt.block_on(mtls_harness::bench::s_time::s_time(
+            target.addr,
+            args.tls,
+            &cert.chain_pem(),
+            &cert.key_pem(),
+            args.duration,
+            0,
+        ))?),
         None => None,
     };
     let s_time_line = compared

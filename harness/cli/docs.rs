@@ -1,7 +1,8 @@
 //! `docs/cli.md`, generated from the clap definitions: each command's long
-//! help (usage, arguments, options) as `--help` prints it, and the exit codes.
-//! tests/docs_cli.rs regenerates it through the hidden `__docs cli` command
-//! and fails when the committed file is stale.
+//! help (usage, arguments, options) as `--help` prints it, and the exit codes;
+//! and the README's synopsis, one entry per command. tests/docs_cli.rs
+//! regenerates both through the hidden `__docs cli` and `__docs synopsis`
+//! commands and fails when the committed text is stale.
 
 use clap::{Args, ValueEnum};
 use mtls_harness::exit_codes;
@@ -11,6 +12,8 @@ use std::fmt::Write;
 pub enum Topic {
     /// docs/cli.md
     Cli,
+    /// The synopsis in README.md
+    Synopsis,
 }
 
 #[derive(Args, Debug)]
@@ -19,11 +22,10 @@ pub struct DocsArgs {
 }
 
 pub fn docs(args: DocsArgs) -> anyhow::Result<i32> {
+    let cmd = <super::Cli as clap::CommandFactory>::command();
     match args.topic {
-        Topic::Cli => print!(
-            "{}",
-            cli_markdown(<super::Cli as clap::CommandFactory>::command())
-        ),
+        Topic::Cli => print!("{}", cli_markdown(cmd)),
+        Topic::Synopsis => print!("{}", synopsis(cmd)),
     }
     Ok(exit_codes::SUCCESS)
 }
@@ -75,6 +77,94 @@ pub fn cli_markdown(cmd: clap::Command) -> String {
         let _ = writeln!(md, "| {code} | {meaning} |");
     }
     md
+}
+
+/// The width the synopsis wraps at (a word longer than the line gets a line
+/// of its own).
+const SYNOPSIS_WIDTH: usize = 100;
+
+/// The README's synopsis: a line for each command that runs (not for the
+/// groups `pki` and `report`), with its arguments and then its options in
+/// the order `--help` lists them, optional ones in brackets; an option that
+/// takes one of a fixed set of values (profiles, real gateways, clients,
+/// middleboxes: the registries) shows them all. Wrapped at
+/// [`SYNOPSIS_WIDTH`] columns with `\` continuations.
+pub fn synopsis(cmd: clap::Command) -> String {
+    let mut cmd = cmd;
+    cmd.build();
+    let mut commands = Vec::new();
+    collect(&cmd, &mut commands);
+    let mut out = String::new();
+    for c in commands.iter().filter(|c| !c.has_subcommands()) {
+        let name = full_name(c);
+        let mut args: Vec<&clap::Arg> = c
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && !matches!(a.get_id().as_str(), "help" | "version"))
+            .collect();
+        // Arguments first, options after, each in declaration order.
+        args.sort_by_key(|a| !a.is_positional());
+        let mut line = name.clone();
+        let indent = " ".repeat(name.len() + 1);
+        for word in args.into_iter().map(synopsis_word) {
+            // The first word stays on the command's line.
+            if line.len() >= indent.len() && line.len() + 1 + word.len() > SYNOPSIS_WIDTH {
+                let _ = writeln!(out, "{line} \\");
+                line = format!("{indent}{word}");
+            } else {
+                line.push(' ');
+                line.push_str(&word);
+            }
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+/// `--tls 1.2|1.3`, `[--trace]`, `[PATHS]...`.
+fn synopsis_word(arg: &clap::Arg) -> String {
+    let takes_value = arg.get_action().takes_values();
+    let values: Vec<String> = arg
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| v.get_name().to_string())
+        .collect();
+    let value = if !values.is_empty() {
+        values.join("|")
+    } else {
+        arg.get_value_names()
+            .map(|names| {
+                names
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_else(|| arg.get_id().as_str().to_uppercase())
+    };
+    let mut word = if arg.is_positional() {
+        value
+    } else {
+        let flag = match (arg.get_long(), arg.get_short()) {
+            (Some(long), _) => format!("--{long}"),
+            (None, Some(short)) => format!("-{short}"),
+            (None, None) => arg.get_id().to_string(),
+        };
+        if takes_value {
+            format!("{flag} {value}")
+        } else {
+            flag
+        }
+    };
+    if !arg.is_required_set() {
+        word = format!("[{word}]");
+    }
+    let many = matches!(arg.get_action(), clap::ArgAction::Append)
+        || arg.get_num_args().is_some_and(|n| n.max_values() > 1);
+    if many && takes_value {
+        word.push_str("...");
+    }
+    word
 }
 
 fn collect(cmd: &clap::Command, out: &mut Vec<clap::Command>) {

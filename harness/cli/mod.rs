@@ -4,6 +4,7 @@
 
 mod args;
 mod bench;
+mod bench_args;
 mod bench_plot;
 mod bench_target;
 mod catalog;
@@ -60,7 +61,7 @@ pub enum Command {
     /// Handshake throughput and CPU against the built-in gateway or real
     /// ones with large trust stores, with ratios against the first
     /// (baseline) point.
-    Bench(bench::BenchArgs),
+    Bench(bench_args::BenchArgs),
     /// Work with reports: `report merge` joins those of several machines.
     Report(report::ReportArgs),
     /// Run each scenario on the built-in profile and on the real gateway it

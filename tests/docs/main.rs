@@ -7,3 +7,5 @@ mod fidelity_summary;
 mod links;
 mod markdown;
 mod scenario_format;
+#[path = "../support/mod.rs"]
+mod support;

@@ -21,7 +21,6 @@ use mtls_harness::runner::execute::{generate_pkis, run_all, RunOptions};
 use mtls_harness::scenario::{load_catalog, load_file, modes_of, Scenario, PROFILES};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const DOC: &str = include_str!("../../docs/scenario-format.md");
 
@@ -302,13 +301,11 @@ fn bad_examples_fail_with_the_documented_error() {
 fn the_cli_exits_2_on_each_bad_example_with_the_documented_error() {
     for (file, text, expected) in bad_examples() {
         let (dir, _root) = catalog(&[(file.clone(), text)]);
-        let out = Command::new(env!("CARGO_BIN_EXE_mtls-harness"))
-            .args(["run", "scenarios"])
-            .current_dir(dir.path())
-            .output()
-            .expect("mtls-harness runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        let mut cmd = crate::support::command();
+        cmd.args(["run", "scenarios"]).current_dir(dir.path());
+        let out = crate::support::run_command(cmd, crate::support::WALL);
+        let stderr = out.stderr;
+        assert_eq!(out.code, 2, "{file}: {stderr}");
         for line in &expected {
             assert!(
                 stderr.contains(&format!("error: {line}")) || stderr.contains(line.as_str()),

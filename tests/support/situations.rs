@@ -1,10 +1,7 @@
-//! Fixtures shared by the gateway tests: the situations PKI and the
+//! Fixtures of the gateway tests: the situations PKI and the
 //! situations built from it (tests/gateways.rs, tests/real_gateways.rs),
 //! running a case on a built-in profile or starting one, what a case ended in
 //! as the tests compare it, and the tally a matrix fails with.
-
-// Each test binary includes this module and uses only part of it.
-#![allow(dead_code)]
 
 use mtls_harness::case::{gateway_config, run_case};
 use mtls_harness::gateway::{ProfileKind, CERT_ERROR_TEXT, NO_CERT_TEXT};

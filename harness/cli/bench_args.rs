@@ -1,0 +1,109 @@
+//! `bench`'s arguments, apart from the command so that both its ways of
+//! running (`bench.rs`: the built-in or real gateways; `bench_target.rs`:
+//! `--target`) use them without importing each other.
+
+use super::args;
+use clap::builder::RangedU64ValueParser;
+use clap::{Args, ValueEnum};
+use mtls_harness::observation::TlsVersion;
+use mtls_harness::runner::GatewaySelection;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchFormat {
+    Table,
+    Json,
+}
+
+/// A tool to compare the harness's load with (`--compare`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareWith {
+    /// `openssl s_time -new` against the first point's gateway for the
+    /// same time.
+    #[value(name = "s_time")]
+    STime,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// The gateway loaded: the built-in one (in this process), or a real
+    /// program started once per point with the point's trust store
+    /// rendered into its configuration; its CPU is read from /proc.
+    /// Repeatable: one sweep per gateway, one after the other (one line
+    /// each in `--plot`).
+    #[arg(long, default_value = "builtin", value_parser = args::gateway_selection())]
+    pub gateway: Vec<GatewaySelection>,
+    /// Also drive the built-in gateway's configuration and the client in
+    /// memory (one thread, no sockets) for each point, and show each row's
+    /// CPU per handshake as a multiple of it.
+    #[arg(long)]
+    pub floor: bool,
+    /// Also run this load tool against the first point's gateway for the
+    /// same time, and show the harness's handshake rate as a multiple of it.
+    #[arg(long, value_enum)]
+    pub compare: Option<CompareWith>,
+    /// Exit 1 when a row's CPU per handshake exceeds R times the first
+    /// row's (the cost ratio).
+    #[arg(long, value_name = "R", value_parser = positive_ratio)]
+    pub max_ratio: Option<f64>,
+    /// Also draw handshakes/s against trust-store size into this SVG (one
+    /// line per gateway; with `--output`, the table still goes there).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Trust-store sizes to measure; the first is the baseline.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,100,1000,10000",
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=100_000)
+    )]
+    pub trust_anchors: Vec<usize>,
+    /// Send the CA-names list (`on`) or an empty one (`off`).
+    #[arg(long, default_value = "on", value_parser = args::on_off(), action = clap::ArgAction::Set)]
+    pub ca_names: bool,
+    /// The TLS version every handshake uses.
+    #[arg(long, default_value = "1.3", value_parser = args::tls_version())]
+    pub tls: TlsVersion,
+    /// How long each point runs, e.g. 10s, 500ms.
+    #[arg(long, default_value = "5s", value_parser = args::duration)]
+    pub duration: Duration,
+    /// Handshakes in flight at once (one worker each).
+    #[arg(
+        long,
+        default_value_t = 4,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=256)
+    )]
+    pub concurrency: usize,
+    /// A table with a settings line, or JSON with every statistic.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: BenchFormat,
+    /// Write the result here (whole or not at all) instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Load an external gateway (https://host:port) configured with the PKI in
+    /// `--pki` instead of the built-in ones: one point, full TCP + TLS
+    /// handshakes with a client certificate from that PKI.
+    #[arg(long, requires = "pki")]
+    pub target: Option<String>,
+    /// With `--target`: the directory `pki generate` wrote, which the target
+    /// trusts and whose server certificate it presents.
+    #[arg(long, requires = "target")]
+    pub pki: Option<PathBuf>,
+    /// With `--target`: the client certificate to send (default: the PKI's
+    /// first client certificate without defects).
+    #[arg(long, requires = "target")]
+    pub client: Option<String>,
+    /// With `--target`: per-stage timeout in seconds for the preflight and
+    /// for each handshake.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+/// A ratio bound: a finite number above 0.
+fn positive_ratio(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err("expected a ratio above 0, e.g. 1.10".into()),
+    }
+}
