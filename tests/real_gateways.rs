@@ -13,7 +13,7 @@ mod support;
 use mtls_harness::gateway::{CERT_ERROR_TEXT, NO_CERT_TEXT};
 use mtls_harness::observation::{Observation, TlsVersion};
 use mtls_harness::pki::{Pki, PkiSpec};
-use mtls_harness::real::{group_members, run_case_real_with, RealKind};
+use mtls_harness::real::{group_members, observe_real_gateway, RealKind};
 use mtls_harness::scenario::schema::ScenarioFile;
 use mtls_harness::tls::Timeouts;
 use support::situations::{
@@ -115,7 +115,7 @@ async fn run_pair(
 ) -> (Observation, Observation) {
     let timeouts = Timeouts::default();
     let mut pid = None;
-    let real = run_case_real_with(pki, file, kind, version, timeouts, |s| pid = Some(s.pid()))
+    let real = observe_real_gateway(pki, file, kind, version, timeouts, |s| pid = Some(s.pid()))
         .await
         .unwrap_or_else(|e| panic!("{kind} / TLS {version}: {e}"));
     let pid = pid.expect("server started");
@@ -465,7 +465,7 @@ async fn ca_names_policies_match_profiles() {
             for version in TlsVersion::ALL {
                 let what = format!("{kind} / ca_names = {policy} / TLS {version}");
                 let real =
-                    run_case_real_with(&pki, &file, kind, version, Timeouts::default(), |_| {})
+                    observe_real_gateway(&pki, &file, kind, version, Timeouts::default(), |_| {})
                         .await;
                 let real = match real {
                     Err(mtls_harness::case::CaseError::Unsupported(why)) => {
@@ -921,7 +921,7 @@ async fn oversized_lists_on_go_and_java_gateways() {
         for ((file, pki), size) in [(&just_over, "66,000 bytes"), (&far_over, "2,000 extra")] {
             for version in TlsVersion::ALL {
                 let real =
-                    run_case_real_with(pki, file, kind, version, Timeouts::default(), |_| {})
+                    observe_real_gateway(pki, file, kind, version, Timeouts::default(), |_| {})
                         .await
                         .unwrap_or_else(|e| panic!("{kind} / {size} / TLS {version}: {e}"));
                 let got = Seen::of(&real);

@@ -17,7 +17,7 @@ mod support;
 use fidelity_doc::{marked, FIDELITY_DOC};
 use mtls_harness::knobs::MiddleboxKind;
 use mtls_harness::observation::TlsVersion;
-use mtls_harness::real::middlebox::{run_case_via_with, Origin, RealMiddlebox};
+use mtls_harness::real::middlebox::{observe_through_middlebox, Origin, RealMiddlebox};
 use mtls_harness::real::RealKind;
 use mtls_harness::runner::execute::generate_pkis;
 use mtls_harness::runner::fidelity::Fidelity;
@@ -206,7 +206,7 @@ fn real_middleboxes_run_in_front_of_a_real_gateway() {
         let pki = generate_pkis(&[s]).expect("PKI").remove(0);
         let mut pid = 0;
         let obs = rt
-            .block_on(run_case_via_with(
+            .block_on(observe_through_middlebox(
                 &pki,
                 &s.file,
                 Origin::Real(RealKind::Nginx),

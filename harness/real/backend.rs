@@ -33,12 +33,13 @@ impl Backend for RealGateway {
     }
 
     fn observe<'a>(&'a self, case: CaseInput<'a>) -> Observing<'a> {
-        Box::pin(super::run_case_real(
+        Box::pin(super::observe_real_gateway(
             case.pki,
             case.file,
             self.0,
             case.tls,
             case.timeouts,
+            |_| {},
         ))
     }
 
@@ -63,17 +64,16 @@ impl Backend for RealClient {
         format!("{profile} + {}", self.0)
     }
 
-    fn refuses(&self, _case: &CaseInput<'_>, expected: &Expectation) -> Option<String> {
+    fn refuses(&self, case: &CaseInput<'_>, expected: &Expectation) -> Option<String> {
         // A failure of the built-in client's own TLS library (rustls's
         // 64 KiB message limit, say) says nothing of another library.
-        (expected.client_error.is_some() || expected.alert_sent_by == Some(Side::Client)).then(
-            || {
-                format!(
-                    "the expectation is a failure of the built-in (rustls) client itself, not of {}",
-                    self.0
-                )
-            },
-        )
+        if expected.client_error.is_some() || expected.alert_sent_by == Some(Side::Client) {
+            return Some(format!(
+                "the expectation is a failure of the built-in (rustls) client itself, not of {}",
+                self.0
+            ));
+        }
+        super::client::unfollowed_selection(case.file, self.0)
     }
 
     fn extra_time(&self, case: &CaseInput<'_>) -> Duration {
@@ -82,7 +82,7 @@ impl Backend for RealClient {
     }
 
     fn observe<'a>(&'a self, case: CaseInput<'a>) -> Observing<'a> {
-        Box::pin(super::client::run_case_real_client(
+        Box::pin(super::client::observe_real_client(
             case.pki,
             case.file,
             case.profile,
@@ -151,13 +151,14 @@ impl Backend for RealMiddleboxBackend {
             None => Origin::Builtin(case.profile),
             Some(RealGateway(kind)) => Origin::Real(kind),
         };
-        Box::pin(super::middlebox::run_case_via(
+        Box::pin(super::middlebox::observe_through_middlebox(
             case.pki,
             case.file,
             origin,
             self.middlebox,
             case.tls,
             case.timeouts,
+            |_| {},
         ))
     }
 

@@ -45,21 +45,11 @@ pub use server::{RealServer, LOG_TIMEOUT, START_TIMEOUT};
 /// The command that installs every real gateway on Debian/Ubuntu.
 pub const INSTALL_HINT: &str = "apt-get install -y nginx haproxy apache2 openssl golang-go lighttpd lighttpd-mod-openssl tomcat10-common openjdk-17-jdk-headless caddy";
 
-/// Run one case against a real gateway: start it from the scenario's
-/// `[server]`, make one request with the scenario's client, stop it.
-/// `on_start` sees the running server (its pid, say) before the request.
-pub async fn run_case_real(
-    pki: &Pki,
-    file: &ScenarioFile,
-    kind: RealKind,
-    version: TlsVersion,
-    timeouts: Timeouts,
-) -> Result<Observation, CaseError> {
-    run_case_real_with(pki, file, kind, version, timeouts, |_| {}).await
-}
-
-/// As [`run_case_real`], calling `on_start` with the running server.
-pub async fn run_case_real_with(
+/// One case against a real gateway: start it from the scenario's
+/// `[server]`, make the scenario's request, stop it. `on_start` sees the
+/// running server (its pid, say) before the request. The runner reaches it
+/// through [`RealGateway`].
+pub async fn observe_real_gateway(
     pki: &Pki,
     file: &ScenarioFile,
     kind: RealKind,

@@ -6,7 +6,7 @@ use crate::gateway::ProfileKind;
 use crate::interrupt::CancelToken;
 use crate::observation::{Observation, Outcome, TlsVersion};
 use crate::pki::Pki;
-use crate::real::{run_case_real, RealKind};
+use crate::real::{observe_real_gateway, RealKind};
 use crate::scenario::Scenario;
 use crate::tls::Timeouts;
 use serde::Serialize;
@@ -150,7 +150,7 @@ async fn compare(scenario: &Scenario, pki: &Pki, kind: RealKind, timeouts: Timeo
     let mut cell = Cell::default();
     for &v in &scenario.file.server.tls {
         let builtin = run_case(pki, &scenario.file, profile, v, timeouts).await;
-        let real = run_case_real(pki, &scenario.file, kind, v, timeouts).await;
+        let real = observe_real_gateway(pki, &scenario.file, kind, v, timeouts, |_| {}).await;
         match Cell::pair(v, builtin, real) {
             Ok((b, r)) => cell.compare(v, &b, &r),
             Err(end) => return end,

@@ -9,7 +9,7 @@ use crate::case::run_case;
 use crate::gateway::ProfileKind;
 use crate::oracle::judge;
 use crate::pki::Pki;
-use crate::real::middlebox::{run_case_via_with, Origin, RealMiddlebox};
+use crate::real::middlebox::{observe_through_middlebox, Origin, RealMiddlebox};
 use crate::scenario::Scenario;
 use crate::tls::Timeouts;
 use std::path::PathBuf;
@@ -79,7 +79,7 @@ async fn compare(
     let mut cell = Cell::default();
     for &v in &scenario.file.server.tls {
         let builtin = run_case(pki, &scenario.file, ORIGIN, v, timeouts).await;
-        let real = run_case_via_with(
+        let real = observe_through_middlebox(
             pki,
             &scenario.file,
             Origin::Builtin(ORIGIN),

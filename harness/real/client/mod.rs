@@ -20,8 +20,8 @@ mod run;
 mod wallet;
 
 pub use run::{
-    client_timeout, observe_real_client, observe_real_client_with, run_case_real_client,
-    run_real_client, unsupported_client, ClientRun, RealClientError,
+    client_timeout, observe_real_client, observe_real_client_with, run_real_client,
+    unfollowed_selection, unsupported_client, ClientRun, RealClientError,
 };
 pub use wallet::{WalletFiles, WALLET_PASSWORD};
 

@@ -197,25 +197,18 @@ pub async fn run_real_client_until(
     })
 }
 
-/// `run --client real:X`: the case runs only when the program follows the
-/// scenario's `[client] selection`; otherwise it is SKIP with the reason.
-pub async fn run_case_real_client(
-    pki: &Pki,
-    file: &ScenarioFile,
-    profile: ProfileKind,
-    version: TlsVersion,
-    timeouts: Timeouts,
-    kind: RealClientKind,
-) -> Result<Observation, CaseError> {
+/// Why `kind` cannot play the scenario's client: it does not follow the
+/// scenario's `[client] selection` (`run --client real:X` runs only the
+/// scenarios whose policy the program follows; the rest are SKIP).
+pub fn unfollowed_selection(file: &ScenarioFile, kind: RealClientKind) -> Option<String> {
     let policy = file.client.selection;
-    if !kind.follows(policy, file.client.certs.len()) {
-        return Err(CaseError::Unsupported(format!(
+    (!kind.follows(policy, file.client.certs.len())).then(|| {
+        format!(
             "{kind} follows `{}`; the scenario's client is `{}`",
             kind.policy().as_str(),
             policy.as_str()
-        )));
-    }
-    observe_real_client(pki, file, profile, version, timeouts, kind).await
+        )
+    })
 }
 
 /// Why a scenario's client cannot be played by a real program (SKIP).

@@ -35,7 +35,7 @@ pub use program::{files, RenderedMiddlebox};
 pub(crate) use program::{MiddleboxJob, MiddleboxProgram};
 pub use registry::MiddleboxUnsupported;
 pub use render::render;
-pub use run::{run_case_via, run_case_via_with, Origin};
+pub use run::{observe_through_middlebox, Origin};
 pub use supervise::{RunningRealMiddlebox, START_TIMEOUT};
 
 // The registry: one line per real middlebox program, `Variant => module::Program`.

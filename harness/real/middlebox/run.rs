@@ -21,21 +21,11 @@ pub enum Origin {
     Real(crate::real::RealKind),
 }
 
-/// Run one case with `program` as the scenario's middlebox in front of
-/// `origin`. A scenario without `[middlebox]` runs as it would without one.
-pub async fn run_case_via(
-    pki: &Pki,
-    file: &ScenarioFile,
-    origin: Origin,
-    program: RealMiddlebox,
-    version: TlsVersion,
-    timeouts: Timeouts,
-) -> Result<Observation, CaseError> {
-    run_case_via_with(pki, file, origin, program, version, timeouts, |_| {}).await
-}
-
-/// As [`run_case_via`], calling `on_start` with the running middlebox.
-pub async fn run_case_via_with(
+/// One case with `program` as the scenario's middlebox in front of
+/// `origin`, calling `on_start` with the running middlebox. A scenario
+/// without `[middlebox]` runs as it would without one. The runner reaches it
+/// through [`crate::real::RealMiddleboxBackend`].
+pub async fn observe_through_middlebox(
     pki: &Pki,
     file: &ScenarioFile,
     origin: Origin,
@@ -48,7 +38,7 @@ pub async fn run_case_via_with(
         return match origin {
             Origin::Builtin(profile) => run_case(pki, file, profile, version, timeouts).await,
             Origin::Real(kind) => {
-                crate::real::run_case_real(pki, file, kind, version, timeouts).await
+                crate::real::observe_real_gateway(pki, file, kind, version, timeouts, |_| {}).await
             }
         };
     };
