@@ -100,10 +100,15 @@ pub struct BenchArgs {
     pub timeout: u64,
 }
 
+/// A ratio bound that is not a finite number above 0.
+#[derive(Debug, thiserror::Error)]
+#[error("expected a ratio above 0, e.g. 1.10")]
+struct NotARatio;
+
 /// A ratio bound: a finite number above 0.
-fn positive_ratio(raw: &str) -> Result<f64, String> {
+fn positive_ratio(raw: &str) -> Result<f64, NotARatio> {
     match raw.parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err("expected a ratio above 0, e.g. 1.10".into()),
+        _ => Err(NotARatio),
     }
 }
