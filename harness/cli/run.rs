@@ -192,6 +192,12 @@ pub fn run(args: RunArgs) -> Result<i32> {
         capture.create_dir().context("--capture")?;
         opts.capture = Some(capture);
     }
+    // Only the JSON and HTML reports, `--trace` and a target's verdicts read
+    // observations after the run: otherwise each finished case is kept as
+    // its one-line summary.
+    opts.keep_observations = matches!(args.format, Format::Json | Format::Html)
+        || args.trace
+        || matches!(opts.gateway, GatewaySelection::External(_));
     // Flags first: a bad flag is reported even when the catalog is missing.
     let scenarios = catalog::load_scenarios(&args.paths)?;
     let selected = execute::select(&scenarios, &opts);

@@ -93,6 +93,7 @@ mod tests {
             duration_ms: 1.0,
             not_run_reason: None,
             adjusted: Vec::new(),
+            observed: None,
         }
     }
 

@@ -47,6 +47,11 @@ pub struct RunOptions {
     /// A backend of the caller's own, in place of the one `gateway`,
     /// `client` and `middlebox` select.
     pub backend: Option<Arc<dyn Backend>>,
+    /// Keep each finished case's observation in the report (JSON, HTML,
+    /// `--trace` and a target's verdicts need it); `false` keeps only its
+    /// one-line summary ([`CaseResult::slim`]), enough for the table and
+    /// JUnit reports.
+    pub keep_observations: bool,
 }
 
 /// Who makes the request (`run --client`).
@@ -175,6 +180,7 @@ impl Default for RunOptions {
             shard: None,
             client: ClientSelection::Builtin,
             backend: None,
+            keep_observations: true,
         }
     }
 }
@@ -445,6 +451,15 @@ fn expected_wait(scenario: &Scenario) -> u64 {
     }
 }
 
+/// Whether a scenario's cases spend most of their time waiting, not
+/// computing: a gateway waiting out a hanging responder. They take their
+/// own slots, so a catalog with many of them does not leave the cores idle
+/// while every slot waits (five copies of the catalog: 40 such cases held
+/// all 16 slots for their first seconds).
+fn mostly_waits(scenario: &Scenario) -> bool {
+    scenario.file.expect.performance.is_none() && expected_wait(scenario) > 0
+}
+
 /// Run every selected case with PKIs the caller generated
 /// ([`generate_pkis`], for the same scenarios); `on_result` sees each result
 /// as it finishes (progress).
@@ -569,12 +584,17 @@ async fn run_planned_with(
             })
         })
         .collect();
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let working = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let waiting = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     for case in planned {
         let slot = slots[case.scenario].clone();
         let failed = failed.clone();
-        let permit = semaphore.clone();
+        let permit = if mostly_waits(scenarios[case.scenario]) {
+            waiting.clone()
+        } else {
+            working.clone()
+        };
         let timeouts = opts.timeouts;
         let backend = backend.clone();
         let capture = opts.capture.clone();
@@ -603,7 +623,10 @@ async fn run_planned_with(
                     Err(why) => pki_failure(scenario, backend.as_ref(), &case, why),
                 }
             };
-            let case = async move {
+            // Boxed once started: a waiting task holds only its captures, not
+            // the state of a whole case (about 15 KB each; every planned case
+            // is spawned at once, so that was 15 KB a case of the catalog).
+            let case = Box::pin(async move {
                 match capture {
                     None => case.await,
                     Some(capture) => {
@@ -613,7 +636,7 @@ async fn run_planned_with(
                         result
                     }
                 }
-            };
+            });
             tokio::select! {
                 r = case => Some(r),
                 _ = cancel.cancelled() => None,
@@ -626,9 +649,12 @@ async fn run_planned_with(
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok(None) => {}
-            Ok(Some(result)) => {
+            Ok(Some(mut result)) => {
                 done += 1;
                 on_result(&result, done, total);
+                if !opts.keep_observations {
+                    result.slim();
+                }
                 report.results.push(result);
             }
             Err(e) => {
@@ -655,4 +681,157 @@ async fn run_planned_with(
     }
     report.wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observation::Observation;
+
+    fn catalog(ids: &[&str]) -> Vec<Scenario> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let all = crate::scenario::load_catalog(&dir).expect("the catalog loads");
+        ids.iter()
+            .map(|id| {
+                all.iter()
+                    .find(|s| s.id == *id)
+                    .unwrap_or_else(|| panic!("{id} is in the catalog"))
+                    .clone()
+            })
+            .collect()
+    }
+
+    /// A backend of a library user's own: the built-in gateway, but it
+    /// refuses TLS 1.2 and does not judge the page's text.
+    #[derive(Debug)]
+    struct Picky;
+
+    impl Backend for Picky {
+        fn label(&self, profile: ProfileKind) -> String {
+            format!("picky ({profile})")
+        }
+        fn judged_by(&self) -> Option<(String, ProfileKind)> {
+            Some(("picky".into(), ProfileKind::Nginx))
+        }
+        fn refuses(&self, case: &CaseInput<'_>, _expected: &Expectation) -> Option<String> {
+            (case.tls == TlsVersion::Tls12).then(|| "picky speaks TLS 1.3 only".into())
+        }
+        fn observe<'a>(&'a self, case: CaseInput<'a>) -> Observing<'a> {
+            BuiltinGateway.observe(case)
+        }
+        fn adjust(
+            &self,
+            _case: &CaseInput<'_>,
+            expected: &mut Expectation,
+        ) -> Vec<crate::backend::Adjustment> {
+            match expected.body_contains.take() {
+                Some(_) => vec![crate::backend::Adjustment {
+                    field: "body_contains",
+                    reason: "picky serves its own page",
+                }],
+                None => Vec::new(),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_callers_backend_runs_the_cases_and_reports_what_it_refused_and_adjusted() {
+        let scenarios = catalog(&["seeds::002_nginx_no_certificate_400"]);
+        let selected: Vec<&Scenario> = scenarios.iter().collect();
+        let opts = RunOptions {
+            backend: Some(Arc::new(Picky)),
+            ..RunOptions::default()
+        };
+        let report = run_catalog(&selected, &opts, |_, _, _| {})
+            .await
+            .expect("PKIs generate");
+        let by_tls = |v: TlsVersion| {
+            report
+                .results
+                .iter()
+                .find(|r| r.tls == v)
+                .unwrap_or_else(|| panic!("a TLS {v} case: {:#?}", report.results))
+        };
+        let refused = by_tls(TlsVersion::Tls12);
+        assert_eq!(
+            refused.verdict,
+            Verdict::Skip {
+                reason: "picky speaks TLS 1.3 only".into()
+            }
+        );
+        let ran = by_tls(TlsVersion::Tls13);
+        assert_eq!(ran.profile, "picky (nginx)");
+        assert_eq!(ran.verdict, Verdict::Pass, "{ran:#?}");
+        assert_eq!(
+            ran.adjusted,
+            [AdjustedField {
+                field: "body_contains".into(),
+                reason: "picky serves its own page".into()
+            }]
+        );
+        assert!(report
+            .results
+            .iter()
+            .all(|r| r.profile.starts_with("picky")));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_case_waiting_out_a_silent_responder_does_not_hold_the_only_working_slot() {
+        let scenarios = catalog(&[
+            "revocation::ocsp_responder_hang",
+            "seeds::002_nginx_no_certificate_400",
+        ]);
+        let selected: Vec<&Scenario> = scenarios.iter().collect();
+        let opts = RunOptions {
+            concurrency: 1,
+            profiles: Some(vec![ProfileKind::Nginx]),
+            tls: Some(vec![TlsVersion::Tls13]),
+            ..RunOptions::default()
+        };
+        let mut order = Vec::new();
+        let report = run_catalog(&selected, &opts, |r, _, _| order.push(r.scenario.clone()))
+            .await
+            .expect("PKIs generate");
+        assert_eq!(report.results.len(), 2, "{:#?}", report.results);
+        // The hanging responder's case starts first (long cases do) but
+        // waits in its own slot: the other case finishes meanwhile.
+        assert_eq!(
+            order,
+            [
+                "seeds::002_nginx_no_certificate_400",
+                "revocation::ocsp_responder_hang"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_slim_result_reads_as_the_full_one_in_the_table_and_junit() {
+        let obs = Observation {
+            alert: Some(crate::observation::AlertSeen {
+                description: "certificate_required".into(),
+                sent_by: crate::observation::Side::Server,
+            }),
+            ..Observation::default()
+        };
+        let mut full = CaseResult::new("a::b", "", "nginx", TlsVersion::Tls13, Verdict::Pass);
+        full.observation = Some(obs);
+        let mut slim = full.clone();
+        slim.slim();
+        assert!(slim.observation.is_none());
+        assert_eq!(slim.outcome(), full.outcome());
+        assert!(
+            full.outcome().contains("certificate_required"),
+            "{}",
+            full.outcome()
+        );
+        let report = |r: &CaseResult| RunReport {
+            results: vec![r.clone()],
+            ..RunReport::default()
+        };
+        assert_eq!(
+            report(&slim).render_table(false),
+            report(&full).render_table(false)
+        );
+        assert_eq!(report(&slim).to_junit(), report(&full).to_junit());
+    }
 }

@@ -29,6 +29,10 @@ pub struct CaseResult {
     /// (a target's own success page, a program's own status page).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adjusted: Vec<AdjustedField>,
+    /// What was observed, in one line, once [`CaseResult::slim`] let the
+    /// observation go.
+    #[serde(skip)]
+    pub observed: Option<String>,
 }
 
 /// An expectation field a backend did not judge, and why.
@@ -57,7 +61,26 @@ impl CaseResult {
             duration_ms: 0.0,
             not_run_reason: None,
             adjusted: Vec::new(),
+            observed: None,
         }
+    }
+
+    /// Keep only what the table and JUnit reports show: the observation
+    /// (with its transcript, tens of KB for a long CA-name list) becomes its
+    /// one-line summary. A run whose report needs no observation keeps its
+    /// finished cases this small.
+    pub fn slim(&mut self) {
+        if let Some(obs) = self.observation.take() {
+            self.observed = Some(summarize(&obs));
+        }
+    }
+
+    /// The one-line summary of what was observed, if the case connected.
+    pub fn observed_summary(&self) -> Option<String> {
+        self.observation
+            .as_ref()
+            .map(summarize)
+            .or_else(|| self.observed.clone())
     }
 
     /// `nginx::no-cert [nginx TLS1.3]`: the JUnit test name.
@@ -70,12 +93,13 @@ impl CaseResult {
         match &self.verdict {
             Verdict::Skip { reason } => reason.clone(),
             Verdict::Hang { stage } => format!("timed out in {stage}"),
-            Verdict::Pass | Verdict::Fail { .. } => match (&self.observation, &self.not_run_reason)
-            {
-                (Some(obs), _) => summarize(obs),
-                (None, Some(reason)) => reason.clone(),
-                (None, None) => "-".into(),
-            },
+            Verdict::Pass | Verdict::Fail { .. } => {
+                match (self.observed_summary(), &self.not_run_reason) {
+                    (Some(observed), _) => observed,
+                    (None, Some(reason)) => reason.clone(),
+                    (None, None) => "-".into(),
+                }
+            }
         }
     }
 }
@@ -407,8 +431,8 @@ impl RunReport {
             let mut case = TestCase::new(r.case_name(), status);
             case.set_classname(r.scenario.as_str())
                 .set_time(millis(r.duration_ms));
-            if let Some(obs) = &r.observation {
-                case.set_system_out(format!("outcome: {}\n", summarize(obs)));
+            if let Some(observed) = r.observed_summary() {
+                case.set_system_out(format!("outcome: {observed}\n"));
             }
             suite.add_test_case(case);
         }
@@ -503,6 +527,7 @@ mod tests {
             duration_ms: 12.5,
             not_run_reason: None,
             adjusted: Vec::new(),
+            observed: None,
         }
     }
 
