@@ -46,6 +46,7 @@
 //! ```
 
 pub mod alert;
+pub mod api;
 pub mod backend;
 pub mod bench;
 pub mod capture;
@@ -59,6 +60,7 @@ pub mod knobs;
 pub mod observation;
 pub mod oracle;
 pub mod pki;
+pub mod prelude;
 pub mod probe;
 pub mod process;
 pub mod real;

@@ -112,6 +112,21 @@ impl RunningGateway {
         }
     }
 
+    /// What the gateway saw of each connection it remembers (open ones as
+    /// far as they got), oldest first.
+    pub fn records(&self) -> Vec<ServerRecord> {
+        let mut all: Vec<ServerRecord> = self
+            .book
+            .records
+            .lock()
+            .expect("record lock")
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by_key(|r| r.opened);
+        all
+    }
+
     /// The most recently completed connection's record (a middlebox's
     /// upstream connection has no client address to look it up by).
     pub async fn last_record(&self, wait: std::time::Duration) -> Option<ServerRecord> {
