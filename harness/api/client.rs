@@ -30,7 +30,7 @@ use crate::tls::Timeouts;
 /// let obs = Client::browser().pki(&pki).trust(["root"]).wallet(["mallory"])
 ///     .tls(TlsVersion::Tls12).get(&gw.url()).await;
 /// assert!(!obs.client_certificate_sent);
-/// obs.assert_alert(Side::Server, "handshake_failure");
+/// obs.assert_alert(Side::Server, "certificate_required");
 ///
 /// // curl sends what it holds whatever the names: refused as unknown.
 /// let obs = Client::curl().pki(&pki).wallet(["mallory"]).get(&gw.url()).await;

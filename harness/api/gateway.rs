@@ -405,15 +405,13 @@ impl CaNameList {
     /// The list names this certificate (its subject is among the names):
     /// a CA a client may pick a certificate of.
     pub fn names(&self, cert: impl CertRef) -> bool {
-        cert.subject_der()
-            .is_some_and(|s| self.der.iter().any(|n| *n == s))
+        cert.subject_der().is_some_and(|s| self.der.contains(&s))
     }
 
     /// The list names the issuer of this certificate: what a client that
     /// matches issuers (a browser, Go, Java) checks before sending it.
     pub fn names_issuer_of(&self, cert: impl CertRef) -> bool {
-        cert.issuer_der()
-            .is_some_and(|s| self.der.iter().any(|n| *n == s))
+        cert.issuer_der().is_some_and(|s| self.der.contains(&s))
     }
 }
 

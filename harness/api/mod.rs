@@ -1,6 +1,6 @@
-//! The API for your own `cargo test`: a [`Pki`] built in Rust, a built-in
+//! The API for your own `cargo test`: a [`Pki`](crate::pki::Pki) built in Rust, a built-in
 //! [`Gateway`] or a [`Client`] in one line each, assertions on the
-//! [`Observation`], and the whole catalog judging your own server
+//! [`Observation`](crate::observation::Observation), and the whole catalog judging your own server
 //! ([`Conformance`], with the [`TargetKit`] to configure it). Everything is
 //! in [`crate::prelude`].
 //!

@@ -1,6 +1,6 @@
 //! A built-in gateway: tokio-rustls + hyper on 127.0.0.1, a client-certificate
-//! verifier that sends the chosen CA names ([`verifier`]), a per-connection
-//! stage that runs the handshake and serves the request ([`connection`]), and
+//! verifier that sends the chosen CA names (`verifier`), a per-connection
+//! stage that runs the handshake and serves the request (`connection`), and
 //! what it saw of each connection ([`ServerRecord`]). What to decide (alert or
 //! page) is the [`ClientAuthPolicy`]'s business.
 
