@@ -3,7 +3,7 @@
 //! test per case of your own `cargo test`.
 
 use super::{Error, TargetKit};
-use crate::backend::{Backend, BuiltinGateway};
+use crate::backend::BuiltinGateway;
 use crate::gateway::ProfileKind;
 use crate::observation::TlsVersion;
 use crate::oracle::Verdict;
@@ -181,6 +181,7 @@ impl<'k> Scope<'k> {
     /// runtime (each trial runs its case on a runtime of its own).
     #[cfg(feature = "trials")]
     pub fn trials(self) -> Result<Vec<libtest_mimic::Trial>, Error> {
+        use crate::backend::Backend;
         use libtest_mimic::{Completion, Failed, Trial};
         let runtime = Arc::new(
             tokio::runtime::Builder::new_multi_thread()
