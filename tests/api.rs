@@ -363,3 +363,27 @@ async fn conformance_of_a_builtin_profile_from_the_embedded_catalog() {
     assert!(report.passed() > 0);
     report.assert_no_failures();
 }
+
+#[tokio::test]
+async fn localhost_finds_a_server_listening_on_ipv4_only() {
+    let pki = team_pki(0);
+    let gw = Gateway::builtin(Profile::Strict)
+        .pki(&pki)
+        .cert("gw")
+        .trust(["root"])
+        .start()
+        .await
+        .unwrap();
+    let url = format!("https://localhost:{}", gw.addr().port());
+    let obs = Client::browser()
+        .pki(&pki)
+        .wallet(["alice"])
+        .get(&url)
+        .await;
+    obs.assert_status(200);
+    assert_eq!(
+        gw.connections().len(),
+        1,
+        "one connection, not one per address"
+    );
+}

@@ -201,21 +201,69 @@ impl<'p> Client<'p> {
     }
 
     /// One `GET /` to `url` (`https://host:port`): what happened, from the
-    /// client's side.
+    /// client's side. A name with several addresses (`localhost`: ::1 and
+    /// 127.0.0.1) is tried address by address while the connection is refused.
     pub async fn get(&self, url: &str) -> Observation {
         let setup_error = |code: &str, detail: String| Observation {
             client_error: Some(code.into()),
             client_error_detail: Some(detail),
             ..Default::default()
         };
-        let (addr, name) = match crate::probe::resolve(url, self.timeouts).await {
+        let (addrs, name) = match resolve_all(url, self.timeouts).await {
             Ok(found) => found,
-            Err(e) => return setup_error("BAD_URL", e.to_string()),
+            Err(detail) => return setup_error("BAD_URL", detail),
         };
         let name = self.server_name.clone().unwrap_or(name);
-        match self.spec(name) {
-            Ok(spec) => spec.exchange(addr).await,
-            Err(e) => setup_error("CLIENT_SETUP", e.to_string()),
+        let spec = match self.spec(name) {
+            Ok(spec) => spec,
+            Err(e) => return setup_error("CLIENT_SETUP", e.to_string()),
+        };
+        let mut obs = Observation::default();
+        for (i, addr) in addrs.iter().enumerate() {
+            obs = spec.exchange(*addr).await;
+            let refused = obs.client_error.as_deref() == Some("CONNECTION_REFUSED");
+            if !refused || i + 1 == addrs.len() {
+                break;
+            }
         }
+        obs
     }
+}
+
+/// Every address of `url`'s host (IPv4 first) and the server name to send:
+/// the host, or `localhost` for an IP address (as `probe` does).
+pub(crate) async fn resolve_all(
+    url: &str,
+    timeouts: Timeouts,
+) -> Result<(Vec<std::net::SocketAddr>, String), String> {
+    let bad = || format!("`{url}`: not an https://host:port URL");
+    let parsed = url::Url::parse(url).map_err(|_| bad())?;
+    if parsed.scheme() != "https" {
+        return Err(bad());
+    }
+    let host = parsed
+        .host_str()
+        .ok_or_else(bad)?
+        .trim_matches(['[', ']'])
+        .to_string();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let found = tokio::time::timeout(
+        timeouts.connect,
+        tokio::net::lookup_host((host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| format!("{host}: name lookup timed out"))?
+    .map_err(|e| format!("{host}: {e}"))?;
+    let mut addrs: Vec<std::net::SocketAddr> = found.collect();
+    addrs.sort_by_key(|a| a.is_ipv6());
+    addrs.dedup();
+    if addrs.is_empty() {
+        return Err(format!("{host}: no address"));
+    }
+    let name = if host.parse::<std::net::IpAddr>().is_ok() {
+        "localhost".to_string()
+    } else {
+        host
+    };
+    Ok((addrs, name))
 }

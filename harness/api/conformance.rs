@@ -147,7 +147,8 @@ impl<'k> Scope<'k> {
         let mut facts = None;
         if let Some((url, kit)) = &self.target {
             let dir = kit.dir()?;
-            let found = target::preflight(url, &dir, self.profile, self.timeouts).await?;
+            let url = reachable(url, self.timeouts).await;
+            let found = target::preflight(&url, &dir, self.profile, self.timeouts).await?;
             facts = Some(found.facts.clone());
             opts.backend = Some(Arc::new(TargetBackend::new(Arc::new(found))));
         } else {
@@ -240,6 +241,35 @@ impl<'k> Scope<'k> {
         }
         Ok(trials)
     }
+}
+
+/// `https://localhost:<port>` with the address that accepts a connection
+/// (`localhost` is ::1 and 127.0.0.1, a server often listens on one);
+/// any other URL as it is.
+async fn reachable(url: &str, timeouts: Timeouts) -> String {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    if parsed.host_str() != Some("localhost") {
+        return url.to_string();
+    }
+    let Ok((addrs, _)) = super::client::resolve_all(url, timeouts).await else {
+        return url.to_string();
+    };
+    for addr in &addrs {
+        let connect = tokio::net::TcpStream::connect(addr);
+        if let Ok(Ok(_)) = tokio::time::timeout(timeouts.connect, connect).await {
+            let host = match addr.ip() {
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            };
+            let mut url = parsed.clone();
+            if url.set_host(Some(&host)).is_ok() {
+                return url.to_string();
+            }
+        }
+    }
+    url.to_string()
 }
 
 /// `*` matches any run of characters; everything else matches itself.
