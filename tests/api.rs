@@ -387,3 +387,25 @@ async fn localhost_finds_a_server_listening_on_ipv4_only() {
         "one connection, not one per address"
     );
 }
+
+#[tokio::test]
+async fn dropping_the_gateway_stops_it() {
+    let pki = team_pki(0);
+    let gw = Gateway::builtin(Profile::Strict)
+        .pki(&pki)
+        .cert("gw")
+        .start()
+        .await
+        .unwrap();
+    let url = gw.url();
+    Client::curl()
+        .pki(&pki)
+        .wallet(["alice"])
+        .get(&url)
+        .await
+        .assert_status(200);
+    drop(gw);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let obs = Client::curl().pki(&pki).wallet(["alice"]).get(&url).await;
+    assert!(obs.status().is_none(), "{}", obs.explain());
+}
