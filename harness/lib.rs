@@ -4,48 +4,40 @@
 //! The pipeline for one scenario: `scenario file -> PkiSpec -> Pki -> Gateway
 //! [-> Middlebox] <- Client -> Observation -> Oracle -> Verdict`.
 //!
-//! Use it from your own tests: describe a case as data, run it against a
-//! built-in gateway, assert on the observation.
+//! Use it from your own tests (`use mtls_harness::prelude::*`): a PKI with
+//! deliberate defects, a built-in gateway that answers as nginx, IIS or
+//! Envoy would, clients that choose a certificate as browsers or curl do,
+//! and the whole catalog judging your own server ([`api::Conformance`]).
+//! With `default-features = false` the library comes without the command
+//! line's crates.
 //!
 //! ```
-//! use mtls_harness::{case::run_case, gateway::ProfileKind, pki::Pki, tls::Timeouts, TlsVersion};
-//! use mtls_harness::scenario::schema::ScenarioFile;
+//! use mtls_harness::prelude::*;
 //!
-//! let file: ScenarioFile = toml::from_str(r#"
-//!     description = "a Layer7-style gateway lists only flagged CAs (seed 000)"
-//!     [[pki.cert]]
-//!     name = "flagged-root"
-//!     role = "root"
-//!     signs_client_certs = true
-//!     [[pki.cert]]
-//!     name = "other-root"
-//!     role = "root"
-//!     [[pki.cert]]
-//!     name = "gw"
-//!     role = "server"
-//!     issuer = "flagged-root"
-//!     [[pki.cert]]
-//!     name = "alice"
-//!     role = "client"
-//!     issuer = "other-root"
-//!     [server]
-//!     cert = "gw"
-//!     trust = ["flagged-root", "other-root"]
-//!     ca_names = "flagged"
-//!     [client]
-//!     certs = ["alice"]
-//!     selection = "match-issuer"
-//! "#).unwrap();
-//! let pki = Pki::generate(&file.pki).unwrap();
-//! let rt = tokio::runtime::Runtime::new().unwrap();
-//! let obs = rt
-//!     .block_on(run_case(&pki, &file, ProfileKind::Layer7, TlsVersion::Tls13, Timeouts::default()))
-//!     .unwrap();
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), mtls_harness::api::Error> {
+//! let pki = Pki::builder()
+//!     .root("flagged-root").signs_client_certs()
+//!     .root("other-root")
+//!     .server("gw", "flagged-root")
+//!     .client("alice", "other-root")
+//!     .build()?;
+//! // A Layer7-style gateway lists only the CAs flagged as signing client certificates.
+//! let gw = Gateway::builtin(Profile::Layer7).pki(&pki).cert("gw")
+//!     .trust(["flagged-root", "other-root"]).ca_names(CaNames::Flagged)
+//!     .start().await?;
+//! let obs = Client::browser().pki(&pki).wallet(["alice"]).get(&gw.url()).await;
 //! assert!(!obs.client_certificate_sent); // alice's issuer is not among the CA names
-//! assert_eq!(obs.http.unwrap().status, 401);
+//! obs.assert_status(401);
+//! # Ok(())
+//! # }
 //! ```
+//!
+//! Underneath, a case is data: a scenario file (`scenario`), run end to end
+//! by `case::run_case` and judged by `oracle`; `runner` runs catalogs.
 
 pub mod alert;
+pub mod api;
 pub mod backend;
 pub mod bench;
 pub mod capture;
@@ -59,6 +51,7 @@ pub mod knobs;
 pub mod observation;
 pub mod oracle;
 pub mod pki;
+pub mod prelude;
 pub mod probe;
 pub mod process;
 pub mod real;

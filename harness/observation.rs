@@ -230,6 +230,87 @@ impl Observation {
     }
 }
 
+/// Assertions for tests: each panics with what was seen (the outcome, the
+/// client's choice and its reason, the error's detail) when it does not hold,
+/// and returns the observation so they chain.
+impl Observation {
+    /// The HTTP status of the answer, if one came.
+    pub fn status(&self) -> Option<u16> {
+        self.http.as_ref().map(|h| h.status)
+    }
+
+    /// What was seen, on a few lines: the outcome, the certificate choice
+    /// and its reason, the client error's detail, the gateway's log line.
+    pub fn explain(&self) -> String {
+        let mut text = format!("outcome: {}", self.outcome());
+        text.push_str(&format!(
+            "\ncertificate requested: {}, sent: {}",
+            self.certificate_requested, self.client_certificate_sent
+        ));
+        if let Some(chosen) = &self.chosen_cert {
+            text.push_str(&format!(" (`{chosen}`)"));
+        }
+        if let Some(reason) = &self.selection_reason {
+            text.push_str(&format!("\nselection: {reason}"));
+        }
+        if let Some(detail) = &self.client_error_detail {
+            text.push_str(&format!("\nclient error: {detail}"));
+        }
+        if let Some(log) = &self.gateway_log {
+            text.push_str(&format!("\ngateway log: {log}"));
+        }
+        text
+    }
+
+    /// The request was answered with `status`.
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert!(
+            self.status() == Some(status),
+            "expected HTTP {status}, got:\n{}",
+            self.explain()
+        );
+        self
+    }
+
+    /// The connection ended with the alert `description` (RFC 8446 name,
+    /// e.g. `certificate_required`, `bad_certificate`) sent by `sent_by`.
+    #[track_caller]
+    pub fn assert_alert(&self, sent_by: Side, description: &str) -> &Self {
+        let seen = self.alert.as_ref();
+        assert!(
+            seen.is_some_and(|a| a.sent_by == sent_by && a.description == description),
+            "expected the {sent_by} to send alert {description}, got:\n{}",
+            self.explain()
+        );
+        self
+    }
+
+    /// The client sent a certificate (`true`) or none (`false`).
+    #[track_caller]
+    pub fn assert_certificate_sent(&self, sent: bool) -> &Self {
+        assert!(
+            self.client_certificate_sent == sent,
+            "expected the client {} a certificate, got:\n{}",
+            if sent { "to send" } else { "not to send" },
+            self.explain()
+        );
+        self
+    }
+
+    /// The client gave up with this error code (`INVALID_CERTIFICATE_...`,
+    /// `CONNECTION_REFUSED`, ...): no alert, no answer.
+    #[track_caller]
+    pub fn assert_client_error(&self, code: &str) -> &Self {
+        assert!(
+            self.client_error.as_deref() == Some(code),
+            "expected client error {code}, got:\n{}",
+            self.explain()
+        );
+        self
+    }
+}
+
 impl fmt::Display for Outcome {
     /// `hang in handshake`, `alert unknown_ca by server`, `client error
     /// DECODE_ERROR`, `http 403.7`, `no outcome`.

@@ -28,7 +28,7 @@ const LAYERS: &[&[&str]] = &[
     &["oracle"],
     &["case", "backend"],
     &["real", "probe", "bench", "runner"],
-    &["docs"],
+    &["docs", "api", "prelude"],
     // The binary: `main.rs` and the modules under `cli/`.
     &["cli", "main"],
 ];

@@ -1,6 +1,6 @@
 //! Handshake benchmarks: an in-memory handshake driver (no sockets; what
 //! criterion measures) and a loopback load generator (what `bench` runs), on
-//! gateways with large trust stores and CA-name lists. [`sweep`] measures one
+//! gateways with large trust stores and CA-name lists. [`sweep()`] measures one
 //! point per trust-store size; [`table`] shows the points against the first.
 
 pub mod real;

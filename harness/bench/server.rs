@@ -6,7 +6,7 @@
 //! client's subject as text, a log line), which a throughput figure does
 //! not need.
 //!
-//! [`serve`] is the accept loop; the load's lanes (`bench::load_builtin`)
+//! `serve` is the accept loop; the load's lanes (`bench::load_builtin`)
 //! each run one on their own thread. [`LeanGateway`] runs one on the
 //! current runtime for a single client process (`openssl s_time`).
 

@@ -1,30 +1,23 @@
 //! Scenario paths given on the command line, resolved to scenarios.
 
 use anyhow::{bail, Result};
-use mtls_harness::scenario::{load_catalog, load_file, Scenario};
+use mtls_harness::scenario::{load_builtin, load_catalog, load_file, Scenario};
 use std::path::{Path, PathBuf};
 
-/// The catalog used when none is named: ./scenarios, else the one shipped
-/// with the source tree.
-fn default_catalog() -> PathBuf {
-    let here = PathBuf::from("scenarios");
-    if here.is_dir() {
-        here
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
-    }
-}
-
 /// Every scenario in `paths` (catalog directories or scenario files), or in
-/// the default catalog when there are none.
+/// the default catalog when there are none: ./scenarios, else the built-in
+/// catalog embedded in the binary (no source tree needed).
 pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>> {
-    let paths = if paths.is_empty() {
-        vec![default_catalog()]
-    } else {
-        paths.to_vec()
-    };
+    if paths.is_empty() {
+        let here = Path::new("scenarios");
+        return Ok(if here.is_dir() {
+            load_catalog(here)?
+        } else {
+            load_builtin()?
+        });
+    }
     let mut all = Vec::new();
-    for p in &paths {
+    for p in paths {
         if p.is_dir() {
             all.extend(load_catalog(p)?);
         } else if p.is_file() {

@@ -82,20 +82,17 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
     if let Some(m) = &args.mode {
         mode.insert(profile.name().to_string(), m.clone());
     }
-    let server = ServerSpec {
-        cert: args.cert.clone(),
-        client_auth: args.client_auth,
-        trust: args.trust.clone(),
-        ca_names: args.ca_names.clone(),
-        tls: versions.clone(),
-        crls: args.crl.clone(),
-        trust_forwarded_header: args.trust_forwarded_header,
-        trusted_proxies: args.trusted_proxy.clone(),
-        mode,
-        send_chain: None,
-        resumption: args.resumption,
-        online_revocation: None,
-    };
+    let mut server = ServerSpec::default();
+    server.cert = args.cert.clone();
+    server.client_auth = args.client_auth;
+    server.trust = args.trust.clone();
+    server.ca_names = args.ca_names.clone();
+    server.tls = versions.clone();
+    server.crls = args.crl.clone();
+    server.trust_forwarded_header = args.trust_forwarded_header;
+    server.trusted_proxies = args.trusted_proxy.clone();
+    server.mode = mode;
+    server.resumption = args.resumption;
     let mut config = mtls_harness::case::gateway_config(
         &pki,
         &server,

@@ -3,10 +3,9 @@
 //! scenario presents), the root's CRL listing the serial the run's revoked
 //! certificates carry, and the lines to paste into that gateway's config.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use mtls_harness::pki::{Pki, PkiSpec};
-use mtls_harness::runner::target::{choose_root, ensure_crl};
+use mtls_harness::api::TargetKit;
 use std::path::{Path, PathBuf};
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,28 +30,6 @@ pub struct TargetKitArgs {
     #[arg(long, default_value_t = 8443)]
     pub port: u16,
 }
-
-/// The kit's PKI: `root` (trusted by the gateway, signs what the run
-/// presents), `gw` (the gateway's certificate), `alice` (a client
-/// certificate for your own curl), `other-root` (a CA the gateway must not
-/// trust).
-pub const KIT_PKI: &str = r#"
-[[cert]]
-name = "root"
-role = "root"
-signs_client_certs = true
-[[cert]]
-name = "other-root"
-role = "root"
-[[cert]]
-name = "gw"
-role = "server"
-issuer = "root"
-[[cert]]
-name = "alice"
-role = "client"
-issuer = "root"
-"#;
 
 pub fn target_kit(args: TargetKitArgs) -> Result<i32> {
     let crl = write_kit(&args.out).with_context(|| format!("--out {}", args.out.display()))?;
@@ -91,28 +68,8 @@ pub fn target_kit(args: TargetKitArgs) -> Result<i32> {
 /// root's CRL and `gw.pem` (certificate chain and key in one file, for
 /// HAProxy and Envoy); the CRL's path.
 pub fn write_kit(out: &Path) -> Result<PathBuf> {
-    let spec = PkiSpec::from_toml(KIT_PKI, "<target-kit>")?;
-    let pki = Pki::generate(&spec)?;
-    pki.write_dir(out)?;
-    let dir = out
-        .canonicalize()
-        .with_context(|| format!("{}: cannot resolve", out.display()))?;
-    let Some(root) = choose_root(&pki) else {
-        bail!("the kit's PKI has no root");
-    };
-    let (crl, _) = ensure_crl(root, &dir)?;
-    let gw = pki.cert("gw")?;
-    let bundle = dir.join("gw.pem");
-    std::fs::write(&bundle, gw.chain_pem() + &gw.key_pem())
-        .with_context(|| format!("{}: cannot write", bundle.display()))?;
-    set_private(&bundle)?;
-    Ok(crl)
-}
-
-fn set_private(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("{}: cannot restrict", path.display()))
+    let files = TargetKit::generate()?.write_to(out)?;
+    Ok(files.crl("root"))
 }
 
 fn gateway_name(g: KitGateway) -> &'static str {

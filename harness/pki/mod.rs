@@ -8,6 +8,7 @@
 //! `crl`s) -> `write` / `load` (the directory and its `manifest.json`).
 
 pub mod adopt;
+mod builder;
 mod bulk;
 mod crl;
 mod dn;
@@ -32,6 +33,7 @@ use rustls_pki_types::{
 };
 use std::collections::{BTreeMap, HashMap};
 
+pub use builder::{PkiBuilder, LOOPBACK_SANS};
 pub use crl::sign_for as sign_crl;
 pub use dn::{parse_subject, SubjectError};
 pub use error::{GenerateError, PkiError};
@@ -40,6 +42,7 @@ pub use keys::KeyError;
 pub use load::LoadError;
 pub use params::{FORBIDDEN_SUFFIX, PERMITTED_SUBTREE};
 pub use spec::{BulkSpec, CertSpec, Defect, KeyType, PkiSpec, Role, Validity};
+pub use write::PkiFiles;
 pub use x509::SanError;
 
 /// One generated certificate with its key and chain.
@@ -250,6 +253,36 @@ impl Pki {
     /// which must not exist or be empty. On error nothing is left behind.
     pub fn write_dir(&self, dir: &std::path::Path) -> Result<(), PkiError> {
         write::write_dir(self, dir)
+    }
+
+    /// Write every certificate, key (mode 0600) and chain, and a CRL for
+    /// every named CA (an empty, current one where nothing is revoked) into
+    /// `dir` (which must not exist or be empty); where each file went.
+    ///
+    /// Unlike [`Pki::write_dir`] (the layout `pki generate` promises, with
+    /// CRL files only for CAs that list something), what is on disk here is
+    /// what [`Pki::crl`] returns: a server loading `<ca>.crl` for every CA
+    /// of a chain finds one.
+    ///
+    /// ```
+    /// use mtls_harness::prelude::*;
+    /// let pki = Pki::builder().root("root").client("alice", "root").build()?;
+    /// let tmp = tempfile::tempdir()?;
+    /// let files = pki.write_to(tmp.path().join("pki"))?;
+    /// assert!(files.cert("alice").is_file() && files.key("alice").is_file());
+    /// assert!(files.crl("root").is_file()); // empty, but there
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_to(&self, dir: impl AsRef<std::path::Path>) -> Result<PkiFiles, PkiError> {
+        write::write_to(self, dir.as_ref())
+    }
+
+    /// Named CAs (not bulk fillers) in generation order.
+    pub fn ca_cert_names(&self) -> impl Iterator<Item = &str> {
+        self.certs
+            .iter()
+            .filter(|c| c.role.is_ca() && c.bulk.is_none())
+            .map(|c| c.name.as_str())
     }
 
     /// Load a directory written by [`Pki::write_dir`].

@@ -14,9 +14,12 @@ pub struct PkiSpec {
     pub bulk: Vec<BulkSpec>,
 }
 
-/// One certificate of the spec.
+/// One certificate of the spec. [`CertSpec::default`] is a client
+/// certificate with an empty name: set the fields that matter (or use
+/// [`crate::pki::PkiBuilder`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CertSpec {
     /// Reference name and file stem.
     pub name: String,
@@ -66,6 +69,7 @@ pub struct CertSpec {
 /// Many filler CAs, named `<prefix>-00001` ... for large trust stores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct BulkSpec {
     pub prefix: String,
     #[serde(default = "BulkSpec::default_role")]
@@ -80,6 +84,43 @@ pub struct BulkSpec {
     /// Default `CN=<prefix>-{n}`. Long templates make long DNs (large CA lists).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+}
+
+impl Default for CertSpec {
+    fn default() -> Self {
+        CertSpec {
+            name: String::new(),
+            role: Role::Client,
+            subject: None,
+            issuer: None,
+            key: KeyType::default(),
+            signs_client_certs: false,
+            defects: Vec::new(),
+            validity: None,
+            not_before: None,
+            not_after: None,
+            sans: Vec::new(),
+            path_len: None,
+            permitted_dns: Vec::new(),
+            cross_signed_by: None,
+            ocsp_url: None,
+            crl_distribution_points: Vec::new(),
+        }
+    }
+}
+
+impl Default for BulkSpec {
+    /// An empty table of self-signed roots (set `prefix` and `count`).
+    fn default() -> Self {
+        BulkSpec {
+            prefix: String::new(),
+            role: Role::Root,
+            count: 0,
+            issuer: None,
+            signs_client_certs: false,
+            subject: None,
+        }
+    }
 }
 
 impl CertSpec {

@@ -31,7 +31,66 @@ fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), PkiErro
     Ok(())
 }
 
+/// Where [`Pki::write_to`] put each file.
+#[derive(Debug, Clone)]
+pub struct PkiFiles {
+    dir: PathBuf,
+}
+
+impl PkiFiles {
+    /// The files of a PKI directory written before (by [`Pki::write_dir`] too).
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        PkiFiles { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `<name>.crt`: the certificate (PEM).
+    pub fn cert(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.crt"))
+    }
+
+    /// `<name>.key`: its private key (PKCS#8 PEM, mode 0600).
+    pub fn key(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.key"))
+    }
+
+    /// `<name>.chain.pem`: the certificate, then its intermediates (root excluded).
+    pub fn chain(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.chain.pem"))
+    }
+
+    /// `<ca>.crl`: the CRL that CA publishes (PEM).
+    pub fn crl(&self, ca: &str) -> PathBuf {
+        self.dir.join(format!("{ca}.crl"))
+    }
+
+    /// `<prefix>.bundle.pem`: every filler of a `[[bulk]]` table.
+    pub fn bundle(&self, prefix: &str) -> PathBuf {
+        self.dir.join(format!("{prefix}.bundle.pem"))
+    }
+
+    /// `manifest.json`.
+    pub fn manifest(&self) -> PathBuf {
+        self.dir.join("manifest.json")
+    }
+}
+
+pub(super) fn write_to(pki: &Pki, dir: &Path) -> Result<PkiFiles, PkiError> {
+    write_staged(pki, dir, true)?;
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    Ok(PkiFiles { dir })
+}
+
 pub(super) fn write_dir(pki: &Pki, dir: &Path) -> Result<(), PkiError> {
+    write_staged(pki, dir, false)
+}
+
+/// `every_crl`: a CRL file for every named CA, not only those listing something.
+fn write_staged(pki: &Pki, dir: &Path, every_crl: bool) -> Result<(), PkiError> {
     let existed = match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
@@ -62,7 +121,7 @@ pub(super) fn write_dir(pki: &Pki, dir: &Path) -> Result<(), PkiError> {
         .map_err(io_err(&parent))?;
     // Private keys: a Ctrl-C before the rename must not leave them behind.
     let _registered = crate::interrupt::register_temp_dir(staging.path());
-    write_files(pki, staging.path())?;
+    write_files(pki, staging.path(), every_crl)?;
     if existed {
         std::fs::remove_dir(dir).map_err(io_err(dir))?;
     }
@@ -82,7 +141,7 @@ pub(super) fn write_dir(pki: &Pki, dir: &Path) -> Result<(), PkiError> {
     Ok(())
 }
 
-fn write_files(pki: &Pki, dir: &Path) -> Result<(), PkiError> {
+fn write_files(pki: &Pki, dir: &Path, every_crl: bool) -> Result<(), PkiError> {
     let mut manifest = Manifest {
         certs: Vec::new(),
         crls: BTreeMap::new(),
@@ -109,7 +168,14 @@ fn write_files(pki: &Pki, dir: &Path) -> Result<(), PkiError> {
             files,
         });
     }
-    for issuer in pki.crl_issuers() {
+    let issuers: Vec<&str> = if every_crl {
+        pki.ca_cert_names()
+            .filter(|ca| pki.crl(ca).is_some())
+            .collect()
+    } else {
+        pki.crl_issuers().collect()
+    };
+    for issuer in issuers {
         let file = format!("{issuer}.crl");
         let der = pki.crl(issuer).expect("listed issuer has a CRL");
         write_file(

@@ -75,7 +75,7 @@ impl CaptureOptions {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "pcap"))]
 mod tests {
     use super::*;
     use crate::observation::transcript::WireSegment;

@@ -5,11 +5,10 @@ use crate::exit_codes;
 use crate::observation::{Observation, TlsVersion};
 use crate::oracle::{summarize, Verdict};
 use crate::scenario::PROFILES;
+#[cfg(feature = "junit")]
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// One scenario x profile x TLS version case and how it went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -397,11 +396,13 @@ impl RunReport {
         })
     }
 
-    /// JUnit XML: one testsuite per scenario, one testcase per profile x TLS
+    /// JUnit XML (feature `junit`): one testsuite per scenario, one testcase per profile x TLS
     /// version named `<id> [<profile> TLS<v>]`. Failures carry the diffs,
     /// skips their reason, hangs are errors.
+    #[cfg(feature = "junit")]
     pub fn to_junit(&self) -> String {
-        let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
+        let mut suites: std::collections::BTreeMap<&str, TestSuite> =
+            std::collections::BTreeMap::new();
         for r in self.sorted_results() {
             let suite = suites
                 .entry(r.scenario.as_str())
@@ -477,11 +478,13 @@ impl RunReport {
     }
 }
 
+#[cfg(feature = "junit")]
 /// A duration from milliseconds; nonsense (negative, NaN, huge) becomes zero.
-fn millis(ms: f64) -> Duration {
-    Duration::try_from_secs_f64(ms / 1000.0).unwrap_or_default()
+fn millis(ms: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(ms / 1000.0).unwrap_or_default()
 }
 
+#[cfg(feature = "junit")]
 /// A failing JUnit document, so that a CI never reads a broken report as green.
 fn junit_error_document(message: &str) -> String {
     let escaped = message
@@ -598,9 +601,12 @@ mod tests {
         assert_eq!(json["interrupted"]["signal"], "SIGINT");
         assert_eq!(json["summary"]["interrupted"], true);
         assert_eq!(json["exit_code"], 130);
-        let junit = r.to_junit();
-        assert!(junit.contains("mtls-harness::interrupted"), "{junit}");
-        assert!(junit.contains("type=\"interrupted\""), "{junit}");
+        #[cfg(feature = "junit")]
+        {
+            let junit = r.to_junit();
+            assert!(junit.contains("mtls-harness::interrupted"), "{junit}");
+            assert!(junit.contains("type=\"interrupted\""), "{junit}");
+        }
         r.interrupted.as_mut().unwrap().signal = "SIGTERM".into();
         assert_eq!(r.exit_code(), 143);
         r.interrupted = None;
@@ -689,6 +695,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "junit")]
     fn junit_suites_cases_failures_skips_and_hangs() {
         let xml = sample().to_junit();
         assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
@@ -731,6 +738,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "junit")]
     fn bad_durations_do_not_panic() {
         let mut r = sample();
         r.wall_ms = f64::NAN;

@@ -1,5 +1,6 @@
 //! Scenario files: schema, loading, validation, expectation resolution.
 
+pub mod embedded;
 mod expect;
 pub mod load;
 mod locate;
@@ -9,6 +10,7 @@ mod validate;
 use schema::ScenarioFile;
 use std::path::PathBuf;
 
+pub use embedded::load_builtin;
 pub use load::{load_catalog, load_file};
 
 /// One loaded, validated scenario.

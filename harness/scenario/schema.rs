@@ -70,6 +70,7 @@ impl RevocationSpec {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ServerSpec {
     /// The server certificate (a `server` cert of the PKI).
     pub cert: String,
@@ -107,6 +108,27 @@ pub struct ServerSpec {
     /// case (never read from a file): what a real gateway's config names.
     #[serde(skip)]
     pub online_revocation: Option<OnlineRevocation>,
+}
+
+impl Default for ServerSpec {
+    /// No certificate named yet (set `cert`), the client certificate
+    /// required, trust in nothing, every version.
+    fn default() -> Self {
+        ServerSpec {
+            cert: String::new(),
+            client_auth: ClientAuth::default(),
+            trust: Vec::new(),
+            ca_names: CaNamesPolicy::default(),
+            tls: default_tls(),
+            crls: Vec::new(),
+            trust_forwarded_header: None,
+            trusted_proxies: Vec::new(),
+            mode: BTreeMap::new(),
+            send_chain: None,
+            resumption: None,
+            online_revocation: None,
+        }
+    }
 }
 
 pub fn default_tls() -> Vec<TlsVersion> {

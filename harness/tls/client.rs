@@ -242,6 +242,25 @@ pub struct ClientSpec {
     pub accept_any_server_cert: bool,
 }
 
+impl Default for ClientSpec {
+    /// An empty wallet, the default selection policy, no trusted root (set
+    /// `server_roots`), every version, `localhost`, the raw client.
+    fn default() -> Self {
+        ClientSpec {
+            wallet: Vec::new(),
+            selection: SelectionPolicy::default(),
+            server_roots: Vec::new(),
+            versions: TlsVersion::ALL.to_vec(),
+            server_name: "localhost".into(),
+            timeouts: Timeouts::default(),
+            kind: ClientKind::default(),
+            headers: Vec::new(),
+            via_tunnel: None,
+            accept_any_server_cert: false,
+        }
+    }
+}
+
 /// Accepts any server certificate, still checking handshake signatures.
 #[derive(Debug)]
 pub(crate) struct AnyServerCert;

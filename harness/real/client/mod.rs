@@ -2,7 +2,7 @@
 //! `ssl`, Node `https`, Go `crypto/tls`, Java (JSSE), Chromium and Firefox,
 //! each pointed at a built-in gateway with a scenario's wallet.
 //!
-//! Each program is one file here implementing [`RealClient`] (its name,
+//! Each program is one file here implementing `RealClient` (its name,
 //! executable and Debian package, the [`SelectionPolicy`] it was measured to
 //! follow with the evidence, how it gets the wallet, how its TLS version is
 //! pinned, how its result is read) and one line in the registry below, from

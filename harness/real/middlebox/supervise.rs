@@ -236,7 +236,7 @@ impl RunningRealMiddlebox {
         out
     }
 
-    /// Stop it: SIGTERM to the group, [`STOP_GRACE`] to exit, then SIGKILL;
+    /// Stop it: SIGTERM to the group, `STOP_GRACE` to exit, then SIGKILL;
     /// the leader is reaped and no member of the group is left. Idempotent.
     pub fn stop(&mut self) {
         self.group.stop();

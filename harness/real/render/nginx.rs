@@ -27,7 +27,7 @@
 //!   1.22.1 crashes (SIGSEGV) with an inherited socket and `master_process
 //!   off`, so it runs with a master and one worker (`daemon off;`, the
 //!   whole process group is stopped); the master logs "start worker
-//!   process <pid>" once the config is loaded and the worker forked.
+//!   process `<pid>`" once the config is loaded and the worker forked.
 //!
 //! `nginx -t` checks the config.
 

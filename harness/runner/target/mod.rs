@@ -1,6 +1,6 @@
 //! `run --target`: a gateway someone else runs, configured with a PKI
 //! written by `pki generate` or `target-kit`. Everything about it is here:
-//! the facts the preflight learns ([`preflight`]), the catalog adapted to
+//! the facts the preflight learns ([`preflight`](mod@preflight)), the catalog adapted to
 //! what it was seen to do ([`adapt`]), the verdict per behaviour heading its
 //! report ([`verdicts`]), and the [`Backend`] that runs a case against it
 //! ([`TargetBackend`]; also what `--gateway-config` runs, once it started

@@ -182,6 +182,9 @@ async fn handle(
         } else {
             status.to_string()
         });
+        // What is known so far is visible before the connection ends
+        // (`RunningGateway::records`, once the client has its answer).
+        book.put(peer, r.clone());
     }
     // A mandatory certificate missing on TLS 1.3, where the profile's alert
     // is not rustls's: the handshake completed; send that alert now.
@@ -236,8 +239,10 @@ async fn handle(
     let peer_leaf = chain.first().cloned();
     let svc_rec = rec.clone();
     let svc_shared = shared.clone();
+    let (svc_book, svc_peer) = (book.clone(), peer);
     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let rec = svc_rec.clone();
+        let svc_book = svc_book.clone();
         let (status, note) = forwarded_status(
             &svc_shared.config,
             peer_leaf.as_ref(),
@@ -274,6 +279,7 @@ async fn handle(
                 let mut excerpt = response.body.clone();
                 excerpt.truncate(super::record::BODY_EXCERPT_BYTES);
                 r.body_excerpt = Some(excerpt);
+                svc_book.put(svc_peer, r.clone());
             }
             hyper::Response::builder()
                 .status(response.status)

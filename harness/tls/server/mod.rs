@@ -1,6 +1,6 @@
 //! A built-in gateway: tokio-rustls + hyper on 127.0.0.1, a client-certificate
-//! verifier that sends the chosen CA names ([`verifier`]), a per-connection
-//! stage that runs the handshake and serves the request ([`connection`]), and
+//! verifier that sends the chosen CA names (`verifier`), a per-connection
+//! stage that runs the handshake and serves the request (`connection`), and
 //! what it saw of each connection ([`ServerRecord`]). What to decide (alert or
 //! page) is the [`ClientAuthPolicy`]'s business.
 
@@ -110,6 +110,21 @@ impl RunningGateway {
                     .cloned();
             }
         }
+    }
+
+    /// What the gateway saw of each connection it remembers (open ones as
+    /// far as they got), oldest first.
+    pub fn records(&self) -> Vec<ServerRecord> {
+        let mut all: Vec<ServerRecord> = self
+            .book
+            .records
+            .lock()
+            .expect("record lock")
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by_key(|r| r.opened);
+        all
     }
 
     /// The most recently completed connection's record (a middlebox's

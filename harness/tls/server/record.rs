@@ -50,6 +50,9 @@ pub struct ServerRecord {
     /// Order of completion.
     #[serde(skip)]
     pub seq: u64,
+    /// Order of arrival (the `seq` of the connection's first record).
+    #[serde(skip)]
+    pub opened: u64,
 }
 
 /// How much of its answer's page a record keeps (as a client's observation).
@@ -94,6 +97,10 @@ impl RecordBook {
         rec.seq = self.seq.fetch_add(1, Ordering::SeqCst);
         let done = rec.done.then_some(rec.seq);
         let mut records = self.records.lock().expect("record lock");
+        rec.opened = match records.get(&peer) {
+            Some(open) if !open.done => open.opened,
+            _ => rec.seq,
+        };
         records.insert(peer, rec);
         if let Some(seq) = done {
             let mut finished = self.finished.lock().expect("record lock");
