@@ -199,16 +199,15 @@ fn same_results(program: &str, gateway: &str, profile: &str, template: &str, com
     );
 
     // The user's file as it sits in their repository: other paths, another
-    // port; the harness rewrites them.
+    // port; the harness rewrites them. Its run directory is one this test
+    // names and nothing creates (the program would, at start, were a path
+    // left unrewritten): a sibling of the test's own temporary directory.
+    let their_run = tmp.path().with_extension(format!("{program}-their-run"));
+    assert!(!their_run.exists(), "{} is new", their_run.display());
     let theirs = tmp.path().join(format!("theirs-{program}.conf"));
     std::fs::write(
         &theirs,
-        fill(
-            template,
-            "443",
-            Path::new("/etc/gateway/tls"),
-            Path::new("/run/gateway"),
-        ),
+        fill(template, "443", Path::new("/etc/gateway/tls"), &their_run),
     )
     .expect("config");
     let own = run_bin(
@@ -230,11 +229,14 @@ fn same_results(program: &str, gateway: &str, profile: &str, template: &str, com
     // Every path the program creates at start (nginx's temp directories,
     // Apache's ServerRoot, logs) was rewritten into the run's directory:
     // nothing of the user's own paths appears on the machine.
-    assert!(
-        !Path::new("/run/gateway").exists(),
-        "{program} created the user's /run/gateway on the machine: {}",
-        own.stderr
-    );
+    if their_run.exists() {
+        let _ = std::fs::remove_dir_all(&their_run);
+        panic!(
+            "{program} created the user's {} on the machine: {}",
+            their_run.display(),
+            own.stderr
+        );
+    }
     for d in ["/etc/gateway/tls/root.crt", "/etc/gateway/tls/root.crl"] {
         assert!(
             own.stderr.contains(d),
