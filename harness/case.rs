@@ -152,6 +152,7 @@ pub fn gateway_config(
         server_key: Arc::new(cert.private_key()),
         trust,
         ca_list,
+        ca_names_overflow: server.ca_names_overflow,
         versions,
         timeouts,
         listen: "127.0.0.1:0".parse().expect("static address"),

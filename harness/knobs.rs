@@ -42,6 +42,29 @@ pub enum CaNamesPolicy {
     FillToBytes(usize),
 }
 
+/// What the gateway does with a CA-names list too long for a
+/// CertificateRequest (over 65,535 bytes encoded).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaNamesOverflow {
+    /// What the profile's gateway does: OpenSSL-based ones abort with
+    /// internal_error, JSSE omits the list on TLS 1.3, the built-in
+    /// `strict` (rustls, guarded) aborts like OpenSSL.
+    #[default]
+    Gateway,
+    /// Encode it anyway, as a rustls server built in release mode does with
+    /// its default root hints: each 16-bit length wraps, and the whole
+    /// CertificateRequest (a u24 handshake length) goes out. A debug build of
+    /// rustls stops on `debug_assert!(len <= 0xffff)` instead.
+    SendWrapped,
+}
+
+impl CaNamesOverflow {
+    pub fn is_gateway(&self) -> bool {
+        *self == CaNamesOverflow::Gateway
+    }
+}
+
 /// How a TLS-offloading proxy passes the client certificate on: the header
 /// and its value's format, as the real proxies write them. The spellings of
 /// the first version (`client-cert`, `x-ssl-client-cert`) stay as aliases.

@@ -35,7 +35,7 @@ pub use crate::gateway::strict::StrictMode;
 /// The gateway profiles as values: `Profile::Nginx`, `Profile::Strict`, ...
 pub use crate::gateway::ProfileKind as Profile;
 pub use crate::knobs::CaNamesPolicy as CaNames;
-pub use crate::knobs::{ClientAuth, ForwardHeader, Resumption, SelectionPolicy};
+pub use crate::knobs::{CaNamesOverflow, ClientAuth, ForwardHeader, Resumption, SelectionPolicy};
 pub use crate::observation::{Observation, Side, TlsVersion};
 pub use crate::pki::{Defect, KeyType, Pki, PkiBuilder, PkiFiles};
 pub use crate::tls::Timeouts;

@@ -65,6 +65,7 @@ async fn probe_gateway(
         url: gateway.url(),
         identity,
         timeouts: Timeouts::default(),
+        trust_store: None,
     })
     .await
     .expect("probe runs");
@@ -186,6 +187,7 @@ async fn unreachable_targets_and_bad_urls_are_clear_errors() {
         url: format!("https://{closed}"),
         identity: None,
         timeouts: Timeouts::default(),
+        trust_store: None,
     })
     .await
     .expect_err("nothing listens");
@@ -195,6 +197,7 @@ async fn unreachable_targets_and_bad_urls_are_clear_errors() {
         url: "http://example.test".into(),
         identity: None,
         timeouts: Timeouts::default(),
+        trust_store: None,
     })
     .await
     .expect_err("not https");

@@ -52,6 +52,7 @@ pub struct Scope<'k> {
     tls: Option<Vec<TlsVersion>>,
     timeouts: Timeouts,
     concurrency: Option<usize>,
+    trust_store: Option<PathBuf>,
 }
 
 impl Conformance {
@@ -76,6 +77,7 @@ impl Conformance {
             tls: None,
             timeouts: Timeouts::default(),
             concurrency: None,
+            trust_store: None,
         }
     }
 }
@@ -122,6 +124,15 @@ impl<'k> Scope<'k> {
         self
     }
 
+    /// The CA certificates (a PEM bundle) the server trusts for client
+    /// certificates: when its handshake breaks where the CA names were due,
+    /// the error says how big the list they make is (over 65,535 bytes is a
+    /// known cause).
+    pub fn trust_store(mut self, pem_bundle: impl Into<PathBuf>) -> Self {
+        self.trust_store = Some(pem_bundle.into());
+        self
+    }
+
     fn scenarios(&self) -> Result<Vec<Scenario>, Error> {
         let all = match &self.catalog {
             Some(dir) if dir.is_file() => vec![crate::scenario::load_file(dir, None)?],
@@ -148,7 +159,16 @@ impl<'k> Scope<'k> {
         if let Some((url, kit)) = &self.target {
             let dir = kit.dir()?;
             let url = reachable(url, self.timeouts).await;
-            let found = target::preflight(&url, &dir, self.profile, self.timeouts).await?;
+            let trust_store = match &self.trust_store {
+                Some(path) => Some(
+                    crate::probe::TrustStoreSize::from_pem_file(path)
+                        .map_err(|e| Error::Usage(format!("Conformance::trust_store: {e}")))?,
+                ),
+                None => None,
+            };
+            let found =
+                target::preflight_with(&url, &dir, self.profile, self.timeouts, trust_store)
+                    .await?;
             facts = Some(found.facts.clone());
             opts.backend = Some(Arc::new(TargetBackend::new(Arc::new(found))));
         } else {

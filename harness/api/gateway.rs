@@ -3,7 +3,7 @@
 
 use super::Error;
 use crate::gateway::{ProfileKind, ProfileMode};
-use crate::knobs::{CaNamesPolicy, ClientAuth, ForwardHeader, Resumption};
+use crate::knobs::{CaNamesOverflow, CaNamesPolicy, ClientAuth, ForwardHeader, Resumption};
 use crate::observation::{Side, TlsVersion};
 use crate::pki::{IssuedCert, Pki};
 use crate::scenario::schema::ServerSpec;
@@ -147,6 +147,14 @@ impl<'p> GatewayBuilder<'p> {
     /// Which CA names its CertificateRequest carries.
     pub fn ca_names(mut self, policy: CaNamesPolicy) -> Self {
         self.server.ca_names = policy;
+        self
+    }
+
+    /// What it does with a CA-names list over 65,535 bytes: by default what
+    /// the profile's gateway does; `CaNamesOverflow::SendWrapped` sends it
+    /// as a release-built rustls server does (see that variant).
+    pub fn ca_names_overflow(mut self, overflow: CaNamesOverflow) -> Self {
+        self.server.ca_names_overflow = overflow;
         self
     }
 

@@ -6,7 +6,7 @@ use super::output::runtime;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use mtls_harness::exit_codes;
-use mtls_harness::probe::{probe as probe_target, ProbeOptions};
+use mtls_harness::probe::{probe as probe_target, ProbeOptions, TrustStoreSize};
 use mtls_harness::tls::client::WalletEntry;
 use mtls_harness::tls::Timeouts;
 use rustls_pki_types::pem::PemObject;
@@ -36,6 +36,11 @@ pub struct ProbeArgs {
     /// log (Wireshark and tshark decrypt with no set-up).
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
+    /// The CA certificates (PEM bundle) the target trusts for client
+    /// certificates, when you know them: a handshake that breaks where the
+    /// CA names were due then says how big that list is.
+    #[arg(long, value_name = "FILE")]
+    pub trust_store: Option<PathBuf>,
 }
 
 /// The exit codes, in `probe --help` and docs/cli.md.
@@ -70,8 +75,13 @@ pub fn probe(args: ProbeArgs) -> Result<i32> {
         (Some(cert), Some(key)) => Some(load_identity(cert, key)?),
         _ => None,
     };
+    let trust_store = match &args.trust_store {
+        Some(path) => Some(TrustStoreSize::from_pem_file(path).context("--trust-store")?),
+        None => None,
+    };
     let t = Duration::from_secs(args.timeout);
     let opts = ProbeOptions {
+        trust_store,
         url: args.url.clone(),
         identity,
         timeouts: Timeouts {

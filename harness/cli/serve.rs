@@ -10,7 +10,9 @@ use mtls_harness::gateway::ProfileKind;
 use mtls_harness::interrupt::{CancelToken, GracefulScope};
 use mtls_harness::observation::TlsVersion;
 use mtls_harness::pki::Pki;
-use mtls_harness::scenario::schema::{CaNamesPolicy, ClientAuth, Resumption, ServerSpec};
+use mtls_harness::scenario::schema::{
+    CaNamesOverflow, CaNamesPolicy, ClientAuth, Resumption, ServerSpec,
+};
 use mtls_harness::tls::Timeouts;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -39,6 +41,11 @@ pub struct ServeArgs {
     /// empty | truncate:BYTES | filler:N | fill-to:BYTES | explicit:a,b
     #[arg(long, default_value = "all-trusted", value_parser = args::ca_names)]
     pub ca_names: CaNamesPolicy,
+    /// A CA-names list over 65,535 bytes: `gateway` (what the profile's
+    /// gateway does) or `send-wrapped` (sent anyway, as a release-built
+    /// rustls server sends it)
+    #[arg(long, default_value = "gateway", value_parser = ["gateway", "send-wrapped"])]
+    pub ca_names_overflow: String,
     /// TLS version (repeatable; default both).
     #[arg(long, value_parser = args::tls_version())]
     pub tls: Vec<TlsVersion>,
@@ -87,6 +94,10 @@ pub fn serve(args: ServeArgs) -> Result<i32> {
     server.client_auth = args.client_auth;
     server.trust = args.trust.clone();
     server.ca_names = args.ca_names.clone();
+    server.ca_names_overflow = match args.ca_names_overflow.as_str() {
+        "send-wrapped" => CaNamesOverflow::SendWrapped,
+        _ => CaNamesOverflow::Gateway,
+    };
     server.tls = versions.clone();
     server.crls = args.crl.clone();
     server.trust_forwarded_header = args.trust_forwarded_header;

@@ -70,6 +70,24 @@ const VERSION_MISMATCH: [&str; 2] = [
     "PEER_INCOMPATIBLE_SERVER_TLS_VERSION_IS_DISABLED_BY_OUR_CONFIG",
 ];
 
+/// The likely cause named when a handshake breaks where a
+/// CertificateRequest was due (`oversize/` in the catalog).
+pub const OVERSIZED_LIST_CAUSE: &str = "a CA-name list over 65,535 bytes is a known cause: a server that names every CA of a large trust store (rustls's default root hints, nginx's ssl_client_certificate) cannot encode it; OpenSSL-based servers send internal_error, a debug build of rustls panics and closes the connection, a release build sends it with wrapped lengths and clients refuse it";
+
+/// What the target's trust store says about that cause, when it is known
+/// and the exchange broke the way an oversized list breaks it.
+pub fn trust_store_note(
+    bare: &Observation,
+    trust_store: Option<crate::probe::TrustStoreSize>,
+) -> Option<String> {
+    let size = trust_store?;
+    let code = bare.client_error.as_deref().unwrap_or("");
+    let broke_there = code == "HANDSHAKE_PAYLOAD_TOO_LARGE"
+        || server_alert(bare) == Some("internal_error")
+        || (closed(bare) && !bare.certificate_requested && bare.http.is_none());
+    broke_there.then(|| size.sentence())
+}
+
 fn server_alert(o: &Observation) -> Option<&str> {
     o.alert
         .as_ref()
@@ -138,7 +156,7 @@ pub fn unusable(bare: &Observation, timeout_secs: u64) -> Option<Finding> {
     if code == "HANDSHAKE_PAYLOAD_TOO_LARGE" {
         return Some(finding(
             Conclusion::NotAccepted,
-            "the server sent a handshake message over 64 KiB (a CertificateRequest whose CA list is too long): rustls and Go clients abort the handshake and send no certificate",
+            format!("the server sent a handshake message over 64 KiB (a CertificateRequest whose CA list is too long): rustls and Go clients abort the handshake and send no certificate; {OVERSIZED_LIST_CAUSE}"),
         ));
     }
     if bare.http.is_some() || bare.handshake == Some(Handshake::Complete) {
@@ -150,12 +168,17 @@ pub fn unusable(bare: &Observation, timeout_secs: u64) -> Option<Finding> {
         return None;
     }
     let cause = if let Some(alert) = server_alert(bare) {
+        let hint = if alert == "internal_error" {
+            format!("; if it asks for client certificates, {OVERSIZED_LIST_CAUSE}")
+        } else {
+            String::new()
+        };
         format!(
-            "the server refused the handshake with alert {alert} before asking for a certificate"
+            "the server refused the handshake with alert {alert} before asking for a certificate{hint}"
         )
     } else if closed(bare) {
         format!(
-            "the server ended the connection during the handshake ({})",
+            "the server ended the connection during the handshake ({}); if it asks for client certificates, {OVERSIZED_LIST_CAUSE}",
             detail(bare)
         )
     } else if code.is_empty() {

@@ -4,9 +4,11 @@
 //! verdict.
 
 pub mod judge;
+pub mod trust_store;
 pub mod wire;
 
 pub use judge::{Conclusion, Finding};
+pub use trust_store::TrustStoreSize;
 
 use crate::observation::{Observation, TlsVersion};
 use crate::scenario::schema::SelectionPolicy;
@@ -27,6 +29,11 @@ pub enum ProbeError {
     Unreachable { target: String, reason: String },
     #[error("client certificate: {0}")]
     BadCertificate(String),
+    #[error("trust store {}: {reason}", path.display())]
+    TrustStore {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 /// Client-side limits a CA-names list can break.
@@ -82,6 +89,10 @@ pub struct ProbeOptions {
     /// The certificate (leaf first, then intermediates) and key to try.
     pub identity: Option<WalletEntry>,
     pub timeouts: Timeouts,
+    /// The trust store the target names its CAs from, when known: a
+    /// handshake that breaks where the CA names were due then says how big
+    /// that list is.
+    pub trust_store: Option<TrustStoreSize>,
 }
 
 fn outcome(o: &Observation) -> String {
@@ -280,6 +291,9 @@ async fn probe_version(
                 "; its CertificateRequest lists {} CA names in {} bytes",
                 raw.count, raw.encoded_bytes
             ));
+        }
+        if let Some(note) = judge::trust_store_note(&bare, opts.trust_store) {
+            f.cause.push_str(&format!("; {note}"));
         }
         // Nothing more to learn with a certificate from a version that does
         // not work without one (and no timeout to wait out twice more).

@@ -2,8 +2,8 @@
 //! see DESIGN.md. Extend, never rename.
 
 pub use crate::knobs::{
-    CaNamesPolicy, ClientAuth, ForwardHeader, MiddleboxKind, OnlineRevocation, ResponderState,
-    Resumption, RevocationCheck, SelectionPolicy,
+    CaNamesOverflow, CaNamesPolicy, ClientAuth, ForwardHeader, MiddleboxKind, OnlineRevocation,
+    ResponderState, Resumption, RevocationCheck, SelectionPolicy,
 };
 use crate::observation::{Side, TlsVersion};
 use crate::pki::spec::PkiSpec;
@@ -81,6 +81,10 @@ pub struct ServerSpec {
     pub trust: Vec<String>,
     #[serde(default)]
     pub ca_names: CaNamesPolicy,
+    /// What happens to a CA-names list over 65,535 bytes (default: what the
+    /// profile's gateway does).
+    #[serde(default, skip_serializing_if = "CaNamesOverflow::is_gateway")]
+    pub ca_names_overflow: CaNamesOverflow,
     /// The scenario runs once per version listed.
     #[serde(default = "default_tls")]
     pub tls: Vec<TlsVersion>,
@@ -119,6 +123,7 @@ impl Default for ServerSpec {
             client_auth: ClientAuth::default(),
             trust: Vec::new(),
             ca_names: CaNamesPolicy::default(),
+            ca_names_overflow: CaNamesOverflow::default(),
             tls: default_tls(),
             crls: Vec::new(),
             trust_forwarded_header: None,

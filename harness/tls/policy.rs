@@ -151,6 +151,9 @@ pub enum OversizedCaList {
     Abort,
     /// Ask for a certificate without naming any CA (JSSE on TLS 1.3).
     Omit,
+    /// Send it anyway, lengths wrapped to 16 bits (a rustls server built in
+    /// release mode): the CertificateRequest goes out whole, over 64 KiB.
+    SendWrapped,
     /// The real gateway sends something the built-in server cannot produce
     /// (a malformed CertificateRequest): the case is not run, for this
     /// reason.

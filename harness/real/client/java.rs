@@ -30,9 +30,10 @@ fn classes() -> Result<PathBuf, RealClientError> {
             what: "the real:java client",
             name: "java-client",
             toolchain: &javac,
-            version_args: &["-version"],
+            // -J-XX:-UsePerfData: no /tmp/hsperfdata_<user> from javac's JVM.
+            version_args: &["-J-XX:-UsePerfData", "-version"],
             files: &[("MtlsClient.java", SOURCE)],
-            build: &["-d", "{out}", "MtlsClient.java"],
+            build: &["-J-XX:-UsePerfData", "-d", "{out}", "MtlsClient.java"],
             env: &[],
             product: "classes",
         },
@@ -54,6 +55,8 @@ impl RealClient for Java {
             format!("-Djdk.tls.client.protocols=TLSv{}", job.version_number()),
             "-Xshare:auto".into(),
             "-XX:TieredStopAtLevel=1".into(),
+            // No /tmp/hsperfdata_<user> file.
+            "-XX:-UsePerfData".into(),
             "-cp".into(),
             classes.display().to_string(),
             "MtlsClient".into(),

@@ -228,7 +228,7 @@ fn build_servlet() -> Result<(), RealError> {
     let staged = root.join(format!("classes-{}", std::process::id()));
     let output = crate::real::bounded::output_within(
         Command::new(&javac)
-            .args(["-nowarn", "-proc:none", "-d"])
+            .args(["-J-XX:-UsePerfData", "-nowarn", "-proc:none", "-d"])
             .arg(&staged)
             .arg("-cp")
             .arg(format!("{CATALINA_HOME}/lib/servlet-api.jar"))

@@ -292,6 +292,11 @@ pub fn unmet_need(
     if file.server.send_chain == Some(false) {
         return Some("needs a server that sends its certificate without its chain".into());
     }
+    if !file.server.ca_names_overflow.is_gateway() {
+        return Some(
+            "needs a server that sends a CA-names list over 64 KiB with wrapped lengths (a release-built rustls server)".into(),
+        );
+    }
     if !facts.versions.contains(&version) {
         let why = facts
             .unsupported

@@ -11,7 +11,7 @@ pub mod preflight;
 pub mod verdicts;
 
 pub use adapt::{choose_root, ensure_crl, Unmet};
-pub use preflight::{preflight, TargetError};
+pub use preflight::{preflight, preflight_with, TargetError};
 pub use verdicts::{behaviours, render, render_facts, BehaviourVerdict};
 
 use crate::backend::{Adjustment, Backend, CaseInput, Observing};

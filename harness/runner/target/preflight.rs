@@ -55,6 +55,18 @@ pub async fn preflight(
     profile: ProfileKind,
     timeouts: Timeouts,
 ) -> Result<ExternalTarget, TargetError> {
+    preflight_with(url, pki_dir, profile, timeouts, None).await
+}
+
+/// [`preflight`], knowing how many CA names the target's trust store makes:
+/// a handshake that breaks where they were due says so.
+pub async fn preflight_with(
+    url: &str,
+    pki_dir: &Path,
+    profile: ProfileKind,
+    timeouts: Timeouts,
+    trust_store: Option<crate::probe::TrustStoreSize>,
+) -> Result<ExternalTarget, TargetError> {
     let pki = Pki::load_dir(pki_dir)?;
     let (addr, server_name) = crate::probe::resolve(url, timeouts).await?;
     let roots: Vec<_> = pki
@@ -113,9 +125,13 @@ pub async fn preflight(
     // 1.2/1.3, garbage, a reset, a CertificateRequest no client reads) is
     // named here instead of failing every case for one hidden reason.
     if let Some(finding) = crate::probe::judge::unusable(&obs, secs) {
+        let mut detail = finding.cause;
+        if let Some(note) = crate::probe::judge::trust_store_note(&obs, trust_store) {
+            detail.push_str(&format!("; {note}"));
+        }
         return Err(TargetError::Handshake {
             url: url.to_string(),
-            detail: finding.cause,
+            detail,
         });
     }
     let facts = super::adapt::learn(addr, &server_name, &pki, pki_dir, timeouts).await?;

@@ -8,6 +8,7 @@ mod anchor_index;
 mod connection;
 mod record;
 mod verifier;
+mod wrapped;
 
 pub use record::ServerRecord;
 pub(crate) use verifier::GatewayVerifier;
@@ -36,6 +37,8 @@ pub struct GatewayConfig {
     pub server_key: Arc<PrivateKeyDer<'static>>,
     pub trust: TrustStore,
     pub ca_list: AcceptableCaList,
+    /// What to do when `ca_list` does not fit a CertificateRequest.
+    pub ca_names_overflow: crate::knobs::CaNamesOverflow,
     pub versions: Vec<TlsVersion>,
     pub timeouts: Timeouts,
     /// Where to listen; port 0 picks a free one.

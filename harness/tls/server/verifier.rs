@@ -4,7 +4,7 @@
 //! (deferred to the HTTP stage).
 
 use super::GatewayConfig;
-use crate::knobs::Resumption;
+use crate::knobs::{CaNamesOverflow, Resumption};
 use crate::observation::TlsVersion;
 use crate::tls::error::TlsError;
 use crate::tls::policy::{CaListSize, ClientAuthPolicy, Enforcement, OversizedCaList};
@@ -246,20 +246,34 @@ pub fn gateway_tls(config: &GatewayConfig) -> Result<GatewayTls, TlsError> {
         count: config.ca_list.len(),
         encoded_bytes: config.ca_list.encoded_bytes(),
     };
+    let overflow = |v: TlsVersion| match config.ca_names_overflow {
+        CaNamesOverflow::Gateway => policy.oversized_ca_list(v, size),
+        CaNamesOverflow::SendWrapped => OversizedCaList::SendWrapped,
+    };
     let mut omit_names = false;
+    let mut send_wrapped = false;
     for v in &too_big {
-        match policy.oversized_ca_list(*v, size) {
+        match overflow(*v) {
             OversizedCaList::Abort => {}
             OversizedCaList::Omit => omit_names = true,
+            OversizedCaList::SendWrapped => send_wrapped = true,
             OversizedCaList::Unmodelled(why) => return Err(TlsError::Unmodelled(why)),
         }
     }
-    // Omitted only when every version that cannot carry the list omits it.
+    if send_wrapped {
+        super::wrapped::ensure_rustls_wraps()?;
+    }
+    // Omitted (or sent) only when every version that cannot carry the list
+    // does so.
     let omit_names = omit_names
         && too_big
             .iter()
-            .all(|v| policy.oversized_ca_list(*v, size) == OversizedCaList::Omit);
-    let oversized = !too_big.is_empty() && !omit_names;
+            .all(|v| overflow(*v) == OversizedCaList::Omit);
+    let send_wrapped = send_wrapped
+        && too_big
+            .iter()
+            .all(|v| overflow(*v) == OversizedCaList::SendWrapped);
+    let oversized = !too_big.is_empty() && !omit_names && !send_wrapped;
     let names = if oversized || omit_names {
         Vec::new()
     } else {
