@@ -59,8 +59,11 @@ fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; called before any
     // other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+    // MALLOC_ARENA_MAX, when set, is glibc's own and wins.
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
     }
 }
 
