@@ -223,6 +223,7 @@ pub fn client_spec(
         headers,
         via_tunnel: None,
         accept_any_server_cert: false,
+        request_path: "/".into(),
     })
 }
 

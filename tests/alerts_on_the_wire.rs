@@ -205,6 +205,7 @@ async fn bad_signature_as_recorded_is_what_the_client_received() {
             headers: Vec::new(),
             via_tunnel: None,
             accept_any_server_cert: false,
+            request_path: "/".into(),
         };
         let (obs, local) = client.exchange_with_local_addr(gw.addr()).await;
         let received = obs.alert.clone().expect("an alert");

@@ -197,6 +197,7 @@ impl<'p> Client<'p> {
             headers: self.headers.clone(),
             via_tunnel: None,
             accept_any_server_cert: false,
+            request_path: "/".into(),
         })
     }
 

@@ -65,6 +65,7 @@ pub fn bench_target(args: &BenchArgs, url: &str, pki_dir: &Path) -> Result<i32> 
         headers: Vec::new(),
         via_tunnel: None,
         accept_any_server_cert: false,
+        request_path: "/".into(),
     };
     // One request first: on TLS 1.3 the client's side of a handshake is
     // complete before the server has looked at the certificate, so against

@@ -1,12 +1,14 @@
-//! `run --gateway-config FILE --gateway real:X`: the user's own config,
-//! rewritten onto a fresh kit PKI and a free port (each rewrite printed),
-//! started as the real program, then run as a `--target`.
+//! `run --gateway-config FILE --gateway real:X`: the user's own config tree,
+//! rewritten onto a fresh kit PKI, loopback ports and the harness's origin
+//! (each rewrite printed), started as the real program, then run as a
+//! `--target` against its first TLS listener.
 
 use super::target_kit::write_kit;
 use anyhow::{bail, Context, Result};
 use mtls_harness::interrupt::{Registered, Registry};
+use mtls_harness::real::origin::Origin;
 use mtls_harness::real::process::ProcessGroup;
-use mtls_harness::real::user_config::{command, rewrite};
+use mtls_harness::real::user_config::{command, Preparation};
 use mtls_harness::real::RealKind;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -23,16 +25,29 @@ pub struct GatewayUnderTest {
     pub url: String,
     pub pki_dir: PathBuf,
     stderr: PathBuf,
+    /// The upstream every proxied request of the config reaches.
+    _origin: Origin,
     _dir_registered: Registered,
     _tmp: tempfile::TempDir,
 }
 
-/// Rewrite `file` for `kind`, start it, and wait until it listens.
-pub fn start(kind: RealKind, file: &Path) -> Result<GatewayUnderTest> {
+/// Rewrite `file` (and what it includes, looked up under `config_root`,
+/// default its directory) for `kind`, start it, and wait until its TLS
+/// listener listens.
+pub fn start(kind: RealKind, file: &Path, config_root: Option<&Path>) -> Result<GatewayUnderTest> {
     kind.find_program()
         .with_context(|| format!("--gateway {kind}"))?;
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("--gateway-config {}: cannot read", file.display()))?;
+    let config_root = match config_root {
+        Some(dir) => dir.to_path_buf(),
+        None => file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
+    };
+    if !config_root.is_dir() {
+        bail!("--config-root {}: not a directory", config_root.display());
+    }
     let tmp = tempfile::Builder::new()
         .prefix("mtls-harness-gateway-config-")
         .tempdir()
@@ -42,35 +57,64 @@ pub fn start(kind: RealKind, file: &Path) -> Result<GatewayUnderTest> {
     write_kit(&pki_dir)?;
     let run_dir = tmp.path().join("run");
     std::fs::create_dir_all(&run_dir).context("run directory")?;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .context("a free port on 127.0.0.1")?
-        .port();
-    let rewritten = rewrite(kind, file, &text, port, &pki_dir, &run_dir)
-        .with_context(|| format!("--gateway-config {}", file.display()))?;
-    for r in &rewritten.rewrites {
+    let origin = Origin::start().context("the origin on 127.0.0.1")?;
+    let mut free_port = || {
+        TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+    };
+    let prepared = Preparation {
+        kind,
+        file,
+        config_root: &config_root,
+        pki: &pki_dir,
+        run_dir: &run_dir,
+        origin: Some(origin.addr()),
+    }
+    .prepare(&mut free_port)
+    .with_context(|| format!("--gateway-config {}", file.display()))?;
+    for r in &prepared.rewrites {
         eprintln!(
             "{}:{}: `{}` -> `{}`",
-            file.display(),
+            r.file.display(),
             r.line,
             r.before,
             r.after
         );
     }
-    let name = file.file_name().map_or_else(
-        || "gateway.conf".into(),
-        |n| n.to_string_lossy().to_string(),
-    );
-    let conf = run_dir.join(name);
-    std::fs::write(&conf, &rewritten.text)
-        .with_context(|| format!("{}: cannot write", conf.display()))?;
+    let Some(tested) = prepared.tls_listener().cloned() else {
+        bail!(
+            "--gateway-config {}: no listener speaks TLS (nginx `listen … ssl`, HAProxy `bind … ssl`, Apache `Listen … https` or a virtual host with `SSLEngine on`)",
+            file.display()
+        );
+    };
+    for l in &prepared.listeners {
+        eprintln!(
+            "{}:{}: listener {} -> {}{}",
+            l.file.display(),
+            l.line,
+            l.original,
+            l.addr,
+            if l.addr == tested.addr {
+                " (TLS: the catalog runs here)"
+            } else if l.tls {
+                " (TLS: not tested in this run)"
+            } else {
+                ""
+            }
+        );
+    }
+    eprintln!("upstreams -> the harness's origin on {}", origin.addr());
+    let conf = prepared.main.clone();
     let mut cmd = command(kind, &conf, &run_dir)?;
-    if kind == RealKind::Nginx
-        && !rewritten
-            .text
+    // `daemon` rewritten to off where the tree has one; otherwise said here.
+    let says_daemon = prepared.files.iter().any(|f| {
+        std::fs::read_to_string(f)
+            .unwrap_or_default()
             .lines()
             .any(|l| l.trim_start().starts_with("daemon"))
-    {
+    });
+    if kind == RealKind::Nginx && !says_daemon {
         cmd.args(["-g", "daemon off;"]);
     }
     let stderr = run_dir.join("stderr.log");
@@ -79,11 +123,13 @@ pub fn start(kind: RealKind, file: &Path) -> Result<GatewayUnderTest> {
         .stderr(std::fs::File::create(&stderr).context("stderr file")?);
     let group = ProcessGroup::spawn(&mut cmd, STOP_GRACE)
         .with_context(|| format!("cannot start {kind}"))?;
+    let port = tested.addr.port();
     let mut gateway = GatewayUnderTest {
         group,
-        url: format!("https://127.0.0.1:{port}"),
+        url: format!("https://{}", tested.addr),
         pki_dir,
         stderr,
+        _origin: origin,
         _dir_registered: dir_registered,
         _tmp: tmp,
     };
@@ -97,15 +143,15 @@ pub fn start(kind: RealKind, file: &Path) -> Result<GatewayUnderTest> {
                 err.trim()
             );
         }
-        let addr = ([127, 0, 0, 1], port).into();
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+        if TcpStream::connect_timeout(&tested.addr, Duration::from_millis(500)).is_ok() {
             break;
         }
         if Instant::now() > deadline {
             let err = std::fs::read_to_string(&gateway.stderr).unwrap_or_default();
             bail!(
-                "--gateway-config {}: {kind} did not listen on 127.0.0.1:{port} within 10 s: {}",
+                "--gateway-config {}: {kind} did not listen on {} (port {port}) within 10 s: {}",
                 file.display(),
+                tested.addr,
                 err.trim()
             );
         }

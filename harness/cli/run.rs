@@ -74,12 +74,21 @@ pub struct RunArgs {
     #[arg(long, requires = "target")]
     pub pki: Option<PathBuf>,
     /// Your own gateway configuration (with `--gateway real:nginx`,
-    /// `real:haproxy` or `real:apache`): every directive kept, only listen
-    /// addresses, certificate/CA/CRL paths, pid and error-log files
-    /// rewritten onto a fresh PKI (each rewrite printed); the real program is
-    /// started and the applicable scenarios run as with `--target`.
+    /// `real:haproxy` or `real:apache`), with the files it includes: every
+    /// directive kept; listen addresses (one loopback port per port),
+    /// certificate/CA/CRL paths, pid, log and socket files and upstreams
+    /// rewritten onto a fresh PKI, the run's directory and the harness's
+    /// origin (each rewrite printed); the real program is started and the
+    /// applicable scenarios run as with `--target` against its first TLS
+    /// listener.
     #[arg(long, value_name = "FILE", conflicts_with = "target")]
     pub gateway_config: Option<PathBuf>,
+    /// The directory that stands for the program's configuration directory
+    /// (`/etc/nginx`, `/etc/haproxy`, `/etc/apache2`) for `--gateway-config`:
+    /// an included path is looked up under it first, then on the machine
+    /// [default: the directory of FILE]
+    #[arg(long, value_name = "DIR", requires = "gateway_config")]
+    pub config_root: Option<PathBuf>,
     /// Cases in flight at once [default: 8 a core in process, 4 a core
     /// with a real gateway or client]
     #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
@@ -144,7 +153,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             [] => kind.profile(),
             _ => bail!("--gateway-config takes at most one --profile"),
         };
-        let started = super::gateway_under_test::start(*kind, file)?;
+        let started = super::gateway_under_test::start(*kind, file, args.config_root.as_deref())?;
         let target = rt
             .block_on(preflight(&started.url, &started.pki_dir, profile, timeouts))
             .map_err(|e| naming_the_flag(e, Flag::GatewayConfig(file)))?;

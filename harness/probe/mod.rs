@@ -106,6 +106,18 @@ fn outcome(o: &Observation) -> String {
     }
 }
 
+/// The path and query of `url` (`/admin/?x=1`), what a request to it asks
+/// for; `/` when it has none or does not parse.
+pub fn request_path(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        },
+        Err(_) => "/".into(),
+    }
+}
+
 /// Resolve `url` to an address and a server name.
 pub async fn resolve(url: &str, timeouts: Timeouts) -> Result<(SocketAddr, String), ProbeError> {
     let parsed = url::Url::parse(url).map_err(|_| ProbeError::BadUrl(url.into()))?;
@@ -217,6 +229,7 @@ fn client_for(
         headers: Vec::new(),
         via_tunnel: None,
         accept_any_server_cert: true,
+        request_path: request_path(&opts.url),
     }
 }
 

@@ -240,6 +240,9 @@ pub struct ClientSpec {
     /// Do not verify the server's certificate (the probe looks at servers
     /// whose CA it does not know; never for authentication decisions).
     pub accept_any_server_cert: bool,
+    /// The path (and query) of the GET, `/` by default; a target's URL
+    /// keeps its own.
+    pub request_path: String,
 }
 
 impl Default for ClientSpec {
@@ -257,6 +260,7 @@ impl Default for ClientSpec {
             headers: Vec::new(),
             via_tunnel: None,
             accept_any_server_cert: false,
+            request_path: "/".into(),
         }
     }
 }
@@ -578,7 +582,7 @@ impl ClientSpec {
             hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io).await?;
         let conn_task = tokio::spawn(conn);
         let mut req = hyper::Request::builder()
-            .uri("/")
+            .uri(self.request_path.as_str())
             .header("host", host_header(&self.server_name, port));
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
@@ -666,7 +670,12 @@ impl ClientSpec {
                 return;
             }
         };
-        let url = format!("https://{}:{}/", self.server_name, addr.port());
+        let url = format!(
+            "https://{}:{}{}",
+            self.server_name,
+            addr.port(),
+            self.request_path
+        );
         let mut req = client.get(&url);
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());

@@ -426,6 +426,7 @@ pub(super) async fn observe(
     }
     let mut client = crate::case::client_spec(&pki, file, version, timeouts)?;
     client.server_name = target.server_name.clone();
+    client.request_path = target.request_path.clone();
     if let Some(root) = &target.facts.root {
         client.server_roots = vec![root.der.clone()];
     }
@@ -520,6 +521,7 @@ pub fn ca_names_diff(
 pub async fn learn(
     addr: SocketAddr,
     server_name: &str,
+    request_path: &str,
     pki: &Pki,
     pki_dir: &Path,
     timeouts: Timeouts,
@@ -544,6 +546,7 @@ pub async fn learn(
         headers: Vec::new(),
         via_tunnel: None,
         accept_any_server_cert: false,
+        request_path: request_path.to_string(),
     };
     let secs = timeouts.handshake.as_secs();
     for version in TlsVersion::ALL {
@@ -585,6 +588,14 @@ pub async fn learn(
     facts.accepts_untrusted = accepts("untrusted").await;
     facts.accepts_revoked = accepts("revoked").await;
     facts.accepts_via_intermediate = accepts("via-sub").await;
+    // A target that refuses a valid certificate too (an allow-list that does
+    // not name the harness's subject, say) tells nothing by refusing a
+    // revoked or untrusted one: only an acceptance is a fact then.
+    if facts.accepts_valid == Some(false) {
+        facts.accepts_revoked = facts.accepts_revoked.filter(|a| *a);
+        facts.accepts_untrusted = facts.accepts_untrusted.filter(|a| *a);
+        facts.accepts_via_intermediate = facts.accepts_via_intermediate.filter(|a| *a);
+    }
     Ok(facts)
 }
 

@@ -31,6 +31,8 @@ pub struct ExternalTarget {
     pub addr: std::net::SocketAddr,
     /// SNI and the name the server certificate must carry.
     pub server_name: String,
+    /// The URL's path and query: what every case's request asks for.
+    pub request_path: String,
     pub pki: Pki,
     /// Whose expectations the target is judged by.
     pub profile: ProfileKind,

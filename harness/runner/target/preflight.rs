@@ -91,6 +91,7 @@ pub async fn preflight_with(
         headers: Vec::new(),
         via_tunnel: None,
         accept_any_server_cert: false,
+        request_path: crate::probe::request_path(url),
     };
     let obs = client.exchange(addr).await;
     let secs = timeouts.handshake.as_secs();
@@ -134,11 +135,14 @@ pub async fn preflight_with(
             detail,
         });
     }
-    let facts = super::adapt::learn(addr, &server_name, &pki, pki_dir, timeouts).await?;
+    let request_path = crate::probe::request_path(url);
+    let facts =
+        super::adapt::learn(addr, &server_name, &request_path, &pki, pki_dir, timeouts).await?;
     Ok(ExternalTarget {
         url: url.to_string(),
         addr,
         server_name,
+        request_path,
         pki,
         profile,
         facts,

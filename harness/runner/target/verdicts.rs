@@ -131,9 +131,26 @@ fn judge_behaviour(
                 .observation
                 .as_ref()
                 .is_some_and(crate::probe::judge::refused);
-            let line = if behaviour == "valid certificate" && !refused {
+            // Refused with a page after a handshake that took the
+            // certificate: the configuration's own rule (an allow-list, an
+            // `if` on the verify result), not the trust store.
+            let refused_after_handshake = c
+                .observation
+                .as_ref()
+                .filter(|o| o.client_certificate_sent && o.alert.is_none())
+                .and_then(|o| o.http.as_ref())
+                .map(|h| h.status)
+                .filter(|s| matches!(s, 401 | 403 | 404 | 405));
+            let line = if let (true, Some(status)) =
+                (behaviour == "valid certificate", refused_after_handshake)
+            {
                 format!(
-                    "valid certificate: got {did} (TLS {tls}), not the 2xx answer to GET / the profile expects"
+                    "valid certificates are refused after the handshake (http {status}, TLS {tls}): the handshake accepted a certificate issued by {}, so the configuration itself refused it (an allow-list of subjects, a rule on the verify result, or an access rule), not its trust store",
+                    facts.root_subject
+                )
+            } else if behaviour == "valid certificate" && !refused {
+                format!(
+                    "valid certificate: got {did} (TLS {tls}), not the 2xx answer the profile expects"
                 )
             } else if behaviour == "valid certificate" {
                 let names = if facts.ca_names.is_empty() {
@@ -269,6 +286,9 @@ pub fn render_facts(facts: &TargetFacts) -> String {
         let state = match facts.accepts_revoked {
             Some(false) => "loaded (a certificate it lists is refused)",
             Some(true) => "not loaded (a certificate it lists is accepted)",
+            None if facts.accepts_valid == Some(false) => {
+                "not known (a valid certificate is refused too)"
+            }
             None => "not checked",
         };
         let written = if facts.crl_written_now {
