@@ -17,6 +17,12 @@ pub fn scenario_loader(data: &[u8]) {
     let _ = Scenario::from_source("fuzz::case", Path::new("fuzz/case.toml"), text);
 }
 
+/// A policy file (`run --policy`): TOML parsing and every validation rule.
+pub fn policy_loader(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = mtls_harness::policy::Policy::from_toml(&text, Path::new("fuzz/policy.toml"));
+}
+
 /// A PKI spec for `pki generate`: parsing and validation (not generation:
 /// a valid spec may ask for 100,000 RSA keys).
 pub fn pki_spec(data: &[u8]) {

@@ -51,6 +51,7 @@ pub mod knobs;
 pub mod observation;
 pub mod oracle;
 pub mod pki;
+pub mod policy;
 pub mod prelude;
 pub mod probe;
 pub mod process;

@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["pki"],
     &["tls", "capture", "revocation"],
     &["gateway"],
-    &["scenario"],
+    &["scenario", "policy"],
     &["oracle"],
     &["case", "backend"],
     &["real", "probe", "bench", "runner"],

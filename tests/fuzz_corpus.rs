@@ -10,8 +10,9 @@ use std::path::Path;
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 4] = [
+const TARGETS: [(&str, Target); 5] = [
     ("scenario_loader", targets::scenario_loader),
+    ("policy_loader", targets::policy_loader),
     ("pki_spec", targets::pki_spec),
     ("pem_der", targets::pem_der),
     ("ca_names", targets::ca_names),
@@ -50,6 +51,9 @@ fn the_seeds_load() {
     let text = std::fs::read_to_string(root.join("pki_spec/seed-example")).unwrap();
     let spec = PkiSpec::from_toml(&text, "seed").expect("the example spec parses");
     Pki::validate_spec(&spec, "seed", &text).expect("and validates");
+    let policy = std::fs::read_to_string(root.join("policy_loader/seed-nginx")).unwrap();
+    mtls_harness::policy::Policy::from_toml(&policy, Path::new("seed-nginx"))
+        .expect("the nginx policy seed loads");
     let flight = std::fs::read(root.join("ca_names/seed-three")).unwrap();
     let names = mtls_harness::probe::wire::ca_names_in_flight(&flight)
         .expect("decodes")

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use mtls_harness::interrupt::{Registered, Registry};
 use mtls_harness::real::origin::Origin;
 use mtls_harness::real::process::ProcessGroup;
-use mtls_harness::real::user_config::{command, Preparation};
+use mtls_harness::real::user_config::{command, Listener, Preparation};
 use mtls_harness::real::RealKind;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -24,9 +24,11 @@ pub struct GatewayUnderTest {
     group: ProcessGroup,
     pub url: String,
     pub pki_dir: PathBuf,
+    /// Every listener of the config that speaks TLS, where it is now.
+    pub tls_listeners: Vec<Listener>,
     stderr: PathBuf,
     /// The upstream every proxied request of the config reaches.
-    _origin: Origin,
+    pub origin: Origin,
     _dir_registered: Registered,
     _tmp: tempfile::TempDir,
 }
@@ -35,6 +37,17 @@ pub struct GatewayUnderTest {
 /// default its directory) for `kind`, start it, and wait until its TLS
 /// listener listens.
 pub fn start(kind: RealKind, file: &Path, config_root: Option<&Path>) -> Result<GatewayUnderTest> {
+    start_with(kind, file, config_root, |dir| write_kit(dir).map(|_| ()))
+}
+
+/// [`start`], the PKI written by `write_pki` (the
+/// [`mtls_harness::real::user_config`] layout) instead of the kit's.
+pub fn start_with(
+    kind: RealKind,
+    file: &Path,
+    config_root: Option<&Path>,
+    write_pki: impl FnOnce(&Path) -> Result<()>,
+) -> Result<GatewayUnderTest> {
     kind.find_program()
         .with_context(|| format!("--gateway {kind}"))?;
     let config_root = match config_root {
@@ -54,7 +67,7 @@ pub fn start(kind: RealKind, file: &Path, config_root: Option<&Path>) -> Result<
         .context("temporary directory")?;
     let dir_registered = Registry::global().register_temp_dir(tmp.path());
     let pki_dir = tmp.path().join("pki");
-    write_kit(&pki_dir)?;
+    write_pki(&pki_dir)?;
     let run_dir = tmp.path().join("run");
     std::fs::create_dir_all(&run_dir).context("run directory")?;
     let origin = Origin::start().context("the origin on 127.0.0.1")?;
@@ -128,8 +141,14 @@ pub fn start(kind: RealKind, file: &Path, config_root: Option<&Path>) -> Result<
         group,
         url: format!("https://{}", tested.addr),
         pki_dir,
+        tls_listeners: prepared
+            .listeners
+            .iter()
+            .filter(|l| l.tls)
+            .cloned()
+            .collect(),
         stderr,
-        _origin: origin,
+        origin,
         _dir_registered: dir_registered,
         _tmp: tmp,
     };

@@ -89,6 +89,13 @@ pub struct RunArgs {
     /// [default: the directory of FILE]
     #[arg(long, value_name = "DIR", requires = "gateway_config")]
     pub config_root: Option<PathBuf>,
+    /// What the configuration must do, route by route, for your clients
+    /// (docs/policy-format.md), instead of the catalog: every TLS listener
+    /// × route × TLS version × kind of client, each deviation one line.
+    /// Exit 0 without a deviation, 1 with one, 2 when the config cannot
+    /// start, the policy is bad, or no case ran.
+    #[arg(long, value_name = "FILE", requires = "gateway_config")]
+    pub policy: Option<PathBuf>,
     /// Cases in flight at once [default: 8 a core in process, 4 a core
     /// with a real gateway or client]
     #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
@@ -142,6 +149,9 @@ pub fn run(args: RunArgs) -> Result<i32> {
         response: t,
     };
     let rt = runtime()?;
+    if let (Some(policy), Some(file)) = (&args.policy, &args.gateway_config) {
+        return run_policy(&args, policy, file, timeouts, &rt);
+    }
     // Kept alive for the whole run; dropping it stops the gateway.
     let mut _own_gateway = None;
     let gateway = if let Some(file) = &args.gateway_config {
@@ -361,4 +371,56 @@ fn naming_the_flag(e: TargetError, used: Flag<'_>) -> anyhow::Error {
         (Flag::Target, _) => "--target".into(),
     };
     anyhow::Error::new(e).context(flag)
+}
+
+/// `run --gateway-config FILE --policy POLICY`.
+fn run_policy(
+    args: &RunArgs,
+    policy_file: &std::path::Path,
+    file: &std::path::Path,
+    timeouts: Timeouts,
+    rt: &tokio::runtime::Runtime,
+) -> Result<i32> {
+    use mtls_harness::policy::Policy;
+    use mtls_harness::runner::policy::{
+        policy_pki, run_policy, write_gateway_files, PolicyListener,
+    };
+    let GatewaySelection::Real(kind) = &args.gateway else {
+        bail!("--gateway-config needs --gateway real:nginx, real:haproxy or real:apache");
+    };
+    let policy = Policy::load(policy_file).context("--policy")?;
+    let pki = policy_pki(&policy).context("--policy: the identities' certificates")?;
+    let started =
+        super::gateway_under_test::start_with(*kind, file, args.config_root.as_deref(), |dir| {
+            write_gateway_files(&pki, dir).context("the policy's PKI")
+        })?;
+    let listeners: Vec<PolicyListener> = started
+        .tls_listeners
+        .iter()
+        .map(|l| PolicyListener {
+            name: l.original.clone(),
+            addr: l.addr,
+        })
+        .collect();
+    let report = rt
+        .block_on(run_policy(
+            &policy,
+            &pki,
+            &listeners,
+            &started.origin,
+            timeouts,
+        ))
+        .context("--policy")?;
+    drop(started);
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "policy": report }))?
+        ),
+        _ => print!("{}", report.render()),
+    }
+    if report.cases == 0 {
+        eprintln!("error: --policy {}: no case ran", policy_file.display());
+    }
+    Ok(report.exit_code())
 }

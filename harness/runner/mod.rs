@@ -9,6 +9,7 @@ pub mod html;
 pub mod merge;
 pub mod middlebox_fidelity;
 pub mod performance;
+pub mod policy;
 pub mod report;
 pub mod shard;
 pub mod target;

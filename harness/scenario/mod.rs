@@ -3,7 +3,7 @@
 pub mod embedded;
 mod expect;
 pub mod load;
-mod locate;
+pub(crate) mod locate;
 pub mod schema;
 mod validate;
 

@@ -6,6 +6,7 @@ mod fidelity_doc;
 mod fidelity_summary;
 mod links;
 mod markdown;
+mod policy_format;
 mod scenario_format;
 #[path = "../support/mod.rs"]
 mod support;
