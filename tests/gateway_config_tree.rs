@@ -43,6 +43,39 @@ fn existing(paths: &[&str]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The program's usual directories, listed: `/run` at its top level, the
+/// others two levels deep. A run must leave them as it found them.
+fn usual_directories() -> Vec<String> {
+    fn list(dir: &Path, depth: usize, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            out.push(path.display().to_string());
+            if depth > 1 && path.is_dir() && !path.is_symlink() {
+                list(&path, depth - 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    list(Path::new("/run"), 1, &mut out);
+    for dir in [
+        "/etc/nginx",
+        "/etc/haproxy",
+        "/etc/apache2",
+        "/var/log/nginx",
+        "/var/log/haproxy",
+        "/var/log/apache2",
+        "/var/www",
+        "/var/lib/haproxy",
+    ] {
+        list(Path::new(dir), 2, &mut out);
+    }
+    out.sort();
+    out
+}
+
 fn run_tree(main: &Path, gateway: &str) -> support::Ran {
     run_bin(
         &[
@@ -109,6 +142,7 @@ server {
         "/run/nginx-tree-test.pid",
     ];
     let before = existing(&watched);
+    let usual = usual_directories();
     let ran = run_tree(&etc.join("nginx.conf"), "real:nginx");
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let (passed, failed, _) = counts(&ran.stdout);
@@ -129,6 +163,11 @@ server {
         existing(&watched),
         before,
         "nothing written outside the run"
+    );
+    assert_eq!(
+        usual_directories(),
+        usual,
+        "nginx's usual directories are as they were"
     );
 }
 
@@ -171,6 +210,7 @@ backend app
         "/var/lib/haproxy-tree-test",
     ];
     let before = existing(&watched);
+    let usual = usual_directories();
     let ran = run_tree(&etc.join("haproxy.cfg"), "real:haproxy");
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let (passed, failed, _) = counts(&ran.stdout);
@@ -188,6 +228,11 @@ backend app
         existing(&watched),
         before,
         "nothing written outside the run"
+    );
+    assert_eq!(
+        usual_directories(),
+        usual,
+        "HAProxy's usual directories are as they were"
     );
 }
 
@@ -352,4 +397,45 @@ http {
     assert!(out.contains("the configuration itself refused it"), "{out}");
     assert!(!out.contains("does not trust the root"), "{out}");
     assert!(!out.contains(": loaded ("), "{out}");
+}
+
+/// A configuration the program refuses: the error quotes the program with
+/// the user's own file and line, not the rewritten copy's.
+#[test]
+fn a_startup_error_names_the_users_own_file_and_line() {
+    if !support::require("nginx") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let etc = tmp.path().join("etc-nginx");
+    write(
+        &etc,
+        "nginx.conf",
+        "events {}\nhttp {\n  include /etc/nginx/sites-enabled/*;\n}\n",
+    );
+    write(
+        &etc,
+        "sites-enabled/app",
+        "server {\n  listen 443 ssl;\n  ssl_certificate /x.pem;\n  ssl_certificate_key /x.key;\n  ssl_verify_clinet on;\n}\n",
+    );
+    let ran = run_bin(
+        &[
+            "run",
+            CATALOG,
+            "--gateway-config",
+            &etc.join("nginx.conf").display().to_string(),
+            "--gateway",
+            "real:nginx",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    let users_line = format!("{}:5", etc.join("sites-enabled/app").display());
+    assert!(
+        ran.stderr
+            .contains("unknown directive \"ssl_verify_clinet\"")
+            && ran.stderr.contains(&users_line),
+        "`{users_line}` in: {}",
+        ran.stderr
+    );
 }

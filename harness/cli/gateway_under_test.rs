@@ -26,6 +26,8 @@ pub struct GatewayUnderTest {
     pub pki_dir: PathBuf,
     /// Every listener of the config that speaks TLS, where it is now.
     pub tls_listeners: Vec<Listener>,
+    /// The configuration names a CRL file (rewritten onto the PKI's).
+    pub loads_crl: bool,
     stderr: PathBuf,
     /// The upstream every proxied request of the config reaches.
     pub origin: Origin,
@@ -118,17 +120,35 @@ pub fn start_with(
         );
     }
     eprintln!("upstreams -> the harness's origin on {}", origin.addr());
+    // Network and mount namespaces would keep every address as written;
+    // this run rewrites instead, and says so.
+    eprintln!(
+        "the configuration runs rewritten (the changes above, in {}), not in a namespace of its own",
+        run_dir.join("conf").display()
+    );
     let conf = prepared.main.clone();
     let mut cmd = command(kind, &conf, &run_dir)?;
-    // `daemon` rewritten to off where the tree has one; otherwise said here.
-    let says_daemon = prepared.files.iter().any(|f| {
-        std::fs::read_to_string(f)
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.trim_start().starts_with("daemon"))
-    });
-    if kind == RealKind::Nginx && !says_daemon {
-        cmd.args(["-g", "daemon off;"]);
+    // `daemon` and `pid` rewritten where the tree has them; otherwise said
+    // here (nginx's compiled-in pid file is /run/nginx.pid).
+    let says = |directive: &str| {
+        prepared.files.iter().any(|f| {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(directive))
+        })
+    };
+    if kind == RealKind::Nginx {
+        let mut global = String::new();
+        if !says("daemon") {
+            global.push_str("daemon off;");
+        }
+        if !says("pid") {
+            global.push_str(&format!(" pid {};", run_dir.join("nginx.pid").display()));
+        }
+        if !global.is_empty() {
+            cmd.args(["-g", global.trim()]);
+        }
     }
     let stderr = run_dir.join("stderr.log");
     cmd.stdin(Stdio::null())
@@ -147,6 +167,10 @@ pub fn start_with(
             .filter(|l| l.tls)
             .cloned()
             .collect(),
+        loads_crl: prepared
+            .rewrites
+            .iter()
+            .any(|r| r.after.contains("root.crl")),
         stderr,
         origin,
         _dir_registered: dir_registered,
@@ -159,7 +183,7 @@ pub fn start_with(
             bail!(
                 "--gateway-config {}: {kind} exited ({status}) before listening: {}",
                 file.display(),
-                err.trim()
+                prepared.in_users_terms(err.trim())
             );
         }
         if TcpStream::connect_timeout(&tested.addr, Duration::from_millis(500)).is_ok() {
@@ -171,7 +195,7 @@ pub fn start_with(
                 "--gateway-config {}: {kind} did not listen on {} (port {port}) within 10 s: {}",
                 file.display(),
                 tested.addr,
-                err.trim()
+                prepared.in_users_terms(err.trim())
             );
         }
         std::thread::sleep(Duration::from_millis(50));

@@ -383,7 +383,7 @@ fn run_policy(
 ) -> Result<i32> {
     use mtls_harness::policy::Policy;
     use mtls_harness::runner::policy::{
-        policy_pki, run_policy, write_gateway_files, PolicyListener,
+        policy_pki, run_policy, write_gateway_files, ConfigFacts, PolicyListener,
     };
     let GatewaySelection::Real(kind) = &args.gateway else {
         bail!("--gateway-config needs --gateway real:nginx, real:haproxy or real:apache");
@@ -408,6 +408,7 @@ fn run_policy(
             &pki,
             &listeners,
             &started.origin,
+            ConfigFacts::new(started.loads_crl),
             timeouts,
         ))
         .context("--policy")?;

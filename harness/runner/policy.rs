@@ -173,6 +173,55 @@ pub struct Deviation {
     pub tls: TlsVersion,
     pub expected: String,
     pub observed: String,
+    /// The configuration's likely reason, when the class and what the
+    /// configuration loads say it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// What the harness knows of the configuration beyond its answers.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct ConfigFacts {
+    /// It names a CRL file (nginx `ssl_crl`, HAProxy `crl-file`, Apache
+    /// `SSLCARevocationFile`).
+    pub loads_crl: bool,
+}
+
+impl ConfigFacts {
+    pub fn new(loads_crl: bool) -> Self {
+        ConfigFacts { loads_crl }
+    }
+}
+
+/// Why a deviation of `class` likely happens, from the answer and the
+/// configuration.
+fn hint(class: CaseClass, observed: &Observation, facts: ConfigFacts) -> Option<String> {
+    let served = observed
+        .http
+        .as_ref()
+        .is_some_and(|h| (200..300).contains(&h.status));
+    Some(match class {
+        CaseClass::Revoked if served && !facts.loads_crl => {
+            "no CRL is loaded (nginx ssl_crl, HAProxy crl-file, Apache SSLCARevocationFile)".into()
+        }
+        CaseClass::Revoked if served => {
+            "a CRL is loaded but not checked for this certificate's issuer".into()
+        }
+        CaseClass::Untrusted if served => {
+            "the issuer is not verified (nginx ssl_verify_client optional_no_ca, HAProxy verify none or ca-ignore-err, Apache SSLVerifyClient optional_no_ca), or an allow-list on the subject alone decides".into()
+        }
+        CaseClass::NoCertificate if served => {
+            "nothing refuses a request without a certificate (ssl_verify_client optional without a rule on $ssl_client_verify, HAProxy verify optional without an ACL)".into()
+        }
+        CaseClass::AllowedViaIntermediate if !served => {
+            "a chain through an intermediate is refused: the verify depth (nginx ssl_verify_depth, Apache SSLVerifyDepth) or, with CRLs, a CRL for each CA".into()
+        }
+        CaseClass::Expired | CaseClass::NotYetValid | CaseClass::WrongEku if served => {
+            "the certificate is not verified before the request is served".into()
+        }
+        _ => return None,
+    })
 }
 
 /// The cases of a policy run and their deviations.
@@ -202,13 +251,17 @@ impl PolicyReport {
         let mut out = String::new();
         for d in &self.deviations {
             out.push_str(&format!(
-                "DEVIATION {} on {} {} (TLS {}): expected {}, got {}\n",
+                "DEVIATION {} on {} {} (TLS {}): expected {}, got {}{}\n",
                 d.class.name(),
                 d.listener,
                 d.route,
                 d.tls.as_str(),
                 d.expected,
-                d.observed
+                d.observed,
+                d.hint
+                    .as_ref()
+                    .map(|h| format!(": {h}"))
+                    .unwrap_or_default()
             ));
         }
         for n in &self.not_run {
@@ -315,6 +368,7 @@ pub async fn run_policy(
     pki: &Pki,
     listeners: &[PolicyListener],
     origin: &Origin,
+    facts: ConfigFacts,
     timeouts: Timeouts,
 ) -> Result<PolicyReport, PkiError> {
     let root = pki.cert("root")?.der.clone();
@@ -336,8 +390,7 @@ pub async fn run_policy(
             continue;
         };
         let route = &policy.route[case.route];
-        if let Some(d) =
-            run_one(policy, pki, case, route, listener, origin, &root, timeouts).await?
+        if let Some(d) = run_one(pki, case, route, listener, origin, facts, &root, timeouts).await?
         {
             deviations.push(d);
         }
@@ -351,12 +404,12 @@ pub async fn run_policy(
 
 #[allow(clippy::too_many_arguments)]
 async fn run_one(
-    _policy: &Policy,
     pki: &Pki,
     case: &PolicyCase,
     route: &crate::policy::Route,
     listener: &PolicyListener,
     origin: &Origin,
+    facts: ConfigFacts,
     root: &rustls_pki_types::CertificateDer<'static>,
     timeouts: Timeouts,
 ) -> Result<Option<Deviation>, PkiError> {
@@ -406,6 +459,7 @@ async fn run_one(
         tls: case.tls,
         expected,
         observed,
+        hint: hint(case.class, &obs, facts),
     };
     if !meets(&case.expected, &obs) {
         return Ok(Some(deviation(

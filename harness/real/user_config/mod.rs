@@ -94,11 +94,31 @@ pub struct PreparedConfig {
     pub listeners: Vec<Listener>,
     /// Every file written (the main one first).
     pub files: Vec<PathBuf>,
+    /// Each written file and the user's file it was rewritten from (line
+    /// for line: a line number in one is the same line in the other).
+    pub sources: Vec<(PathBuf, PathBuf)>,
 }
 
 impl PreparedConfig {
     /// The listener the catalog runs against: the first that speaks TLS,
     /// IPv4 first.
+    /// `text` (a program's own message) with each written file's path
+    /// replaced by the user's file it came from, so `in …/site.conf:12`
+    /// points at the user's own line.
+    pub fn in_users_terms(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        // Longest first: one written path may prefix another.
+        let mut sources = self.sources.clone();
+        sources.sort_by_key(|(w, _)| std::cmp::Reverse(w.as_os_str().len()));
+        for (written, original) in &sources {
+            out = out.replace(
+                &written.display().to_string(),
+                &original.display().to_string(),
+            );
+        }
+        out
+    }
+
     pub fn tls_listener(&self) -> Option<&Listener> {
         let tls = || self.listeners.iter().filter(|l| l.tls);
         tls().find(|l| l.addr.is_ipv4()).or_else(|| tls().next())
@@ -238,6 +258,7 @@ impl Preparation<'_> {
             rewrites: Vec::new(),
             listeners: Vec::new(),
             files: Vec::new(),
+            sources: Vec::new(),
             includes: 0,
         };
         let out = rewriter.file(self.file, &text, 0)?;
@@ -259,12 +280,15 @@ impl Preparation<'_> {
         write(&main, &out)?;
         let mut files = vec![main.clone()];
         files.extend(rewriter.files);
+        let mut sources = vec![(main.clone(), self.file.to_path_buf())];
+        sources.extend(rewriter.sources);
         Ok(PreparedConfig {
             main,
             text: out,
             rewrites: rewriter.rewrites,
             listeners: rewriter.listeners,
             files,
+            sources,
         })
     }
 }
@@ -291,6 +315,7 @@ struct Rewriter<'a, 'p> {
     rewrites: Vec<Rewrite>,
     listeners: Vec<Listener>,
     files: Vec<PathBuf>,
+    sources: Vec<(PathBuf, PathBuf)>,
     includes: usize,
 }
 
@@ -721,6 +746,7 @@ impl Rewriter<'_, '_> {
             );
             let dest = dir.join(name);
             write(&dest, &rewritten)?;
+            self.sources.push((dest.clone(), file.clone()));
             self.files.push(dest);
         }
         let target = match (&found.pattern, found.files.first()) {
@@ -775,7 +801,13 @@ pub fn command(
         }
         RealKind::Apache => {
             let mut c = std::process::Command::new("apache2");
-            c.arg("-f").arg(conf).arg("-DFOREGROUND");
+            // `-d`: relative paths and the compiled-in PidFile
+            // (logs/apache2.pid under /etc/apache2) in the run directory.
+            c.arg("-d")
+                .arg(run_dir)
+                .arg("-f")
+                .arg(conf)
+                .arg("-DFOREGROUND");
             // What Debian's envvars would set, inside the run directory.
             let user = if account_exists("www-data", false) {
                 "www-data"
