@@ -79,7 +79,10 @@ fn nginx_without_a_crl_accepts_revoked_certificates_and_nothing_else_deviates() 
         assert_eq!(d["route"], "/");
         assert_eq!(d["expected"], "refused");
         assert!(
-            d["hint"].as_str().unwrap_or_default().starts_with("no CRL is loaded"),
+            d["hint"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("no CRL is loaded"),
             "{json}"
         );
         // The allow-list, the forwarded header and the public route hold:

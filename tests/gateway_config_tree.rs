@@ -439,3 +439,69 @@ fn a_startup_error_names_the_users_own_file_and_line() {
         ran.stderr
     );
 }
+
+/// `--mode optional`: the configuration is judged by the optional mode's
+/// scenarios, the default mode's are not run (and say why); without it the
+/// secure default's cases judge it and fail.
+#[test]
+fn a_declared_mode_judges_the_config_by_that_modes_scenarios() {
+    if !support::require("nginx") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let etc = tmp.path().join("etc-nginx");
+    write(
+        &etc,
+        "nginx.conf",
+        r#"worker_processes 1;
+events { worker_connections 64; }
+http {
+  access_log off;
+  server {
+    listen 443 ssl;
+    ssl_certificate /etc/nginx/tls/gw.pem;
+    ssl_certificate_key /etc/nginx/tls/gw.key;
+    ssl_client_certificate /etc/nginx/tls/ca.pem;
+    ssl_verify_client optional;
+    location / { return 200 "hello $ssl_client_verify\n"; }
+  }
+}
+"#,
+    );
+    let conf = etc.join("nginx.conf").display().to_string();
+    let base = [
+        "run",
+        CATALOG,
+        "--gateway-config",
+        &conf,
+        "--gateway",
+        "real:nginx",
+    ];
+    let with_mode: Vec<&str> = base.iter().copied().chain(["--mode", "optional"]).collect();
+    let ran = run_bin(&with_mode, Duration::from_secs(120));
+    assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("modes::nginx_optional_no_certificate_200"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout
+            .contains("needs nginx mode `on`; the target is configured `optional` (--mode)"),
+        "{}",
+        ran.stdout
+    );
+    let ran = run_bin(&base, Duration::from_secs(120));
+    assert_eq!(ran.code, 1, "the default mode's cases fail: {}", ran.stdout);
+    let bad: Vec<&str> = base.iter().copied().chain(["--mode", "nope"]).collect();
+    let ran = run_bin(&bad, Duration::from_secs(60));
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains(
+            "--mode nope: not a mode of the nginx profile (one of: on, optional, optional_no_ca)"
+        ),
+        "{}",
+        ran.stderr
+    );
+}

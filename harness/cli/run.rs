@@ -96,6 +96,12 @@ pub struct RunArgs {
     /// start, the policy is bad, or no case ran.
     #[arg(long, value_name = "FILE", requires = "gateway_config")]
     pub policy: Option<PathBuf>,
+    /// The profile mode the target (or `--gateway-config`) is configured
+    /// with, e.g. `--profile nginx --mode optional`: its cases are judged by
+    /// that mode's scenarios, and scenarios of another mode are not run
+    /// (without it, the mode is told from the target's answers).
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
     /// Cases in flight at once [default: 8 a core in process, 4 a core
     /// with a real gateway or client]
     #[arg(long, value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
@@ -148,6 +154,9 @@ pub fn run(args: RunArgs) -> Result<i32> {
         handshake: t,
         response: t,
     };
+    if args.mode.is_some() && args.target.is_none() && args.gateway_config.is_none() {
+        bail!("--mode says how a --target or --gateway-config is configured; the built-in gateways take their mode from each scenario");
+    }
     let rt = runtime()?;
     if let (Some(policy), Some(file)) = (&args.policy, &args.gateway_config) {
         return run_policy(&args, policy, file, timeouts, &rt);
@@ -163,10 +172,12 @@ pub fn run(args: RunArgs) -> Result<i32> {
             [] => kind.profile(),
             _ => bail!("--gateway-config takes at most one --profile"),
         };
+        let mode = declared_mode(profile, args.mode.as_deref())?;
         let started = super::gateway_under_test::start(*kind, file, args.config_root.as_deref())?;
-        let target = rt
+        let mut target = rt
             .block_on(preflight(&started.url, &started.pki_dir, profile, timeouts))
             .map_err(|e| naming_the_flag(e, Flag::GatewayConfig(file)))?;
+        target.facts.declared_mode = mode;
         _own_gateway = Some(started);
         GatewaySelection::External(Arc::new(target))
     } else {
@@ -178,9 +189,11 @@ pub fn run(args: RunArgs) -> Result<i32> {
                 let [profile] = args.profile[..] else {
                     bail!("--target needs exactly one --profile (whose expectations the target is judged by)");
                 };
-                let target = rt
+                let mode = declared_mode(profile, args.mode.as_deref())?;
+                let mut target = rt
                     .block_on(preflight(url, dir, profile, timeouts))
                     .map_err(|e| naming_the_flag(e, Flag::Target))?;
+                target.facts.declared_mode = mode;
                 GatewaySelection::External(Arc::new(target))
             }
             _ => args.gateway.clone(),
@@ -424,4 +437,21 @@ fn run_policy(
         eprintln!("error: --policy {}: no case ran", policy_file.display());
     }
     Ok(report.exit_code())
+}
+
+/// `--mode` checked against `profile`'s modes.
+fn declared_mode(profile: ProfileKind, mode: Option<&str>) -> Result<Option<&'static str>> {
+    let Some(mode) = mode else {
+        return Ok(None);
+    };
+    match profile.modes().iter().find(|m| **m == mode) {
+        Some(m) => Ok(Some(m)),
+        None if profile.modes().is_empty() => {
+            bail!("--mode {mode}: the {profile} profile has no modes")
+        }
+        None => bail!(
+            "--mode {mode}: not a mode of the {profile} profile (one of: {})",
+            profile.modes().join(", ")
+        ),
+    }
 }

@@ -333,7 +333,19 @@ pub fn unmet_need(
         return Some(why.0);
     }
     let baseline = is_baseline_posture(file, profile);
+    if let Some(declared) = facts.declared_mode {
+        let needed = profile
+            .mode_in(&file.server.mode)
+            .or_else(|| profile.modes().first().copied());
+        if needed != Some(declared) {
+            return Some(format!(
+                "needs {profile} mode `{}`; the target is configured `{declared}` (--mode)",
+                needed.unwrap_or("(none)")
+            ));
+        }
+    }
     match posture_needed(file, profile) {
+        _ if facts.declared_mode.is_some() => {}
         Err(why) => return Some(why.0),
         Ok(needed) if !baseline => {
             let seen = posture_of(facts);
@@ -750,6 +762,26 @@ certs = ["alice"]
         assert_eq!(
             why.as_deref(),
             Some("needs CA names = flagged roots only; the target sends 1 name: CN=root")
+        );
+    }
+
+    #[test]
+    fn a_declared_mode_runs_its_own_scenarios_only() {
+        let facts = TargetFacts {
+            declared_mode: Some("optional"),
+            ..requiring_target()
+        };
+        let default = scenario("", "");
+        let why = unmet_need(&default, ProfileKind::Nginx, TlsVersion::Tls12, &facts)
+            .expect("the default mode is not the target's");
+        assert!(
+            why.contains("needs nginx mode `on`; the target is configured `optional` (--mode)"),
+            "{why}"
+        );
+        let optional = scenario("mode = { nginx = \"optional\" }", "");
+        assert_eq!(
+            unmet_need(&optional, ProfileKind::Nginx, TlsVersion::Tls12, &facts),
+            None
         );
     }
 

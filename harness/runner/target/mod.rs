@@ -72,6 +72,10 @@ pub struct TargetFacts {
     /// not loaded it).
     pub crl_file: Option<std::path::PathBuf>,
     pub crl_written_now: bool,
+    /// The profile mode the user says the target is configured with
+    /// (`run --mode`), one of the profile's modes: scenarios of another mode
+    /// are not run, and the posture is not guessed from outside.
+    pub declared_mode: Option<&'static str>,
 }
 
 /// An external target as a [`Backend`]: each case's needs are matched
