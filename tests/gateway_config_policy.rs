@@ -126,6 +126,29 @@ fn haproxy_meets_the_policy_and_a_missing_header_rule_is_named() {
 }
 
 #[test]
+fn apache_meets_the_policy_and_without_its_allow_list_admits_the_denied() {
+    if !support::require("apache2") {
+        return;
+    }
+    let (code, classes, json) = policy_run("apache.conf", "real:apache", "apache-policy.toml");
+    assert_eq!(code, 0, "{json}");
+    assert!(classes.is_empty(), "{json}");
+    // `Listen 443` and `<VirtualHost *:443>` are one socket: one listener.
+    assert_eq!(json["policy"]["cases"], 20, "{json}");
+    let (code, classes, json) = policy_run(
+        "apache-no-allow-list.conf",
+        "real:apache",
+        "apache-policy.toml",
+    );
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(
+        classes,
+        set(&[("denied", "1.2"), ("denied", "1.3")]),
+        "{json}"
+    );
+}
+
+#[test]
 fn a_bad_policy_is_exit_2_naming_file_line_and_field() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("bad.toml");

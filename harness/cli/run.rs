@@ -407,14 +407,16 @@ fn run_policy(
         super::gateway_under_test::start_with(*kind, file, args.config_root.as_deref(), |dir| {
             write_gateway_files(&pki, dir).context("the policy's PKI")
         })?;
-    let listeners: Vec<PolicyListener> = started
-        .tls_listeners
-        .iter()
-        .map(|l| PolicyListener {
-            name: l.original.clone(),
-            addr: l.addr,
-        })
-        .collect();
+    // One socket, one listener: a port two server blocks share is tested once.
+    let mut listeners: Vec<PolicyListener> = Vec::new();
+    for l in &started.tls_listeners {
+        if !listeners.iter().any(|p| p.addr == l.addr) {
+            listeners.push(PolicyListener {
+                name: l.original.clone(),
+                addr: l.addr,
+            });
+        }
+    }
     let report = rt
         .block_on(run_policy(
             &policy,

@@ -259,9 +259,13 @@ impl Preparation<'_> {
             listeners: Vec::new(),
             files: Vec::new(),
             sources: Vec::new(),
+            tls_ports: Default::default(),
             includes: 0,
         };
         let out = rewriter.file(self.file, &text, 0)?;
+        for l in &mut rewriter.listeners {
+            l.tls |= rewriter.tls_ports.contains(&l.addr.port());
+        }
         if rewriter.listeners.is_empty() {
             return Err(UserConfigError::NoListen {
                 path: self.file.to_path_buf(),
@@ -316,6 +320,8 @@ struct Rewriter<'a, 'p> {
     listeners: Vec<Listener>,
     files: Vec<PathBuf>,
     sources: Vec<(PathBuf, PathBuf)>,
+    /// Ports an Apache virtual host with `SSLEngine on` serves.
+    tls_ports: std::collections::BTreeSet<u16>,
     includes: usize,
 }
 
@@ -342,6 +348,9 @@ fn strip_tail(arg: &str) -> &str {
 /// `scheme://host[:port][/path]` with the authority replaced by `origin`
 /// (plain HTTP); `None` for anything with a variable or no scheme.
 fn onto_origin(url: &str, origin: SocketAddr) -> Option<String> {
+    if let Some(inner) = url.strip_prefix('"').and_then(|u| u.strip_suffix('"')) {
+        return onto_origin(inner, origin).map(|u| format!("\"{u}\""));
+    }
     if url.contains('$') {
         return None;
     }
@@ -393,8 +402,8 @@ impl Rewriter<'_, '_> {
         let mut blocks: Vec<String> = Vec::new();
         // HAProxy section.
         let mut section = String::new();
-        // Listeners of the Apache virtual host being read.
-        let mut vhost: Vec<usize> = Vec::new();
+        // The (new) ports of the Apache virtual host being read.
+        let mut vhost: Vec<u16> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let indent_len = line.len() - line.trim_start().len();
             let (indent, body) = line.split_at(indent_len);
@@ -489,7 +498,7 @@ impl Rewriter<'_, '_> {
         ctx: &LineCtx<'_>,
         first: &str,
         words: &[String],
-        vhost: &mut Vec<usize>,
+        vhost: &mut Vec<u16>,
     ) -> Result<Change, UserConfigError> {
         let p = self.p;
         let kind = p.kind;
@@ -513,22 +522,25 @@ impl Rewriter<'_, '_> {
                 return Ok(Change::Words(words));
             }
             (RealKind::Apache, "<virtualhost") => {
+                // A virtual host's addresses are not sockets of their own
+                // (`Listen` makes those): each goes where its port went.
                 let mut words = words.to_vec();
                 for w in words.iter_mut().skip(1) {
                     let tail = tail_of(w);
-                    let bare = strip_tail(w).to_string();
-                    if let Some(ListenAddr::Tcp { .. }) = listen::parse_nginx_or_apache(&bare, 80) {
-                        *w = format!("{}{tail}", self.listen(ctx, &bare, false)?);
-                        vhost.push(self.listeners.len() - 1);
+                    let bare = strip_tail(w).trim_matches('"').to_string();
+                    if let Some(ListenAddr::Tcp { v6, port }) =
+                        listen::parse_nginx_or_apache(&bare, 80)
+                    {
+                        let addr = self.ports.place(v6, port).map_err(UserConfigError::Port)?;
+                        *w = format!("{}{tail}", listen::written(addr));
+                        vhost.push(addr.port());
                     }
                 }
                 return Ok(Change::Words(words));
             }
             (RealKind::Apache, "sslengine") => {
                 if arg.is_some_and(|a| a.eq_ignore_ascii_case("on")) {
-                    for &i in vhost.iter() {
-                        self.listeners[i].tls = true;
-                    }
+                    self.tls_ports.extend(vhost.iter().copied());
                 }
                 return Ok(Change::Same);
             }
@@ -1034,7 +1046,7 @@ mod tests {
         );
         assert!(got.text.contains("access_log off;"), "{}", got.text);
         assert!(got.text.contains("# user nosuchuser-here;"), "{}", got.text);
-        let apache = "ServerRoot \"/run/gateway\"\nCustomLog ${APACHE_LOG_DIR}/x.log combined\nListen 443\n<VirtualHost *:443 [::]:443>\n  SSLEngine on\n  SSLCertificateChainFile /etc/ssl/chain.pem\n  ProxyPass /app http://app:8080/app\n</VirtualHost>\n";
+        let apache = "ServerRoot \"/run/gateway\"\nCustomLog ${APACHE_LOG_DIR}/x.log combined\nListen 443\n<VirtualHost *:443 [::]:443>\n  SSLEngine on\n  SSLCertificateChainFile /etc/ssl/chain.pem\n  ProxyPass /app http://app:8080/app\n  ProxyPass \"/b\" \"http://b.internal/b/\"\n</VirtualHost>\n";
         let (got, tmp) = prepared(RealKind::Apache, "a.conf", apache, &[]);
         let run = tmp.path().join("run");
         assert!(
@@ -1057,7 +1069,15 @@ mod tests {
             "{}",
             got.text
         );
-        assert!(got.listeners.iter().all(|l| l.tls), "{:?}", got.listeners);
+        assert!(
+            got.text
+                .contains("ProxyPass \"/b\" \"http://127.0.0.1:7000/b/\""),
+            "{}",
+            got.text
+        );
+        // `Listen 443` is the one socket; the virtual host marks it TLS.
+        assert_eq!(got.listeners.len(), 1, "{:?}", got.listeners);
+        assert!(got.listeners[0].tls, "{:?}", got.listeners);
         let haproxy = "global\n  chroot /var/lib/haproxy\n  stats socket /run/haproxy/admin.sock mode 660 level admin\n  user haproxy-nobody-here\nfrontend f\n  bind :443 ssl crt /x.pem\nbackend app\n  server app1 10.0.12.21:8443 check ssl verify required ca-file /ca.pem\n";
         let (got, tmp) = prepared(RealKind::Haproxy, "h.cfg", haproxy, &[]);
         let run = tmp.path().join("run");
