@@ -42,6 +42,8 @@ pub mod backend;
 pub mod bench;
 pub mod capture;
 pub mod case;
+/// The generated pages (`docs/*.md`) the command line writes and checks.
+#[cfg(feature = "cli")]
 pub mod docs;
 pub mod error_chain;
 pub mod exit_codes;

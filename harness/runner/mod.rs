@@ -5,6 +5,7 @@ pub mod client_fidelity;
 pub mod execute;
 pub mod fidelity;
 pub mod flake;
+#[cfg(feature = "cli")]
 pub mod html;
 pub mod merge;
 pub mod middlebox_fidelity;
