@@ -373,6 +373,14 @@ fn readme_walk_through_works_as_written() {
         .output()
         .expect("bash runs");
     assert!(wrote.status.success(), "{wrote:?}");
+    // The example writes nothing on the machine (nginx's compiled-in
+    // access log is /var/log/nginx/access.log).
+    let machine_log = || {
+        std::fs::metadata("/var/log/nginx/access.log")
+            .map(|m| m.len())
+            .ok()
+    };
+    let log_before = machine_log();
     let mut cmd = Command::new(support::find_program("nginx").expect("installed"));
     cmd.arg("-c")
         .arg(tmp.path().join("nginx.conf"))
@@ -405,4 +413,13 @@ fn readme_walk_through_works_as_written() {
     assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
     assert!(ran.stdout.contains(" 0 failed"), "{}", ran.stdout);
     assert!(ran.stdout.contains("ok        revoked:"), "{}", ran.stdout);
+    assert!(
+        tmp.path().join("access.log").is_file(),
+        "the example logs into its own directory"
+    );
+    assert_eq!(
+        machine_log(),
+        log_before,
+        "/var/log/nginx/access.log untouched"
+    );
 }
