@@ -103,33 +103,41 @@ pub fn config_lines(g: KitGateway, dir: &Path, crl: &Path, port: u16) -> String 
     match g {
         KitGateway::Nginx => format!(
             "# in a server {{ }} block\n\
-             listen 127.0.0.1:{port} ssl;\n\
+             # PKI files: point these at the kit (they change no decision)\n\
              ssl_certificate {gw};\n\
              ssl_certificate_key {key};\n\
-             ssl_protocols TLSv1.2 TLSv1.3;\n\
-             ssl_verify_client on;\n\
              ssl_client_certificate {root};\n\
-             ssl_crl {crl};\n",
+             ssl_crl {crl};\n\
+             # Behaviour: what the nginx profile's default mode expects; to judge\n\
+             # your own configuration, keep yours (and say its mode: --mode)\n\
+             listen 127.0.0.1:{port} ssl;\n\
+             ssl_protocols TLSv1.2 TLSv1.3;\n\
+             ssl_verify_client on;\n",
             gw = p("gw.chain.pem"),
             key = p("gw.key"),
             root = p("root.crt"),
         ),
         KitGateway::Haproxy => format!(
             "# in a frontend section (mode http)\n\
+             # PKI files: crt, ca-file, crl-file (point these at the kit)\n\
+             # Behaviour: verify required, ssl-min-ver (keep yours to judge your configuration)\n\
              bind 127.0.0.1:{port} ssl crt {bundle} ca-file {root} crl-file {crl} verify required ssl-min-ver TLSv1.2\n",
             bundle = p("gw.pem"),
             root = p("root.crt"),
         ),
         KitGateway::Apache => format!(
             "# in a <VirtualHost 127.0.0.1:{port}> with `Listen 127.0.0.1:{port}` and mod_ssl loaded\n\
-             SSLEngine on\n\
-             SSLProtocol -all +TLSv1.2 +TLSv1.3\n\
+             # PKI files: point these at the kit (they change no decision)\n\
              SSLCertificateFile {gw}\n\
              SSLCertificateKeyFile {key}\n\
-             SSLVerifyClient require\n\
-             SSLVerifyDepth 3\n\
              SSLCACertificateFile {root}\n\
              SSLCARevocationFile {crl}\n\
+             # Behaviour: what the apache profile's default mode expects; to judge\n\
+             # your own configuration, keep yours (and say its mode: --mode)\n\
+             SSLEngine on\n\
+             SSLProtocol -all +TLSv1.2 +TLSv1.3\n\
+             SSLVerifyClient require\n\
+             SSLVerifyDepth 3\n\
              SSLCARevocationCheck leaf\n",
             gw = p("gw.chain.pem"),
             key = p("gw.key"),
@@ -182,5 +190,41 @@ pub fn config_lines(g: KitGateway, dir: &Path, crl: &Path, port: u16) -> String 
             key = p("gw.key"),
             root = p("root.crt"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under "PKI files" only paths into the kit; under "Behaviour" none.
+    #[test]
+    fn the_kit_files_are_apart_from_the_directives_that_decide() {
+        let dir = Path::new("/kit");
+        for g in [KitGateway::Nginx, KitGateway::Apache] {
+            let text = config_lines(g, dir, &dir.join("root.crl"), 8443);
+            let mut group = "";
+            let (mut files, mut behaviour) = (0, 0);
+            for line in text.lines() {
+                if line.starts_with("# PKI files") {
+                    group = "files";
+                } else if line.starts_with("# Behaviour") {
+                    group = "behaviour";
+                } else if !line.starts_with('#') {
+                    match group {
+                        "files" => {
+                            assert!(line.contains("/kit/"), "{g:?}: `{line}` is not a kit file");
+                            files += 1;
+                        }
+                        "behaviour" => {
+                            assert!(!line.contains("/kit/"), "{g:?}: `{line}` names a kit file");
+                            behaviour += 1;
+                        }
+                        _ => panic!("{g:?}: `{line}` is in no group"),
+                    }
+                }
+            }
+            assert!(files == 4 && behaviour >= 3, "{g:?}: {text}");
+        }
     }
 }

@@ -11,7 +11,7 @@
 
 use crate::knobs::SelectionPolicy;
 use crate::observation::{Observation, Side, TlsVersion};
-use crate::pki::{IssuedCert, Pki, PkiError};
+use crate::pki::{IssuedCert, Pki, PkiBuilder, PkiError};
 use crate::policy::{plan, CaseClass, IdentityIssuer, ListenerRef, Outcome, Policy, PolicyCase};
 use crate::real::origin::Origin;
 use crate::tls::client::{ClientKind, ClientSpec, WalletEntry};
@@ -101,22 +101,18 @@ pub fn policy_pki(policy: &Policy) -> Result<Pki, PkiError> {
         };
         let id = format!("id-{name}");
         b = b.client(&id, ca).subject(subject).sans(sans);
-        b = b
-            .client(&format!("{id}-expired"), ca)
-            .subject(subject)
-            .expired();
-        b = b
-            .client(&format!("{id}-not-yet-valid"), ca)
-            .subject(subject)
-            .not_yet_valid();
-        b = b
-            .client(&format!("{id}-revoked"), ca)
-            .subject(subject)
-            .revoked();
-        b = b
-            .client(&format!("{id}-wrong-eku"), ca)
-            .subject(subject)
-            .eku_server_only();
+        // The certificates that must not authenticate: the same subject,
+        // one defect each (their names are `cert_name`'s).
+        type Mark = fn(PkiBuilder) -> PkiBuilder;
+        let defects: [(&str, Mark); 4] = [
+            ("expired", PkiBuilder::expired),
+            ("not-yet-valid", PkiBuilder::not_yet_valid),
+            ("revoked", PkiBuilder::revoked),
+            ("wrong-eku", PkiBuilder::eku_server_only),
+        ];
+        for (suffix, mark) in defects {
+            b = mark(b.client(&format!("{id}-{suffix}"), ca).subject(subject));
+        }
         b = b
             .client(&format!("{id}-untrusted"), "other-root")
             .subject(subject);
