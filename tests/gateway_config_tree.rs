@@ -76,6 +76,30 @@ fn usual_directories() -> Vec<String> {
     out
 }
 
+/// The run failed nothing, passed some cases, reported each of `said`, and
+/// left the machine as `before` (watched paths) and `usual` (listings) were.
+fn assert_ran_as_written(
+    ran: &support::Ran,
+    said: &[&str],
+    watched: &[&str],
+    before: &[PathBuf],
+    usual: &[String],
+) {
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let (passed, failed, _) = counts(&ran.stdout);
+    assert_eq!(failed, 0, "{}", ran.stderr);
+    assert!(passed >= 10, "{passed} passed: {}", ran.stderr);
+    for said in said {
+        assert!(ran.stderr.contains(said), "`{said}` in: {}", ran.stderr);
+    }
+    assert_eq!(existing(watched), before, "nothing written outside the run");
+    assert_eq!(
+        usual_directories(),
+        usual,
+        "the programs' usual directories are as they were"
+    );
+}
+
 fn run_tree(main: &Path, gateway: &str) -> support::Ran {
     run_bin(
         &[
@@ -144,31 +168,16 @@ server {
     let before = existing(&watched);
     let usual = usual_directories();
     let ran = run_tree(&etc.join("nginx.conf"), "real:nginx");
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
-    let (passed, failed, _) = counts(&ran.stdout);
-    assert_eq!(failed, 0, "{}", ran.stderr);
-    assert!(passed >= 10, "{passed} passed: {}", ran.stderr);
     // The whole tree was read and each change reported where it was made.
-    for said in [
+    let said = [
         "snippets/mtls-client.conf:1:",
         "conf.d/site.conf:14: `proxy_pass http://app-backend.internal:8080;` -> `proxy_pass http://127.0.0.1:",
         "listener 80 ->",
         "listener 443 -> 127.0.0.1:",
         "(TLS: the catalog runs here)",
         "# user nginx-user-of-another-machine;",
-    ] {
-        assert!(ran.stderr.contains(said), "`{said}` in: {}", ran.stderr);
-    }
-    assert_eq!(
-        existing(&watched),
-        before,
-        "nothing written outside the run"
-    );
-    assert_eq!(
-        usual_directories(),
-        usual,
-        "nginx's usual directories are as they were"
-    );
+    ];
+    assert_ran_as_written(&ran, &said, &watched, &before, &usual);
 }
 
 #[test]
@@ -212,28 +221,13 @@ backend app
     let before = existing(&watched);
     let usual = usual_directories();
     let ran = run_tree(&etc.join("haproxy.cfg"), "real:haproxy");
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
-    let (passed, failed, _) = counts(&ran.stdout);
-    assert_eq!(failed, 0, "{}", ran.stderr);
-    assert!(passed >= 10, "{passed} passed: {}", ran.stderr);
-    for said in [
+    let said = [
         "listener *:8080 ->",
         "listener *:8443 -> 127.0.0.1:",
         "server app1 127.0.0.1:",
         "# chroot /var/lib/haproxy-tree-test",
-    ] {
-        assert!(ran.stderr.contains(said), "`{said}` in: {}", ran.stderr);
-    }
-    assert_eq!(
-        existing(&watched),
-        before,
-        "nothing written outside the run"
-    );
-    assert_eq!(
-        usual_directories(),
-        usual,
-        "HAProxy's usual directories are as they were"
-    );
+    ];
+    assert_ran_as_written(&ran, &said, &watched, &before, &usual);
 }
 
 /// `--target https://host:port/admin/` asks for `/admin/`, not `/`.

@@ -996,11 +996,12 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_missing_include_names_the_file_line_and_where_it_looked() {
+    /// Why an nginx file `text` (alone in its tree) cannot be prepared, and
+    /// the tree's directory.
+    fn refused(text: &str) -> (String, tempfile::TempDir) {
         let tmp = tempfile::tempdir().unwrap();
         let main = tmp.path().join("nginx.conf");
-        std::fs::write(&main, "events {}\ninclude /etc/nginx/nowhere.conf;\n").unwrap();
+        std::fs::write(&main, text).unwrap();
         let mut next = || Ok(9000);
         let err = Preparation {
             kind: RealKind::Nginx,
@@ -1011,8 +1012,13 @@ mod tests {
             origin: None,
         }
         .prepare(&mut next)
-        .expect_err("missing include");
-        let text = err.to_string();
+        .expect_err("refused");
+        (err.to_string(), tmp)
+    }
+
+    #[test]
+    fn a_missing_include_names_the_file_line_and_where_it_looked() {
+        let (text, tmp) = refused("events {}\ninclude /etc/nginx/nowhere.conf;\n");
         assert!(
             text.contains("nginx.conf: 2: include `/etc/nginx/nowhere.conf`"),
             "{text}"
@@ -1108,20 +1114,7 @@ mod tests {
 
     #[test]
     fn a_config_that_listens_nowhere_is_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let main = tmp.path().join("n.conf");
-        std::fs::write(&main, "events {}\n").unwrap();
-        let mut next = || Ok(9000);
-        let err = Preparation {
-            kind: RealKind::Nginx,
-            file: &main,
-            config_root: tmp.path(),
-            pki: Path::new("/p"),
-            run_dir: &tmp.path().join("run"),
-            origin: None,
-        }
-        .prepare(&mut next)
-        .expect_err("no listen");
-        assert!(err.to_string().contains("no listen line"), "{err}");
+        let (err, _tmp) = refused("events {}\n");
+        assert!(err.contains("no listen line"), "{err}");
     }
 }
