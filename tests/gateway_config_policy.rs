@@ -177,3 +177,180 @@ fn a_bad_policy_is_exit_2_naming_file_line_and_field() {
         ran.stderr
     );
 }
+
+#[test]
+fn haproxy_reads_a_directory_of_cfg_files_in_name_order() {
+    if !support::require("haproxy") {
+        return;
+    }
+    // `haproxy -f conf.d/`: global and defaults, the frontend (certificate
+    // optional in the handshake, rules after it, no CRL), the backend.
+    let (code, classes, json) = policy_run("haproxy.d", "real:haproxy", "haproxy-policy.toml");
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(
+        classes,
+        set(&[("revoked", "1.2"), ("revoked", "1.3")]),
+        "{json}"
+    );
+    assert_eq!(json["policy"]["cases"], 20, "{json}");
+    let changed: BTreeSet<String> = json["configuration"]["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter_map(|c| c["file"].as_str())
+        .filter_map(|f| f.rsplit('/').next().map(str::to_string))
+        .collect();
+    for name in ["00-global.cfg", "10-frontend.cfg", "20-backend.cfg"] {
+        assert!(changed.contains(name), "{name} in {changed:?}");
+    }
+}
+
+#[test]
+fn a_debian_vhost_fragment_runs_inside_the_distributions_frame() {
+    if !support::require("apache2") {
+        return;
+    }
+    assert!(
+        std::path::Path::new("/etc/apache2/apache2.conf").is_file(),
+        "Debian's apache2 package installs /etc/apache2/apache2.conf"
+    );
+    let usual = support::usual_directories();
+    let out = tempfile::tempdir().unwrap();
+    let report = out.path().join("report.json");
+    let ran = run_bin(
+        &[
+            "run",
+            "--gateway-config",
+            &file("debian/sites-available/mtls-app.conf"),
+            "--gateway",
+            "real:apache",
+            "--policy",
+            &file("debian/policy.toml"),
+            "--format",
+            "json",
+            "--output",
+            &report.display().to_string(),
+        ],
+        Duration::from_secs(120),
+    );
+    let text = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}: {}", ran.stderr));
+    let json: Value = serde_json::from_str(&text).unwrap();
+    // The frame's `<Directory /var/www/>` grants and the fragment's own
+    // `<Directory>` allow-list (O=Example Corp) both follow the served
+    // directory the run created: the allowed are served, the denied not.
+    assert_eq!(ran.code, 0, "{json}\n{}", ran.stderr);
+    assert_eq!(
+        json["policy"]["deviations"],
+        serde_json::json!([]),
+        "{json}"
+    );
+    assert_eq!(json["policy"]["cases"], 18, "{json}");
+    let notes = json["configuration"]["notes"].to_string();
+    for said in [
+        "is a Debian virtual-host fragment: it runs inside /etc/apache2/apache2.conf",
+        "enabled as a2enmod would",
+        "ssl",
+        "served directory /var/www/mtls-app does not exist on this machine",
+    ] {
+        assert!(notes.contains(said), "`{said}` in {notes}");
+    }
+    assert_eq!(json["configuration"]["way"], "rewritten");
+    // The rewritten tree is kept beside the report.
+    let kept = out.path().join("report.json.config");
+    assert!(kept.join("apache2.conf").is_file(), "{}", ran.stderr);
+    assert_eq!(
+        support::usual_directories(),
+        usual,
+        "the programs' usual directories are as they were"
+    );
+}
+
+#[test]
+fn a_route_asked_for_after_the_request_is_judged_with_a_client_that_answers() {
+    if !support::require("apache2") || !support::require("curl") {
+        return;
+    }
+    // `SSLVerifyClient require` in `<Location /admin/>` only: renegotiation
+    // on TLS 1.2, post-handshake authentication on 1.3. curl answers both;
+    // the harness's own client would be refused on every /admin/ case.
+    let (code, classes, json) = policy_run(
+        "apache-per-location.conf",
+        "real:apache",
+        "apache-per-location-policy.toml",
+    );
+    assert_eq!(code, 0, "{json}");
+    assert!(classes.is_empty(), "{json}");
+    assert_eq!(json["policy"]["cases"], 18, "{json}");
+    let after = &json["policy"]["after_request"][0];
+    assert_eq!(after["route"], "/admin/", "{json}");
+    assert_eq!(after["location"], "/admin/", "{json}");
+    assert!(
+        after["judged_with"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("curl"),
+        "{json}"
+    );
+    assert!(
+        after["cannot_answer"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("rustls"),
+        "{json}"
+    );
+    // Without its CRL, a revoked certificate answering the request is served.
+    let (code, classes, json) = policy_run(
+        "apache-per-location-no-crl.conf",
+        "real:apache",
+        "apache-per-location-policy.toml",
+    );
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(
+        classes,
+        set(&[("revoked", "1.2"), ("revoked", "1.3")]),
+        "{json}"
+    );
+    assert!(
+        json["policy"]["deviations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["route"] == "/admin/"),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_run_in_which_no_case_ran_is_exit_2() {
+    if !support::require("nginx") {
+        return;
+    }
+    // The listener speaks only TLS 1.0, which no client of the harness
+    // offers: every case is not run, and that is not a pass.
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        "events {}\nhttp {\n  server {\n    listen 443 ssl;\n    ssl_certificate /etc/nginx/gw.pem;\n    ssl_certificate_key /etc/nginx/gw.key;\n    ssl_client_certificate /etc/nginx/ca.pem;\n    ssl_verify_client on;\n    ssl_protocols TLSv1;\n    location / { return 200; }\n  }\n}\n",
+    )
+    .unwrap();
+    let ran = run_bin(
+        &[
+            "run",
+            "--gateway-config",
+            &conf.display().to_string(),
+            "--gateway",
+            "real:nginx",
+            "--policy",
+            &file("nginx-policy.toml"),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(ran.code, 2, "{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stderr.contains("no case ran"), "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("not run: 443: TLS 1.2"),
+        "{}",
+        ran.stdout
+    );
+}

@@ -43,39 +43,6 @@ fn existing(paths: &[&str]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The program's usual directories, listed: `/run` at its top level, the
-/// others two levels deep. A run must leave them as it found them.
-fn usual_directories() -> Vec<String> {
-    fn list(dir: &Path, depth: usize, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            out.push(path.display().to_string());
-            if depth > 1 && path.is_dir() && !path.is_symlink() {
-                list(&path, depth - 1, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    list(Path::new("/run"), 1, &mut out);
-    for dir in [
-        "/etc/nginx",
-        "/etc/haproxy",
-        "/etc/apache2",
-        "/var/log/nginx",
-        "/var/log/haproxy",
-        "/var/log/apache2",
-        "/var/www",
-        "/var/lib/haproxy",
-    ] {
-        list(Path::new(dir), 2, &mut out);
-    }
-    out.sort();
-    out
-}
-
 /// The run failed nothing, passed some cases, reported each of `said`, and
 /// left the machine as `before` (watched paths) and `usual` (listings) were.
 fn assert_ran_as_written(
@@ -94,7 +61,7 @@ fn assert_ran_as_written(
     }
     assert_eq!(existing(watched), before, "nothing written outside the run");
     assert_eq!(
-        usual_directories(),
+        support::usual_directories(),
         usual,
         "the programs' usual directories are as they were"
     );
@@ -166,7 +133,7 @@ server {
         "/run/nginx-tree-test.pid",
     ];
     let before = existing(&watched);
-    let usual = usual_directories();
+    let usual = support::usual_directories();
     let ran = run_tree(&etc.join("nginx.conf"), "real:nginx");
     // The whole tree was read and each change reported where it was made.
     let said = [
@@ -219,7 +186,7 @@ backend app
         "/var/lib/haproxy-tree-test",
     ];
     let before = existing(&watched);
-    let usual = usual_directories();
+    let usual = support::usual_directories();
     let ran = run_tree(&etc.join("haproxy.cfg"), "real:haproxy");
     let said = [
         "listener *:8080 ->",

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use mtls_harness::interrupt::{Registered, Registry};
 use mtls_harness::real::origin::Origin;
 use mtls_harness::real::process::ProcessGroup;
-use mtls_harness::real::user_config::{command, Listener, Preparation};
+use mtls_harness::real::user_config::{Listener, Preparation, PreparedConfig};
 use mtls_harness::real::RealKind;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -31,6 +31,9 @@ pub struct GatewayUnderTest {
     stderr: PathBuf,
     /// The upstream every proxied request of the config reaches.
     pub origin: Origin,
+    /// The rewritten tree: each change, and what the run added around it.
+    pub prepared: PreparedConfig,
+    run_dir: PathBuf,
     _dir_registered: Registered,
     _tmp: tempfile::TempDir,
 }
@@ -38,16 +41,26 @@ pub struct GatewayUnderTest {
 /// Rewrite `file` (and what it includes, looked up under `config_root`,
 /// default its directory) for `kind`, start it, and wait until its TLS
 /// listener listens.
-pub fn start(kind: RealKind, file: &Path, config_root: Option<&Path>) -> Result<GatewayUnderTest> {
-    start_with(kind, file, config_root, |dir| write_kit(dir).map(|_| ()))
+pub fn start(
+    kind: RealKind,
+    file: &Path,
+    also: &[PathBuf],
+    config_root: Option<&Path>,
+) -> Result<GatewayUnderTest> {
+    start_with(kind, file, also, config_root, &["/".to_string()], |dir| {
+        write_kit(dir).map(|_| ())
+    })
 }
 
 /// [`start`], the PKI written by `write_pki` (the
-/// [`mtls_harness::real::user_config`] layout) instead of the kit's.
+/// [`mtls_harness::real::user_config`] layout) instead of the kit's, and a
+/// page for each of `routes` where a served directory does not exist here.
 pub fn start_with(
     kind: RealKind,
     file: &Path,
+    also: &[PathBuf],
     config_root: Option<&Path>,
+    routes: &[String],
     write_pki: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<GatewayUnderTest> {
     kind.find_program()
@@ -81,10 +94,12 @@ pub fn start_with(
     let prepared = Preparation {
         kind,
         file,
+        also,
         config_root: &config_root,
         pki: &pki_dir,
         run_dir: &run_dir,
         origin: Some(origin.addr()),
+        routes,
     }
     .prepare(&mut free_port)
     .with_context(|| format!("--gateway-config {}", file.display()))?;
@@ -119,6 +134,9 @@ pub fn start_with(
             }
         );
     }
+    for note in &prepared.notes {
+        eprintln!("{note}");
+    }
     eprintln!("upstreams -> the harness's origin on {}", origin.addr());
     // Network and mount namespaces would keep every address as written;
     // this run rewrites instead, and says so.
@@ -126,8 +144,7 @@ pub fn start_with(
         "the configuration runs rewritten (the changes above, in {}), not in a namespace of its own",
         run_dir.join("conf").display()
     );
-    let conf = prepared.main.clone();
-    let mut cmd = command(kind, &conf, &run_dir)?;
+    let mut cmd = prepared.command(kind, &run_dir)?;
     // `daemon` and `pid` rewritten where the tree has them; otherwise said
     // here (nginx's compiled-in pid file is /run/nginx.pid).
     let says = |directive: &str| {
@@ -173,6 +190,8 @@ pub fn start_with(
             .any(|r| r.after.contains("root.crl")),
         stderr,
         origin,
+        prepared: prepared.clone(),
+        run_dir: run_dir.clone(),
         _dir_registered: dir_registered,
         _tmp: tmp,
     };
@@ -201,4 +220,51 @@ pub fn start_with(
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(gateway)
+}
+
+impl GatewayUnderTest {
+    /// Keep a copy of the rewritten tree beside the report `output`
+    /// (`<output>.config/`), for the user to read after the run; its
+    /// directory.
+    pub fn keep_beside(&self, output: &Path) -> Result<PathBuf> {
+        let mut name = output.as_os_str().to_owned();
+        name.push(".config");
+        let dest = PathBuf::from(name);
+        if dest.exists() {
+            std::fs::remove_dir_all(&dest)
+                .with_context(|| format!("{}: cannot replace", dest.display()))?;
+        }
+        copy_tree(&self.run_dir.join("conf"), &dest)
+            .with_context(|| format!("{}: cannot write the rewritten tree", dest.display()))?;
+        Ok(dest)
+    }
+
+    /// The configuration's changes and notes, for a JSON report.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "way": "rewritten",
+            "changes": self.prepared.rewrites.iter().map(|r| serde_json::json!({
+                "file": r.file.display().to_string(),
+                "line": r.line,
+                "before": r.before,
+                "after": r.after,
+            })).collect::<Vec<_>>(),
+            "notes": self.prepared.notes,
+            "after_request": self.prepared.after_request,
+        })
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), dest)?;
+        }
+    }
+    Ok(())
 }

@@ -80,9 +80,10 @@ pub struct RunArgs {
     /// rewritten onto a fresh PKI, the run's directory and the harness's
     /// origin (each rewrite printed); the real program is started and the
     /// applicable scenarios run as with `--target` against its first TLS
-    /// listener.
+    /// listener. With `real:haproxy`, repeat it (or name a directory: its
+    /// `*.cfg` files in name order) as `haproxy -f` takes several.
     #[arg(long, value_name = "FILE", conflicts_with = "target")]
-    pub gateway_config: Option<PathBuf>,
+    pub gateway_config: Vec<PathBuf>,
     /// The directory that stands for the program's configuration directory
     /// (`/etc/nginx`, `/etc/haproxy`, `/etc/apache2`) for `--gateway-config`:
     /// an included path is looked up under it first, then on the machine
@@ -154,26 +155,33 @@ pub fn run(args: RunArgs) -> Result<i32> {
         handshake: t,
         response: t,
     };
-    if args.mode.is_some() && args.target.is_none() && args.gateway_config.is_none() {
+    if args.mode.is_some() && args.target.is_none() && args.gateway_config.is_empty() {
         bail!("--mode says how a --target or --gateway-config is configured; the built-in gateways take their mode from each scenario");
     }
     let rt = runtime()?;
-    if let (Some(policy), Some(file)) = (&args.policy, &args.gateway_config) {
-        return run_policy(&args, policy, file, timeouts, &rt);
+    let config_files = config_files(&args)?;
+    if let (Some(policy), Some((file, also))) = (&args.policy, &config_files) {
+        return run_policy(&args, policy, file, also, timeouts, &rt);
     }
     // Kept alive for the whole run; dropping it stops the gateway.
     let mut _own_gateway = None;
-    let gateway = if let Some(file) = &args.gateway_config {
+    let gateway = if let Some((file, also)) = &config_files {
         let GatewaySelection::Real(kind) = &args.gateway else {
             bail!("--gateway-config needs --gateway real:nginx, real:haproxy or real:apache");
         };
+        let file = file.as_path();
         let profile = match args.profile[..] {
             [p] => p,
             [] => kind.profile(),
             _ => bail!("--gateway-config takes at most one --profile"),
         };
         let mode = declared_mode(profile, args.mode.as_deref())?;
-        let started = super::gateway_under_test::start(*kind, file, args.config_root.as_deref())?;
+        let started =
+            super::gateway_under_test::start(*kind, file, also, args.config_root.as_deref())?;
+        if let Some(output) = &args.output {
+            let kept = started.keep_beside(output)?;
+            eprintln!("the rewritten tree is kept in {}", kept.display());
+        }
         let mut target = rt
             .block_on(preflight(&started.url, &started.pki_dir, profile, timeouts))
             .map_err(|e| naming_the_flag(e, Flag::GatewayConfig(file)))?;
@@ -386,11 +394,53 @@ fn naming_the_flag(e: TargetError, used: Flag<'_>) -> anyhow::Error {
     anyhow::Error::new(e).context(flag)
 }
 
+/// The `--gateway-config` files: the first, and (HAProxy) the others in
+/// the order `haproxy -f` reads them, a directory standing for its `*.cfg`
+/// files in name order.
+fn config_files(args: &RunArgs) -> Result<Option<(PathBuf, Vec<PathBuf>)>> {
+    if args.gateway_config.is_empty() {
+        return Ok(None);
+    }
+    let haproxy = matches!(
+        args.gateway,
+        GatewaySelection::Real(mtls_harness::real::RealKind::Haproxy)
+    );
+    let mut files = Vec::new();
+    for path in &args.gateway_config {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        if !haproxy {
+            bail!(
+                "--gateway-config {}: a directory (only HAProxy reads a directory of *.cfg files); name the main file",
+                path.display()
+            );
+        }
+        let mut cfgs: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("--gateway-config {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "cfg"))
+            .collect();
+        cfgs.sort();
+        if cfgs.is_empty() {
+            bail!("--gateway-config {}: no *.cfg file in it", path.display());
+        }
+        files.extend(cfgs);
+    }
+    if files.len() > 1 && !haproxy {
+        bail!("--gateway-config is given {} times: only HAProxy takes several files (-f); nginx and Apache follow their main file's includes", files.len());
+    }
+    let first = files.remove(0);
+    Ok(Some((first, files)))
+}
+
 /// `run --gateway-config FILE --policy POLICY`.
 fn run_policy(
     args: &RunArgs,
     policy_file: &std::path::Path,
     file: &std::path::Path,
+    also: &[PathBuf],
     timeouts: Timeouts,
     rt: &tokio::runtime::Runtime,
 ) -> Result<i32> {
@@ -403,10 +453,19 @@ fn run_policy(
     };
     let policy = Policy::load(policy_file).context("--policy")?;
     let pki = policy_pki(&policy).context("--policy: the identities' certificates")?;
-    let started =
-        super::gateway_under_test::start_with(*kind, file, args.config_root.as_deref(), |dir| {
-            write_gateway_files(&pki, dir).context("the policy's PKI")
-        })?;
+    let routes: Vec<String> = policy.route.iter().map(|r| r.path.clone()).collect();
+    let started = super::gateway_under_test::start_with(
+        *kind,
+        file,
+        also,
+        args.config_root.as_deref(),
+        &routes,
+        |dir| write_gateway_files(&pki, dir).context("the policy's PKI"),
+    )?;
+    if let Some(output) = &args.output {
+        let kept = started.keep_beside(output)?;
+        eprintln!("the rewritten tree is kept in {}", kept.display());
+    }
     // One socket, one listener: a port two server blocks share is tested once.
     let mut listeners: Vec<PolicyListener> = Vec::new();
     for l in &started.tls_listeners {
@@ -423,18 +482,22 @@ fn run_policy(
             &pki,
             &listeners,
             &started.origin,
-            ConfigFacts::new(started.loads_crl),
+            ConfigFacts::new(started.loads_crl)
+                .with_after_request(started.prepared.after_request.clone()),
             timeouts,
         ))
         .context("--policy")?;
+    let configuration = started.json();
     drop(started);
-    match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "policy": report }))?
-        ),
-        _ => print!("{}", report.render()),
-    }
+    let text = match args.format {
+        Format::Json => {
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "policy": report, "configuration": configuration }),
+            )? + "\n"
+        }
+        _ => report.render(),
+    };
+    super::output::write_or_print(args.output.as_deref(), &text)?;
     if report.cases == 0 {
         eprintln!("error: --policy {}: no case ran", policy_file.display());
     }

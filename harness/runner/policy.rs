@@ -13,6 +13,9 @@ use crate::knobs::SelectionPolicy;
 use crate::observation::{Observation, Side, TlsVersion};
 use crate::pki::{IssuedCert, Pki, PkiBuilder, PkiError};
 use crate::policy::{plan, CaseClass, IdentityIssuer, ListenerRef, Outcome, Policy, PolicyCase};
+use crate::real::client::{
+    client_timeout, run_real_client, ClientJob, RealClientError, RealClientKind, WalletFiles,
+};
 use crate::real::origin::Origin;
 use crate::tls::client::{ClientKind, ClientSpec, WalletEntry};
 use crate::tls::Timeouts;
@@ -176,23 +179,68 @@ pub struct Deviation {
 }
 
 /// What the harness knows of the configuration beyond its answers.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct ConfigFacts {
     /// It names a CRL file (nginx `ssl_crl`, HAProxy `crl-file`, Apache
     /// `SSLCARevocationFile`).
     pub loads_crl: bool,
+    /// Paths (Apache `<Location>`) whose certificate is asked for after the
+    /// request.
+    pub after_request: Vec<String>,
 }
 
 impl ConfigFacts {
     pub fn new(loads_crl: bool) -> Self {
-        ConfigFacts { loads_crl }
+        ConfigFacts {
+            loads_crl,
+            after_request: Vec::new(),
+        }
     }
+
+    /// With the paths asked for after the request.
+    pub fn with_after_request(mut self, paths: Vec<String>) -> Self {
+        self.after_request = paths;
+        self
+    }
+
+    /// The `<Location>` covering `path` that asks after the request, if
+    /// any: Apache matches `/admin` to `/admin`, `/admin/` and `/admin/x`,
+    /// and `/admin/` to what starts with it.
+    pub fn asked_after_request(&self, path: &str) -> Option<&str> {
+        self.after_request
+            .iter()
+            .find(|loc| {
+                let bare = loc.trim_end_matches('/');
+                if loc.ends_with('/') {
+                    path.starts_with(loc.as_str())
+                } else {
+                    path == bare || path.starts_with(&format!("{bare}/"))
+                }
+            })
+            .map(String::as_str)
+    }
+}
+
+/// The clients that cannot answer a certificate request made after the
+/// request, named in the report for each such route.
+pub const CANNOT_ANSWER_AFTER_REQUEST: &str = "the harness's own client (rustls: neither renegotiation nor post-handshake authentication), Go's crypto/tls (no post-handshake authentication; renegotiation off unless Renegotiation is set), Python's ssl unless post_handshake_auth is set, and any client on HTTP/2 (RFC 7540 §9.2.1 and RFC 8740 forbid both)";
+
+/// A route whose certificate is asked for after the request, and how it
+/// was judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct AfterRequestRoute {
+    pub route: String,
+    /// The configuration's `<Location>` that asks.
+    pub location: String,
+    /// The client the route's cases ran with.
+    pub judged_with: String,
+    pub cannot_answer: String,
 }
 
 /// Why a deviation of `class` likely happens, from the answer and the
 /// configuration.
-fn hint(class: CaseClass, observed: &Observation, facts: ConfigFacts) -> Option<String> {
+fn hint(class: CaseClass, observed: &Observation, facts: &ConfigFacts) -> Option<String> {
     let served = observed
         .http
         .as_ref()
@@ -228,6 +276,9 @@ pub struct PolicyReport {
     /// Listeners and versions that could not be run, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_run: Vec<String>,
+    /// Routes whose certificate is asked for after the request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after_request: Vec<AfterRequestRoute>,
 }
 
 impl PolicyReport {
@@ -262,6 +313,12 @@ impl PolicyReport {
         }
         for n in &self.not_run {
             out.push_str(&format!("not run: {n}\n"));
+        }
+        for a in &self.after_request {
+            out.push_str(&format!(
+                "route {}: the certificate is asked for after the request (<Location {}>: renegotiation on TLS 1.2, post-handshake authentication on TLS 1.3); judged with {}; these clients cannot answer: {}\n",
+                a.route, a.location, a.judged_with, a.cannot_answer
+            ));
         }
         out.push_str(&format!(
             "policy: {} cases, {} deviations\n",
@@ -303,6 +360,9 @@ fn refused(o: &Observation) -> bool {
                         "CONNECTION_CLOSED",
                         "CONNECTION_ABORTED",
                         "BROKEN_PIPE",
+                        // A real client's own failure (curl: an alert, a
+                        // close): no response.
+                        "REAL_CLIENT_FAILED",
                     ]
                     .contains(&c)
                 })
@@ -366,7 +426,7 @@ pub async fn run_policy(
     origin: &Origin,
     facts: ConfigFacts,
     timeouts: Timeouts,
-) -> Result<PolicyReport, PkiError> {
+) -> Result<PolicyReport, PolicyRunError> {
     let root = pki.cert("root")?.der.clone();
     let mut refs = Vec::new();
     let mut not_run = Vec::new();
@@ -380,13 +440,39 @@ pub async fn run_policy(
         });
     }
     let cases = plan(policy, &refs);
+    // A route asked after the request runs with a real client that can
+    // answer: curl (OpenSSL: renegotiation on 1.2, post-handshake auth on
+    // 1.3), when installed.
+    let curl = RealClientKind::Curl.executable().is_ok();
+    let mut after_request: Vec<AfterRequestRoute> = Vec::new();
+    for route in &policy.route {
+        if let Some(loc) = facts.asked_after_request(&route.path) {
+            if !after_request.iter().any(|a| a.route == route.path) {
+                after_request.push(AfterRequestRoute {
+                    route: route.path.clone(),
+                    location: loc.to_string(),
+                    judged_with: if curl {
+                        "curl (OpenSSL), which answers both".into()
+                    } else {
+                        "the harness's own client, which cannot answer: curl is not installed"
+                            .into()
+                    },
+                    cannot_answer: CANNOT_ANSWER_AFTER_REQUEST.into(),
+                });
+            }
+        }
+    }
     let mut deviations = Vec::new();
     for case in &cases {
         let Some(listener) = listeners.iter().find(|l| l.name == case.listener) else {
             continue;
         };
         let route = &policy.route[case.route];
-        if let Some(d) = run_one(pki, case, route, listener, origin, facts, &root, timeouts).await?
+        let with_curl = curl && facts.asked_after_request(&case.path).is_some();
+        if let Some(d) = run_one(
+            pki, case, route, listener, origin, &facts, &root, timeouts, with_curl,
+        )
+        .await?
         {
             deviations.push(d);
         }
@@ -395,6 +481,7 @@ pub async fn run_policy(
         cases: cases.len(),
         deviations,
         not_run,
+        after_request,
     })
 }
 
@@ -405,10 +492,11 @@ async fn run_one(
     route: &crate::policy::Route,
     listener: &PolicyListener,
     origin: &Origin,
-    facts: ConfigFacts,
+    facts: &ConfigFacts,
     root: &rustls_pki_types::CertificateDer<'static>,
     timeouts: Timeouts,
-) -> Result<Option<Deviation>, PkiError> {
+    with_curl: bool,
+) -> Result<Option<Deviation>, PolicyRunError> {
     let identity = case
         .identity
         .as_deref()
@@ -417,15 +505,14 @@ async fn run_one(
         } else {
             Some("harness")
         });
-    let wallet = match cert_name(case.class, identity) {
-        Some(name) => {
-            let cert = pki.cert(&name)?;
-            WalletEntry::from_issued(cert, true)
-                .map(|w| vec![w])
-                .unwrap_or_default()
-        }
-        None => Vec::new(),
+    let issued = match cert_name(case.class, identity) {
+        Some(name) => Some(pki.cert(&name)?),
+        None => None,
     };
+    let wallet = issued
+        .and_then(|cert| WalletEntry::from_issued(cert, true).ok())
+        .map(|w| vec![w])
+        .unwrap_or_default();
     let leaf = wallet.first().and_then(|w| w.chain.first().cloned());
     let mut headers = Vec::new();
     if let (CaseClass::ForgedHeader, Some(up)) = (case.class, &route.upstream) {
@@ -433,20 +520,35 @@ async fn run_one(
     }
     let server_name = route.host.clone().unwrap_or_else(|| "localhost".into());
     let seen_before = origin.requests().len();
-    let obs = ClientSpec {
-        wallet,
-        selection: SelectionPolicy::Always,
-        server_roots: vec![root.clone()],
-        versions: vec![case.tls],
-        server_name,
-        timeouts,
-        kind: ClientKind::Raw,
-        headers,
-        request_path: case.path.clone(),
-        ..ClientSpec::default()
-    }
-    .exchange(listener.addr)
-    .await;
+    let obs = if with_curl {
+        with_real_client(
+            RealClientKind::Curl,
+            issued,
+            pki,
+            &headers,
+            &server_name,
+            listener.addr,
+            &case.path,
+            case.tls,
+            timeouts,
+        )
+        .await?
+    } else {
+        ClientSpec {
+            wallet,
+            selection: SelectionPolicy::Always,
+            server_roots: vec![root.clone()],
+            versions: vec![case.tls],
+            server_name,
+            timeouts,
+            kind: ClientKind::Raw,
+            headers,
+            request_path: case.path.clone(),
+            ..ClientSpec::default()
+        }
+        .exchange(listener.addr)
+        .await
+    };
     let received = origin.requests()[seen_before..].to_vec();
     let deviation = |expected: String, observed: String| Deviation {
         listener: case.listener.clone(),
@@ -511,6 +613,69 @@ async fn run_one(
         _ => {}
     }
     Ok(None)
+}
+
+/// Why a policy run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyRunError {
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error("{client}")]
+    Client {
+        client: RealClientKind,
+        #[source]
+        source: RealClientError,
+    },
+}
+
+/// One request by the real client `kind` with `cert` (and its chain), to
+/// `https://server_name:PORT{path}` connected to `addr`.
+#[allow(clippy::too_many_arguments)]
+async fn with_real_client(
+    kind: RealClientKind,
+    cert: Option<&IssuedCert>,
+    pki: &Pki,
+    headers: &[(String, String)],
+    server_name: &str,
+    addr: SocketAddr,
+    path: &str,
+    tls: TlsVersion,
+    timeouts: Timeouts,
+) -> Result<Observation, PolicyRunError> {
+    let client = |source| PolicyRunError::Client {
+        client: kind,
+        source,
+    };
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PolicyRunError::Client {
+            client: kind,
+            source: RealClientError::Io { path, source },
+        }
+    };
+    let (dir, _registered) = crate::interrupt::Registry::global()
+        .create_temp_dir("mtls-policy-client-")
+        .map_err(io(Path::new("temporary directory")))?;
+    let wallet = match cert {
+        Some(c) => vec![WalletFiles::write(dir.path(), 0, c, true).map_err(client)?],
+        None => Vec::new(),
+    };
+    let server_ca = dir.path().join("server-ca.pem");
+    std::fs::write(&server_ca, pki.cert("root")?.cert_pem()).map_err(io(&server_ca))?;
+    let job = ClientJob {
+        url: format!("https://{server_name}:{}{path}", addr.port()),
+        port: addr.port(),
+        version: tls,
+        wallet: &wallet,
+        server_ca,
+        dir: dir.path(),
+        timeout: client_timeout(kind, timeouts),
+        auto_select: true,
+        headers,
+        connect_to: Some(addr),
+    };
+    let run = run_real_client(kind, &job).await.map_err(client)?;
+    Ok(crate::real::client::observation(kind, &wallet, &[], &run))
 }
 
 #[cfg(test)]

@@ -260,3 +260,36 @@ impl Drop for Child {
         let _ = self.child.wait();
     }
 }
+
+/// The program's usual directories, listed: `/run` at its top level, the
+/// others two levels deep. A run must leave them as it found them.
+pub fn usual_directories() -> Vec<String> {
+    fn list(dir: &std::path::Path, depth: usize, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            out.push(path.display().to_string());
+            if depth > 1 && path.is_dir() && !path.is_symlink() {
+                list(&path, depth - 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    list(std::path::Path::new("/run"), 1, &mut out);
+    for dir in [
+        "/etc/nginx",
+        "/etc/haproxy",
+        "/etc/apache2",
+        "/var/log/nginx",
+        "/var/log/haproxy",
+        "/var/log/apache2",
+        "/var/www",
+        "/var/lib/haproxy",
+    ] {
+        list(std::path::Path::new(dir), 2, &mut out);
+    }
+    out.sort();
+    out
+}

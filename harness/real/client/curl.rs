@@ -47,6 +47,17 @@ impl RealClient for Curl {
                 first.key.display().to_string(),
             ]);
         }
+        for (name, value) in job.headers {
+            args.extend(["-H".into(), format!("{name}: {value}")]);
+        }
+        if let Some(to) = job.connect_to {
+            // `::HOST:PORT`: every host and port of the URL goes there.
+            let host = match to.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            };
+            args.extend(["--connect-to".into(), format!("::{host}:{}", to.port())]);
+        }
         args.push(job.url.clone());
         Ok(ClientCommand::of(Self::executable()?, args))
     }

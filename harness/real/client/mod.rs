@@ -19,6 +19,7 @@ mod registry;
 mod run;
 mod wallet;
 
+pub(crate) use run::observation;
 pub use run::{
     client_timeout, observe_real_client, observe_real_client_with, run_real_client,
     unfollowed_selection, unsupported_client, ClientRun, RealClientError,
@@ -79,6 +80,11 @@ pub struct ClientJob<'a> {
     /// auto-select setting, Firefox's `security.default_personal_cert`);
     /// `false` leaves the certificate picker, which headless waits at.
     pub auto_select: bool,
+    /// Request headers to add (curl).
+    pub headers: &'a [(String, String)],
+    /// Where every connection goes, whatever the URL's host (curl
+    /// `--connect-to`): a policy route's host name is never looked up.
+    pub connect_to: Option<std::net::SocketAddr>,
 }
 
 impl ClientJob<'_> {

@@ -331,6 +331,8 @@ pub async fn observe_real_client_with(
         dir: dir.path(),
         timeout: client_timeout(kind, timeouts),
         auto_select,
+        headers: &[],
+        connect_to: None,
     };
     // The gateway's records as they finish, while the program runs: a
     // browser that keeps an error page open after the gateway's alert is

@@ -12,8 +12,10 @@
 //! Each rewritten file is written under the run's directory; each change is
 //! reported with the user's file and line.
 
+mod frame;
 mod includes;
 mod listen;
+mod served;
 
 use super::RealKind;
 use listen::{ListenAddr, PortPlan};
@@ -53,6 +55,10 @@ pub enum UserConfigError {
     Port(#[source] std::io::Error),
     #[error("--gateway-config takes real:nginx, real:haproxy or real:apache, not {0}")]
     Unsupported(RealKind),
+    #[error("{}: a Debian virtual-host fragment (no Listen, no LoadModule) runs inside the distribution's frame, and there is none: looked for {looked}", fragment.display())]
+    NoFrame { fragment: PathBuf, looked: String },
+    #[error("{}: the frame has no `IncludeOptional sites-enabled/*.conf` line: the fragment {} has nowhere to go", frame.display(), fragment.display())]
+    FrameWithoutSites { frame: PathBuf, fragment: PathBuf },
 }
 
 /// How deep includes may nest.
@@ -97,6 +103,19 @@ pub struct PreparedConfig {
     /// Each written file and the user's file it was rewritten from (line
     /// for line: a line number in one is the same line in the other).
     pub sources: Vec<(PathBuf, PathBuf)>,
+    /// What the run adds around the configuration (a distribution frame,
+    /// modules, served directories created), one line each for the report.
+    pub notes: Vec<String>,
+    /// Read before the configuration (Apache `-C Include …`): the modules
+    /// a Debian fragment needs.
+    pub preload: Option<PathBuf>,
+    /// Environment of the program (a Debian frame's `envvars`).
+    pub env: Vec<(String, String)>,
+    /// Paths (Apache `<Location>`) whose certificate is asked for after the
+    /// request: `SSLVerifyClient` inside the section.
+    pub after_request: Vec<String>,
+    /// HAProxy: the further `-f` files, rewritten, in order.
+    pub more_mains: Vec<PathBuf>,
 }
 
 impl PreparedConfig {
@@ -117,6 +136,36 @@ impl PreparedConfig {
             );
         }
         out
+    }
+
+    /// The command that runs this configuration as `kind` in the
+    /// foreground: [`command`], with the modules read first and the
+    /// frame's environment.
+    pub fn command(
+        &self,
+        kind: RealKind,
+        run_dir: &Path,
+    ) -> Result<std::process::Command, UserConfigError> {
+        let mut cmd = command(kind, &self.main, run_dir)?;
+        for more in &self.more_mains {
+            cmd.arg("-f").arg(more);
+        }
+        if let Some(preload) = &self.preload {
+            cmd.arg("-C")
+                .arg(format!("Include \"{}\"", preload.display()));
+        }
+        for (k, v) in &self.env {
+            // The run's user and group only where the account exists here.
+            let account = match k.as_str() {
+                "APACHE_RUN_USER" => Some(false),
+                "APACHE_RUN_GROUP" => Some(true),
+                _ => None,
+            };
+            if account.is_none_or(|group| account_exists(v, group)) {
+                cmd.env(k, v);
+            }
+        }
+        Ok(cmd)
     }
 
     pub fn tls_listener(&self) -> Option<&Listener> {
@@ -225,6 +274,8 @@ pub struct Preparation<'a> {
     pub kind: RealKind,
     /// The user's main file.
     pub file: &'a Path,
+    /// Further files read after it (HAProxy's several `-f`), in order.
+    pub also: &'a [PathBuf],
     /// Stands for the program's configuration directory (`/etc/nginx`):
     /// included paths are looked up under it first.
     pub config_root: &'a Path,
@@ -234,6 +285,9 @@ pub struct Preparation<'a> {
     pub run_dir: &'a Path,
     /// Where upstreams go; `None` leaves them as written.
     pub origin: Option<SocketAddr>,
+    /// The paths the run requests: a served directory that does not exist
+    /// here is created with a page for each.
+    pub routes: &'a [String],
 }
 
 impl Preparation<'_> {
@@ -249,7 +303,26 @@ impl Preparation<'_> {
             path: conf_out.clone(),
             source,
         })?;
-        let text = read(self.file)?;
+        let users_text = read(self.file)?;
+        // A Debian vhost fragment: the frame is the main file.
+        let fragment = (self.kind == RealKind::Apache && frame::is_fragment(&users_text))
+            .then(|| self.file.to_path_buf());
+        let (main_path, text) = match &fragment {
+            Some(f) => {
+                let frame_file =
+                    frame::find(self.config_root).map_err(|looked| UserConfigError::NoFrame {
+                        fragment: f.clone(),
+                        looked: looked
+                            .iter()
+                            .map(|l| l.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?;
+                let text = read(&frame_file)?;
+                (frame_file, text)
+            }
+            None => (self.file.to_path_buf(), users_text.clone()),
+        };
         let mut rewriter = Rewriter {
             p: self,
             table,
@@ -261,8 +334,85 @@ impl Preparation<'_> {
             sources: Vec::new(),
             tls_ports: Default::default(),
             includes: 0,
+            served: served::Served::new(self.run_dir, self.routes),
+            fragment: fragment.clone(),
+            fragment_placed: false,
+            location: None,
+            after_request: Vec::new(),
         };
-        let out = rewriter.file(self.file, &text, 0)?;
+        let mut out = rewriter.file(&main_path, &text, 0)?;
+        // HAProxy's further `-f` files: each read on its own, in order.
+        let mut more_mains = Vec::new();
+        for (i, extra) in self.also.iter().enumerate() {
+            let text = read(extra)?;
+            let rewritten = rewriter.file(extra, &text, 0)?;
+            let name = extra
+                .file_name()
+                .map_or_else(|| "extra.cfg".into(), |n| n.to_string_lossy().to_string());
+            let dest = conf_out.join(format!("f{}-{name}", i + 2));
+            write(&dest, &rewritten)?;
+            rewriter.sources.push((dest.clone(), extra.clone()));
+            rewriter.files.push(dest.clone());
+            more_mains.push(dest);
+        }
+        let mut notes = Vec::new();
+        let mut preload = None;
+        let mut env = Vec::new();
+        if let Some(f) = &fragment {
+            if !rewriter.fragment_placed {
+                return Err(UserConfigError::FrameWithoutSites {
+                    frame: main_path.clone(),
+                    fragment: f.clone(),
+                });
+            }
+            notes.push(format!(
+                "{} is a Debian virtual-host fragment: it runs inside {} in place of its sites-enabled/ (the machine's own sites are not loaded)",
+                f.display(),
+                main_path.display()
+            ));
+            let modules = frame::needed_modules(&users_text);
+            if !modules.is_empty() {
+                let path = conf_out.join("a2enmod.conf");
+                write(&path, &frame::enable_text(self.config_root, &modules))?;
+                notes.push(format!(
+                    "modules the fragment needs, enabled as a2enmod would (read before the configuration): {}",
+                    modules.iter().map(|(m, _)| *m).collect::<Vec<_>>().join(", ")
+                ));
+                preload = Some(path);
+            }
+            env = frame::envvars(self.config_root);
+            notes.push(format!(
+                "environment as the frame's envvars sets it{}{}; APACHE_RUN_DIR, APACHE_LOCK_DIR, APACHE_LOG_DIR and APACHE_PID_FILE are the run's directory",
+                if env.is_empty() { "" } else { ": " },
+                env.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !rewriter.served.moved.is_empty() {
+            if self.kind == RealKind::Apache {
+                out = rewriter.follow_directories(&main_path, &out);
+                for (written, original) in rewriter.sources.clone() {
+                    let text = read(&written)?;
+                    let fixed = rewriter.follow_directories(&original, &text);
+                    if fixed != text {
+                        write(&written, &fixed)?;
+                    }
+                }
+            }
+            for m in &rewriter.served.moved {
+                notes.push(format!(
+                    "served directory {} does not exist on this machine: created at {} with a page for each route ({})",
+                    m.display(),
+                    rewriter.served.mirror(m).display(),
+                    std::iter::once("/")
+                        .chain(self.routes.iter().map(String::as_str).filter(|r| *r != "/"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
         for l in &mut rewriter.listeners {
             l.tls |= rewriter.tls_ports.contains(&l.addr.port());
         }
@@ -276,7 +426,7 @@ impl Preparation<'_> {
                 },
             });
         }
-        let name = self.file.file_name().map_or_else(
+        let name = main_path.file_name().map_or_else(
             || "gateway.conf".into(),
             |n| n.to_string_lossy().to_string(),
         );
@@ -284,7 +434,7 @@ impl Preparation<'_> {
         write(&main, &out)?;
         let mut files = vec![main.clone()];
         files.extend(rewriter.files);
-        let mut sources = vec![(main.clone(), self.file.to_path_buf())];
+        let mut sources = vec![(main.clone(), main_path.clone())];
         sources.extend(rewriter.sources);
         Ok(PreparedConfig {
             main,
@@ -293,6 +443,11 @@ impl Preparation<'_> {
             listeners: rewriter.listeners,
             files,
             sources,
+            notes,
+            preload,
+            env,
+            after_request: rewriter.after_request,
+            more_mains,
         })
     }
 }
@@ -323,6 +478,13 @@ struct Rewriter<'a, 'p> {
     /// Ports an Apache virtual host with `SSLEngine on` serves.
     tls_ports: std::collections::BTreeSet<u16>,
     includes: usize,
+    served: served::Served,
+    /// A Debian fragment, included in place of the frame's `sites-enabled`.
+    fragment: Option<PathBuf>,
+    fragment_placed: bool,
+    /// The Apache `<Location>` being read.
+    location: Option<String>,
+    after_request: Vec<String>,
 }
 
 /// What a line became.
@@ -586,6 +748,27 @@ impl Rewriter<'_, '_> {
                     _ => Change::Same,
                 });
             }
+            (RealKind::Apache, "<location") => {
+                self.location = arg.map(|a| strip_tail(a).trim_matches('"').to_string());
+                return Ok(Change::Same);
+            }
+            (RealKind::Apache, "</location>") => {
+                self.location = None;
+                return Ok(Change::Same);
+            }
+            (RealKind::Apache, "sslverifyclient") => {
+                let asks = arg.is_some_and(|a| !a.eq_ignore_ascii_case("none"));
+                if let (true, Some(path)) = (asks, &self.location) {
+                    if !self.after_request.contains(path) {
+                        self.after_request.push(path.clone());
+                    }
+                }
+                return Ok(Change::Same);
+            }
+            (RealKind::Nginx, "root" | "alias") | (RealKind::Apache, "documentroot") => {
+                return self.serve(words, 1);
+            }
+            (RealKind::Apache, "alias") => return self.serve(words, 2),
             (RealKind::Haproxy, "chroot") => {
                 return Ok(Change::Dropped(
                     "the run's directory is the gateway's own already",
@@ -713,6 +896,64 @@ impl Rewriter<'_, '_> {
         }
     }
 
+    /// A served path (word `at` of the line) that does not exist here:
+    /// onto the run's own copy.
+    fn serve(&mut self, words: &[String], at: usize) -> Result<Change, UserConfigError> {
+        let Some(arg) = words.get(at) else {
+            return Ok(Change::Same);
+        };
+        let bare = strip_tail(arg).trim_matches('"');
+        let placed = self
+            .served
+            .place(bare)
+            .map_err(|source| UserConfigError::Write {
+                path: self.served.mirror(Path::new(bare)),
+                source,
+            })?;
+        let Some(new) = placed else {
+            return Ok(Change::Same);
+        };
+        let slash = if bare.ends_with('/') { "/" } else { "" };
+        let mut words = words.to_vec();
+        words[at] = format!("{}{slash}{}", new.display(), tail_of(arg));
+        Ok(Change::Words(words))
+    }
+
+    /// Apache `<Directory>` lines over a moved served path, onto its copy;
+    /// each change recorded against `original`'s line.
+    fn follow_directories(&mut self, original: &Path, text: &str) -> String {
+        let mut out = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let mut words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+            let is_dir = words
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("<directory"));
+            let moved = words.get(1).filter(|_| is_dir).and_then(|w| {
+                let bare = strip_tail(w).trim_matches('"');
+                self.served
+                    .follows(bare)
+                    .map(|m| (m, bare.ends_with('/'), tail_of(w)))
+            });
+            match moved {
+                Some((m, slash, tail)) => {
+                    words[1] = format!("{}{}{tail}", m.display(), if slash { "/" } else { "" });
+                    let indent = &line[..line.len() - line.trim_start().len()];
+                    let after = format!("{indent}{}", words.join(" "));
+                    self.rewrites.push(Rewrite {
+                        file: original.to_path_buf(),
+                        line: i + 1,
+                        before: line.trim().to_string(),
+                        after: after.trim().to_string(),
+                    });
+                    out.push_str(&after);
+                }
+                None => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// Rewrite the included files into a directory of their own and point
     /// the line at it.
     fn include(
@@ -729,7 +970,17 @@ impl Rewriter<'_, '_> {
                 line: ctx.line,
             });
         }
-        let found = includes::resolve(arg, p.config_root, conf_dir(p.kind));
+        let found = match &self.fragment {
+            Some(fragment) if p.kind == RealKind::Apache && frame::is_sites_include(arg) => {
+                self.fragment_placed = true;
+                includes::Included {
+                    files: vec![fragment.clone()],
+                    pattern: None,
+                    looked: Vec::new(),
+                }
+            }
+            _ => includes::resolve(arg, p.config_root, conf_dir(p.kind)),
+        };
         if found.files.is_empty() && found.pattern.is_none() && first != "includeoptional" {
             return Err(UserConfigError::IncludeNotFound {
                 file: ctx.path.to_path_buf(),
@@ -874,9 +1125,11 @@ mod tests {
             kind,
             file: &tree.join(name),
             config_root: &tree,
+            also: &[],
             pki: Path::new("/p"),
             run_dir: &run,
             origin: Some("127.0.0.1:7000".parse().unwrap()),
+            routes: &["/".to_string()],
         }
         .prepare(&mut next)
         .expect("prepared");
@@ -1007,9 +1260,11 @@ mod tests {
             kind: RealKind::Nginx,
             file: &main,
             config_root: tmp.path(),
+            also: &[],
             pki: Path::new("/p"),
             run_dir: &tmp.path().join("run"),
             origin: None,
+            routes: &[],
         }
         .prepare(&mut next)
         .expect_err("refused");
