@@ -27,20 +27,31 @@ fn policy_run(
     gateway: &str,
     policy: &str,
 ) -> (i32, BTreeSet<(String, String)>, Value) {
-    let ran = run_bin(
-        &[
-            "run",
-            "--gateway-config",
-            &file(config),
-            "--gateway",
-            gateway,
-            "--policy",
-            &file(policy),
-            "--format",
-            "json",
-        ],
-        Duration::from_secs(120),
-    );
+    policy_run_with(config, gateway, policy, &[])
+}
+
+/// [`policy_run`] with more arguments (`--isolate rewrite`).
+fn policy_run_with(
+    config: &str,
+    gateway: &str,
+    policy: &str,
+    more: &[&str],
+) -> (i32, BTreeSet<(String, String)>, Value) {
+    let config = file(config);
+    let policy = file(policy);
+    let mut args = vec![
+        "run",
+        "--gateway-config",
+        &config,
+        "--gateway",
+        gateway,
+        "--policy",
+        &policy,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(more);
+    let ran = run_bin(&args, Duration::from_secs(120));
     let json: Value = serde_json::from_str(&ran.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
     let classes = json["policy"]["deviations"]
@@ -185,23 +196,36 @@ fn haproxy_reads_a_directory_of_cfg_files_in_name_order() {
     }
     // `haproxy -f conf.d/`: global and defaults, the frontend (certificate
     // optional in the handshake, rules after it, no CRL), the backend.
-    let (code, classes, json) = policy_run("haproxy.d", "real:haproxy", "haproxy-policy.toml");
-    assert_eq!(code, 1, "{json}");
-    assert_eq!(
-        classes,
-        set(&[("revoked", "1.2"), ("revoked", "1.3")]),
-        "{json}"
-    );
-    assert_eq!(json["policy"]["cases"], 20, "{json}");
-    let changed: BTreeSet<String> = json["configuration"]["changes"]
-        .as_array()
-        .expect("changes")
-        .iter()
-        .filter_map(|c| c["file"].as_str())
-        .filter_map(|f| f.rsplit('/').next().map(str::to_string))
-        .collect();
-    for name in ["00-global.cfg", "10-frontend.cfg", "20-backend.cfg"] {
-        assert!(changed.contains(name), "{name} in {changed:?}");
+    // Without 00-global.cfg's `mode http` the rules would not apply, and
+    // without 20-backend.cfg nothing would be served: the classes show all
+    // three were read, in either way of running the configuration.
+    for way in [support::expected_way(), "rewritten"] {
+        let (code, classes, json) = policy_run_with(
+            "haproxy.d",
+            "real:haproxy",
+            "haproxy-policy.toml",
+            &[
+                "--isolate",
+                if way == "rewritten" {
+                    "rewrite"
+                } else {
+                    "auto"
+                },
+            ],
+        );
+        assert_eq!(json["configuration"]["way"], way, "{json}");
+        assert_eq!(code, 1, "{json}");
+        assert_eq!(
+            classes,
+            set(&[("revoked", "1.2"), ("revoked", "1.3")]),
+            "{json}"
+        );
+        assert_eq!(json["policy"]["cases"], 20, "{json}");
+        let listeners = json["configuration"]["listeners"].to_string();
+        assert!(
+            listeners.contains("10-frontend.cfg") && listeners.contains("*:8443"),
+            "{listeners}"
+        );
     }
 }
 
@@ -254,7 +278,7 @@ fn a_debian_vhost_fragment_runs_inside_the_distributions_frame() {
     ] {
         assert!(notes.contains(said), "`{said}` in {notes}");
     }
-    assert_eq!(json["configuration"]["way"], "rewritten");
+    assert_eq!(json["configuration"]["way"], support::expected_way());
     // The rewritten tree is kept beside the report.
     let kept = out.path().join("report.json.config");
     assert!(kept.join("apache2.conf").is_file(), "{}", ran.stderr);
@@ -298,18 +322,22 @@ fn a_route_asked_for_after_the_request_is_judged_with_a_client_that_answers() {
             .contains("rustls"),
         "{json}"
     );
-    // Without its CRL, a revoked certificate answering the request is served.
-    let (code, classes, json) = policy_run(
-        "apache-per-location-no-crl.conf",
-        "real:apache",
-        "apache-per-location-policy.toml",
-    );
-    assert_eq!(code, 1, "{json}");
-    assert_eq!(
-        classes,
-        set(&[("revoked", "1.2"), ("revoked", "1.3")]),
-        "{json}"
-    );
+    // Without its CRL, a revoked certificate answering the request is
+    // served; the same in either way of running the configuration.
+    for isolate in ["auto", "rewrite"] {
+        let (code, classes, json) = policy_run_with(
+            "apache-per-location-no-crl.conf",
+            "real:apache",
+            "apache-per-location-policy.toml",
+            &["--isolate", isolate],
+        );
+        assert_eq!(code, 1, "{json}");
+        assert_eq!(
+            classes,
+            set(&[("revoked", "1.2"), ("revoked", "1.3")]),
+            "{json}"
+        );
+    }
     assert!(
         json["policy"]["deviations"]
             .as_array()
@@ -352,5 +380,53 @@ fn a_run_in_which_no_case_ran_is_exit_2() {
         ran.stdout.contains("not run: 443: TLS 1.2"),
         "{}",
         ran.stdout
+    );
+}
+
+#[test]
+fn in_namespaces_the_configuration_runs_exactly_as_written() {
+    if !support::require("haproxy") {
+        return;
+    }
+    if support::expected_way() != "namespace" {
+        // Loud outside CI, a failure under it (CI runs as root).
+        assert!(
+            !support::in_ci(),
+            "CI runs as root with unshare, nsenter and ip"
+        );
+        eprintln!("SKIP: network and mount namespaces need root here");
+        return;
+    }
+    let usual = support::usual_directories();
+    let (code, classes, json) = policy_run_with(
+        "haproxy.cfg",
+        "real:haproxy",
+        "haproxy-policy.toml",
+        &["--isolate", "namespace"],
+    );
+    assert_eq!(code, 0, "{json}");
+    assert!(classes.is_empty(), "{json}");
+    assert_eq!(json["configuration"]["way"], "namespace", "{json}");
+    // `bind *:8443`, the chroot, the stats socket under /run/haproxy, the
+    // certificate paths and `server app1 10.0.12.21:8080`: not one line
+    // changed.
+    assert_eq!(
+        json["configuration"]["changes"],
+        serde_json::json!([]),
+        "{json}"
+    );
+    let notes = json["configuration"]["notes"].to_string();
+    for said in [
+        "a private tmpfs on /run",
+        "/etc/haproxy/certs/site.pem is bind-mounted onto the harness's gw.pem",
+        "/etc/haproxy/ca/clients.crl is bind-mounted onto the harness's root.crl",
+        "upstreams served as written by the harness's origin, inside: 10.0.12.21:8080",
+    ] {
+        assert!(notes.contains(said), "`{said}` in {notes}");
+    }
+    assert_eq!(
+        support::usual_directories(),
+        usual,
+        "the programs' usual directories are as they were"
     );
 }

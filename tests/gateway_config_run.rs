@@ -207,7 +207,13 @@ fn same_results(program: &str, gateway: &str, profile: &str, template: &str, com
     let theirs = tmp.path().join(format!("theirs-{program}.conf"));
     std::fs::write(
         &theirs,
-        fill(template, "443", Path::new("/etc/gateway/tls"), &their_run),
+        // HAProxy's `bind` takes `[addr]:port`; nginx and Apache a bare port.
+        fill(
+            template,
+            if program == "haproxy" { ":443" } else { "443" },
+            Path::new("/etc/gateway/tls"),
+            &their_run,
+        ),
     )
     .expect("config");
     let own = run_bin(

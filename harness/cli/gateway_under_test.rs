@@ -6,9 +6,12 @@
 use super::target_kit::write_kit;
 use anyhow::{bail, Context, Result};
 use mtls_harness::interrupt::{Registered, Registry};
+use mtls_harness::real::netns::{self, Relay};
 use mtls_harness::real::origin::Origin;
 use mtls_harness::real::process::ProcessGroup;
-use mtls_harness::real::user_config::{Listener, Preparation, PreparedConfig};
+use mtls_harness::real::user_config::{
+    enter, Isolated, Listener, Preparation, PreparedConfig, Way,
+};
 use mtls_harness::real::RealKind;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -18,13 +21,29 @@ use std::time::{Duration, Instant};
 /// How long the gateway has to exit after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
+/// How `run --gateway-config` ties the configuration to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Isolate {
+    /// Namespaces where this machine allows them (root), else rewriting.
+    #[default]
+    Auto,
+    /// The program in network and mount namespaces of the harness's own:
+    /// listeners, PKI paths, logs and upstreams kept as written.
+    Namespace,
+    /// Listeners, PKI paths, logs and upstreams rewritten onto loopback
+    /// ports, the PKI and the run's directory.
+    Rewrite,
+}
+
 /// The running gateway; dropping it stops its process group (SIGTERM, then
-/// SIGKILL after [`STOP_GRACE`]; the leader reaped) and removes its files.
+/// SIGKILL after [`STOP_GRACE`]; the leader reaped), then its relay and
+/// namespaces, and removes its files.
 pub struct GatewayUnderTest {
     group: ProcessGroup,
     pub url: String,
     pub pki_dir: PathBuf,
-    /// Every listener of the config that speaks TLS, where it is now.
+    /// Every listener of the config that speaks TLS, where the harness
+    /// reaches it.
     pub tls_listeners: Vec<Listener>,
     /// The configuration names a CRL file (rewritten onto the PKI's).
     pub loads_crl: bool,
@@ -33,6 +52,11 @@ pub struct GatewayUnderTest {
     pub origin: Origin,
     /// The rewritten tree: each change, and what the run added around it.
     pub prepared: PreparedConfig,
+    /// How the configuration runs, and what was set up for it.
+    pub way: Way,
+    pub way_notes: Vec<String>,
+    _relay: Option<Relay>,
+    _isolated: Option<Isolated>,
     run_dir: PathBuf,
     _dir_registered: Registered,
     _tmp: tempfile::TempDir,
@@ -46,10 +70,17 @@ pub fn start(
     file: &Path,
     also: &[PathBuf],
     config_root: Option<&Path>,
+    isolate: Isolate,
 ) -> Result<GatewayUnderTest> {
-    start_with(kind, file, also, config_root, &["/".to_string()], |dir| {
-        write_kit(dir).map(|_| ())
-    })
+    start_with(
+        kind,
+        file,
+        also,
+        config_root,
+        &["/".to_string()],
+        isolate,
+        |dir| write_kit(dir).map(|_| ()),
+    )
 }
 
 /// [`start`], the PKI written by `write_pki` (the
@@ -61,6 +92,7 @@ pub fn start_with(
     also: &[PathBuf],
     config_root: Option<&Path>,
     routes: &[String],
+    isolate: Isolate,
     write_pki: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<GatewayUnderTest> {
     kind.find_program()
@@ -83,26 +115,57 @@ pub fn start_with(
     let dir_registered = Registry::global().register_temp_dir(tmp.path());
     let pki_dir = tmp.path().join("pki");
     write_pki(&pki_dir)?;
-    let run_dir = tmp.path().join("run");
-    std::fs::create_dir_all(&run_dir).context("run directory")?;
-    let origin = Origin::start().context("the origin on 127.0.0.1")?;
-    let mut free_port = || {
-        TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
+    let mut origin = Origin::start().context("the origin on 127.0.0.1")?;
+    let (first, why_not) = match (isolate, netns::available()) {
+        (Isolate::Rewrite, _) => (Way::Rewrite, None),
+        (_, Ok(())) => (Way::Namespace, None),
+        (Isolate::Namespace, Err(why)) => bail!("--isolate namespace: {why}"),
+        (Isolate::Auto, Err(why)) => (Way::Rewrite, Some(why)),
     };
-    let prepared = Preparation {
-        kind,
-        file,
-        also,
-        config_root: &config_root,
-        pki: &pki_dir,
-        run_dir: &run_dir,
-        origin: Some(origin.addr()),
-        routes,
+    let mut way = first;
+    let mut way_notes: Vec<String> = why_not
+        .map(|w| format!("no namespaces here ({w}): the configuration runs rewritten"))
+        .into_iter()
+        .collect();
+    let (prepared, run_dir, isolated) = loop {
+        let run_dir = tmp.path().join(format!("run-{}", way.name()));
+        std::fs::create_dir_all(&run_dir).context("run directory")?;
+        let mut free_port = || {
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+        };
+        let prepared = Preparation {
+            kind,
+            file,
+            also,
+            config_root: &config_root,
+            pki: &pki_dir,
+            run_dir: &run_dir,
+            origin: Some(origin.addr()),
+            routes,
+            way,
+        }
+        .prepare(&mut free_port)
+        .with_context(|| format!("--gateway-config {}", file.display()))?;
+        let Some(plan) = &prepared.namespace else {
+            break (prepared, run_dir, None);
+        };
+        match enter(plan, &run_dir.join("ns")) {
+            Ok(isolated) => break (prepared, run_dir, Some(isolated)),
+            Err(e) if isolate == Isolate::Auto => {
+                way_notes.push(format!(
+                    "the namespaces could not be set up ({}): the configuration runs rewritten",
+                    mtls_harness::error_chain::of(&e)
+                ));
+                way = Way::Rewrite;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("--isolate namespace")),
+        }
+    };
+    if let Some(isolated) = &isolated {
+        way_notes.extend(isolated.notes.iter().cloned());
     }
-    .prepare(&mut free_port)
-    .with_context(|| format!("--gateway-config {}", file.display()))?;
     for r in &prepared.rewrites {
         eprintln!(
             "{}:{}: `{}` -> `{}`",
@@ -118,13 +181,41 @@ pub fn start_with(
             file.display()
         );
     };
+    // In namespaces, each TLS listener is reached through a relay from a
+    // loopback port of the machine.
+    let mut isolated = isolated;
+    let relay = match &mut isolated {
+        Some(iso) => {
+            let mut targets: Vec<std::net::SocketAddr> = Vec::new();
+            for l in prepared.listeners.iter().filter(|l| l.tls) {
+                if !targets.contains(&l.addr) {
+                    targets.push(l.addr);
+                }
+            }
+            let listeners = std::mem::take(&mut iso.origin_listeners);
+            origin
+                .also_serve(listeners)
+                .context("the origin inside the namespace")?;
+            Some(
+                Relay::start(iso.gateway.handle(), &targets)
+                    .context("the relay into the namespace")?,
+            )
+        }
+        None => None,
+    };
+    let reached =
+        |addr: std::net::SocketAddr| relay.as_ref().and_then(|r| r.outside(addr)).unwrap_or(addr);
     for l in &prepared.listeners {
+        let at = match &relay {
+            Some(_) if l.tls => format!("{} inside, reached at {}", l.addr, reached(l.addr)),
+            Some(_) => format!("{} inside", l.addr),
+            None => l.addr.to_string(),
+        };
         eprintln!(
-            "{}:{}: listener {} -> {}{}",
+            "{}:{}: listener {} -> {at}{}",
             l.file.display(),
             l.line,
             l.original,
-            l.addr,
             if l.addr == tested.addr {
                 " (TLS: the catalog runs here)"
             } else if l.tls {
@@ -134,17 +225,38 @@ pub fn start_with(
             }
         );
     }
-    for note in &prepared.notes {
+    for note in prepared.notes.iter().chain(&way_notes) {
         eprintln!("{note}");
     }
     eprintln!("upstreams -> the harness's origin on {}", origin.addr());
-    // Network and mount namespaces would keep every address as written;
-    // this run rewrites instead, and says so.
-    eprintln!(
-        "the configuration runs rewritten (the changes above, in {}), not in a namespace of its own",
-        run_dir.join("conf").display()
-    );
-    let mut cmd = prepared.command(kind, &run_dir)?;
+    match way {
+        Way::Namespace => eprintln!(
+            "the configuration runs in network and mount namespaces of its own (the changes above, in {}); no packet leaves them",
+            run_dir.join("conf").display()
+        ),
+        Way::Rewrite => eprintln!(
+            "the configuration runs rewritten (the changes above, in {}), not in a namespace of its own",
+            run_dir.join("conf").display()
+        ),
+    }
+    let inner = prepared.command(kind, &run_dir)?;
+    let mut cmd = match &isolated {
+        Some(iso) => {
+            let mut c = iso.gateway.command(inner.get_program());
+            c.args(inner.get_args());
+            for (k, v) in inner.get_envs() {
+                match v {
+                    Some(v) => c.env(k, v),
+                    None => c.env_remove(k),
+                };
+            }
+            if let Some(dir) = inner.get_current_dir() {
+                c.current_dir(dir);
+            }
+            c
+        }
+        None => inner,
+    };
     // `daemon` and `pid` rewritten where the tree has them; otherwise said
     // here (nginx's compiled-in pid file is /run/nginx.pid).
     let says = |directive: &str| {
@@ -174,26 +286,44 @@ pub fn start_with(
     let group = ProcessGroup::spawn(&mut cmd, STOP_GRACE)
         .with_context(|| format!("cannot start {kind}"))?;
     let port = tested.addr.port();
+    let inside = isolated.as_ref().map(|i| i.gateway.handle());
+    let tls_listeners = prepared
+        .listeners
+        .iter()
+        .filter(|l| l.tls)
+        .map(|l| Listener {
+            addr: reached(l.addr),
+            ..l.clone()
+        })
+        .collect();
     let mut gateway = GatewayUnderTest {
         group,
-        url: format!("https://{}", tested.addr),
+        url: format!("https://{}", reached(tested.addr)),
         pki_dir,
-        tls_listeners: prepared
-            .listeners
-            .iter()
-            .filter(|l| l.tls)
-            .cloned()
-            .collect(),
+        tls_listeners,
         loads_crl: prepared
             .rewrites
             .iter()
-            .any(|r| r.after.contains("root.crl")),
+            .any(|r| r.after.contains("root.crl"))
+            || prepared.namespace.as_ref().is_some_and(|n| {
+                n.mounts
+                    .iter()
+                    .any(|(_, source)| source.ends_with("root.crl"))
+            }),
         stderr,
         origin,
         prepared: prepared.clone(),
+        way,
+        way_notes,
+        _relay: relay,
+        _isolated: isolated,
         run_dir: run_dir.clone(),
         _dir_registered: dir_registered,
         _tmp: tmp,
+    };
+    let listening = |addr: std::net::SocketAddr| match &inside {
+        Some(ns) => ns.connect(addr).is_ok(),
+        None => TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok(),
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -205,7 +335,7 @@ pub fn start_with(
                 prepared.in_users_terms(err.trim())
             );
         }
-        if TcpStream::connect_timeout(&tested.addr, Duration::from_millis(500)).is_ok() {
+        if listening(tested.addr) {
             break;
         }
         if Instant::now() > deadline {
@@ -242,14 +372,20 @@ impl GatewayUnderTest {
     /// The configuration's changes and notes, for a JSON report.
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
-            "way": "rewritten",
+            "way": self.way.name(),
             "changes": self.prepared.rewrites.iter().map(|r| serde_json::json!({
                 "file": r.file.display().to_string(),
                 "line": r.line,
                 "before": r.before,
                 "after": r.after,
             })).collect::<Vec<_>>(),
-            "notes": self.prepared.notes,
+            "notes": self.prepared.notes.iter().chain(&self.way_notes).collect::<Vec<_>>(),
+            "listeners": self.prepared.listeners.iter().map(|l| serde_json::json!({
+                "file": l.file.display().to_string(),
+                "line": l.line,
+                "original": l.original,
+                "tls": l.tls,
+            })).collect::<Vec<_>>(),
             "after_request": self.prepared.after_request,
         })
     }

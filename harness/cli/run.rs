@@ -90,6 +90,12 @@ pub struct RunArgs {
     /// [default: the directory of FILE]
     #[arg(long, value_name = "DIR", requires = "gateway_config")]
     pub config_root: Option<PathBuf>,
+    /// How `--gateway-config` runs: in network and mount namespaces of the
+    /// harness's own, every address, path and upstream kept as written (the
+    /// default where the machine allows it: root), or rewritten onto
+    /// loopback ports, the PKI and the run's directory
+    #[arg(long, value_enum, default_value = "auto", requires = "gateway_config")]
+    pub isolate: super::gateway_under_test::Isolate,
     /// What the configuration must do, route by route, for your clients
     /// (docs/policy-format.md), instead of the catalog: every TLS listener
     /// × route × TLS version × kind of client, each deviation one line.
@@ -176,8 +182,13 @@ pub fn run(args: RunArgs) -> Result<i32> {
             _ => bail!("--gateway-config takes at most one --profile"),
         };
         let mode = declared_mode(profile, args.mode.as_deref())?;
-        let started =
-            super::gateway_under_test::start(*kind, file, also, args.config_root.as_deref())?;
+        let started = super::gateway_under_test::start(
+            *kind,
+            file,
+            also,
+            args.config_root.as_deref(),
+            args.isolate,
+        )?;
         if let Some(output) = &args.output {
             let kept = started.keep_beside(output)?;
             eprintln!("the rewritten tree is kept in {}", kept.display());
@@ -460,6 +471,7 @@ fn run_policy(
         also,
         args.config_root.as_deref(),
         &routes,
+        args.isolate,
         |dir| write_gateway_files(&pki, dir).context("the policy's PKI"),
     )?;
     if let Some(output) = &args.output {

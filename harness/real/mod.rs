@@ -24,6 +24,7 @@ mod error;
 mod identity;
 mod kind;
 pub mod middlebox;
+pub mod netns;
 pub mod origin;
 pub mod process;
 pub mod render;

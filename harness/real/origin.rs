@@ -37,8 +37,11 @@ impl OriginRequest {
 pub struct Origin {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<OriginRequest>>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// One per serving thread: its stop and its handle.
+    threads: Vec<(
+        tokio::sync::oneshot::Sender<()>,
+        std::thread::JoinHandle<()>,
+    )>,
 }
 
 impl std::fmt::Debug for Origin {
@@ -51,23 +54,36 @@ impl Origin {
     /// Listen on a free port of 127.0.0.1, on a thread of its own.
     pub fn start() -> std::io::Result<Origin> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut origin = Origin {
+            addr,
+            seen: Arc::new(Mutex::new(Vec::new())),
+            threads: Vec::new(),
+        };
+        origin.also_serve(vec![listener])?;
+        Ok(origin)
+    }
+
+    /// Serve `listeners` too (made elsewhere: inside a namespace of the
+    /// harness's own, on the addresses a configuration names), recording
+    /// into the same list, on a thread of their own.
+    pub fn also_serve(&mut self, listeners: Vec<std::net::TcpListener>) -> std::io::Result<()> {
+        if listeners.is_empty() {
+            return Ok(());
+        }
+        for l in &listeners {
+            l.set_nonblocking(true)?;
+        }
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let record = seen.clone();
+        let record = self.seen.clone();
         let thread = std::thread::Builder::new()
             .name("origin".into())
-            .spawn(move || runtime.block_on(serve(listener, record, stopped)))?;
-        Ok(Origin {
-            addr,
-            seen,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+            .spawn(move || runtime.block_on(serve(listeners, record, stopped)))?;
+        self.threads.push((stop, thread));
+        Ok(())
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -82,29 +98,40 @@ impl Origin {
 
 impl Drop for Origin {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
+        for (stop, thread) in self.threads.drain(..) {
             let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
 async fn serve(
-    listener: std::net::TcpListener,
+    listeners: Vec<std::net::TcpListener>,
     seen: Arc<Mutex<Vec<OriginRequest>>>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
-    };
+    let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::channel(16);
+    let mut acceptors = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+            continue;
+        };
+        let tx = accepted_tx.clone();
+        acceptors.spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                if tx.send(tcp).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(accepted_tx);
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = &mut stopped => break,
-            accepted = listener.accept() => {
-                let Ok((tcp, _)) = accepted else { continue };
+            accepted = accepted_rx.recv() => {
+                let Some(tcp) = accepted else { break };
                 let seen = seen.clone();
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
@@ -118,6 +145,7 @@ async fn serve(
             }
         }
     }
+    acceptors.abort_all();
     connections.abort_all();
 }
 

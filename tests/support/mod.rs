@@ -293,3 +293,19 @@ pub fn usual_directories() -> Vec<String> {
     out.sort();
     out
 }
+
+/// The way `run --gateway-config` runs a configuration on this machine by
+/// default: in namespaces as root (with unshare, nsenter and ip), else
+/// rewritten.
+pub fn expected_way() -> &'static str {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let tools = ["unshare", "nsenter", "ip"]
+        .iter()
+        .all(|p| find_program(p).is_some() || std::path::Path::new("/usr/sbin").join(p).is_file());
+    if root && tools {
+        "namespace"
+    } else {
+        "rewritten"
+    }
+}

@@ -15,7 +15,10 @@
 mod frame;
 mod includes;
 mod listen;
+mod namespace;
 mod served;
+
+pub use namespace::{enter, Isolated, NsPlan};
 
 use super::RealKind;
 use listen::{ListenAddr, PortPlan};
@@ -116,6 +119,8 @@ pub struct PreparedConfig {
     pub after_request: Vec<String>,
     /// HAProxy: the further `-f` files, rewritten, in order.
     pub more_mains: Vec<PathBuf>,
+    /// The namespace way: what the namespaces must provide.
+    pub namespace: Option<NsPlan>,
 }
 
 impl PreparedConfig {
@@ -288,6 +293,28 @@ pub struct Preparation<'a> {
     /// The paths the run requests: a served directory that does not exist
     /// here is created with a page for each.
     pub routes: &'a [String],
+    /// How the configuration is tied to the run.
+    pub way: Way,
+}
+
+/// How a configuration is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Way {
+    /// In namespaces of the harness's own: listeners, PKI paths, private
+    /// paths and upstreams kept as written ([`NsPlan`]).
+    Namespace,
+    /// Rewritten onto loopback ports, the PKI, the run's directory and the
+    /// origin on 127.0.0.1.
+    Rewrite,
+}
+
+impl Way {
+    pub fn name(self) -> &'static str {
+        match self {
+            Way::Namespace => "namespace",
+            Way::Rewrite => "rewritten",
+        }
+    }
 }
 
 impl Preparation<'_> {
@@ -339,6 +366,7 @@ impl Preparation<'_> {
             fragment_placed: false,
             location: None,
             after_request: Vec::new(),
+            ns: (self.way == Way::Namespace).then(NsPlan::default),
         };
         let mut out = rewriter.file(&main_path, &text, 0)?;
         // HAProxy's further `-f` files: each read on its own, in order.
@@ -448,6 +476,7 @@ impl Preparation<'_> {
             env,
             after_request: rewriter.after_request,
             more_mains,
+            namespace: rewriter.ns,
         })
     }
 }
@@ -485,6 +514,8 @@ struct Rewriter<'a, 'p> {
     /// The Apache `<Location>` being read.
     location: Option<String>,
     after_request: Vec<String>,
+    /// The namespace way: what is kept as written.
+    ns: Option<NsPlan>,
 }
 
 /// What a line became.
@@ -522,6 +553,15 @@ fn onto_origin(url: &str, origin: SocketAddr) -> Option<String> {
     }
     let path = rest.find('/').map_or("", |i| &rest[i..]);
     Some(format!("http://{origin}{path}"))
+}
+
+/// The `host[:port]` of a plain-HTTP URL and its default port; `None` for
+/// HTTPS (the origin speaks plain HTTP), a variable or no scheme.
+fn http_authority(url: &str) -> Option<(String, u16)> {
+    let url = url.trim_matches('"');
+    let rest = url.strip_prefix("http://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    (!authority.is_empty() && !authority.contains('$')).then(|| (authority.to_string(), 80))
 }
 
 /// nginx statements of one line, each with its closing `;`, `{` or `}`; a
@@ -607,6 +647,7 @@ impl Rewriter<'_, '_> {
                 };
                 match self.line(&ctx, &first, &words, &mut vhost)? {
                     Change::Same => new_pieces.push(piece.trim().to_string()),
+                    Change::Words(w) if w == words => new_pieces.push(piece.trim().to_string()),
                     Change::Words(w) => {
                         let joined = w.join(" ");
                         changed |= joined != piece.trim();
@@ -690,7 +731,12 @@ impl Rewriter<'_, '_> {
                 for w in words.iter_mut().skip(1) {
                     let tail = tail_of(w);
                     let bare = strip_tail(w).trim_matches('"').to_string();
-                    if let Some(ListenAddr::Tcp { v6, port }) =
+                    if let (Some(ListenAddr::Tcp { port, .. }), true) =
+                        (listen::parse_nginx_or_apache(&bare, 80), self.ns.is_some())
+                    {
+                        // Kept as written: the port is the configuration's own.
+                        vhost.push(port);
+                    } else if let Some(ListenAddr::Tcp { v6, port }) =
                         listen::parse_nginx_or_apache(&bare, 80)
                     {
                         let addr = self.ports.place(v6, port).map_err(UserConfigError::Port)?;
@@ -719,7 +765,15 @@ impl Rewriter<'_, '_> {
                 words[1] = placed.join(",");
                 for j in 2..words.len().saturating_sub(1) {
                     if let Some((_, f)) = HAPROXY_BIND_FILES.iter().find(|(o, _)| *o == words[j]) {
-                        words[j + 1] = p.pki.join(f).display().to_string();
+                        let written = Path::new(&words[j + 1]);
+                        match &mut self.ns {
+                            // A file path is mounted onto; a directory of
+                            // certificates is not a file: rewritten.
+                            Some(ns) if written.is_absolute() && !written.is_dir() => {
+                                ns.mount(written, p.pki.join(f));
+                            }
+                            _ => words[j + 1] = p.pki.join(f).display().to_string(),
+                        }
                     }
                 }
                 return Ok(Change::Words(words));
@@ -769,10 +823,30 @@ impl Rewriter<'_, '_> {
                 return self.serve(words, 1);
             }
             (RealKind::Apache, "alias") => return self.serve(words, 2),
+            (RealKind::Haproxy, "chroot")
+                if self.ns.is_some() && arg.is_some_and(|a| NsPlan::is_private(Path::new(a))) =>
+            {
+                if let (Some(ns), Some(a)) = (&mut self.ns, arg) {
+                    ns.private_dir(Path::new(a));
+                }
+                return Ok(Change::Same);
+            }
             (RealKind::Haproxy, "chroot") => {
                 return Ok(Change::Dropped(
                     "the run's directory is the gateway's own already",
                 ));
+            }
+            (RealKind::Haproxy, "stats")
+                if arg == Some("socket")
+                    && self.ns.is_some()
+                    && words
+                        .get(2)
+                        .is_some_and(|w| NsPlan::is_private(Path::new(w))) =>
+            {
+                if let (Some(ns), Some(w)) = (&mut self.ns, words.get(2)) {
+                    ns.private_file(Path::new(w));
+                }
+                return Ok(Change::Same);
             }
             (RealKind::Haproxy, "stats") if arg == Some("socket") => {
                 let mut words = words.to_vec();
@@ -785,6 +859,39 @@ impl Rewriter<'_, '_> {
                 return Ok(Change::Words(words));
             }
             _ => {}
+        }
+        if let Some(ns) = &mut self.ns {
+            // Upstreams as written, served inside; what the namespace
+            // cannot serve so (TLS to the upstream, a variable, a unix
+            // socket) is rewritten below as in the other way.
+            let kept = match (kind, first) {
+                (RealKind::Nginx, "server") if ctx.block == Some("upstream") => {
+                    arg.is_some_and(|a| ns.upstream(strip_tail(a), 80))
+                }
+                (RealKind::Nginx, "proxy_pass") => arg
+                    .and_then(|a| http_authority(strip_tail(a)))
+                    .is_some_and(|(auth, port)| ns.upstream(&auth, port)),
+                (RealKind::Haproxy, "server")
+                    if (ctx.section == "backend" || ctx.section == "listen")
+                        && words.len() >= 3 =>
+                {
+                    !words[3..]
+                        .iter()
+                        .any(|w| HAPROXY_SERVER_TLS_FLAGS.contains(&w.as_str()))
+                        && ns.upstream(&words[2], 80)
+                }
+                (RealKind::Apache, "proxypass" | "proxypassreverse") => words
+                    .get(2)
+                    .and_then(|u| http_authority(u))
+                    .is_some_and(|(auth, port)| ns.upstream(&auth, port)),
+                (RealKind::Apache, "balancermember") => arg
+                    .and_then(http_authority)
+                    .is_some_and(|(auth, port)| ns.upstream(&auth, port)),
+                _ => false,
+            };
+            if kept {
+                return Ok(Change::Same);
+            }
         }
         if let Some(origin) = p.origin {
             match (kind, first) {
@@ -841,6 +948,24 @@ impl Rewriter<'_, '_> {
             return Ok(Change::Same);
         };
         let tail = tail_of(arg);
+        let written = Path::new(strip_tail(arg).trim_matches('"'));
+        if let Some(ns) = &mut self.ns {
+            match with {
+                With::Pki(f) if written.is_absolute() && !written.is_dir() => {
+                    ns.mount(written, p.pki.join(f));
+                    return Ok(Change::Same);
+                }
+                With::Run(_) if NsPlan::is_private(written) => {
+                    ns.private_file(written);
+                    return Ok(Change::Same);
+                }
+                With::Log(_) if NsPlan::is_private(written) => {
+                    ns.private_file(written);
+                    return Ok(Change::Same);
+                }
+                _ => {}
+            }
+        }
         let new = match with {
             With::Pki(f) => p.pki.join(f).display().to_string(),
             With::Run(f) => p.run_dir.join(f).display().to_string(),
@@ -871,6 +996,20 @@ impl Rewriter<'_, '_> {
             _ => listen::parse_nginx_or_apache(bare, 80),
         };
         match parsed {
+            Some(ListenAddr::Tcp { v6, port }) if self.ns.is_some() => {
+                let Some(ns) = &mut self.ns else {
+                    unreachable!("checked by the guard")
+                };
+                let addr = ns.listener(bare, v6, port);
+                self.listeners.push(Listener {
+                    file: ctx.path.to_path_buf(),
+                    line: ctx.line,
+                    original: bare.to_string(),
+                    addr,
+                    tls,
+                });
+                Ok(arg.to_string())
+            }
             Some(ListenAddr::Tcp { v6, port }) => {
                 let addr = self.ports.place(v6, port).map_err(UserConfigError::Port)?;
                 self.listeners.push(Listener {
@@ -1130,6 +1269,7 @@ mod tests {
             run_dir: &run,
             origin: Some("127.0.0.1:7000".parse().unwrap()),
             routes: &["/".to_string()],
+            way: Way::Rewrite,
         }
         .prepare(&mut next)
         .expect("prepared");
@@ -1265,6 +1405,7 @@ mod tests {
             run_dir: &tmp.path().join("run"),
             origin: None,
             routes: &[],
+            way: Way::Rewrite,
         }
         .prepare(&mut next)
         .expect_err("refused");
