@@ -96,6 +96,12 @@ fn nginx_without_a_crl_accepts_revoked_certificates_and_nothing_else_deviates() 
                 .starts_with("no CRL is loaded"),
             "{json}"
         );
+        // The report leads with it, in plain words.
+        assert_eq!(
+            json["policy"]["findings"],
+            serde_json::json!(["a revoked certificate with an allowed subject is served on 443 / (TLS 1.2): no CRL is loaded (nginx ssl_crl, HAProxy crl-file, Apache SSLCARevocationFile)"]),
+            "{json}"
+        );
         // The allow-list, the forwarded header and the public route hold:
         // 1 public case and 10 on `/`, TLS 1.2 only (nginx 1.22).
         assert_eq!(json["policy"]["cases"], 11, "{json}");

@@ -305,3 +305,93 @@ fn sigint_during_bench_writes_the_points_measured_and_exits_130() {
     assert_eq!(json["interrupted"], "SIGINT");
     assert_eq!(json["points"].as_array().map(Vec::len), Some(0));
 }
+
+/// The namespaces' holders (`unshare … sleep 2147483647`) alive now.
+fn namespace_holders() -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).replace('\0', " ").trim() == "sleep 2147483647" {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn sigint_during_a_gateway_config_run_in_namespaces_leaves_nothing() {
+    if !support::require_real(RealKind::Haproxy) {
+        return;
+    }
+    if support::expected_way() != "namespace" {
+        assert!(
+            !support::in_ci(),
+            "CI runs as root with unshare, nsenter and ip"
+        );
+        eprintln!("SKIP: the namespace way needs root here");
+        return;
+    }
+    let holders_before = namespace_holders();
+    let root = tempfile::tempdir().expect("tempdir");
+    let tmp = root.path().join("tmp");
+    std::fs::create_dir(&tmp).expect("tmp");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policies/haproxy.cfg");
+    let mut child = support::command()
+        .env("TMPDIR", &tmp)
+        .arg("run")
+        .arg("--gateway-config")
+        .arg(&config)
+        .args(["--gateway", "real:haproxy", "--isolate", "namespace"])
+        .args(["--format", "json", "--concurrency", "2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mtls-harness");
+    let started = Instant::now();
+    while entries(&tmp).is_empty() {
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the run ended before its temporary directory appeared"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no start in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Anywhere from the namespaces' setup to the cases.
+    let delay = Duration::from_millis(rand::thread_rng().gen_range(0..200));
+    std::thread::sleep(delay);
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the run finished within {delay:?}: too short to interrupt"
+    );
+    send(&child, Signal::Int);
+    let status = wait(&mut child, Duration::from_secs(60));
+    let stderr = {
+        use std::io::Read;
+        let mut s = String::new();
+        let _ = child.stderr.take().expect("stderr").read_to_string(&mut s);
+        s
+    };
+    assert_eq!(status.code(), Some(130), "{delay:?}: {stderr}");
+    let left = processes_under(&tmp);
+    assert!(left.is_empty(), "{delay:?}: processes left: {left:?}");
+    let holders: Vec<u32> = namespace_holders()
+        .into_iter()
+        .filter(|p| !holders_before.contains(p))
+        .collect();
+    assert!(
+        holders.is_empty(),
+        "{delay:?}: namespace holders left: {holders:?}"
+    );
+    assert!(entries(&tmp).is_empty(), "{delay:?}: {:?}", entries(&tmp));
+}

@@ -60,6 +60,24 @@ impl CaseClass {
         }
     }
 
+    /// The client of this class, as a finding names it.
+    pub fn client(self) -> &'static str {
+        match self {
+            CaseClass::Allowed => "an allowed identity",
+            CaseClass::AllowedViaIntermediate => {
+                "an allowed identity issued by the intermediate CA"
+            }
+            CaseClass::Denied => "a valid certificate of an identity the route does not allow",
+            CaseClass::NoCertificate => "a client without a certificate",
+            CaseClass::Expired => "an expired certificate with an allowed subject",
+            CaseClass::NotYetValid => "a not-yet-valid certificate with an allowed subject",
+            CaseClass::Untrusted => "an untrusted CA's certificate with an allowed subject",
+            CaseClass::Revoked => "a revoked certificate with an allowed subject",
+            CaseClass::WrongEku => "a certificate without clientAuth with an allowed subject",
+            CaseClass::ForgedHeader => "an allowed identity sending the certificate header itself",
+        }
+    }
+
     /// The classes whose certificate must not authenticate.
     fn rejected() -> [CaseClass; 5] {
         [

@@ -272,6 +272,9 @@ fn hint(class: CaseClass, observed: &Observation, facts: &ConfigFacts) -> Option
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyReport {
     pub cases: usize,
+    /// One line per class, listener and route that deviates (its TLS
+    /// versions together), in plain words, with the likely reason.
+    pub findings: Vec<String>,
     pub deviations: Vec<Deviation>,
     /// Listeners and versions that could not be run, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -293,9 +296,12 @@ impl PolicyReport {
         }
     }
 
-    /// Findings first, one line each, then the count.
+    /// Findings first, one line each, then each deviation, then the count.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        for f in &self.findings {
+            out.push_str(&format!("FINDING {f}\n"));
+        }
         for d in &self.deviations {
             out.push_str(&format!(
                 "DEVIATION {} on {} {} (TLS {}): expected {}, got {}{}\n",
@@ -327,6 +333,51 @@ impl PolicyReport {
         ));
         out
     }
+}
+
+/// The deviations as findings: one line per class, listener and route.
+fn findings(deviations: &[Deviation]) -> Vec<String> {
+    let mut groups: Vec<(&Deviation, Vec<TlsVersion>)> = Vec::new();
+    for d in deviations {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.class == d.class && g.listener == d.listener && g.route == d.route)
+        {
+            Some((_, versions)) => versions.push(d.tls),
+            None => groups.push((d, vec![d.tls])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(d, versions)| {
+            let served = d.observed.starts_with("http 2");
+            let what = match (d.class, served) {
+                (CaseClass::ForgedHeader, _) => {
+                    "reaches the upstream with its own value".to_string()
+                }
+                (CaseClass::Allowed | CaseClass::AllowedViaIntermediate, true) => {
+                    "is served, but the upstream does not receive its certificate".to_string()
+                }
+                (_, true) => "is served".to_string(),
+                (_, false) => format!("is refused ({})", d.observed),
+            };
+            format!(
+                "{} {what} on {} {} (TLS {}){}",
+                d.class.client(),
+                d.listener,
+                d.route,
+                versions
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                d.hint
+                    .as_ref()
+                    .map(|h| format!(": {h}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 fn describe(outcome: &Outcome) -> String {
@@ -479,6 +530,7 @@ pub async fn run_policy(
     }
     Ok(PolicyReport {
         cases: cases.len(),
+        findings: findings(&deviations),
         deviations,
         not_run,
         after_request,
