@@ -430,6 +430,45 @@ fn in_namespaces_the_configuration_runs_exactly_as_written() {
     ] {
         assert!(notes.contains(said), "`{said}` in {notes}");
     }
+    // An upstream over TLS cannot be served as written (the origin speaks
+    // plain HTTP): rewritten onto the origin's socket inside the namespace,
+    // and the allowed clients are still served.
+    if support::require("nginx") {
+        let tmp = tempfile::tempdir().unwrap();
+        let conf = tmp.path().join("nginx.conf");
+        let text = std::fs::read_to_string(file("nginx-crl.conf"))
+            .unwrap()
+            .replace(
+                "proxy_pass http://app.internal:8080;",
+                "proxy_pass https://app.internal:8443;",
+            );
+        assert!(text.contains("https://app.internal:8443"));
+        std::fs::write(&conf, text).unwrap();
+        let conf = conf.display().to_string();
+        let policy = file("nginx-policy.toml");
+        let ran = run_bin(
+            &[
+                "run",
+                "--gateway-config",
+                &conf,
+                "--gateway",
+                "real:nginx",
+                "--policy",
+                &policy,
+                "--isolate",
+                "namespace",
+            ],
+            Duration::from_secs(60),
+        );
+        assert_eq!(ran.code, 0, "{}\n{}", ran.stdout, ran.stderr);
+        assert!(
+            ran.stderr.contains(
+                "`proxy_pass https://app.internal:8443;` -> `proxy_pass http://127.0.0.1:"
+            ),
+            "{}",
+            ran.stderr
+        );
+    }
     assert_eq!(
         support::usual_directories(),
         usual,

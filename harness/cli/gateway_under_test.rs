@@ -142,7 +142,13 @@ pub fn start_with(
             config_root: &config_root,
             pki: &pki_dir,
             run_dir: &run_dir,
-            origin: Some(origin.addr()),
+            // Inside the namespace, the origin's rewritten-upstream socket is
+            // on the namespace's loopback (a free port of the machine's is as
+            // good a choice as any there).
+            origin: Some(match way {
+                Way::Rewrite => origin.addr(),
+                Way::Namespace => std::net::SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+            }),
             routes,
             way,
         }
@@ -228,7 +234,9 @@ pub fn start_with(
     for note in prepared.notes.iter().chain(&way_notes) {
         eprintln!("{note}");
     }
-    eprintln!("upstreams -> the harness's origin on {}", origin.addr());
+    if way == Way::Rewrite {
+        eprintln!("upstreams -> the harness's origin on {}", origin.addr());
+    }
     match way {
         Way::Namespace => eprintln!(
             "the configuration runs in network and mount namespaces of its own (the changes above, in {}); no packet leaves them",

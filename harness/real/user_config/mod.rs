@@ -288,7 +288,9 @@ pub struct Preparation<'a> {
     pub pki: &'a Path,
     /// The run's own directory: rewritten files, pid, logs, sockets.
     pub run_dir: &'a Path,
-    /// Where upstreams go; `None` leaves them as written.
+    /// Where upstreams go; `None` leaves them as written. In the namespace
+    /// way, those it cannot keep as written (TLS to the upstream, a
+    /// variable): an address of the namespace's loopback.
     pub origin: Option<SocketAddr>,
     /// The paths the run requests: a served directory that does not exist
     /// here is created with a page for each.
@@ -476,7 +478,11 @@ impl Preparation<'_> {
             env,
             after_request: rewriter.after_request,
             more_mains,
-            namespace: rewriter.ns,
+            namespace: rewriter.ns.map(|mut ns| {
+                // Rewritten upstreams reach the origin inside the namespace.
+                ns.rewritten_upstreams = self.origin;
+                ns
+            }),
         })
     }
 }

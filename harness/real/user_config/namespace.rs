@@ -39,6 +39,10 @@ pub struct NsPlan {
     pub listen_ips: Vec<IpAddr>,
     /// Host names, each given an address of [`NAMES_FROM`]'s range.
     pub names: BTreeMap<String, Ipv4Addr>,
+    /// Where the upstreams the namespace cannot serve as written (TLS to
+    /// the upstream, a variable) were rewritten to: the origin listens
+    /// there, on the gateway's own loopback.
+    pub rewritten_upstreams: Option<SocketAddr>,
 }
 
 impl NsPlan {
@@ -368,6 +372,12 @@ pub fn enter(plan: &NsPlan, scratch: &Path) -> Result<Isolated, NamespaceError> 
     let mut origin_listeners = Vec::new();
     let gw_net = gw.handle();
     let origin_net: Option<NetHandle> = origin.as_ref().map(Namespace::handle);
+    if let Some(addr) = plan.rewritten_upstreams {
+        let l = gw_net
+            .bind(addr)
+            .map_err(io(Path::new(&format!("the origin on {addr}"))))?;
+        origin_listeners.push(l);
+    }
     for (host, port) in &plan.upstreams {
         let ip = resolve(host);
         let addr = SocketAddr::new(ip, *port);
