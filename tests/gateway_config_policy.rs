@@ -475,3 +475,37 @@ fn in_namespaces_the_configuration_runs_exactly_as_written() {
         "the programs' usual directories are as they were"
     );
 }
+
+#[test]
+fn a_debian_fragment_whose_admin_location_asks_after_the_request_is_judged_both_ways() {
+    if !support::require("apache2") || !support::require("curl") {
+        return;
+    }
+    // `ProxyPass URL` inside `<Location /admin>` (one argument), a served
+    // directory outside /var/www with its own `<Directory>` grant, the
+    // certificate asked for after the request and forwarded: only the
+    // missing CRL deviates, the same in either way of running it.
+    for isolate in ["auto", "rewrite"] {
+        let (code, classes, json) = policy_run_with(
+            "debian/sites-available/portal-admin.conf",
+            "real:apache",
+            "debian/portal-policy.toml",
+            &["--isolate", isolate],
+        );
+        assert_eq!(code, 1, "{json}");
+        assert_eq!(
+            classes,
+            set(&[("revoked", "1.2"), ("revoked", "1.3")]),
+            "{json}"
+        );
+        assert_eq!(
+            json["policy"]["after_request"][0]["location"], "/admin",
+            "{json}"
+        );
+        assert_eq!(
+            json["policy"]["findings"],
+            serde_json::json!(["a revoked certificate with an allowed subject is served on 443 /admin (TLS 1.2, 1.3): no CRL is loaded (nginx ssl_crl, HAProxy crl-file, Apache SSLCARevocationFile)"]),
+            "{json}"
+        );
+    }
+}

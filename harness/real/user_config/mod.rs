@@ -561,6 +561,19 @@ fn onto_origin(url: &str, origin: SocketAddr) -> Option<String> {
     Some(format!("http://{origin}{path}"))
 }
 
+/// Where the URL of an Apache `ProxyPass PATH URL` is: the second word,
+/// or the first inside a `<Location>` (`ProxyPass URL`).
+fn proxy_url_at(words: &[String]) -> Option<usize> {
+    (1..words.len().min(3)).find(|&i| words[i].contains("://"))
+}
+
+/// An absolute path that names a file (not a directory: one that exists
+/// as one here, or is written with a trailing `/`), which a file can be
+/// bind-mounted onto.
+fn is_file_path(path: &Path) -> bool {
+    path.is_absolute() && !path.is_dir() && !path.as_os_str().to_string_lossy().ends_with('/')
+}
+
 /// The `host[:port]` of a plain-HTTP URL and its default port; `None` for
 /// HTTPS (the origin speaks plain HTTP), a variable or no scheme.
 fn http_authority(url: &str) -> Option<(String, u16)> {
@@ -775,7 +788,7 @@ impl Rewriter<'_, '_> {
                         match &mut self.ns {
                             // A file path is mounted onto; a directory of
                             // certificates is not a file: rewritten.
-                            Some(ns) if written.is_absolute() && !written.is_dir() => {
+                            Some(ns) if is_file_path(written) => {
                                 ns.mount(written, p.pki.join(f));
                             }
                             _ => words[j + 1] = p.pki.join(f).display().to_string(),
@@ -886,9 +899,8 @@ impl Rewriter<'_, '_> {
                         .any(|w| HAPROXY_SERVER_TLS_FLAGS.contains(&w.as_str()))
                         && ns.upstream(&words[2], 80)
                 }
-                (RealKind::Apache, "proxypass" | "proxypassreverse") => words
-                    .get(2)
-                    .and_then(|u| http_authority(u))
+                (RealKind::Apache, "proxypass" | "proxypassreverse") => proxy_url_at(words)
+                    .and_then(|i| http_authority(&words[i]))
                     .is_some_and(|(auth, port)| ns.upstream(&auth, port)),
                 (RealKind::Apache, "balancermember") => arg
                     .and_then(http_authority)
@@ -931,9 +943,11 @@ impl Rewriter<'_, '_> {
                     return Ok(Change::Words(out));
                 }
                 (RealKind::Apache, "proxypass" | "proxypassreverse") => {
-                    if let Some(url) = words.get(2).and_then(|u| onto_origin(u, origin)) {
+                    if let Some((i, url)) = proxy_url_at(words)
+                        .and_then(|i| onto_origin(&words[i], origin).map(|u| (i, u)))
+                    {
                         let mut words = words.to_vec();
-                        words[2] = url;
+                        words[i] = url;
                         return Ok(Change::Words(words));
                     }
                 }
@@ -957,7 +971,7 @@ impl Rewriter<'_, '_> {
         let written = Path::new(strip_tail(arg).trim_matches('"'));
         if let Some(ns) = &mut self.ns {
             match with {
-                With::Pki(f) if written.is_absolute() && !written.is_dir() => {
+                With::Pki(f) if is_file_path(written) => {
                     ns.mount(written, p.pki.join(f));
                     return Ok(Change::Same);
                 }
