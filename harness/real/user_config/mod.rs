@@ -975,6 +975,11 @@ impl Rewriter<'_, '_> {
                     ns.mount(written, p.pki.join(f));
                     return Ok(Change::Same);
                 }
+                // `""`: the directive names a directory (ServerRoot).
+                With::Run("") if NsPlan::is_private(written) => {
+                    ns.private_dir(written);
+                    return Ok(Change::Same);
+                }
                 With::Run(_) if NsPlan::is_private(written) => {
                     ns.private_file(written);
                     return Ok(Change::Same);
