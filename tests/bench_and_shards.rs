@@ -130,6 +130,36 @@ fn bench_floor_s_time_plot_and_max_ratio() {
     }
     assert!(run["s_time"]["connections"].as_u64().unwrap() > 0, "{run}");
     assert!(run["s_time_ratio"].as_f64().unwrap() > 0.0);
+    // s_time's own CPU per handshake, from its rusage.
+    assert!(
+        run["s_time"]["cpu_us_per_handshake"].as_f64().unwrap() > 0.0,
+        "{run}"
+    );
+    // A bare --floor is the in-memory one: no TCP floor measured.
+    assert!(run["points"][0]["tcp_floor"].is_null(), "{run}");
+
+    // --floor tcp: the minimal tokio-rustls pair over loopback, and each
+    // row's cost as a multiple of it, in the same run.
+    let (code, out_text, err) = support::run(&[
+        "bench",
+        "--trust-anchors",
+        "1",
+        "--duration",
+        "300ms",
+        "--floor",
+        "memory,tcp",
+        "--format",
+        "json",
+    ])
+    .into_parts();
+    assert_eq!(code, 0, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&out_text).unwrap();
+    let p = &run["points"][0];
+    assert!(p["tcp_floor"]["handshakes"].as_u64().unwrap() >= 50, "{p}");
+    assert!(p["tcp_floor_ratio"].as_f64().unwrap() > 0.0, "{p}");
+    assert!(p["floor_ratio"].as_f64().unwrap() > 0.0, "{p}");
+    // The built-in gateway is in process: no machine ceiling to state.
+    assert!(p["ceiling_fraction"].is_null(), "{p}");
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("builtin"), "{svg}");
 

@@ -3,6 +3,7 @@
 //! gateways with large trust stores and CA-name lists. [`sweep()`] measures one
 //! point per trust-store size; [`table`] shows the points against the first.
 
+pub mod floor_tcp;
 pub mod real;
 pub mod s_time;
 pub mod server;
@@ -75,6 +76,12 @@ pub enum BenchError {
     Real(#[source] Box<crate::real::RealError>),
     #[error("listening on 127.0.0.1")]
     Listen(#[source] std::io::Error),
+    /// A handshake of the TCP floor failed (a bug here: both sides are the
+    /// built-in configuration's).
+    #[error("the TCP floor's handshake")]
+    TcpFloor(#[source] std::io::Error),
+    #[error("the TCP floor's handshake did not finish in 10 s")]
+    TcpFloorTimeout,
     #[error("openssl s_time: {0}")]
     STime(String),
     #[error("openssl s_time")]

@@ -76,6 +76,7 @@ pub(crate) async fn measure_real(
                     ..Default::default()
                 },
                 floor: None,
+                tcp_floor: None,
             };
             return Ok((point, None));
         }
@@ -121,6 +122,7 @@ pub(crate) async fn measure_real(
         ca_names_note: note,
         stats: stats?,
         floor: None,
+        tcp_floor: None,
     };
     Ok((point, compared.transpose()?))
 }

@@ -17,6 +17,9 @@ pub struct STimeStats {
     /// Wall time of the whole `s_time` process.
     pub wall_s: f64,
     pub handshakes_per_s: f64,
+    /// s_time's own CPU (user + system) per handshake, from its rusage.
+    #[serde(default)]
+    pub cpu_us_per_handshake: Option<f64>,
 }
 
 /// `N connections in ...` from s_time's output: the count of the last
@@ -68,7 +71,10 @@ pub async fn s_time(
         .stdout(stdout_file)
         .stderr(stderr_file);
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(BenchError::STimeIo)?;
+    let children0 = children_cpu_seconds();
+    // Its own process group: stopped with it whatever happens here.
+    let mut child = crate::real::process::ProcessGroup::spawn(&mut cmd, Duration::ZERO)
+        .map_err(BenchError::STimeIo)?;
     // It stops by itself after `-time`; polled so the runtime stays free,
     // killed if it does not.
     let deadline = started + duration + Duration::from_secs(30);
@@ -77,8 +83,7 @@ pub async fn s_time(
             break status;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
+            child.kill();
             return Err(BenchError::STime(
                 "did not finish in its time plus 30 s".into(),
             ));
@@ -86,6 +91,10 @@ pub async fn s_time(
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let wall_s = started.elapsed().as_secs_f64();
+    // Reaped above: its rusage is now in this process's children's (the
+    // only child that ended meanwhile: a real gateway runs to the point's
+    // end).
+    let cpu = children_cpu_seconds() - children0;
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
     let n = connections(&stdout).ok_or_else(|| {
@@ -100,7 +109,19 @@ pub async fn s_time(
         connections: n,
         wall_s,
         handshakes_per_s: n as f64 / wall_s,
+        cpu_us_per_handshake: (n > 0 && cpu > 0.0).then(|| cpu * 1e6 / n as f64),
     })
+}
+
+/// CPU (user + system, seconds) of this process's reaped children.
+fn children_cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes into the struct we hand it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 #[cfg(test)]

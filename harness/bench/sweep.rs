@@ -44,6 +44,9 @@ pub struct SweepOptions {
     pub concurrency: usize,
     /// Also measure each point's in-memory rustls pair (`--floor`).
     pub floor: bool,
+    /// Also measure each point's minimal tokio-rustls pair over loopback
+    /// TCP (`--floor tcp`).
+    pub tcp_floor: bool,
     /// Also run `openssl s_time` against the first point (`--compare s_time`).
     pub compare_s_time: bool,
     /// Once cancelled, the point being measured is dropped and no other
@@ -62,6 +65,7 @@ impl SweepOptions {
             duration,
             concurrency,
             floor: false,
+            tcp_floor: false,
             compare_s_time: false,
             cancel: CancelToken::new(),
         }
@@ -134,6 +138,20 @@ async fn measure(
         // Blocks this thread for `d`: nothing else runs between points.
         point.floor = Some(floor(&m, d, 50)?);
     }
+    if opts.tcp_floor {
+        // On a thread of its own with its own runtime (this one is busy
+        // with nothing else meanwhile, as for the in-memory floor).
+        let s = setup(trust_anchors, opts.ca_names, opts.tls)?;
+        let m = s.in_memory()?;
+        let d = opts.duration.min(Duration::from_secs(5));
+        let measured = std::thread::scope(|scope| {
+            scope
+                .spawn(|| super::floor_tcp::tcp_floor(&m, d, 50))
+                .join()
+                .unwrap_or(Err(BenchError::LanePanicked))
+        });
+        point.tcp_floor = Some(measured?);
+    }
     Ok((point, compared))
 }
 
@@ -184,6 +202,7 @@ async fn measure_builtin(
         ca_names_note: None,
         stats: stats?,
         floor: None,
+        tcp_floor: None,
     };
     Ok((point, compared.transpose()?))
 }

@@ -23,6 +23,10 @@ pub struct BenchPoint {
     /// The in-memory rustls pair for the same point (`--floor`).
     #[serde(default)]
     pub floor: Option<FloorStats>,
+    /// The minimal tokio-rustls pair over loopback TCP for the same point
+    /// (`--floor tcp`).
+    #[serde(default)]
+    pub tcp_floor: Option<FloorStats>,
 }
 
 /// Every point of one run, measured under the same settings.
@@ -99,6 +103,28 @@ impl BenchRun {
             .then(|| point.stats.cpu_us_per_handshake / floor)
     }
 
+    /// `point`'s CPU per handshake as a multiple of its TCP floor (the
+    /// goal for the built-in gateway: at most 1.05).
+    pub fn tcp_floor_ratio(point: &BenchPoint) -> Option<f64> {
+        let floor = point.tcp_floor?.cpu_us_per_handshake;
+        (floor > 0.0 && point.stats.handshakes > 0)
+            .then(|| point.stats.cpu_us_per_handshake / floor)
+    }
+
+    /// Against a real gateway: the load as a fraction of the machine's
+    /// ceiling, the handshakes/s its cores could give at the measured
+    /// server and client CPU per handshake (`cores / (srv + cli)`); the goal
+    /// is at least 0.95.
+    pub fn ceiling_fraction(point: &BenchPoint, cores: usize) -> Option<(f64, f64)> {
+        let st = &point.stats;
+        let srv = st.server_cpu_us_per_handshake?;
+        let per = srv + st.client_cpu_us_per_handshake;
+        (per > 0.0 && st.handshakes > 0 && cores > 0).then(|| {
+            let ceiling = cores as f64 * 1e6 / per;
+            (st.handshakes_per_s / ceiling, ceiling)
+        })
+    }
+
     /// The harness's handshake rate against the first point as a multiple
     /// of `openssl s_time`'s against the same target.
     pub fn s_time_ratio(&self) -> Option<f64> {
@@ -148,6 +174,8 @@ impl BenchRun {
                 v["ratio_vs_baseline"] = serde_json::json!(self.ratio(p));
                 v["cost_ratio_vs_baseline"] = serde_json::json!(self.cost_ratio(p));
                 v["floor_ratio"] = serde_json::json!(Self::floor_ratio(p));
+                v["tcp_floor_ratio"] = serde_json::json!(Self::tcp_floor_ratio(p));
+                v["ceiling_fraction"] = serde_json::json!(Self::ceiling_fraction(p, cores()).map(|(f, _)| f));
                 v["refused_by_server"] = serde_json::json!(p.stats.refusal());
                 v
             }).collect::<Vec<_>>(),
@@ -325,12 +353,40 @@ impl BenchRun {
                     p.trust_anchors, f.cpu_us_per_handshake, f.handshakes
                 ));
             }
+            if let (Some(f), Some(r)) = (p.tcp_floor, Self::tcp_floor_ratio(p)) {
+                notes.push(format!(
+                    "{} anchors: TCP floor (a minimal tokio-rustls pair over loopback, one handshake at a time) {:.0} us CPU per handshake ({} handshakes); this row costs {r:.2}x it (goal for the built-in gateway: at most 1.05)",
+                    p.trust_anchors, f.cpu_us_per_handshake, f.handshakes
+                ));
+            }
+            if let Some((fraction, ceiling)) = Self::ceiling_fraction(p, cores()) {
+                notes.push(format!(
+                    "{} anchors: the load is {fraction:.2} of this machine's ceiling ({} cores / (server + client) CPU per handshake = {ceiling:.0} handshakes/s; goal: at least 0.95)",
+                    p.trust_anchors,
+                    cores()
+                ));
+            }
         }
         if let (Some(s), Some(r)) = (self.s_time, self.s_time_ratio()) {
             notes.push(format!(
                 "openssl s_time against the {}-anchor point: {:.0} handshakes/s ({} in {:.1} s); the harness's load is {r:.2}x",
                 s.trust_anchors, s.handshakes_per_s, s.connections, s.wall_s
             ));
+            if let Some(cpu) = s.cpu_us_per_handshake {
+                let harness = self
+                    .baseline()
+                    .filter(|b| b.stats.server_cpu_us_per_handshake.is_some())
+                    .map(|b| b.stats.client_cpu_us_per_handshake);
+                notes.push(match harness {
+                    Some(h) => format!(
+                        "client CPU per handshake: s_time {cpu:.0} us, the harness's load {h:.0} us ({:.2}x s_time's; goal: at most 1.00)",
+                        h / cpu
+                    ),
+                    None => format!(
+                        "client CPU per handshake: s_time {cpu:.0} us (the harness's client shares its process with the built-in gateway: --gateway real:X gives its own)"
+                    ),
+                });
+            }
         }
         for n in notes {
             let _ = writeln!(t, "{n}");
@@ -343,6 +399,11 @@ impl BenchRun {
         }
         t
     }
+}
+
+/// This machine's cores, as the ceiling counts them.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[cfg(test)]
@@ -367,6 +428,7 @@ mod tests {
                 ..Default::default()
             },
             floor: None,
+            tcp_floor: None,
         }
     }
 
@@ -398,6 +460,16 @@ mod tests {
         assert_eq!(r.ratio(&r.points[1]), Some(0.25));
         assert_eq!(r.cost_ratio(&r.points[1]), Some(1.5));
         assert_eq!(BenchRun::floor_ratio(&r.points[1]), Some(1.25));
+        // A real gateway at 1000 us server + 1000 us client CPU per
+        // handshake: 2 cores give at most 1000 handshakes/s.
+        let mut real = r.points[1].clone();
+        real.stats.server_cpu_us_per_handshake = Some(1000.0);
+        real.stats.client_cpu_us_per_handshake = 1000.0;
+        real.stats.handshakes_per_s = 950.0;
+        let (fraction, ceiling) = BenchRun::ceiling_fraction(&real, 2).unwrap();
+        assert!((ceiling - 1000.0).abs() < 1e-9, "{ceiling}");
+        assert!((fraction - 0.95).abs() < 1e-9, "{fraction}");
+        assert_eq!(BenchRun::ceiling_fraction(&r.points[1], 2), None);
         assert_eq!(r.over_max_ratio(1.4), vec![(1000, 1.5)]);
         assert!(r.over_max_ratio(1.5).is_empty());
         let json = r.to_json();
@@ -416,9 +488,17 @@ mod tests {
             connections: 1500,
             wall_s: 5.0,
             handshakes_per_s: 300.0,
+            cpu_us_per_handshake: Some(800.0),
         });
         assert_eq!(r.s_time_ratio(), Some(3.0));
-        assert!(r.render_table().contains("the harness's load is 3.00x"));
+        let table = r.render_table();
+        assert!(table.contains("the harness's load is 3.00x"), "{table}");
+        // The built-in gateway shares the harness's process: s_time's own
+        // client CPU is stated, the harness's cannot be.
+        assert!(
+            table.contains("client CPU per handshake: s_time 800 us (the harness's client shares"),
+            "{table}"
+        );
     }
 
     #[test]

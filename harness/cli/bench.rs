@@ -2,7 +2,7 @@
 //! real ones with large trust stores, with ratios against the first
 //! (baseline) point.
 
-use super::bench_args::{BenchArgs, BenchFormat, CompareWith};
+use super::bench_args::{BenchArgs, BenchFormat, CompareWith, FloorKind};
 use super::output::{load_runtime, progress_bar, write_or_print};
 use anyhow::{bail, Context, Result};
 use mtls_harness::bench::{sweep, BenchGateway, SweepOptions};
@@ -15,7 +15,7 @@ pub fn bench(args: BenchArgs) -> Result<i32> {
         // One point against someone else's gateway: nothing to compare rows
         // with, no in-process gateway to take a floor of.
         for (set, flag) in [
-            (args.floor, "--floor"),
+            (!args.floor.is_empty(), "--floor"),
             (args.plot.is_some(), "--plot"),
             (args.max_ratio.is_some(), "--max-ratio"),
             (
@@ -52,7 +52,8 @@ pub fn bench(args: BenchArgs) -> Result<i32> {
     for gateway in gateways {
         let opts = SweepOptions {
             gateway,
-            floor: args.floor,
+            floor: args.floor.contains(&FloorKind::Memory),
+            tcp_floor: args.floor.contains(&FloorKind::Tcp),
             compare_s_time: args.compare == Some(CompareWith::STime),
             cancel: CancelToken::global(),
             trust_anchors: args.trust_anchors.clone(),

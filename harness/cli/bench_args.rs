@@ -16,6 +16,15 @@ pub enum BenchFormat {
     Json,
 }
 
+/// A floor to measure each point against (`--floor`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloorKind {
+    /// The rustls pair in memory.
+    Memory,
+    /// A tokio-rustls pair over loopback TCP.
+    Tcp,
+}
+
 /// A tool to compare the harness's load with (`--compare`).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompareWith {
@@ -34,11 +43,21 @@ pub struct BenchArgs {
     /// each in `--plot`).
     #[arg(long, default_value = "builtin", value_parser = args::gateway_selection())]
     pub gateway: Vec<GatewaySelection>,
-    /// Also drive the built-in gateway's configuration and the client in
-    /// memory (one thread, no sockets) for each point, and show each row's
-    /// CPU per handshake as a multiple of it.
-    #[arg(long)]
-    pub floor: bool,
+    /// Also measure a floor for each point and show each row's CPU per
+    /// handshake as a multiple of it: `memory` (the default of a bare
+    /// `--floor`): the built-in gateway's configuration and the client in
+    /// memory, one thread, no sockets; `tcp`: a minimal tokio-rustls client
+    /// and server pair in this process over loopback TCP, one handshake at
+    /// a time (the floor of any harness that uses sockets). Both:
+    /// `--floor memory,tcp`.
+    #[arg(
+        long,
+        value_enum,
+        num_args = 0..=1,
+        default_missing_value = "memory",
+        value_delimiter = ','
+    )]
+    pub floor: Vec<FloorKind>,
     /// Also run this load tool against the first point's gateway for the
     /// same time, and show the harness's handshake rate as a multiple of it.
     #[arg(long, value_enum)]
