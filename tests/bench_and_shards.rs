@@ -362,3 +362,53 @@ fn three_shards_cover_every_case_once_and_merge_to_the_unsharded_report() {
     };
     assert_eq!(totals(&m), totals(&w));
 }
+
+/// `bench --during`: real nginx reloads, its CRL and its certificate change
+/// under load; each change's time to effect is measured by the canary.
+#[test]
+fn bench_during_changes_on_real_nginx() {
+    if !support::require("nginx") {
+        return;
+    }
+    for change in ["reload", "crl-update", "cert-rotation"] {
+        let (code, out, err) = support::run(&[
+            "bench",
+            "--gateway",
+            "real:nginx",
+            "--during",
+            change,
+            "--every",
+            "500ms",
+            "--duration",
+            "2s",
+            "--format",
+            "json",
+        ])
+        .into_parts();
+        assert_eq!(code, 0, "{change}: {err}");
+        let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(run["stats"]["handshakes"].as_u64().unwrap() > 0, "{run}");
+        assert!(run["stats"]["errors"].is_u64(), "{run}");
+        let changes = run["changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 3, "{change}: {run}");
+        for (i, c) in changes.iter().enumerate() {
+            // Seen by the canary before the next change.
+            assert!(c["effect_ms"].as_f64().is_some(), "{change} #{i}: {run}");
+            assert!(c["failed_handshakes"].is_u64(), "{run}");
+            if change == "cert-rotation" {
+                assert!(c["stale_after_rotation"].is_u64(), "{run}");
+            }
+        }
+        if change == "crl-update" {
+            assert_eq!(changes[0]["what"], "an empty CRL", "{run}");
+            assert_eq!(changes[1]["what"], "a CRL listing the canary", "{run}");
+        }
+    }
+    // Only a real gateway with a reload mechanism the harness drives.
+    let (code, _, err) = support::run(&["bench", "--during", "reload"]).into_parts();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--during takes one --gateway real:nginx or real:apache"),
+        "{err}"
+    );
+}

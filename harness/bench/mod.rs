@@ -3,6 +3,7 @@
 //! gateways with large trust stores and CA-name lists. [`sweep()`] measures one
 //! point per trust-store size; [`table`] shows the points against the first.
 
+pub mod during;
 pub mod floor_tcp;
 pub mod real;
 pub mod s_time;
@@ -82,6 +83,10 @@ pub enum BenchError {
     TcpFloor(#[source] std::io::Error),
     #[error("the TCP floor's handshake did not finish in 10 s")]
     TcpFloorTimeout,
+    #[error("{0}")]
+    DuringUnsupported(String),
+    #[error("replacing the gateway's files")]
+    DuringIo(#[source] std::io::Error),
     #[error("openssl s_time: {0}")]
     STime(String),
     #[error("openssl s_time")]
@@ -387,11 +392,15 @@ struct LaneResult {
     lat: Vec<f64>,
     kinds: BTreeMap<String, u64>,
     first_error: Option<String>,
+    /// With a timeline: each handshake's end (seconds from the start) and
+    /// whether it completed.
+    events: Vec<(f64, bool)>,
 }
 
 impl LaneResult {
     fn merge(&mut self, other: LaneResult) {
         self.lat.extend(other.lat);
+        self.events.extend(other.events);
         for (kind, n) in other.kinds {
             *self.kinds.entry(kind).or_insert(0) += n;
         }
@@ -409,6 +418,8 @@ struct LoadPlan {
     handshake_timeout: Duration,
     started: Instant,
     duration: Duration,
+    /// Record each handshake's end ([`LaneResult::events`]).
+    timeline: bool,
 }
 
 impl LoadPlan {
@@ -422,6 +433,7 @@ impl LoadPlan {
             handshake_timeout: client.timeouts.handshake,
             started: Instant::now(),
             duration,
+            timeline: false,
         })
     }
 }
@@ -458,7 +470,12 @@ async fn lane(
                     socket2::SockRef::from(&tcp).set_linger(Some(Duration::ZERO))?;
                     plan.connector.connect(plan.name.clone(), tcp).await
                 };
-                match tokio::time::timeout(plan.handshake_timeout, attempt).await {
+                let outcome = tokio::time::timeout(plan.handshake_timeout, attempt).await;
+                if plan.timeline {
+                    let at = plan.started.elapsed().as_secs_f64();
+                    seen.events.push((at, matches!(outcome, Ok(Ok(_)))));
+                }
+                match outcome {
                     Ok(Ok(_tls)) => seen.lat.push(t.elapsed().as_secs_f64() * 1000.0),
                     Ok(Err(e)) => {
                         *seen.kinds.entry(error_kind(&e)).or_default() += 1;
@@ -534,6 +551,33 @@ pub async fn load(
         .zip(server_cpu0)
         .map(|(g, before)| group_cpu_seconds(g) - before);
     Ok(load_stats(seen, wall, client_cpu, server_cpu))
+}
+
+/// [`load`] timed from `started` (shared with whatever else measures the
+/// same run), with each handshake's end and outcome.
+pub async fn load_timeline(
+    addr: std::net::SocketAddr,
+    client: &ClientSpec,
+    duration: Duration,
+    concurrency: usize,
+    server_group: Option<u32>,
+    started: Instant,
+    progress: impl Fn(f64) + Send + Sync + 'static,
+) -> Result<(LoadStats, Vec<(f64, bool)>), BenchError> {
+    let mut plan = LoadPlan::new(client, duration)?;
+    plan.started = started;
+    plan.timeline = true;
+    let server_cpu0 = server_group.map(group_cpu_seconds);
+    let cpu0 = cpu_seconds();
+    let mut seen = lane(addr, &plan, concurrency, Some(Arc::new(progress))).await?;
+    let wall = plan.started.elapsed().as_secs_f64();
+    let client_cpu = cpu_seconds() - cpu0;
+    let server_cpu = server_group
+        .zip(server_cpu0)
+        .map(|(g, before)| group_cpu_seconds(g) - before);
+    let mut events = std::mem::take(&mut seen.events);
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok((load_stats(seen, wall, client_cpu, server_cpu), events))
 }
 
 /// [`load`] against the built-in gateway `config`, in lanes: one thread a

@@ -2,7 +2,7 @@
 //! real ones with large trust stores, with ratios against the first
 //! (baseline) point.
 
-use super::bench_args::{BenchArgs, BenchFormat, CompareWith, FloorKind};
+use super::bench_args::{BenchArgs, BenchFormat, CompareWith, DuringArg, FloorKind};
 use super::output::{load_runtime, progress_bar, write_or_print};
 use anyhow::{bail, Context, Result};
 use mtls_harness::bench::{sweep, BenchGateway, SweepOptions};
@@ -32,6 +32,9 @@ pub fn bench(args: BenchArgs) -> Result<i32> {
     }
     if let (Some(url), Some(pki)) = (&args.target, &args.pki) {
         return super::bench_target::bench_target(&args, url, pki);
+    }
+    if let Some(change) = args.during {
+        return during(&args, change);
     }
     // A signal stops the sweep; the points measured are still written.
     let _graceful = GracefulScope::enter();
@@ -97,6 +100,68 @@ pub fn bench(args: BenchArgs) -> Result<i32> {
         .map(|r| verdict(r, args.max_ratio))
         .max()
         .unwrap_or(exit_codes::SUCCESS))
+}
+
+/// `bench --during CHANGE --gateway real:X`.
+fn during(args: &BenchArgs, change: DuringArg) -> Result<i32> {
+    use mtls_harness::bench::during::{During, DuringOptions};
+    for (set, flag) in [
+        (!args.floor.is_empty(), "--floor"),
+        (args.compare.is_some(), "--compare"),
+        (args.plot.is_some(), "--plot"),
+        (args.max_ratio.is_some(), "--max-ratio"),
+    ] {
+        if set {
+            bail!("{flag} does not apply to --during (one gateway, one trust anchor, changes over time)");
+        }
+    }
+    let [GatewaySelection::Real(kind)] = args.gateway[..] else {
+        bail!("--during takes one --gateway real:nginx or real:apache");
+    };
+    kind.find_program()
+        .with_context(|| format!("--gateway {kind}"))?;
+    if args.every >= args.duration {
+        bail!(
+            "--every {:?} is not shorter than --duration {:?}: no change would be made",
+            args.every,
+            args.duration
+        );
+    }
+    let opts = DuringOptions {
+        gateway: kind,
+        change: match change {
+            DuringArg::Reload => During::Reload,
+            DuringArg::CrlUpdate => During::CrlUpdate,
+            DuringArg::CertRotation => During::CertRotation,
+        },
+        every: args.every,
+        duration: args.duration,
+        concurrency: args.concurrency,
+        tls: args.tls,
+    };
+    let rt = load_runtime()?;
+    let bar = progress_bar(1000);
+    bar.set_message(format!(
+        "{kind}: {} every {:?}",
+        opts.change.name(),
+        opts.every
+    ));
+    let shown = bar.clone();
+    let run = rt.block_on(mtls_harness::bench::during::during(&opts, move |done| {
+        shown.set_position((done * 1000.0) as u64);
+    }))?;
+    bar.finish_and_clear();
+    let text = match args.format {
+        BenchFormat::Json => serde_json::to_string_pretty(&run)? + "\n",
+        BenchFormat::Table => run.render_table(),
+    };
+    write_or_print(args.output.as_deref(), &text)?;
+    Ok(if run.stats.handshakes == 0 {
+        eprintln!("FAIL: no handshake completed during the run");
+        exit_codes::SCENARIO_FAILED
+    } else {
+        exit_codes::SUCCESS
+    })
 }
 
 /// The exit code: 1 when a point measured nothing or a row's cost ratio

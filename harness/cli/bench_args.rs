@@ -16,6 +16,19 @@ pub enum BenchFormat {
     Json,
 }
 
+/// What changes while the load runs (`--during`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DuringArg {
+    /// The program reloads by its own mechanism, nothing else changes.
+    Reload,
+    /// The CRL file alternates between one that lists the canary's
+    /// certificate and an empty one; then the reload.
+    CrlUpdate,
+    /// The server certificate and key alternate between two; then the
+    /// reload.
+    CertRotation,
+}
+
 /// A floor to measure each point against (`--floor`).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FloorKind {
@@ -113,6 +126,16 @@ pub struct BenchArgs {
     /// first client certificate without defects).
     #[arg(long, requires = "target")]
     pub client: Option<String>,
+    /// Load one real gateway (`--gateway real:nginx|real:apache`, one
+    /// trust anchor) while this changes every `--every`: each change's
+    /// time to effect (seen by a canary handshake every 20 ms), the
+    /// failed handshakes until the next change, and for `cert-rotation`
+    /// the stale certificates served after it.
+    #[arg(long, value_enum)]
+    pub during: Option<DuringArg>,
+    /// With `--during`: how often the change is made, e.g. 2s.
+    #[arg(long, default_value = "2s", value_parser = args::duration, requires = "during")]
+    pub every: Duration,
     /// With `--target`: per-stage timeout in seconds for the preflight and
     /// for each handshake.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
