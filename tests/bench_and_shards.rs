@@ -366,7 +366,7 @@ fn three_shards_cover_every_case_once_and_merge_to_the_unsharded_report() {
 /// `bench --during`: real nginx reloads, its CRL and its certificate change
 /// under load; each change's time to effect is measured by the canary.
 #[test]
-fn bench_during_changes_on_real_nginx() {
+fn bench_during_changes_on_real_nginx_and_haproxy() {
     if !support::require("nginx") {
         return;
     }
@@ -378,9 +378,9 @@ fn bench_during_changes_on_real_nginx() {
             "--during",
             change,
             "--every",
-            "500ms",
+            "1s",
             "--duration",
-            "2s",
+            "3s",
             "--format",
             "json",
         ])
@@ -390,7 +390,7 @@ fn bench_during_changes_on_real_nginx() {
         assert!(run["stats"]["handshakes"].as_u64().unwrap() > 0, "{run}");
         assert!(run["stats"]["errors"].is_u64(), "{run}");
         let changes = run["changes"].as_array().unwrap();
-        assert_eq!(changes.len(), 3, "{change}: {run}");
+        assert_eq!(changes.len(), 2, "{change}: {run}");
         for (i, c) in changes.iter().enumerate() {
             // Seen by the canary before the next change.
             assert!(c["effect_ms"].as_f64().is_some(), "{change} #{i}: {run}");
@@ -400,15 +400,68 @@ fn bench_during_changes_on_real_nginx() {
             }
         }
         if change == "crl-update" {
-            assert_eq!(changes[0]["what"], "an empty CRL", "{run}");
-            assert_eq!(changes[1]["what"], "a CRL listing the canary", "{run}");
+            assert_eq!(changes[0]["what"], "an empty CRL, then SIGHUP", "{run}");
+            assert_eq!(
+                changes[1]["what"], "a CRL listing the canary, then SIGHUP",
+                "{run}"
+            );
         }
+    }
+    // Without a reload nginx keeps the CRL it loaded: no change takes.
+    let (code, out, err) = support::run(&[
+        "bench",
+        "--gateway",
+        "real:nginx",
+        "--during",
+        "crl-update",
+        "--no-reload",
+        "--every",
+        "500ms",
+        "--duration",
+        "1500ms",
+        "--format",
+        "json",
+    ])
+    .into_parts();
+    assert_eq!(code, 0, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for c in run["changes"].as_array().unwrap() {
+        assert!(c["effect_ms"].is_null(), "{run}");
     }
     // Only a real gateway with a reload mechanism the harness drives.
     let (code, _, err) = support::run(&["bench", "--during", "reload"]).into_parts();
     assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("--during takes one --gateway real:nginx or real:apache"),
-        "{err}"
-    );
+    assert!(err.contains("--during takes one --gateway real:"), "{err}");
+    // HAProxy takes a new CRL and certificate through its runtime API,
+    // without a reload.
+    if support::require("haproxy") {
+        for change in ["crl-update", "cert-rotation"] {
+            let (code, out, err) = support::run(&[
+                "bench",
+                "--gateway",
+                "real:haproxy",
+                "--during",
+                change,
+                "--every",
+                "1s",
+                "--duration",
+                "3s",
+                "--format",
+                "json",
+            ])
+            .into_parts();
+            assert_eq!(code, 0, "{change}: {err}");
+            let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+            for c in run["changes"].as_array().unwrap() {
+                assert!(c["effect_ms"].as_f64().is_some(), "{change}: {run}");
+                assert!(
+                    c["what"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("through the runtime API, no reload"),
+                    "{run}"
+                );
+            }
+        }
+    }
 }

@@ -58,6 +58,9 @@ pub struct DuringOptions {
     pub duration: Duration,
     pub concurrency: usize,
     pub tls: TlsVersion,
+    /// Tell the program (signal, runtime API); `false`: only the files
+    /// change.
+    pub reload: bool,
 }
 
 /// One change and what it did.
@@ -178,17 +181,92 @@ fn replace(path: &std::path::Path, text: &str) -> Result<(), BenchError> {
         .map_err(BenchError::DuringIo)
 }
 
-/// The signal that makes `kind` reload its files gracefully.
-fn reload_signal(kind: RealKind) -> Result<libc::c_int, BenchError> {
-    match kind {
-        // nginx: SIGHUP to the master starts new workers with the new
-        // configuration and lets the old ones finish their connections.
-        RealKind::Nginx => Ok(libc::SIGHUP),
-        // Apache: SIGUSR1 is `-k graceful`.
-        RealKind::Apache => Ok(libc::SIGUSR1),
-        other => Err(BenchError::DuringUnsupported(format!(
-            "--during with {other}: only real:nginx (SIGHUP) and real:apache (graceful) reload here so far"
-        ))),
+/// How a program takes a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mechanism {
+    /// A graceful reload by signal to the program's master.
+    Signal(libc::c_int),
+    /// HAProxy's runtime API: `set ssl crl-file` / `set ssl cert`, then
+    /// `commit`, on its stats socket; no reload.
+    RuntimeApi,
+    /// The files replaced and nothing told (`--no-reload`): what a
+    /// program does on its own when its files change.
+    Nothing,
+}
+
+impl Mechanism {
+    fn of(kind: RealKind, change: During, reload: bool) -> Result<Mechanism, BenchError> {
+        match (kind, change) {
+            (_, During::Reload) if !reload => Err(BenchError::DuringUnsupported(
+                "--during reload --no-reload changes nothing".into(),
+            )),
+            (RealKind::Nginx | RealKind::Apache | RealKind::Haproxy, _) if !reload => {
+                Ok(Mechanism::Nothing)
+            }
+            // nginx: SIGHUP to the master starts new workers with the new
+            // configuration and lets the old ones finish their connections.
+            (RealKind::Nginx, _) => Ok(Mechanism::Signal(libc::SIGHUP)),
+            // Apache: SIGUSR1 is `-k graceful`.
+            (RealKind::Apache, _) => Ok(Mechanism::Signal(libc::SIGUSR1)),
+            (RealKind::Haproxy, During::CrlUpdate | During::CertRotation) => {
+                Ok(Mechanism::RuntimeApi)
+            }
+            (RealKind::Haproxy, During::Reload) => Err(BenchError::DuringUnsupported(
+                "--during reload with real:haproxy: it runs in the foreground without a master (-db), where a reload is a new process started with -sf; crl-update and cert-rotation go through its runtime API".into(),
+            )),
+            (other, _) => Err(BenchError::DuringUnsupported(format!(
+                "--during with {other}: real:nginx (SIGHUP), real:apache (graceful) and real:haproxy (runtime API) take changes here so far"
+            ))),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Mechanism::Signal(libc::SIGHUP) => "then SIGHUP",
+            Mechanism::Signal(_) => "then a graceful restart",
+            Mechanism::RuntimeApi => "through the runtime API, no reload",
+            Mechanism::Nothing => "no reload",
+        }
+    }
+}
+
+/// One command on HAProxy's runtime API socket (a connection each, as
+/// its non-interactive mode takes them); its answer.
+fn runtime_api(socket: &std::path::Path, command: &str) -> Result<String, BenchError> {
+    use std::io::{Read, Write};
+    let io = BenchError::DuringIo;
+    let mut s = std::os::unix::net::UnixStream::connect(socket).map_err(io)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(io)?;
+    s.set_write_timeout(Some(Duration::from_secs(5)))
+        .map_err(io)?;
+    s.write_all(command.as_bytes()).map_err(io)?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).map_err(io)?;
+    Ok(answer)
+}
+
+/// `set ssl <what> <path>` with `payload`, then `commit ssl <what> <path>`.
+fn runtime_api_replace(
+    socket: &std::path::Path,
+    what: &str,
+    path: &std::path::Path,
+    payload: &str,
+) -> Result<(), BenchError> {
+    let path = path.display();
+    let set = runtime_api(
+        socket,
+        &format!("set ssl {what} {path} <<\n{}\n\n", payload.trim_end()),
+    )?;
+    let commit = runtime_api(socket, &format!("commit ssl {what} {path}\n"))?;
+    if commit.contains("Success") {
+        Ok(())
+    } else {
+        Err(BenchError::DuringUnsupported(format!(
+            "HAProxy's runtime API refused the new {what}: {} {}",
+            set.trim(),
+            commit.trim()
+        )))
     }
 }
 
@@ -197,7 +275,7 @@ pub async fn during(
     opts: &DuringOptions,
     progress: impl Fn(f64) + Send + Sync + 'static,
 ) -> Result<DuringRun, BenchError> {
-    let signal = reload_signal(opts.gateway)?;
+    let mechanism = Mechanism::of(opts.gateway, opts.change, opts.reload)?;
     let file = scenario()?;
     let pki = Pki::generate(&file.pki).map_err(BenchError::Pki)?;
     let server = RealServer::start(opts.gateway, &pki, &file.server, opts.tls)
@@ -248,24 +326,33 @@ pub async fn during(
         observations.clone(),
         stop.clone(),
     ));
-    // The changes, on their own task: file replaced, then the signal.
+    // The changes, on their own task: file replaced, then the signal (or
+    // the runtime API told).
     let changes = {
         let (every, duration, change) = (opts.every, opts.duration, opts.change);
+        let socket = prefix.join(crate::real::render::HAPROXY_ADMIN_SOCKET);
         tokio::spawn(async move {
             let mut done: Vec<(f64, String)> = Vec::new();
             let mut k = 1u32;
             while every * k < duration {
                 let at = started + every * k;
                 tokio::time::sleep_until(at.into()).await;
+                // What to tell the runtime API, once the files are on disk.
+                let mut pending: Option<(&str, std::path::PathBuf, String)> = None;
                 let what = match change {
                     During::Reload => "unchanged".to_string(),
-                    During::CrlUpdate if k % 2 == 1 => {
-                        replace(&prefix.join(crate::real::render::CRL), &crl_without)?;
-                        "an empty CRL".into()
-                    }
                     During::CrlUpdate => {
-                        replace(&prefix.join(crate::real::render::CRL), &crl_with)?;
-                        "a CRL listing the canary".into()
+                        let (crl, what) = if k % 2 == 1 {
+                            (&crl_without, "an empty CRL")
+                        } else {
+                            (&crl_with, "a CRL listing the canary")
+                        };
+                        let path = prefix.join(crate::real::render::CRL);
+                        replace(&path, crl)?;
+                        if mechanism == Mechanism::RuntimeApi {
+                            pending = Some(("crl-file", path, crl.clone()));
+                        }
+                        what.to_string()
                     }
                     During::CertRotation => {
                         let next = if k % 2 == 1 { &gw_next } else { &gw };
@@ -277,13 +364,27 @@ pub async fn during(
                             &prefix.join(crate::real::render::SERVER_CHAIN),
                             &next.chain_pem(),
                         )?;
+                        if mechanism == Mechanism::RuntimeApi {
+                            let pem = next.chain_pem() + &next.key_pem();
+                            let path = prefix.join(crate::real::render::HAPROXY_SERVER_PEM);
+                            replace(&path, &pem)?;
+                            pending = Some(("cert", path, pem));
+                        }
                         format!("server certificate {}", next.name)
                     }
                 };
+                // The change is on disk now: its time to effect counts from
+                // here.
                 let at_s = started.elapsed().as_secs_f64();
-                // SAFETY: kill(2) on the gateway's master, which this run started.
-                unsafe { libc::kill(pid as i32, signal) };
-                done.push((at_s, what));
+                if let Some((what, path, payload)) = &pending {
+                    runtime_api_replace(&socket, what, path, payload)?;
+                }
+                if let Mechanism::Signal(signal) = mechanism {
+                    // SAFETY: kill(2) on the gateway's master, which this
+                    // run started.
+                    unsafe { libc::kill(pid as i32, signal) };
+                }
+                done.push((at_s, format!("{what}, {}", mechanism.describe())));
                 k += 1;
             }
             Ok::<_, BenchError>(done)
@@ -421,6 +522,9 @@ fn records(
     events: &[(f64, bool)],
     end: f64,
 ) -> Vec<ChangeRecord> {
+    // The files alternate, so a change after one the program never took
+    // asks for the state it still has: not a measurement of this change.
+    let mut previous_took = true;
     done.iter()
         .enumerate()
         .map(|(i, (at, what))| {
@@ -430,11 +534,14 @@ fn records(
             // serves the canary when k is odd (it starts revoked); the k-th
             // rotation shows the second certificate when k is odd.
             let k = i + 1;
-            let effect = window().find(|(_, o)| match o {
-                Seen::Workers(_) => true,
-                Seen::Served(served) => *served == (k % 2 == 1),
-                Seen::Cert(c) => *c == u8::from(k % 2 == 1),
-            });
+            let effect = window()
+                .find(|(_, o)| match o {
+                    Seen::Workers(_) => true,
+                    Seen::Served(served) => *served == (k % 2 == 1),
+                    Seen::Cert(c) => *c == u8::from(k % 2 == 1),
+                })
+                .filter(|(_, o)| previous_took || matches!(o, Seen::Workers(_)));
+            previous_took = effect.is_some();
             let stale = match (effect, window().next()) {
                 (Some((te, Seen::Cert(new))), _) => Some(
                     window()
@@ -500,5 +607,11 @@ mod tests {
             per_second(&events, Duration::from_secs(3)),
             vec![(1, 0), (0, 1), (1, 0)]
         );
+        // A program that never takes the first change still shows the
+        // state the second asks for: that is not the second's effect.
+        let seen = vec![(1.5, Seen::Served(false)), (2.5, Seen::Served(false))];
+        let r = records(&done, &seen, &[], 3.0);
+        assert_eq!(r[0].effect_ms, None);
+        assert_eq!(r[1].effect_ms, None);
     }
 }

@@ -116,7 +116,7 @@ fn during(args: &BenchArgs, change: DuringArg) -> Result<i32> {
         }
     }
     let [GatewaySelection::Real(kind)] = args.gateway[..] else {
-        bail!("--during takes one --gateway real:nginx or real:apache");
+        bail!("--during takes one --gateway real:nginx, real:apache or real:haproxy");
     };
     kind.find_program()
         .with_context(|| format!("--gateway {kind}"))?;
@@ -138,6 +138,7 @@ fn during(args: &BenchArgs, change: DuringArg) -> Result<i32> {
         duration: args.duration,
         concurrency: args.concurrency,
         tls: args.tls,
+        reload: !args.no_reload,
     };
     let rt = load_runtime()?;
     let bar = progress_bar(1000);

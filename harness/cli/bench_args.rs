@@ -136,6 +136,11 @@ pub struct BenchArgs {
     /// With `--during`: how often the change is made, e.g. 2s.
     #[arg(long, default_value = "2s", value_parser = args::duration, requires = "during")]
     pub every: Duration,
+    /// With `--during crl-update|cert-rotation`: replace the files and do
+    /// not tell the program (no signal, no runtime API): whether it picks
+    /// the change up on its own.
+    #[arg(long, requires = "during")]
+    pub no_reload: bool,
     /// With `--target`: per-stage timeout in seconds for the preflight and
     /// for each handshake.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]

@@ -29,6 +29,11 @@ use crate::scenario::schema::Resumption;
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// The runtime API's socket, relative to the prefix.
+pub const ADMIN_SOCKET: &str = "admin.sock";
+/// The certificate and key HAProxy loads (`crt`), relative to the prefix.
+pub const SERVER_PEM: &str = "server.pem";
+
 pub(crate) struct Haproxy;
 
 /// The `verify` setting of the `bind` line when a certificate is asked for.
@@ -77,7 +82,7 @@ impl RealProgram for Haproxy {
         let m = job.material;
         let mut pem = m.chain_pem.clone();
         pem.push_str(&m.server.key_pem());
-        out.files.push(("server.pem".into(), pem, true));
+        out.files.push((SERVER_PEM.into(), pem, true));
         let proto = job.protocol();
         let address = match job.inherited_fd() {
             Some(fd) => format!("fd@{fd}"),
@@ -85,7 +90,7 @@ impl RealProgram for Haproxy {
         };
         let mut bind = format!(
             "bind {address} ssl crt {} ssl-min-ver {proto} ssl-max-ver {proto} alpn http/1.1",
-            p("server.pem")
+            p(SERVER_PEM)
         );
         match job.verify {
             Some(verify) => {
@@ -111,6 +116,9 @@ impl RealProgram for Haproxy {
         let mut c = String::new();
         let _ = writeln!(c, "# mtls-harness: real HAProxy for one case");
         let _ = writeln!(c, "global\n  log stderr format raw local0 info");
+        // The runtime API, inside the case's directory (`bench --during`
+        // changes the CRL and the certificate through it).
+        let _ = writeln!(c, "  stats socket {} level admin", p(ADMIN_SOCKET));
         if matches!(job.resumption, Some(Resumption::Tickets | Resumption::Off)) {
             // No session cache.
             let _ = writeln!(c, "  tune.ssl.cachesize 0");

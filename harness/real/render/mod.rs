@@ -21,6 +21,7 @@ use material::Material;
 use std::path::Path;
 
 pub use apache::APACHE_MODULES;
+pub use haproxy::{ADMIN_SOCKET as HAPROXY_ADMIN_SOCKET, SERVER_PEM as HAPROXY_SERVER_PEM};
 pub use material::{CRL, SERVER_CHAIN, SERVER_KEY};
 use registry::real_programs;
 pub use rendered::RenderedGateway;
