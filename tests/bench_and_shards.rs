@@ -370,9 +370,13 @@ fn bench_during_changes_on_real_nginx_and_haproxy() {
     if !support::require("nginx") {
         return;
     }
+    let tmp = tempfile::tempdir().unwrap();
     for change in ["reload", "crl-update", "cert-rotation"] {
+        let svg = tmp.path().join(format!("{change}.svg"));
         let (code, out, err) = support::run(&[
             "bench",
+            "--plot",
+            svg.to_str().unwrap(),
             "--gateway",
             "real:nginx",
             "--during",
@@ -399,6 +403,14 @@ fn bench_during_changes_on_real_nginx_and_haproxy() {
                 assert!(c["stale_after_rotation"].is_u64(), "{run}");
             }
         }
+        // The time axis: handshakes and failures over time, changes marked.
+        let svg = std::fs::read_to_string(&svg).unwrap();
+        assert!(
+            svg.starts_with("<svg")
+                && svg.contains("failed handshakes/s")
+                && svg.contains("seconds"),
+            "{svg}"
+        );
         if change == "crl-update" {
             assert_eq!(changes[0]["what"], "an empty CRL, then SIGHUP", "{run}");
             assert_eq!(

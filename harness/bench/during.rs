@@ -93,8 +93,10 @@ pub struct DuringRun {
     pub concurrency: usize,
     pub stats: LoadStats,
     pub changes: Vec<ChangeRecord>,
-    /// Per second of the load: (handshakes, failed handshakes).
-    pub per_second: Vec<(u64, u64)>,
+    /// The length of one [`Self::timeline`] step, seconds.
+    pub timeline_step_s: f64,
+    /// Per step of the load: (handshakes, failed handshakes).
+    pub timeline: Vec<(u64, u64)>,
 }
 
 impl DuringRun {
@@ -413,7 +415,8 @@ pub async fn during(
         every_s: opts.every.as_secs_f64(),
         duration_s: opts.duration.as_secs_f64(),
         concurrency: opts.concurrency,
-        per_second: per_second(&events, opts.duration),
+        timeline_step_s: TIMELINE_STEP.as_secs_f64(),
+        timeline: timeline(&events, opts.duration),
         changes: records(&done, &seen, &events, opts.duration.as_secs_f64()),
         stats,
     })
@@ -565,11 +568,16 @@ fn records(
         .collect()
 }
 
-/// Handshakes and failures per second of the load.
-fn per_second(events: &[(f64, bool)], duration: Duration) -> Vec<(u64, u64)> {
-    let mut out = vec![(0u64, 0u64); duration.as_secs_f64().ceil().max(1.0) as usize];
+/// The timeline's step.
+pub const TIMELINE_STEP: Duration = Duration::from_millis(100);
+
+/// Handshakes and failures per [`TIMELINE_STEP`] of the load.
+fn timeline(events: &[(f64, bool)], duration: Duration) -> Vec<(u64, u64)> {
+    let step = TIMELINE_STEP.as_secs_f64();
+    let steps = (duration.as_secs_f64() / step).ceil().max(1.0) as usize;
+    let mut out = vec![(0u64, 0u64); steps];
     for (t, ok) in events {
-        let i = (*t as usize).min(out.len() - 1);
+        let i = ((*t / step) as usize).min(out.len() - 1);
         if *ok {
             out[i].0 += 1;
         } else {
@@ -603,10 +611,10 @@ mod tests {
         assert!((r[1].effect_ms.unwrap() - 200.0).abs() < 1e-6, "{r:?}");
         assert_eq!(r[1].stale_after_rotation, Some(0));
         assert_eq!(r[1].failed_handshakes, 0);
-        assert_eq!(
-            per_second(&events, Duration::from_secs(3)),
-            vec![(1, 0), (0, 1), (1, 0)]
-        );
+        let steps = timeline(&events, Duration::from_secs(3));
+        assert_eq!(steps.len(), 30);
+        assert_eq!((steps[2], steps[15], steps[25]), ((1, 0), (0, 1), (1, 0)));
+        assert_eq!(steps.iter().map(|(a, b)| a + b).sum::<u64>(), 3);
         // A program that never takes the first change still shows the
         // state the second asks for: that is not the second's effect.
         let seen = vec![(1.5, Seen::Served(false)), (2.5, Seen::Served(false))];

@@ -108,7 +108,6 @@ fn during(args: &BenchArgs, change: DuringArg) -> Result<i32> {
     for (set, flag) in [
         (!args.floor.is_empty(), "--floor"),
         (args.compare.is_some(), "--compare"),
-        (args.plot.is_some(), "--plot"),
         (args.max_ratio.is_some(), "--max-ratio"),
     ] {
         if set {
@@ -157,6 +156,9 @@ fn during(args: &BenchArgs, change: DuringArg) -> Result<i32> {
         BenchFormat::Table => run.render_table(),
     };
     write_or_print(args.output.as_deref(), &text)?;
+    if let Some(path) = &args.plot {
+        super::bench_plot::plot_during(path, &run)?;
+    }
     Ok(if run.stats.handshakes == 0 {
         eprintln!("FAIL: no handshake completed during the run");
         exit_codes::SCENARIO_FAILED

@@ -85,3 +85,98 @@ pub fn render(runs: &[BenchRun]) -> Result<String> {
     }
     Ok(svg)
 }
+
+/// `bench --during … --plot FILE.svg`: handshakes/s and failed handshakes/s
+/// over time, each change marked (a vertical line) with its effect (a dot
+/// where the canary first saw it).
+pub fn plot_during(path: &Path, run: &mtls_harness::bench::during::DuringRun) -> Result<()> {
+    let svg = render_during(run)?;
+    super::output::write_atomically(path, svg.as_bytes())
+        .with_context(|| format!("--plot {}", path.display()))
+}
+
+/// The SVG text of [`plot_during`].
+pub fn render_during(run: &mtls_harness::bench::during::DuringRun) -> Result<String> {
+    let step = run.timeline_step_s;
+    let rate = |n: u64| n as f64 / step;
+    let ok: Vec<(f64, f64)> = run
+        .timeline
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| ((i as f64 + 0.5) * step, rate(*n)))
+        .collect();
+    let failed: Vec<(f64, f64)> = run
+        .timeline
+        .iter()
+        .enumerate()
+        .map(|(i, (_, f))| ((i as f64 + 0.5) * step, rate(*f)))
+        .collect();
+    let max_y = ok
+        .iter()
+        .chain(&failed)
+        .map(|(_, y)| *y)
+        .fold(1.0, f64::max)
+        * 1.1;
+    let max_x = run.duration_s.max(step);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 500)).into_drawing_area();
+        root.fill(&WHITE).context("drawing the plot")?;
+        let title = format!(
+            "{}: {} every {:.1}s (TLS {}, {} workers)",
+            run.gateway,
+            run.change.name(),
+            run.every_s,
+            run.tls,
+            run.concurrency
+        );
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..max_x, 0.0..max_y)
+            .context("drawing the plot")?;
+        chart
+            .configure_mesh()
+            .x_desc("seconds")
+            .y_desc("per second")
+            .draw()
+            .context("drawing the plot")?;
+        chart
+            .draw_series(LineSeries::new(ok, BLUE.stroke_width(2)))
+            .context("drawing the plot")?
+            .label("handshakes/s")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+        chart
+            .draw_series(LineSeries::new(failed, RED.stroke_width(2)))
+            .context("drawing the plot")?
+            .label("failed handshakes/s")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+        for c in &run.changes {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(c.at_s, 0.0), (c.at_s, max_y)],
+                    BLACK.mix(0.5),
+                ))
+                .context("drawing the plot")?;
+            if let Some(e) = c.effect_ms {
+                chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (c.at_s + e / 1000.0, max_y * 0.95),
+                        4,
+                        GREEN.filled(),
+                    )))
+                    .context("drawing the plot")?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .context("drawing the plot")?;
+        root.present().context("drawing the plot")?;
+    }
+    Ok(svg)
+}
