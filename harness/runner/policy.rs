@@ -673,6 +673,7 @@ async fn with_real_client(
         auto_select: true,
         headers,
         connect_to: Some(addr),
+        after_request: Default::default(),
     };
     let run = run_real_client(kind, &job).await.map_err(client)?;
     Ok(crate::real::client::observation(kind, &wallet, &[], &run))

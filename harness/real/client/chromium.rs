@@ -18,6 +18,7 @@
 //!   error page names Chromium's `ERR_*` code.
 
 use super::{ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use super::AfterRequest;
 use crate::knobs::SelectionPolicy;
 
 pub(crate) struct Chromium;
@@ -30,6 +31,9 @@ impl RealClient for Chromium {
     const POLICY: SelectionPolicy = SelectionPolicy::MatchIssuerOrLastIfEmpty;
     const WALLET: &'static str = "NSS database in a private HOME (`certutil`, `pk12util`), auto-selected by the private profile's per-origin setting";
     const EVIDENCE: &'static str = "Chromium offers only identities whose issuer is among the CA names (all on an empty list; `ClientCertIdentity` matching in net/ssl); measured (Chromium 156, filter `{}`): nothing when none matches, the matching one of two, on an empty list the last imported of two";
+    /// Not measured: a headless browser takes seconds a run; see
+    /// docs/after-request.md.
+    const AFTER_REQUEST: Option<AfterRequest> = None;
     const BROWSER: bool = true;
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {

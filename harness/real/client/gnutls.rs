@@ -9,6 +9,7 @@
 //!   stderr (`*** Fatal error: ...`).
 
 use super::{last_lines, read_raw_http, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use super::{AfterRequest, Answer, OverH2};
 use crate::knobs::SelectionPolicy;
 
 pub(crate) struct Gnutls;
@@ -21,6 +22,15 @@ impl RealClient for Gnutls {
     const POLICY: SelectionPolicy = SelectionPolicy::Always;
     const WALLET: &'static str = "PEM (`--x509certfile`, `--x509keyfile`): one identity, the wallet's first";
     const EVIDENCE: &'static str = "gnutls-cli installs its own certificate callback (`cert_callback` in src/cli.c), which returns the loaded certificate whatever the CA names; measured. libgnutls's default selection without a callback is different (see docs/clients.md)";
+    /// gnutls-cli answers a HelloRequest with a new handshake
+    /// (`GNUTLS_E_REHANDSHAKE` in src/cli.c) and offers post-handshake
+    /// authentication (`GNUTLS_POST_HANDSHAKE_AUTH` in its init flags). It
+    /// writes the request as raw HTTP/1.1 and offers no ALPN.
+    const AFTER_REQUEST: Option<AfterRequest> = Some(AfterRequest {
+        renegotiation: Answer::Always,
+        post_handshake_auth: Answer::Always,
+        over_h2: OverH2::NotOffered,
+    });
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
         let mut args: Vec<String> = vec![
@@ -43,7 +53,7 @@ impl RealClient for Gnutls {
         Ok(ClientCommand {
             program: Self::executable()?,
             args,
-            stdin: Some(super::openssl::REQUEST.into()),
+            stdin: Some(job.raw_request()),
             ..Default::default()
         })
     }
