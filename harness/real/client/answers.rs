@@ -129,7 +129,7 @@ impl Alpn {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AfterRequestOptions {
     /// Offer TLS 1.3 post-handshake authentication where it is a switch
-    /// (`openssl s_client -enable_pha`, Python's
+    /// (`openssl s_client -enable_pha`, `gnutls-cli --post-handshake-auth`, Python's
     /// `SSLContext.post_handshake_auth = True`).
     pub post_handshake_auth: bool,
     /// Accept a TLS 1.2 renegotiation where it is a switch (Go's

@@ -27,7 +27,7 @@ impl RealClient for Curl {
     /// (lib/vtls/openssl.c) and leaves renegotiation to OpenSSL, which
     /// accepts a server's; on a stream reset with HTTP_1_1_REQUIRED it
     /// retries on a new HTTP/1.1 connection (lib/http2.c).
-    const AFTER_REQUEST: Option<AfterRequest> = Some(AfterRequest {
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
         renegotiation: Answer::Always,
         post_handshake_auth: Answer::Always,
         over_h2: OverH2::RetriesOverHttp11,

@@ -22,13 +22,15 @@ impl RealClient for Gnutls {
     const POLICY: SelectionPolicy = SelectionPolicy::Always;
     const WALLET: &'static str = "PEM (`--x509certfile`, `--x509keyfile`): one identity, the wallet's first";
     const EVIDENCE: &'static str = "gnutls-cli installs its own certificate callback (`cert_callback` in src/cli.c), which returns the loaded certificate whatever the CA names; measured. libgnutls's default selection without a callback is different (see docs/clients.md)";
-    /// gnutls-cli answers a HelloRequest with a new handshake
-    /// (`GNUTLS_E_REHANDSHAKE` in src/cli.c) and offers post-handshake
-    /// authentication (`GNUTLS_POST_HANDSHAKE_AUTH` in its init flags). It
+    /// Measured (GnuTLS 3.7): a server's HelloRequest after the request
+    /// ends gnutls-cli's connection ("An unexpected TLS packet was
+    /// received"), so renegotiation never carries its certificate; it
+    /// offers post-handshake authentication only with
+    /// `--post-handshake-auth` (`GNUTLS_POST_HANDSHAKE_AUTH`, src/cli.c). It
     /// writes the request as raw HTTP/1.1 and offers no ALPN.
-    const AFTER_REQUEST: Option<AfterRequest> = Some(AfterRequest {
-        renegotiation: Answer::Always,
-        post_handshake_auth: Answer::Always,
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
+        renegotiation: Answer::Never,
+        post_handshake_auth: Answer::WithOption("`--post-handshake-auth`"),
         over_h2: OverH2::NotOffered,
     });
 
@@ -41,6 +43,9 @@ impl RealClient for Gnutls {
             "--port".into(),
             job.port.to_string(),
         ];
+        if job.after_request.post_handshake_auth {
+            args.push("--post-handshake-auth".into());
+        }
         if let Some(first) = job.wallet.first() {
             args.extend([
                 "--x509certfile".into(),

@@ -32,7 +32,7 @@ impl RealClient for Go {
     /// and refuses renegotiation unless `Config.Renegotiation` allows it
     /// (handshake_client.go `handleRenegotiation`: "tls: no
     /// renegotiation"); net/http's HTTP/2 reports the stream reset.
-    const AFTER_REQUEST: Option<AfterRequest> = Some(AfterRequest {
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
         renegotiation: Answer::WithOption("`Renegotiation: tls.RenegotiateOnceAsClient`"),
         post_handshake_auth: Answer::Never,
         over_h2: OverH2::FailsWithStreamError,

@@ -53,7 +53,7 @@ impl RealClient for Java {
     /// post-handshake authentication is not implemented (no
     /// `post_handshake_auth` extension is offered). HttpsURLConnection is
     /// HTTP/1.1 only.
-    const AFTER_REQUEST: Option<AfterRequest> = Some(AfterRequest {
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
         renegotiation: Answer::Always,
         post_handshake_auth: Answer::Never,
         over_h2: OverH2::NotOffered,

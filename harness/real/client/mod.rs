@@ -215,9 +215,9 @@ pub(crate) trait RealClient {
     /// certificate picker.
     const BROWSER: bool = false;
     /// What it answers when the certificate is asked for after the request
-    /// (measured: `tests/after_request.rs`, `docs/after-request.md`);
-    /// `None`: not measured (the reason is in the client's file).
-    const AFTER_REQUEST: Option<AfterRequest>;
+    /// (measured: `tests/after_request.rs`, `docs/after-request.md`), or
+    /// why it is not measured.
+    const AFTER_REQUEST: Result<AfterRequest, &'static str>;
 
     /// The command that makes one request to `job.url` with the wallet.
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError>;

@@ -49,7 +49,7 @@ impl RealClient for Node {
     /// Node's TLS client (OpenSSL) accepts a server's renegotiation and
     /// never calls `SSL_set_post_handshake_auth` (src/crypto); the `https`
     /// module is HTTP/1.1 only.
-    const AFTER_REQUEST: Option<AfterRequest> = Some(AfterRequest {
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
         renegotiation: Answer::Always,
         post_handshake_auth: Answer::Never,
         over_h2: OverH2::NotOffered,

@@ -25,7 +25,7 @@ impl RealClient for Openssl {
     /// renegotiation, RFC 5746); it offers `post_handshake_auth` only with
     /// `-enable_pha` (apps/s_client.c `SSL_set_post_handshake_auth`). It
     /// writes the request as raw HTTP/1.1 and offers no ALPN.
-    const AFTER_REQUEST: Option<AfterRequest> = Some(AfterRequest {
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
         renegotiation: Answer::Always,
         post_handshake_auth: Answer::WithOption("`-enable_pha`"),
         over_h2: OverH2::NotOffered,

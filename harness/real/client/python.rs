@@ -51,7 +51,7 @@ impl RealClient for Python {
     /// `SSLContext.post_handshake_auth = True` (Modules/_ssl.c; http.client
     /// sets it only on a context it makes itself). `http.client` is
     /// HTTP/1.1 only.
-    const AFTER_REQUEST: Option<AfterRequest> = Some(AfterRequest {
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
         renegotiation: Answer::Always,
         post_handshake_auth: Answer::WithOption("`post_handshake_auth = True`"),
         over_h2: OverH2::NotOffered,

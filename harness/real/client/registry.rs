@@ -60,7 +60,7 @@ macro_rules! real_clients {
             }
 
             /// What it answers when the certificate is asked for after the request.
-            pub const fn after_request(self) -> Option<AfterRequest> {
+            pub const fn after_request(self) -> Result<AfterRequest, &'static str> {
                 match self { $(RealClientKind::$variant => <$module::$client as RealClient>::AFTER_REQUEST,)+ }
             }
 
