@@ -31,9 +31,16 @@ fn check_doc(rel: &str, want: &str) {
         return;
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
+    let changed: Vec<String> = have
+        .lines()
+        .zip(want.lines())
+        .filter(|(h, w)| h != w)
+        .map(|(h, w)| format!("committed: {h}\nmeasured:  {w}"))
+        .collect();
     assert!(
         have == want,
-        "{rel} is stale: run `UPDATE_DOCS=1 cargo test --test after_request` and commit it\n--- measured now:\n{want}"
+        "{rel} is stale: run `UPDATE_DOCS=1 cargo test --test after_request` and commit it\n{}",
+        changed.join("\n")
     );
 }
 
