@@ -9,12 +9,12 @@ pub enum AfterRequestError {
     #[error("the measurement PKI: {0}")]
     Pki(#[from] crate::pki::PkiError),
     #[error("Apache asking after the request: {0}")]
-    Server(#[from] RealError),
+    Server(#[source] Box<RealError>),
     #[error("{client}: {source}")]
     Client {
         client: String,
         #[source]
-        source: RealClientError,
+        source: Box<RealClientError>,
     },
     #[error("{}: {source}", path.display())]
     Io {
@@ -24,4 +24,20 @@ pub enum AfterRequestError {
     },
     #[error("the harness's rustls client: {0}")]
     Tls(#[from] crate::tls::TlsError),
+}
+
+impl From<RealError> for AfterRequestError {
+    fn from(e: RealError) -> Self {
+        AfterRequestError::Server(Box::new(e))
+    }
+}
+
+impl AfterRequestError {
+    /// `client`'s program could not be prepared or run.
+    pub fn client(client: impl std::fmt::Display, source: RealClientError) -> Self {
+        AfterRequestError::Client {
+            client: client.to_string(),
+            source: Box::new(source),
+        }
+    }
 }

@@ -53,10 +53,7 @@ pub async fn measure(cases: &[Case], lanes: usize) -> Result<Vec<Measured>, Afte
         tokio::task::spawn_blocking(move || k.executable())
             .await
             .expect("build task")
-            .map_err(|source| AfterRequestError::Client {
-                client: k.to_string(),
-                source,
-            })?;
+            .map_err(|source| AfterRequestError::client(k, source))?;
     }
     let lanes = lanes.clamp(1, cases.len().max(1));
     let mut set = tokio::task::JoinSet::new();
@@ -134,10 +131,7 @@ async fn run_lane(
 }
 
 fn lane_files(pki: &Pki, dir: &Path) -> Result<LaneFiles, AfterRequestError> {
-    let client = |source| AfterRequestError::Client {
-        client: "wallet".into(),
-        source,
-    };
+    let client = |source| AfterRequestError::client("wallet", source);
     let matching = WalletFiles::write(dir, 0, pki.cert("alice")?, true).map_err(client)?;
     let non_matching = WalletFiles::write(dir, 1, pki.cert("mallory")?, true).map_err(client)?;
     let server_ca = dir.join("server-ca.pem");
@@ -212,13 +206,9 @@ async fn run_once(
                 connect_to: None,
                 after_request: case.variant.options,
             };
-            let run =
-                run_real_client(kind, &job)
-                    .await
-                    .map_err(|source| AfterRequestError::Client {
-                        client: kind.to_string(),
-                        source,
-                    })?;
+            let run = run_real_client(kind, &job)
+                .await
+                .map_err(|source| AfterRequestError::client(kind, source))?;
             let detail = format!(
                 "exit {}; stdout: {}; stderr: {}",
                 run.exit,
