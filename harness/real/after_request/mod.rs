@@ -35,7 +35,7 @@ pub mod table;
 
 pub use error::AfterRequestError;
 pub use outcome::{CaseOutcome, Outcome};
-pub use plan::{plan, Case, Presented, Subject, Variant};
+pub use plan::{cannot_answer, plan, Case, Presented, Subject, Variant};
 pub use run::measure;
 pub use table::{disagreements, markdown, Measured};
 

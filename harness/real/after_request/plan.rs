@@ -191,6 +191,42 @@ pub fn plan() -> Vec<Case> {
     cases
 }
 
+/// The clients that cannot answer a certificate asked for after the
+/// request on some version or over h2, each with what it lacks, from the
+/// declarations (what `gateway-config` reports for a `<Location>` that
+/// asks after the request).
+pub fn cannot_answer() -> String {
+    let subjects = RealClientKind::ALL
+        .into_iter()
+        .map(Subject::Real)
+        .chain([Subject::Rustls]);
+    let mut out = Vec::new();
+    for s in subjects {
+        let Some(d) = s.declared() else { continue };
+        let mut lacks = Vec::new();
+        for (what, answer) in [
+            ("renegotiation (TLS 1.2)", d.renegotiation),
+            ("post-handshake auth (TLS 1.3)", d.post_handshake_auth),
+        ] {
+            match answer {
+                Answer::Always => {}
+                Answer::WithOption(o) => lacks.push(format!("{what} only with {o}")),
+                Answer::Never => lacks.push(format!("no {what}")),
+            }
+        }
+        if d.over_h2 == OverH2::FailsWithStreamError {
+            lacks.push("on h2 it fails (HTTP_1_1_REQUIRED)".into());
+        }
+        if !lacks.is_empty() {
+            out.push(format!("{} ({})", s.name(), lacks.join("; ")));
+        }
+    }
+    format!(
+        "{}; and any client that stays on HTTP/2 (RFC 7540 §9.2.1 and RFC 8740 forbid both); measured in docs/after-request.md",
+        out.join(", ")
+    )
+}
+
 /// The clients that declare nothing (not measured), with their names.
 pub fn not_measured() -> Vec<RealClientKind> {
     RealClientKind::ALL
@@ -249,5 +285,12 @@ mod tests {
         );
         assert!(measurement_pki().unwrap().cert("mallory").is_ok());
         assert_eq!(plan().len() % 6, 0);
+        let cannot = cannot_answer();
+        assert!(cannot.contains("rustls (the harness's client) (no renegotiation (TLS 1.2); no post-handshake auth (TLS 1.3))"), "{cannot}");
+        assert!(
+            cannot.contains("real:go (renegotiation (TLS 1.2) only with"),
+            "{cannot}"
+        );
+        assert!(!cannot.contains("real:curl"), "{cannot}");
     }
 }
