@@ -30,6 +30,9 @@ pub const PAGE: &str = "/admin/page.txt";
 /// What the page says: seen only when the certificate was accepted.
 pub const PAGE_MARKER: &str = "admin page";
 
+/// How the access log's lines start (`ACCESS HTTP/2.0 403`).
+pub const ACCESS_PREFIX: &str = "ACCESS";
+
 /// The modules loaded (by absolute path from [`APACHE_MODULES`]).
 const MODULES: [(&str, &str); 6] = [
     ("mpm_event_module", "mod_mpm_event.so"),
@@ -78,6 +81,11 @@ pub fn render(pki: &Pki, listen: Listen, prefix: &Path) -> Result<RenderedGatewa
     );
     let _ = writeln!(c, "ErrorLog \"{}\"", p("logs/error.log"));
     let _ = writeln!(c, "LogLevel info");
+    // One line per request, with the protocol it came on and the status
+    // Apache decided (an h2 stream refused for renegotiation is logged 403
+    // before mod_http2 resets it with HTTP_1_1_REQUIRED).
+    let _ = writeln!(c, "LogFormat \"{ACCESS_PREFIX} %H %>s\" after_request");
+    let _ = writeln!(c, "CustomLog \"{}\" after_request", p("logs/access.log"));
     let _ = writeln!(c, "TypesConfig /dev/null\nAddType text/plain .txt");
     let _ = writeln!(
         c,
@@ -132,7 +140,7 @@ pub fn render(pki: &Pki, listen: Listen, prefix: &Path) -> Result<RenderedGatewa
             conf.clone(),
             "-DFOREGROUND".into(),
         ],
-        logs: vec!["logs/error.log".into()],
+        logs: vec!["logs/error.log".into(), "logs/access.log".into()],
         // The parent binds the port before mod_ssl loads the key.
         ready_marker: Some(("logs/error.log".into(), "resuming normal operations".into())),
         ready_by_handshake: false,
@@ -166,6 +174,10 @@ mod tests {
             "{conf}"
         );
         assert!(conf.contains("Protocols h2 http/1.1"));
+        assert!(
+            conf.contains("LogFormat \"ACCESS %H %>s\" after_request"),
+            "{conf}"
+        );
         assert!(conf.contains("Listen 127.0.0.1:4433 https"));
         assert!(conf.contains("DefaultRuntimeDir \"/p/run\""));
         assert!(r

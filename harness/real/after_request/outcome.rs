@@ -77,6 +77,9 @@ pub struct CaseOutcome {
     /// The `AHnnnnn` codes Apache logged at `error` or `warn`, in order,
     /// each once.
     pub apache: Vec<String>,
+    /// The requests Apache logged, in order: protocol and status
+    /// (`HTTP/2.0 403`, then `HTTP/1.1 200` for a client that retried).
+    pub requests: Vec<String>,
     /// What the client printed (for the test's diagnostics; not in the table).
     pub detail: String,
 }
@@ -84,8 +87,14 @@ pub struct CaseOutcome {
 impl std::fmt::Display for CaseOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.outcome)?;
-        if !self.apache.is_empty() {
-            write!(f, " ({})", self.apache.join(", "))?;
+        let logged: Vec<&str> = self
+            .apache
+            .iter()
+            .chain(&self.requests)
+            .map(String::as_str)
+            .collect();
+        if !logged.is_empty() {
+            write!(f, " (Apache: {})", logged.join(", "))?;
         }
         Ok(())
     }
@@ -157,7 +166,10 @@ pub fn normalize(error: &str) -> String {
     let re_addr = regex_lite::Regex::new(r"(localhost|127\.0\.0\.1|\[::1\]):\d+").expect("regex");
     let re_path = regex_lite::Regex::new(r"/[A-Za-z0-9._/-]*mtls-[A-Za-z0-9._/-]*").expect("regex");
     let re_num = regex_lite::Regex::new(r"\b0x[0-9a-fA-F]+\b|\b\d{3,}\b").expect("regex");
-    let s = re_addr.replace_all(error.trim(), "$1:PORT");
+    // Go names the request first: `Get "https://…": `.
+    let re_request = regex_lite::Regex::new(r#"^(Get|GET) "[^"]*": "#).expect("regex");
+    let s = re_request.replace(error.trim(), "");
+    let s = re_addr.replace_all(&s, "$1:PORT");
     let s = re_path.replace_all(&s, "<dir>");
     let s = re_num.replace_all(&s, "N");
     let s = s.replace('|', "/").replace('\n', " ");
@@ -184,6 +196,14 @@ pub fn apache_codes(log: &str) -> Vec<String> {
         }
     }
     codes
+}
+
+/// The requests of the access lines of `log` (`HTTP/1.1 200`).
+pub fn apache_requests(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|l| l.strip_prefix(super::apache::ACCESS_PREFIX))
+        .map(|l| l.trim().to_string())
+        .collect()
 }
 
 /// A real client's run, read.
@@ -272,13 +292,23 @@ mod tests {
     #[test]
     fn errors_lose_what_changes_between_runs() {
         assert_eq!(
-            normalize("Get \"https://localhost:40123/admin/page.txt\": EOF"),
-            "Get \"https://localhost:PORT/admin/page.txt\": EOF"
+            normalize("dial tcp localhost:40123: EOF"),
+            "dial tcp localhost:PORT: EOF"
         );
         assert_eq!(normalize("a | b\n c"), "a / b c");
         assert_eq!(
+            normalize(
+                "Get \"https://localhost:1/x\": stream error: stream ID 1; HTTP_1_1_REQUIRED"
+            ),
+            "stream error: stream ID 1; HTTP_1_1_REQUIRED"
+        );
+        assert_eq!(
             apache_codes("[ssl:info] AH01964: x\n[ssl:error] [client 127.0.0.1:5] AH02263: y\n[ssl:error] AH02263: y"),
             ["AH02263"]
+        );
+        assert_eq!(
+            apache_requests("[ssl:info] x\nACCESS HTTP/2.0 403\nACCESS HTTP/1.1 200\n"),
+            ["HTTP/2.0 403", "HTTP/1.1 200"]
         );
     }
 }

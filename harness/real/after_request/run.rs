@@ -7,7 +7,9 @@
 //! are in the interrupt registry while they live).
 
 use super::apache;
-use super::outcome::{apache_codes, of_observation, of_real_run, CaseOutcome, Outcome};
+use super::outcome::{
+    apache_codes, apache_requests, of_observation, of_real_run, CaseOutcome, Outcome,
+};
 use super::plan::{measurement_pki, Case, Subject};
 use super::table::Measured;
 use super::AfterRequestError;
@@ -243,6 +245,7 @@ async fn run_once(
     Ok(CaseOutcome {
         outcome,
         apache: apache_codes(&log),
+        requests: apache_requests(&log),
         detail,
     })
 }

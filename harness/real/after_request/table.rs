@@ -108,9 +108,15 @@ pub fn markdown(measured: &[Measured]) -> String {
          by another root; \"none\": the client holds no certificate. A cell is what the client \
          got — `200 page` (the protected page), another HTTP status, `alert <name> from \
          Apache|client` (as the client reported it), or the client's own error — and, in \
-         parentheses, the codes Apache logged at `error`/`warn` (AH02261 renegotiation \
+         parentheses, what Apache logged: the codes at `error`/`warn` (AH02261 renegotiation \
          handshake failed, AH02262 client verification failed, AH02263 client certificate \
-         missing, AH10158 cannot perform post-handshake authentication).\n\n\
+         missing, AH10158 cannot perform post-handshake authentication), then each request \
+         with the protocol it came on and the status Apache decided (an h2 stream it refused \
+         is logged `HTTP/2.0 403` and reset with HTTP_1_1_REQUIRED; a client that retries \
+         shows a second, `HTTP/1.1`, request). `connection closed`: the client found the \
+         connection closed under it (a broken pipe, a reset, curl's empty reply) instead of \
+         reading Apache's alert, a race in the client; a case whose client reported Apache's \
+         alert is run twice more and a connection closed in any run is shown.\n\n\
          ## Measured\n\n\
          | client | switch | ALPN offered | TLS | Apache asks by | matching | non-matching | none |\n\
          |---|---|---|---|---|---|---|---|\n",

@@ -32,7 +32,7 @@ impl RealClient for Chromium {
     const WALLET: &'static str = "NSS database in a private HOME (`certutil`, `pk12util`), auto-selected by the private profile's per-origin setting";
     const EVIDENCE: &'static str = "Chromium offers only identities whose issuer is among the CA names (all on an empty list; `ClientCertIdentity` matching in net/ssl); measured (Chromium 156, filter `{}`): nothing when none matches, the matching one of two, on an empty list the last imported of two";
     const AFTER_REQUEST: Result<AfterRequest, &'static str> = Err(
-        "a headless browser takes seconds a run and its certificate selection needs its own profile per case: not yet in the measured table",
+        "Chromium cannot be pinned to one TLS version (no switch for a maximum version: the harness pins it by the versions the server offers), and the Apache of the measurement offers both; a headless run also takes seconds",
     );
     const BROWSER: bool = true;
 

@@ -26,7 +26,7 @@ impl RealClient for Firefox {
     const WALLET: &'static str = "NSS database in a private profile (`certutil`, `pk12util`), `security.default_personal_cert = \"Select Automatically\"`";
     const EVIDENCE: &'static str = "NSS `NSS_GetClientAuthData` / Firefox's `ClientAuthDataRunnable` keeps certificates whose chain has an issuer among the CA names (any on an empty list) and auto-selects the first; measured (Firefox ESR 153): nothing when none matches, the matching one of two, on an empty list the first imported of two";
     const AFTER_REQUEST: Result<AfterRequest, &'static str> = Err(
-        "a headless browser takes seconds a run and its certificate selection needs its own profile per case: not yet in the measured table",
+        "headless Firefox (`--screenshot`) shows no page text, so its outcome would come from the server's records alone; not yet in the measured table",
     );
     const BROWSER: bool = true;
 
