@@ -211,6 +211,9 @@ pub fn cannot_answer() -> String {
             match answer {
                 Answer::Always => {}
                 Answer::WithOption(o) => lacks.push(format!("{what} only with {o}")),
+                Answer::SendsThenFails(how) => {
+                    lacks.push(format!("{what} sends, then fails: {how}"))
+                }
                 Answer::Never => lacks.push(format!("no {what}")),
             }
         }

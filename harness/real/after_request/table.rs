@@ -54,6 +54,17 @@ pub fn disagreements(measured: &[Measured]) -> Vec<String> {
         if let (Some(declared), Some(m)) = (v.subject.declared(), cells[0]) {
             let expected = declared.answers(case.version, &v.options);
             let got = m.result.outcome.served();
+            // A client that sends, then fails: Apache must have served it.
+            let sends_then_fails = matches!(
+                declared.answer_on(case.version),
+                crate::real::client::Answer::SendsThenFails(_)
+            );
+            if sends_then_fails && !m.result.requests.iter().any(|r| r.ends_with(" 200")) {
+                out.push(format!(
+                    "{what}: declared to send its certificate and then fail, but Apache served nothing: {} [{}]",
+                    m.result, m.result.detail
+                ));
+            }
             if expected != got {
                 out.push(format!(
                     "{what}: declared {} ({}), measured with the matching certificate: {} [{}]",

@@ -18,6 +18,10 @@ pub enum Answer {
     /// Only when the harness sets [`AfterRequestOptions`] for it; the text
     /// names the program's own switch (`-enable_pha`).
     WithOption(&'static str),
+    /// It takes part and its certificate is accepted (the server serves
+    /// the page), but the exchange then fails on its side: the text says
+    /// how. The page never reaches it.
+    SendsThenFails(&'static str),
     /// Never: the program refuses or cannot take part.
     Never,
 }
@@ -29,7 +33,7 @@ impl Answer {
         match self {
             Answer::Always => true,
             Answer::WithOption(_) => option_on,
-            Answer::Never => false,
+            Answer::SendsThenFails(_) | Answer::Never => false,
         }
     }
 
@@ -38,6 +42,7 @@ impl Answer {
         match self {
             Answer::Always => "yes".into(),
             Answer::WithOption(o) => format!("with {o}"),
+            Answer::SendsThenFails(how) => format!("sends its certificate, then fails: {how}"),
             Answer::Never => "no".into(),
         }
     }
@@ -81,6 +86,14 @@ pub struct AfterRequest {
 }
 
 impl AfterRequest {
+    /// What it does about the mechanism a server uses on `version`.
+    pub fn answer_on(&self, version: crate::observation::TlsVersion) -> Answer {
+        match version {
+            crate::observation::TlsVersion::Tls12 => self.renegotiation,
+            crate::observation::TlsVersion::Tls13 => self.post_handshake_auth,
+        }
+    }
+
     /// Whether the certificate reaches a server that asks after the request
     /// on `version`, with `options` (over h2 when they ask for it).
     pub fn answers(

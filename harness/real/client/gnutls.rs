@@ -33,7 +33,9 @@ impl RealClient for Gnutls {
     /// (`GNUTLS_POST_HANDSHAKE_AUTH`, src/cli.c). It writes the request as
     /// raw HTTP/1.1 and offers no ALPN.
     const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
-        renegotiation: Answer::Never,
+        renegotiation: Answer::SendsThenFails(
+            "\"An unexpected TLS packet was received\" after the new handshake",
+        ),
         post_handshake_auth: Answer::WithOption("`--post-handshake-auth`"),
         over_h2: OverH2::NotOffered,
     });
