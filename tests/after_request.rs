@@ -9,6 +9,7 @@
 //! `docs/after-request.md` must be what this run measured
 //! (`UPDATE_DOCS=1 cargo test --test after_request` rewrites it).
 //! A missing program is SKIP outside CI and a failure under CI.
+//! `AFTER_REQUEST_DETAILS=1` prints what every client printed.
 
 mod support;
 
@@ -78,6 +79,20 @@ fn the_after_request_table_is_measured_and_agrees_with_every_declaration() {
         started.elapsed().as_secs_f64()
     );
     assert_eq!(measured.len(), cases.len());
+    if std::env::var_os("AFTER_REQUEST_DETAILS").is_some() {
+        for m in &measured {
+            eprintln!(
+                "{} [{}] {} TLS {} {}: {} -- {}",
+                m.case.variant.subject.name(),
+                m.case.variant.switches(),
+                m.case.variant.alpn(),
+                m.case.version.as_str(),
+                m.case.presented.as_str(),
+                m.result,
+                m.result.detail
+            );
+        }
+    }
 
     // Nothing left behind: every Apache and client stopped, every
     // directory removed.

@@ -30,7 +30,7 @@ pub const PAGE: &str = "/admin/page.txt";
 /// What the page says: seen only when the certificate was accepted.
 pub const PAGE_MARKER: &str = "admin page";
 
-/// How the access log's lines start (`ACCESS HTTP/2.0 403`).
+/// How the access log's lines start (`ACCESS /admin/page.txt HTTP/2.0 403`).
 pub const ACCESS_PREFIX: &str = "ACCESS";
 
 /// The modules loaded (by absolute path from [`APACHE_MODULES`]).
@@ -44,8 +44,15 @@ const MODULES: [(&str, &str); 6] = [
 ];
 
 /// The configuration and files of the Apache that asks after the request,
-/// for `listen` in `prefix`: the server certificate `gw`, trusting `root`.
-pub fn render(pki: &Pki, listen: Listen, prefix: &Path) -> Result<RenderedGateway, RealError> {
+/// for `listen` in `prefix`: the server certificate `gw`, trusting `root`;
+/// TLS 1.2 and 1.3, or only `pinned` (for a client that cannot pin its own
+/// version: Chromium).
+pub fn render(
+    pki: &Pki,
+    listen: Listen,
+    prefix: &Path,
+    pinned: Option<TlsVersion>,
+) -> Result<RenderedGateway, RealError> {
     for (_, file) in MODULES {
         let path = Path::new(APACHE_MODULES).join(file);
         if !path.is_file() {
@@ -84,7 +91,7 @@ pub fn render(pki: &Pki, listen: Listen, prefix: &Path) -> Result<RenderedGatewa
     // One line per request, with the protocol it came on and the status
     // Apache decided (an h2 stream refused for renegotiation is logged 403
     // before mod_http2 resets it with HTTP_1_1_REQUIRED).
-    let _ = writeln!(c, "LogFormat \"{ACCESS_PREFIX} %H %>s\" after_request");
+    let _ = writeln!(c, "LogFormat \"{ACCESS_PREFIX} %U %H %>s\" after_request");
     let _ = writeln!(c, "CustomLog \"{}\" after_request", p("logs/access.log"));
     let _ = writeln!(c, "TypesConfig /dev/null\nAddType text/plain .txt");
     let _ = writeln!(
@@ -103,7 +110,12 @@ pub fn render(pki: &Pki, listen: Listen, prefix: &Path) -> Result<RenderedGatewa
     let _ = writeln!(c, "  ServerName localhost");
     let _ = writeln!(c, "  Protocols h2 http/1.1");
     let _ = writeln!(c, "  SSLEngine on");
-    let _ = writeln!(c, "  SSLProtocol -all +TLSv1.2 +TLSv1.3");
+    let protocols = match pinned {
+        None => "+TLSv1.2 +TLSv1.3",
+        Some(TlsVersion::Tls12) => "+TLSv1.2",
+        Some(TlsVersion::Tls13) => "+TLSv1.3",
+    };
+    let _ = writeln!(c, "  SSLProtocol -all {protocols}");
     let _ = writeln!(c, "  SSLCertificateFile \"{}\"", p("server.crt"));
     let _ = writeln!(c, "  SSLCertificateKeyFile \"{}\"", p("server.key"));
     let _ = writeln!(c, "  SSLCACertificateFile \"{}\"", p("trust.pem"));
@@ -152,10 +164,11 @@ pub fn render(pki: &Pki, listen: Listen, prefix: &Path) -> Result<RenderedGatewa
 }
 
 /// Start it: see [`render`]. Stopped when dropped.
-pub async fn start(pki: &Pki) -> Result<RealServer, RealError> {
+pub async fn start(pki: &Pki, pinned: Option<TlsVersion>) -> Result<RealServer, RealError> {
     let own = pki.cert("gw").map_err(RealError::ServerCert)?.der.to_vec();
-    let render = |listen: Listen, prefix: &Path| render(pki, listen, prefix);
-    RealServer::start_rendered(RealKind::Apache, &own, TlsVersion::Tls13, &render).await
+    let render = |listen: Listen, prefix: &Path| render(pki, listen, prefix, pinned);
+    let proof = pinned.unwrap_or(TlsVersion::Tls13);
+    RealServer::start_rendered(RealKind::Apache, &own, proof, &render).await
 }
 
 #[cfg(test)]
@@ -165,7 +178,7 @@ mod tests {
     #[test]
     fn only_the_location_asks_and_h2_is_offered() {
         let pki = super::super::plan::measurement_pki().unwrap();
-        let r = render(&pki, Listen::Port(4433), Path::new("/p")).unwrap();
+        let r = render(&pki, Listen::Port(4433), Path::new("/p"), None).unwrap();
         let conf = &r.files.iter().find(|f| f.0 == "httpd.conf").unwrap().1;
         assert!(
             conf.contains(
@@ -174,8 +187,17 @@ mod tests {
             "{conf}"
         );
         assert!(conf.contains("Protocols h2 http/1.1"));
+        assert!(conf.contains("SSLProtocol -all +TLSv1.2 +TLSv1.3"));
+        let pinned = render(
+            &pki,
+            Listen::Port(1),
+            Path::new("/p"),
+            Some(TlsVersion::Tls12),
+        )
+        .unwrap();
+        assert!(pinned.files[0].1.contains("SSLProtocol -all +TLSv1.2\n"));
         assert!(
-            conf.contains("LogFormat \"ACCESS %H %>s\" after_request"),
+            conf.contains("LogFormat \"ACCESS %U %H %>s\" after_request"),
             "{conf}"
         );
         assert!(conf.contains("Listen 127.0.0.1:4433 https"));

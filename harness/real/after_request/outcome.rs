@@ -198,18 +198,50 @@ pub fn apache_codes(log: &str) -> Vec<String> {
     codes
 }
 
-/// The requests of the access lines of `log` (`HTTP/1.1 200`).
+/// The requests for the page in the access lines of `log` (`HTTP/1.1
+/// 200`), each answer once: a browser's other requests (`/favicon.ico`)
+/// are left out, and how often a client repeats the same request (Java's
+/// HttpsURLConnection retries a GET once, Chromium sometimes opens a second
+/// h2 connection) varies from run to run. The h2 ones come first: Apache may
+/// log a refused h2 stream after the HTTP/1.1 retry it caused (a retry only
+/// ever goes from h2 to HTTP/1.1), and the HTTP/1.1 ones stay in their
+/// order (one connection after another).
 pub fn apache_requests(log: &str) -> Vec<String> {
-    log.lines()
+    let mut requests: Vec<String> = log
+        .lines()
         .filter_map(|l| l.strip_prefix(super::apache::ACCESS_PREFIX))
+        .filter_map(|l| l.trim().strip_prefix(super::apache::PAGE))
         .map(|l| l.trim().to_string())
-        .collect()
+        .collect();
+    requests.sort_by_key(|r| !r.starts_with("HTTP/2"));
+    let mut once: Vec<String> = Vec::new();
+    for r in requests {
+        if !once.contains(&r) {
+            once.push(r);
+        }
+    }
+    once
 }
 
-/// A real client's run, read.
-pub fn of_real_run(run: &ClientRun) -> Outcome {
+/// A real client's run, read; `requests` are Apache's access lines of the
+/// run ([`apache_requests`]): a browser shows a page without its status,
+/// which is the last request's.
+pub fn of_real_run(run: &ClientRun, requests: &[String], browser: bool) -> Outcome {
     if run.hang.is_some() {
         return Outcome::Hang;
+    }
+    if let (None, Some(page)) = (&run.report.http, &run.report.page) {
+        let status = requests
+            .last()
+            .and_then(|r| r.rsplit(' ').next())
+            .and_then(|s| s.parse().ok());
+        return match status {
+            Some(status) => Outcome::Http {
+                status,
+                page: page.contains(PAGE_MARKER),
+            },
+            None => Outcome::ClientError("a page without a request in Apache's log".into()),
+        };
     }
     if let Some((status, body)) = &run.report.http {
         return Outcome::Http {
@@ -222,6 +254,11 @@ pub fn of_real_run(run: &ClientRun) -> Outcome {
         .error
         .clone()
         .unwrap_or_else(|| "no output".into());
+    if browser && run.stdout.trim().is_empty() && !error.starts_with("ERR_") {
+        // Headless Chromium dumps no DOM when the load fails without an
+        // error page; its stderr is start-up noise.
+        return Outcome::ClientError("no page (an empty DOM)".into());
+    }
     match alert_in(&error) {
         Some((alert, sent_by)) => Outcome::Alert { alert, sent_by },
         None if closed_in(&error) => Outcome::ConnectionClosed,
@@ -307,8 +344,10 @@ mod tests {
             ["AH02263"]
         );
         assert_eq!(
-            apache_requests("[ssl:info] x\nACCESS HTTP/2.0 403\nACCESS HTTP/1.1 200\n"),
-            ["HTTP/2.0 403", "HTTP/1.1 200"]
+            apache_requests(
+                "[ssl:info] x\nACCESS /admin/page.txt HTTP/1.1 403\nACCESS /admin/page.txt HTTP/1.1 200\nACCESS /admin/page.txt HTTP/1.1 403\nACCESS /admin/page.txt HTTP/2.0 403\nACCESS /favicon.ico HTTP/1.1 404\n"
+            ),
+            ["HTTP/2.0 403", "HTTP/1.1 403", "HTTP/1.1 200"]
         );
     }
 }

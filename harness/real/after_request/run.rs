@@ -17,7 +17,7 @@ use crate::interrupt::Registry;
 use crate::knobs::SelectionPolicy;
 use crate::observation::Side;
 use crate::pki::Pki;
-use crate::real::client::{run_real_client, ClientJob, RealClientKind, WalletFiles};
+use crate::real::client::{run_real_client, ClientJob, ClientRun, RealClientKind, WalletFiles};
 use crate::real::RealServer;
 use crate::tls::client::{ClientSpec, WalletEntry};
 use crate::tls::Timeouts;
@@ -110,7 +110,7 @@ async fn run_lane(
             source,
         })?;
     let files = lane_files(pki, dir.path())?;
-    let server = apache::start(pki).await?;
+    let server = apache::start(pki, None).await?;
     let mut out = Vec::new();
     for (n, (i, case)) in cases.into_iter().enumerate() {
         let case_dir = dir.path().join(format!("case-{n}"));
@@ -150,9 +150,32 @@ fn lane_files(pki: &Pki, dir: &Path) -> Result<LaneFiles, AfterRequestError> {
     })
 }
 
-/// One case against the lane's Apache, repeated when its client reported
-/// Apache's alert ([`REPEATS_OF_AN_ALERT`]).
+/// One case against the lane's Apache (a browser, which cannot pin its
+/// own TLS version, against one of its own that offers only the case's),
+/// repeated when its client reported Apache's alert
+/// ([`REPEATS_OF_AN_ALERT`]).
 async fn run_case(
+    pki: &Pki,
+    lane_server: &RealServer,
+    files: &LaneFiles,
+    dir: &Path,
+    case: Case,
+) -> Result<CaseOutcome, AfterRequestError> {
+    let own = match case.variant.subject {
+        Subject::Real(kind) if kind.is_browser() => {
+            Some(apache::start(pki, Some(case.version)).await?)
+        }
+        _ => None,
+    };
+    let server = own.as_ref().unwrap_or(lane_server);
+    let result = run_repeated(pki, server, files, dir, case).await;
+    if let Some(own) = own {
+        own.shutdown().await;
+    }
+    result
+}
+
+async fn run_repeated(
     pki: &Pki,
     server: &RealServer,
     files: &LaneFiles,
@@ -178,6 +201,14 @@ async fn run_case(
     Ok(result)
 }
 
+/// What a client left to read.
+enum Seen {
+    /// A real program's run; whether it is a browser.
+    Real(Box<ClientRun>, bool),
+    /// The harness's own client, read from its observation.
+    Rustls(Outcome),
+}
+
 /// One run of a case against the lane's Apache.
 async fn run_once(
     pki: &Pki,
@@ -187,7 +218,9 @@ async fn run_once(
     case: Case,
 ) -> Result<CaseOutcome, AfterRequestError> {
     let mark = server.log_mark();
-    let (outcome, detail) = match case.variant.subject {
+    // What the client saw, read once Apache's log is in (a browser's page
+    // takes its status from Apache's access log).
+    let (seen, detail) = match case.variant.subject {
         Subject::Real(kind) => {
             let wallet: Vec<WalletFiles> = match case.presented.cert_name() {
                 Some("alice") => vec![files.matching.clone()],
@@ -217,7 +250,7 @@ async fn run_once(
                 run.stdout.trim(),
                 run.stderr.trim()
             );
-            (of_real_run(&run), detail)
+            (Seen::Real(Box::new(run), kind.is_browser()), detail)
         }
         Subject::Rustls => {
             let mut wallet = Vec::new();
@@ -238,14 +271,18 @@ async fn run_once(
                 "{:?} {:?} {:?}",
                 obs.http, obs.alert, obs.client_error_detail
             );
-            (of_observation(&obs), detail)
+            (Seen::Rustls(of_observation(&obs)), detail)
         }
     };
     let log = settled_log(server, &mark).await;
+    let requests = apache_requests(&log);
     Ok(CaseOutcome {
-        outcome,
+        outcome: match seen {
+            Seen::Real(run, browser) => of_real_run(&run, &requests, browser),
+            Seen::Rustls(outcome) => outcome,
+        },
         apache: apache_codes(&log),
-        requests: apache_requests(&log),
+        requests,
         detail,
     })
 }

@@ -121,8 +121,9 @@ pub fn markdown(measured: &[Measured]) -> String {
          Apache|client` (as the client reported it), or the client's own error — and, in \
          parentheses, what Apache logged: the codes at `error`/`warn` (AH02261 renegotiation \
          handshake failed, AH02262 client verification failed, AH02263 client certificate \
-         missing, AH10158 cannot perform post-handshake authentication), then each request \
-         with the protocol it came on and the status Apache decided (an h2 stream it refused \
+         missing, AH10158 cannot perform post-handshake authentication), then each answer to \
+         the page (once, however often the client repeated it) with the protocol it came on \
+         and the status Apache decided (an h2 stream it refused \
          is logged `HTTP/2.0 403` and reset with HTTP_1_1_REQUIRED; a client that retries \
          shows a second, `HTTP/1.1`, request). `connection closed`: the client found the \
          connection closed under it (a broken pipe, a reset, curl's empty reply) instead of \
