@@ -13,7 +13,9 @@
 //!   (own prefix and process group, a port proven by a handshake, stopped on
 //!   drop and on Ctrl-C).
 //! - [`plan`]: which clients, switches, versions, ALPN and certificates.
-//! - [`run`]: one case, the lanes that run them concurrently.
+//! - [`run`]: one case, the lanes that run them concurrently (a browser,
+//!   which cannot pin its own TLS version, gets an Apache of its own that
+//!   offers only the case's).
 //! - [`outcome`]: what a case gave, read from the client and Apache's log.
 //! - [`table`]: `docs/after-request.md` and the check of each client's
 //!   declared [`AfterRequest`](super::client::AfterRequest) against it.

@@ -236,9 +236,11 @@ pub fn of_real_run(run: &ClientRun, requests: &[String], browser: bool) -> Outco
             .and_then(|r| r.rsplit(' ').next())
             .and_then(|s| s.parse().ok());
         return match status {
+            // Firefox (`--screenshot`) shows no text: that Apache answered
+            // the page with 200 is then the evidence.
             Some(status) => Outcome::Http {
                 status,
-                page: page.contains(PAGE_MARKER),
+                page: page.contains(PAGE_MARKER) || (page.is_empty() && status == 200),
             },
             None => Outcome::ClientError("a page without a request in Apache's log".into()),
         };

@@ -17,11 +17,14 @@ use crate::interrupt::Registry;
 use crate::knobs::SelectionPolicy;
 use crate::observation::Side;
 use crate::pki::Pki;
-use crate::real::client::{run_real_client, ClientJob, ClientRun, RealClientKind, WalletFiles};
+use crate::real::client::{
+    run_real_client, run_real_client_until, ClientJob, ClientRun, RealClientKind, WalletFiles,
+};
 use crate::real::RealServer;
 use crate::tls::client::{ClientSpec, WalletEntry};
 use crate::tls::Timeouts;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -241,9 +244,24 @@ async fn run_once(
                 connect_to: None,
                 after_request: case.variant.options,
             };
-            let run = run_real_client(kind, &job)
-                .await
-                .map_err(|source| AfterRequestError::client(kind, source))?;
+            // A browser may keep its error page open after Apache ended the
+            // connection (headless Firefox never returns from it): once
+            // Apache's log shows the refusal, it gets a moment, then stops.
+            let failed = Arc::new(AtomicBool::new(false));
+            let watcher = kind
+                .is_browser()
+                .then(|| watch_refusal(server, &mark, failed.clone()));
+            let run = match watcher {
+                Some(watch) => {
+                    let run = tokio::select! {
+                        run = run_real_client_until(kind, &job, failed) => run,
+                        never = watch => match never {},
+                    };
+                    run
+                }
+                None => run_real_client(kind, &job).await,
+            }
+            .map_err(|source| AfterRequestError::client(kind, source))?;
             let detail = format!(
                 "exit {}; stdout: {}; stderr: {}",
                 run.exit,
@@ -285,6 +303,42 @@ async fn run_once(
         requests,
         detail,
     })
+}
+
+/// The codes with which Apache refuses a certificate asked for after the
+/// request in the handshake (the connection ends with an alert).
+const REFUSALS: [&str; 3] = ["AH02261", "AH02262", "AH02263"];
+
+/// How long Apache's log must stay unchanged after a refusal before a
+/// browser is taken to be sitting at its error page: a browser that retries
+/// (Chromium and Firefox reconnect with the selected certificate after a
+/// first refused renegotiation) makes Apache log its new connection first.
+const REFUSAL_QUIET: Duration = Duration::from_millis(1500);
+
+/// Sets `failed` once Apache's log since `mark` shows a [`REFUSALS`] code
+/// and has stayed unchanged for [`REFUSAL_QUIET`]; runs until dropped.
+async fn watch_refusal(
+    server: &RealServer,
+    mark: &[usize],
+    failed: Arc<AtomicBool>,
+) -> std::convert::Infallible {
+    let mut last = server.log_mark();
+    let mut since = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = server.log_mark();
+        if now != last {
+            last = now;
+            since = Instant::now();
+            continue;
+        }
+        if !failed.load(Ordering::SeqCst) && since.elapsed() >= REFUSAL_QUIET {
+            let log = server.log_since(mark);
+            if REFUSALS.iter().any(|c| log.contains(c)) {
+                failed.store(true, Ordering::SeqCst);
+            }
+        }
+    }
 }
 
 /// Apache's lines since `mark`, once the log has been quiet for
