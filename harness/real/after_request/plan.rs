@@ -280,7 +280,8 @@ mod tests {
             .iter()
             .any(|v| v.options.renegotiation && v.options.alpn == Some(Alpn::H2)));
         assert_eq!(variants(Subject::Real(RealClientKind::Java)).len(), 1);
-        assert_eq!(variants(Subject::Real(RealClientKind::Chromium)).len(), 0);
+        assert_eq!(variants(Subject::Real(RealClientKind::Chromium)).len(), 2);
+        assert_eq!(variants(Subject::Real(RealClientKind::Firefox)).len(), 0);
         let curl = variants(Subject::Real(RealClientKind::Curl));
         assert_eq!(
             curl.iter().map(|v| v.alpn()).collect::<Vec<_>>(),
