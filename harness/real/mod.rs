@@ -17,6 +17,7 @@
 //! runner ignores `body_contains` for `real:openssl` (status and alerts are
 //! still judged).
 
+pub mod after_request;
 mod backend;
 pub mod bounded;
 pub mod client;

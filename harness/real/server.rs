@@ -142,14 +142,46 @@ impl RealServer {
         version: TlsVersion,
         ports: &[u16],
     ) -> Result<RealServer, RealError> {
+        let own_cert = pki
+            .cert(&server.cert)
+            .map_err(RealError::ServerCert)?
+            .der
+            .to_vec();
+        let render = |listen: Listen, prefix: &Path| {
+            render_listening(kind, pki, server, version, listen, prefix)
+        };
+        Self::start_with(kind, &own_cert, version, ports, &render).await
+    }
+
+    /// Start `kind` from a configuration `render` writes for a listening
+    /// socket and a prefix (not a scenario's `[server]`: the after-request
+    /// measurements' Apache), with everything [`Self::start`] does: its own
+    /// prefix and process group, a port proven by a handshake that shows
+    /// `own_cert` (DER) on `version`, retried when taken.
+    pub(crate) async fn start_rendered(
+        kind: RealKind,
+        own_cert: &[u8],
+        version: TlsVersion,
+        render: &(dyn Fn(Listen, &Path) -> Result<RenderedGateway, RealError> + Sync),
+    ) -> Result<RealServer, RealError> {
+        Self::start_with(kind, own_cert, version, &[], render).await
+    }
+
+    async fn start_with(
+        kind: RealKind,
+        own_cert: &[u8],
+        version: TlsVersion,
+        ports: &[u16],
+        render: &(dyn Fn(Listen, &Path) -> Result<RenderedGateway, RealError> + Sync),
+    ) -> Result<RealServer, RealError> {
         let program = kind.find_program()?;
         if kind.listener() == Listener::Inherited {
-            return Self::start_once(kind, &program, pki, server, version, None).await;
+            return Self::start_once(kind, &program, own_cert, version, None, render).await;
         }
         let mut last = None;
         for attempt in 0..PORT_ATTEMPTS {
             let port = ports.get(attempt as usize).copied();
-            match Self::start_once(kind, &program, pki, server, version, port).await {
+            match Self::start_once(kind, &program, own_cert, version, port, render).await {
                 // Tomcat logs a BindException as SEVERE and keeps running.
                 Err(RealError::Exited { log, .. } | RealError::Refused { log, .. })
                     if log.contains("in use") =>
@@ -170,16 +202,11 @@ impl RealServer {
     async fn start_once(
         kind: RealKind,
         program: &Path,
-        pki: &Pki,
-        server: &ServerSpec,
+        own_cert: &[u8],
         version: TlsVersion,
         port: Option<u16>,
+        render: &(dyn Fn(Listen, &Path) -> Result<RenderedGateway, RealError> + Sync),
     ) -> Result<RealServer, RealError> {
-        let own_cert = pki
-            .cert(&server.cert)
-            .map_err(RealError::ServerCert)?
-            .der
-            .to_vec();
         let (prefix, prefix_registered) = Registry::global()
             .create_temp_dir(&format!("mtls-real-{}-", kind.name()))
             .map_err(|source| RealError::Io {
@@ -203,7 +230,7 @@ impl RealServer {
             }
         };
         let port = listen.port();
-        let rendered = render_listening(kind, pki, server, version, listen, prefix.path())?;
+        let rendered = render(listen, prefix.path())?;
         rendered.write()?;
         let mut cmd =
             super::spawn::program_command(program, &rendered.args, &rendered.env, prefix.path())
@@ -272,7 +299,7 @@ impl RealServer {
                 && match server.rendered.inherited_fd {
                     // Our own socket: listening since before the start.
                     Some(_) => true,
-                    None => server.proven(&own_cert, version).await?,
+                    None => server.proven(own_cert, version).await?,
                 };
             if up {
                 return Ok(server);

@@ -222,10 +222,6 @@ impl ConfigFacts {
     }
 }
 
-/// The clients that cannot answer a certificate request made after the
-/// request, named in the report for each such route.
-pub const CANNOT_ANSWER_AFTER_REQUEST: &str = "the harness's own client (rustls: neither renegotiation nor post-handshake authentication), Go's crypto/tls (no post-handshake authentication; renegotiation off unless Renegotiation is set), Python's ssl unless post_handshake_auth is set, and any client on HTTP/2 (RFC 7540 §9.2.1 and RFC 8740 forbid both)";
-
 /// A route whose certificate is asked for after the request, and how it
 /// was judged.
 #[derive(Debug, Clone, Serialize)]
@@ -508,7 +504,7 @@ pub async fn run_policy(
                         "the harness's own client, which cannot answer: curl is not installed"
                             .into()
                     },
-                    cannot_answer: CANNOT_ANSWER_AFTER_REQUEST.into(),
+                    cannot_answer: crate::real::after_request::cannot_answer(),
                 });
             }
         }
@@ -725,6 +721,7 @@ async fn with_real_client(
         auto_select: true,
         headers,
         connect_to: Some(addr),
+        after_request: Default::default(),
     };
     let run = run_real_client(kind, &job).await.map_err(client)?;
     Ok(crate::real::client::observation(kind, &wallet, &[], &run))

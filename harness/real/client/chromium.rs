@@ -18,6 +18,7 @@
 //!   error page names Chromium's `ERR_*` code.
 
 use super::{ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use super::{AfterRequest, Alpn, Answer, OverH2};
 use crate::knobs::SelectionPolicy;
 
 pub(crate) struct Chromium;
@@ -30,6 +31,16 @@ impl RealClient for Chromium {
     const POLICY: SelectionPolicy = SelectionPolicy::MatchIssuerOrLastIfEmpty;
     const WALLET: &'static str = "NSS database in a private HOME (`certutil`, `pk12util`), auto-selected by the private profile's per-origin setting";
     const EVIDENCE: &'static str = "Chromium offers only identities whose issuer is among the CA names (all on an empty list; `ClientCertIdentity` matching in net/ssl); measured (Chromium 156, filter `{}`): nothing when none matches, the matching one of two, on an empty list the last imported of two";
+    /// BoringSSL has no post-handshake authentication; Chromium lets a
+    /// server renegotiate an HTTP/1.1 connection (net/socket
+    /// `SSLClientSocketImpl`, `ssl_renegotiate_explicit`), and on a stream
+    /// reset with HTTP_1_1_REQUIRED retries the request over HTTP/1.1
+    /// (`ERR_HTTP_1_1_REQUIRED`). `--disable-http2` keeps it off h2.
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
+        renegotiation: Answer::Always,
+        post_handshake_auth: Answer::Never,
+        over_h2: OverH2::RetriesOverHttp11,
+    });
     const BROWSER: bool = true;
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
@@ -52,21 +63,26 @@ impl RealClient for Chromium {
                 source,
             })?;
         }
+        let mut args: Vec<String> = vec![
+            "--headless=new".into(),
+            // The harness runs as root in CI; the sandbox refuses root.
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--no-first-run".into(),
+            "--no-default-browser-check".into(),
+            "--disable-extensions".into(),
+            "--disable-background-networking".into(),
+            format!("--user-data-dir={}", profile.display()),
+            "--dump-dom".into(),
+        ];
+        if job.after_request.alpn == Some(Alpn::Http11) {
+            // Its default offers h2 and http/1.1.
+            args.push("--disable-http2".into());
+        }
+        args.push(job.url.clone());
         Ok(ClientCommand {
             program: Self::executable()?,
-            args: vec![
-                "--headless=new".into(),
-                // The harness runs as root in CI; the sandbox refuses root.
-                "--no-sandbox".into(),
-                "--disable-gpu".into(),
-                "--no-first-run".into(),
-                "--no-default-browser-check".into(),
-                "--disable-extensions".into(),
-                "--disable-background-networking".into(),
-                format!("--user-data-dir={}", profile.display()),
-                "--dump-dom".into(),
-                job.url.clone(),
-            ],
+            args,
             env: browser_env(job)?,
             stdin: None,
         })

@@ -8,6 +8,7 @@
 //!   error on stderr (code `000`).
 
 use super::{last_lines, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use super::{AfterRequest, Alpn, Answer, OverH2};
 use crate::knobs::SelectionPolicy;
 
 pub(crate) struct Curl;
@@ -22,6 +23,15 @@ impl RealClient for Curl {
     const POLICY: SelectionPolicy = SelectionPolicy::Always;
     const WALLET: &'static str = "PEM chain and key (`--cert`, `--key`): one identity, the wallet's first";
     const EVIDENCE: &'static str = "OpenSSL's client sends the configured certificate whatever the CA names (no client_cert_cb: `SSL_CTX_use_certificate`); measured: sent to a server naming only another root";
+    /// libcurl's OpenSSL backend calls `SSL_set_post_handshake_auth(ssl, 1)`
+    /// (lib/vtls/openssl.c) and leaves renegotiation to OpenSSL, which
+    /// accepts a server's; on a stream reset with HTTP_1_1_REQUIRED it
+    /// retries on a new HTTP/1.1 connection (lib/http2.c).
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
+        renegotiation: Answer::Always,
+        post_handshake_auth: Answer::Always,
+        over_h2: OverH2::RetriesOverHttp11,
+    });
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
         let v = job.version_number();
@@ -46,6 +56,11 @@ impl RealClient for Curl {
                 "--key".into(),
                 first.key.display().to_string(),
             ]);
+        }
+        match job.after_request.alpn {
+            None => {}
+            Some(Alpn::Http11) => args.push("--http1.1".into()),
+            Some(Alpn::H2) => args.push("--http2".into()),
         }
         for (name, value) in job.headers {
             args.extend(["-H".into(), format!("{name}: {value}")]);

@@ -12,6 +12,7 @@
 //!   gateway's; a failed load is its stderr.
 
 use super::{ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use super::{AfterRequest, Alpn};
 use crate::knobs::SelectionPolicy;
 
 pub(crate) struct Firefox;
@@ -24,6 +25,17 @@ impl RealClient for Firefox {
     const POLICY: SelectionPolicy = SelectionPolicy::MatchIssuerOrAnyIfEmpty;
     const WALLET: &'static str = "NSS database in a private profile (`certutil`, `pk12util`), `security.default_personal_cert = \"Select Automatically\"`";
     const EVIDENCE: &'static str = "NSS `NSS_GetClientAuthData` / Firefox's `ClientAuthDataRunnable` keeps certificates whose chain has an issuer among the CA names (any on an empty list) and auto-selects the first; measured (Firefox ESR 153): nothing when none matches, the matching one of two, on an empty list the first imported of two";
+    /// Not in the table: measured in this harness (Firefox ESR, headless),
+    /// with `security.tls.enable_post_handshake_auth` (the switch
+    /// `post_handshake_auth` sets) it answers Apache's post-handshake
+    /// request sometimes with its certificate and sometimes with none
+    /// (AH02263), run to run; a renegotiation it answers after a first
+    /// refused attempt, and on h2 it retries over HTTP/1.1
+    /// (`network.http.http2.enabled = false`, the switch for HTTP/1.1
+    /// only, keeps it off h2).
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Err(
+        "with `security.tls.enable_post_handshake_auth` headless Firefox ESR answers Apache's post-handshake request sometimes with its certificate, sometimes with none (AH02263), so no stable row can be generated; each run also takes seconds (`--screenshot` never returns from an error page)",
+    );
     const BROWSER: bool = true;
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
@@ -44,6 +56,12 @@ impl RealClient for Firefox {
             "user_pref(\"network.connectivity-service.enabled\", false);".into(),
             "user_pref(\"network.captive-portal-service.enabled\", false);".into(),
         ];
+        if job.after_request.post_handshake_auth {
+            prefs.push("user_pref(\"security.tls.enable_post_handshake_auth\", true);".into());
+        }
+        if job.after_request.alpn == Some(Alpn::Http11) {
+            prefs.push("user_pref(\"network.http.http2.enabled\", false);".into());
+        }
         if job.auto_select {
             prefs.push(
                 "user_pref(\"security.default_personal_cert\", \"Select Automatically\");".into(),

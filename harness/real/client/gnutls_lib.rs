@@ -10,6 +10,7 @@
 
 use super::cache::{built, Build};
 use super::{read_script_output, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use super::AfterRequest;
 use crate::knobs::SelectionPolicy;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -26,6 +27,9 @@ impl RealClient for GnutlsLib {
     const POLICY: SelectionPolicy = SelectionPolicy::GnutlsDefault;
     const WALLET: &'static str = "PEM, `gnutls_certificate_set_x509_key_file` once per certificate in wallet order, no retrieve callback (a C program built once per source and compiler)";
     const EVIDENCE: &'static str = "lib/auth/cert.c `find_x509_client_cert`: no issuers and one certificate sends it; otherwise the first certificate issued by one of the server's names, in the server's order; measured with GnuTLS 3.7";
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Err(
+        "its C program always requests `/` over HTTP/1.0 and handles no rehandshake; `gnutls-cli` measures the same library",
+    );
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
         let mut args = job.program_args([job.port.to_string()]);

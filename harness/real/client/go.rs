@@ -10,6 +10,7 @@
 
 use super::cache::{built, Build};
 use super::{read_script_output, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use super::{AfterRequest, Alpn, Answer, OverH2};
 use crate::knobs::SelectionPolicy;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -27,11 +28,27 @@ impl RealClient for Go {
     const POLICY: SelectionPolicy = SelectionPolicy::MatchIssuerOrAnyIfEmpty;
     const WALLET: &'static str = "PEM, `tls.Config.Certificates` in wallet order (a Go program built once per source and toolchain)";
     const EVIDENCE: &'static str = "crypto/tls `getClientCertificate`: with no AcceptableCAs the first certificate, else the first whose chain has an issuer among them, else none (handshake_client.go); measured with Go 1.19";
+    /// crypto/tls has no post-handshake authentication (golang/go#40521)
+    /// and refuses renegotiation unless `Config.Renegotiation` allows it
+    /// (handshake_client.go `handleRenegotiation`: "tls: no
+    /// renegotiation"); net/http's HTTP/2 reports the stream reset.
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
+        renegotiation: Answer::WithOption("`Renegotiation: tls.RenegotiateOnceAsClient`"),
+        post_handshake_auth: Answer::Never,
+        over_h2: OverH2::FailsWithStreamError,
+    });
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
         let mut args = job.program_args([job.url.clone()]);
         args.extend(job.pem_wallet_args());
-        Ok(ClientCommand::of(Self::executable()?, args))
+        let mut cmd = ClientCommand::of(Self::executable()?, args);
+        if job.after_request.renegotiation {
+            cmd.env.push(("MTLS_GO_RENEGOTIATION".into(), "once".into()));
+        }
+        if job.after_request.alpn == Some(Alpn::H2) {
+            cmd.env.push(("MTLS_GO_HTTP2".into(), "1".into()));
+        }
+        Ok(cmd)
     }
 
     fn read(_success: bool, stdout: &str, stderr: &str, _job: &ClientJob<'_>) -> ClientReport {

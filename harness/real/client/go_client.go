@@ -1,6 +1,8 @@
 // The real:go client: one GET with crypto/tls's own certificate selection
 // (tls.Config.Certificates, no GetClientCertificate), standard library only.
 // Arguments: url version ca-file timeout-secs [chain key]...
+// Environment: MTLS_GO_RENEGOTIATION=once sets tls.RenegotiateOnceAsClient;
+// MTLS_GO_HTTP2=1 offers h2 (http.Transport.ForceAttemptHTTP2).
 package main
 
 import (
@@ -42,9 +44,16 @@ func main() {
 		v = tls.VersionTLS12
 	}
 	cfg := &tls.Config{RootCAs: pool, Certificates: certs, MinVersion: v, MaxVersion: v, ServerName: "localhost"}
+	if os.Getenv("MTLS_GO_RENEGOTIATION") == "once" {
+		cfg.Renegotiation = tls.RenegotiateOnceAsClient
+	}
+	transport := &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}
+	if os.Getenv("MTLS_GO_HTTP2") == "1" {
+		transport.ForceAttemptHTTP2 = true
+	}
 	client := &http.Client{
 		Timeout:   time.Duration(secs) * time.Second,
-		Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true},
+		Transport: transport,
 	}
 	resp, err := client.Get(url)
 	if err != nil {

@@ -11,6 +11,7 @@
 
 use super::cache::{built, Build};
 use super::{read_script_output, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError, WALLET_PASSWORD};
+use super::{AfterRequest, Answer, OverH2};
 use crate::knobs::SelectionPolicy;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -48,6 +49,15 @@ impl RealClient for Java {
     const POLICY: SelectionPolicy = SelectionPolicy::MatchIssuerOrAnyIfEmpty;
     const WALLET: &'static str = "PKCS#12 per certificate, one in-memory PKCS#12 key store in wallet order, PKIX key manager";
     const EVIDENCE: &'static str = "JSSE `X509KeyManagerImpl.chooseClientAlias` keeps only aliases whose chain has an issuer among the CA names (all when the list is empty), first in key-store order; measured with OpenJDK 17";
+    /// JSSE answers a TLS 1.2 HelloRequest with a new handshake; TLS 1.3
+    /// post-handshake authentication is not implemented (no
+    /// `post_handshake_auth` extension is offered). HttpsURLConnection is
+    /// HTTP/1.1 only.
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
+        renegotiation: Answer::Always,
+        post_handshake_auth: Answer::Never,
+        over_h2: OverH2::NotOffered,
+    });
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
         let classes = classes()?;

@@ -13,16 +13,18 @@
 //! sent, which one, its alert) and the program's own output (status and
 //! page, or its error); see `run.rs`.
 
+mod answers;
 mod cache;
 mod nss;
 mod registry;
 mod run;
 mod wallet;
 
+pub use answers::{AfterRequest, AfterRequestOptions, Alpn, Answer, OverH2};
 pub(crate) use run::observation;
 pub use run::{
     client_timeout, observe_real_client, observe_real_client_with, run_real_client,
-    unfollowed_selection, unsupported_client, ClientRun, RealClientError,
+    run_real_client_until, unfollowed_selection, unsupported_client, ClientRun, RealClientError,
 };
 pub use wallet::{WalletFiles, WALLET_PASSWORD};
 
@@ -85,6 +87,9 @@ pub struct ClientJob<'a> {
     /// Where every connection goes, whatever the URL's host (curl
     /// `--connect-to`): a policy route's host name is never looked up.
     pub connect_to: Option<std::net::SocketAddr>,
+    /// Switches for a certificate asked for after the request (default:
+    /// none, the program's own ALPN).
+    pub after_request: AfterRequestOptions,
 }
 
 impl ClientJob<'_> {
@@ -94,6 +99,27 @@ impl ClientJob<'_> {
             TlsVersion::Tls12 => "1.2",
             TlsVersion::Tls13 => "1.3",
         }
+    }
+
+    /// The path (and query) of [`Self::url`]: what the raw clients and
+    /// the scripts that take a port request.
+    pub fn path(&self) -> String {
+        match url::Url::parse(&self.url) {
+            Ok(u) => match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_string(),
+            },
+            Err(_) => "/".into(),
+        }
+    }
+
+    /// The HTTP/1.1 request the raw-TLS clients write (`openssl
+    /// s_client`, `gnutls-cli`).
+    pub fn raw_request(&self) -> String {
+        format!(
+            "GET {} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            self.path()
+        )
     }
 
     /// How the harness's own client programs (Go, C, Python, Node) take
@@ -188,6 +214,10 @@ pub(crate) trait RealClient {
     /// A browser: slow to start, opens extra connections, may hang at a
     /// certificate picker.
     const BROWSER: bool = false;
+    /// What it answers when the certificate is asked for after the request
+    /// (measured: `tests/after_request.rs`, `docs/after-request.md`), or
+    /// why it is not measured.
+    const AFTER_REQUEST: Result<AfterRequest, &'static str>;
 
     /// The command that makes one request to `job.url` with the wallet.
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError>;

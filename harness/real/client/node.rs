@@ -9,18 +9,19 @@
 //!   and the error code and message.
 
 use super::{read_script_output, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError, WALLET_PASSWORD};
+use super::{AfterRequest, Answer, OverH2};
 use crate::knobs::SelectionPolicy;
 
 pub(crate) struct Node;
 
 const SCRIPT: &str = r#"
 const https = require('https'), fs = require('fs');
-const [port, version, ca, timeout, pass, ...p12] = process.argv.slice(2);
+const [port, path, version, ca, timeout, pass, ...p12] = process.argv.slice(2);
 const v = 'TLSv' + version;
 const fail = (e) => { process.stdout.write(`ERROR ${e.code || ''} ${e.message}\n`); process.exit(1); };
 try {
   const req = https.request({
-    host: 'localhost', port: Number(port), path: '/', method: 'GET',
+    host: 'localhost', port: Number(port), path, method: 'GET',
     ca: fs.readFileSync(ca), minVersion: v, maxVersion: v, agent: false,
     pfx: p12.map((f) => ({ buf: fs.readFileSync(f), passphrase: pass })),
     timeout: Number(timeout) * 1000,
@@ -45,10 +46,22 @@ impl RealClient for Node {
     const POLICY: SelectionPolicy = SelectionPolicy::AlwaysLast;
     const WALLET: &'static str = "PKCS#12, a `pfx` array in wallet order";
     const EVIDENCE: &'static str = "Node's TLS (OpenSSL, no certificate callback) sends the configured certificate whatever the CA names; each `pfx` entry replaces the previous one of the same key type; measured (Node 20): [alice, bob] sends bob, [bob, alice] sends alice";
+    /// Node's TLS client (OpenSSL) accepts a server's renegotiation and
+    /// never calls `SSL_set_post_handshake_auth` (src/crypto); the `https`
+    /// module is HTTP/1.1 only.
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
+        renegotiation: Answer::Always,
+        post_handshake_auth: Answer::Never,
+        over_h2: OverH2::NotOffered,
+    });
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
         let script = job.write_script("client.js", SCRIPT)?;
-        let mut args = job.program_args([script.display().to_string(), job.port.to_string()]);
+        let mut args = job.program_args([
+            script.display().to_string(),
+            job.port.to_string(),
+            job.path(),
+        ]);
         args.push(WALLET_PASSWORD.into());
         args.extend(job.p12_wallet_args()?);
         Ok(ClientCommand::of(Self::executable()?, args))

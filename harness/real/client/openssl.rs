@@ -8,12 +8,10 @@
 //!   response on stdout, OpenSSL's error on stderr.
 
 use super::{last_lines, read_raw_http, ClientCommand, ClientJob, ClientReport, RealClient, RealClientError};
+use super::{AfterRequest, Answer, OverH2};
 use crate::knobs::SelectionPolicy;
 
 pub(crate) struct Openssl;
-
-/// The request the raw-TLS clients write.
-pub(crate) const REQUEST: &str = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
 impl RealClient for Openssl {
     const NAME: &'static str = "openssl";
@@ -23,6 +21,15 @@ impl RealClient for Openssl {
     const POLICY: SelectionPolicy = SelectionPolicy::Always;
     const WALLET: &'static str = "PEM (`-cert`, `-key`, `-cert_chain`): one identity, the wallet's first";
     const EVIDENCE: &'static str = "s_client installs no client_cert_cb: libssl sends the configured certificate whatever the CA names (it only prints them as `Acceptable client certificate CA names`); measured";
+    /// OpenSSL's client accepts a server's renegotiation (secure
+    /// renegotiation, RFC 5746); it offers `post_handshake_auth` only with
+    /// `-enable_pha` (apps/s_client.c `SSL_set_post_handshake_auth`). It
+    /// writes the request as raw HTTP/1.1 and offers no ALPN.
+    const AFTER_REQUEST: Result<AfterRequest, &'static str> = Ok(AfterRequest {
+        renegotiation: Answer::Always,
+        post_handshake_auth: Answer::WithOption("`-enable_pha`"),
+        over_h2: OverH2::NotOffered,
+    });
 
     fn command(job: &ClientJob<'_>) -> Result<ClientCommand, RealClientError> {
         let mut args: Vec<String> = vec![
@@ -40,6 +47,9 @@ impl RealClient for Openssl {
                 crate::observation::TlsVersion::Tls13 => "-tls1_3".into(),
             },
         ];
+        if job.after_request.post_handshake_auth {
+            args.push("-enable_pha".into());
+        }
         if let Some(first) = job.wallet.first() {
             args.extend([
                 "-cert".into(),
@@ -54,7 +64,7 @@ impl RealClient for Openssl {
         Ok(ClientCommand {
             program: Self::executable()?,
             args,
-            stdin: Some(REQUEST.into()),
+            stdin: Some(job.raw_request()),
             ..Default::default()
         })
     }

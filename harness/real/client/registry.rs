@@ -59,6 +59,11 @@ macro_rules! real_clients {
                 match self { $(RealClientKind::$variant => <$module::$client as RealClient>::BROWSER,)+ }
             }
 
+            /// What it answers when the certificate is asked for after the request.
+            pub const fn after_request(self) -> Result<AfterRequest, &'static str> {
+                match self { $(RealClientKind::$variant => <$module::$client as RealClient>::AFTER_REQUEST,)+ }
+            }
+
             /// The executable to start (built first for Go).
             pub fn executable(self) -> Result<std::path::PathBuf, RealClientError> {
                 match self { $(RealClientKind::$variant => <$module::$client as RealClient>::executable(),)+ }

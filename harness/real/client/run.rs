@@ -333,6 +333,7 @@ pub async fn observe_real_client_with(
         auto_select,
         headers: &[],
         connect_to: None,
+        after_request: Default::default(),
     };
     // The gateway's records as they finish, while the program runs: a
     // browser that keeps an error page open after the gateway's alert is
