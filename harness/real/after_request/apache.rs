@@ -67,26 +67,13 @@ pub fn render(
     let port = listen.port();
     let p = |rel: &str| prefix.join(rel).display().to_string();
     let mut c = String::new();
-    let _ = writeln!(
-        c,
-        "# mtls-harness: Apache asking for the certificate after the request"
+    crate::real::render::apache_preamble(
+        &mut c,
+        &p,
+        "Apache asking for the certificate after the request",
+        &MODULES,
+        16,
     );
-    let _ = writeln!(c, "ServerRoot \"{}\"", p(""));
-    let _ = writeln!(c, "ServerName localhost");
-    let _ = writeln!(c, "PidFile \"{}\"", p("logs/httpd.pid"));
-    let _ = writeln!(c, "DefaultRuntimeDir \"{}\"", p("run"));
-    for (name, file) in MODULES {
-        let _ = writeln!(
-            c,
-            "LoadModule {name} {}",
-            Path::new(APACHE_MODULES).join(file).display()
-        );
-    }
-    let _ = writeln!(
-        c,
-        "StartServers 1\nServerLimit 1\nThreadLimit 16\nThreadsPerChild 16\nMaxRequestWorkers 16\nMinSpareThreads 1\nMaxSpareThreads 16"
-    );
-    let _ = writeln!(c, "ErrorLog \"{}\"", p("logs/error.log"));
     let _ = writeln!(c, "LogLevel info");
     // One line per request, with the protocol it came on and the status
     // Apache decided (an h2 stream refused for renegotiation is logged 403

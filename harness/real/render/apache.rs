@@ -105,23 +105,7 @@ impl RealProgram for Apache {
             ("mime_module", "mod_mime.so"),
         ];
         let mut c = String::new();
-        let _ = writeln!(c, "# mtls-harness: real Apache httpd for one case");
-        let _ = writeln!(c, "ServerRoot \"{}\"", p(""));
-        let _ = writeln!(c, "ServerName localhost");
-        let _ = writeln!(c, "PidFile \"{}\"", p("logs/httpd.pid"));
-        let _ = writeln!(c, "DefaultRuntimeDir \"{}\"", p("run"));
-        for (name, file) in modules {
-            let _ = writeln!(
-                c,
-                "LoadModule {name} {}",
-                Path::new(APACHE_MODULES).join(file).display()
-            );
-        }
-        let _ = writeln!(
-            c,
-            "StartServers 1\nServerLimit 1\nThreadLimit 8\nThreadsPerChild 8\nMaxRequestWorkers 8\nMinSpareThreads 1\nMaxSpareThreads 8"
-        );
-        let _ = writeln!(c, "ErrorLog \"{}\"", p("logs/error.log"));
+        preamble(&mut c, &p, "real Apache httpd for one case", &modules, 8);
         let _ = writeln!(c, "LogLevel info ssl:info");
         let _ = writeln!(c, "TypesConfig /dev/null\nAddType text/plain .txt");
         let cache = match job.resumption {
@@ -213,6 +197,37 @@ impl RealProgram for Apache {
         args.extend(config_args(prefix));
         Some(args)
     }
+}
+
+/// The start every rendered Apache configuration shares: a comment
+/// saying what it is, the server root, pid file and runtime directory
+/// inside the prefix (`p` makes a prefix path), the `modules` (name, file
+/// under [`APACHE_MODULES`]), one child of `threads` threads, and the error
+/// log.
+pub(crate) fn preamble(
+    c: &mut String,
+    p: &dyn Fn(&str) -> String,
+    what: &str,
+    modules: &[(&str, &str)],
+    threads: u32,
+) {
+    let _ = writeln!(c, "# mtls-harness: {what}");
+    let _ = writeln!(c, "ServerRoot \"{}\"", p(""));
+    let _ = writeln!(c, "ServerName localhost");
+    let _ = writeln!(c, "PidFile \"{}\"", p("logs/httpd.pid"));
+    let _ = writeln!(c, "DefaultRuntimeDir \"{}\"", p("run"));
+    for (name, file) in modules {
+        let _ = writeln!(
+            c,
+            "LoadModule {name} {}",
+            Path::new(APACHE_MODULES).join(file).display()
+        );
+    }
+    let _ = writeln!(
+        c,
+        "StartServers 1\nServerLimit 1\nThreadLimit {threads}\nThreadsPerChild {threads}\nMaxRequestWorkers {threads}\nMinSpareThreads 1\nMaxSpareThreads {threads}"
+    );
+    let _ = writeln!(c, "ErrorLog \"{}\"", p("logs/error.log"));
 }
 
 #[cfg(test)]

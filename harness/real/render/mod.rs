@@ -20,6 +20,7 @@ use crate::scenario::schema::{ClientAuth, Resumption, ServerSpec};
 use material::Material;
 use std::path::Path;
 
+pub(crate) use apache::preamble as apache_preamble;
 pub use apache::APACHE_MODULES;
 pub use haproxy::{ADMIN_SOCKET as HAPROXY_ADMIN_SOCKET, SERVER_PEM as HAPROXY_SERVER_PEM};
 pub use material::{CRL, SERVER_CHAIN, SERVER_KEY};
