@@ -55,6 +55,31 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
+/// Until the run made its first temporary directory (a gateway, a
+/// namespace): the run must still be going, within 120 s.
+fn wait_for_a_temp_dir(child: &mut Child, tmp: &Path, what: &str) {
+    let started = Instant::now();
+    while entries(tmp).is_empty() {
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "{what}: the run ended before its first temporary directory"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{what}: no temporary directory within 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// What the ended child wrote on stderr.
+fn read_stderr(child: &mut Child) -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    let _ = child.stderr.take().expect("stderr").read_to_string(&mut s);
+    s
+}
+
 fn send(child: &Child, signal: Signal) {
     // SAFETY: kill(2) on our own child's pid.
     let r = unsafe { libc::kill(child.id() as i32, signal.number()) };
@@ -100,18 +125,7 @@ fn interrupt_run(kind: RealKind, signals: &[Signal]) -> Option<String> {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn mtls-harness");
-    let started = Instant::now();
-    while entries(&tmp).is_empty() {
-        assert!(
-            child.try_wait().expect("try_wait").is_none(),
-            "{kind}: the run ended before any gateway started"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "{kind}: no gateway started within 120 s"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_a_temp_dir(&mut child, &tmp, &kind.to_string());
     let delay = Duration::from_millis(rand::thread_rng().gen_range(0..1000));
     std::thread::sleep(delay);
     let seen = processes_under(&tmp);
@@ -127,12 +141,7 @@ fn interrupt_run(kind: RealKind, signals: &[Signal]) -> Option<String> {
         send(&child, *s);
     }
     let status = wait(&mut child, Duration::from_secs(60));
-    let stderr = {
-        use std::io::Read;
-        let mut s = String::new();
-        let _ = child.stderr.take().expect("stderr").read_to_string(&mut s);
-        s
-    };
+    let stderr = read_stderr(&mut child);
     let what = format!(
         "{kind}, {} {delay:?} after the first gateway started ({} gateway processes then)",
         signals
@@ -355,18 +364,7 @@ fn sigint_during_a_gateway_config_run_in_namespaces_leaves_nothing() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn mtls-harness");
-    let started = Instant::now();
-    while entries(&tmp).is_empty() {
-        assert!(
-            child.try_wait().expect("try_wait").is_none(),
-            "the run ended before its temporary directory appeared"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no start in 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_for_a_temp_dir(&mut child, &tmp, "gateway-config in namespaces");
     // Anywhere from the namespaces' setup to the cases.
     let delay = Duration::from_millis(rand::thread_rng().gen_range(0..200));
     std::thread::sleep(delay);
@@ -376,12 +374,7 @@ fn sigint_during_a_gateway_config_run_in_namespaces_leaves_nothing() {
     );
     send(&child, Signal::Int);
     let status = wait(&mut child, Duration::from_secs(60));
-    let stderr = {
-        use std::io::Read;
-        let mut s = String::new();
-        let _ = child.stderr.take().expect("stderr").read_to_string(&mut s);
-        s
-    };
+    let stderr = read_stderr(&mut child);
     assert_eq!(status.code(), Some(130), "{delay:?}: {stderr}");
     let left = processes_under(&tmp);
     assert!(left.is_empty(), "{delay:?}: processes left: {left:?}");
