@@ -121,9 +121,34 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BuiltinGateway;
 
+/// Why the built-in client cannot be the scenario's client on `version`;
+/// `None`: it can.
+pub fn builtin_client_refusal(file: &ScenarioFile, version: TlsVersion) -> Option<String> {
+    if file.client.offers_h2() {
+        return Some(
+            "the built-in client speaks HTTP/1.1 only (`[client] alpn` offers h2): run it with a real client (`--client real:curl`)"
+                .into(),
+        );
+    }
+    None.or_else(|| {
+        file.client.answers_after_request(version).then(|| {
+            format!(
+                "the built-in client (rustls) implements neither renegotiation nor post-handshake auth; the scenario's client answers on TLS {version}: run it with a real client that does (docs/after-request.md)"
+            )
+        })
+    })
+}
+
 impl Backend for BuiltinGateway {
     fn label(&self, profile: ProfileKind) -> String {
         profile.name().to_string()
+    }
+
+    fn refuses(&self, case: &CaseInput<'_>, _expected: &Expectation) -> Option<String> {
+        // The built-in gateway models a client that answers after the
+        // request (`GatewayProfile::answering_after_request`); h2 it does
+        // not speak.
+        builtin_client_refusal(case.file, case.tls).filter(|_| case.file.client.offers_h2())
     }
 
     fn measures_performance(&self) -> bool {

@@ -1,7 +1,7 @@
 //! One case: a scenario file, one gateway profile, one TLS version, run end
 //! to end (PKI -> gateway -> client -> observation).
 
-use crate::gateway::{GatewayProfile, ProfileKind};
+use crate::gateway::{GatewayProfile, ModeError, ProfileKind};
 use crate::knobs::{CaNamesPolicy, MiddleboxKind};
 use crate::observation::{Handshake, Observation, Side, TlsVersion};
 use crate::pki::Pki;
@@ -115,8 +115,18 @@ pub fn gateway_config(
     }
     let trust_ders: Vec<_> = trusted.iter().map(|c| c.der.clone()).collect();
     let mut trust = TrustStore::new(&trust_ders, &crls).map_err(tls_error("server.trust"))?;
-    let mode = profile.mode_in(&server.mode);
-    let profile = GatewayProfile::new(profile, mode, server.client_auth)?;
+    let mode = profile
+        .mode_for(&server.mode, server.asks)
+        .map_err(|e| match e {
+            ModeError::CannotAskAfterRequest { .. } => CaseError::Unsupported(e.to_string()),
+            other => other.into(),
+        })?;
+    let mut profile = GatewayProfile::new(profile, mode, server.client_auth)?;
+    if let [version] = versions[..] {
+        if server.client_answers_after_request.contains(&version) {
+            profile = profile.answering_after_request(version);
+        }
+    }
     // A gateway with no such setting ignores the responder.
     if let Some(online) = &server.online_revocation {
         if profile.checks_online(online.check) {
@@ -309,6 +319,10 @@ pub fn start_responder(
     CaseError,
 > {
     let mut server = file.server.clone();
+    server.client_answers_after_request = TlsVersion::ALL
+        .into_iter()
+        .filter(|v| file.client.answers_after_request(*v))
+        .collect();
     let Some(spec) = file.revocation.as_ref().filter(|r| r.check.is_online()) else {
         return Ok((None, server, None));
     };

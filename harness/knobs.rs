@@ -306,6 +306,45 @@ impl Resumption {
     }
 }
 
+/// When the server asks for the client certificate (`[server] asks`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Asks {
+    /// In the handshake: a CertificateRequest before the server's Finished.
+    #[default]
+    InHandshake,
+    /// Once the request has arrived (Apache `SSLVerifyClient require` in a
+    /// `<Location>`, IIS per-path client certificates): by renegotiation on
+    /// TLS 1.2, by post-handshake authentication (RFC 8446 §4.6.2) on TLS
+    /// 1.3. Whether a certificate arrives then is the client's doing
+    /// (`[client] renegotiation`, `post_handshake_auth`).
+    AfterRequest,
+}
+
+impl Asks {
+    pub fn is_in_handshake(&self) -> bool {
+        *self == Asks::InHandshake
+    }
+}
+
+/// An ALPN protocol a client offers (`[client] alpn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AlpnProtocol {
+    #[serde(rename = "h2")]
+    H2,
+    #[serde(rename = "http/1.1")]
+    Http11,
+}
+
+impl AlpnProtocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlpnProtocol::H2 => "h2",
+            AlpnProtocol::Http11 => "http/1.1",
+        }
+    }
+}
+
 /// How a gateway learns whether a client certificate is revoked
 /// (`[revocation] check`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -154,3 +154,124 @@ fn the_after_request_table_is_measured_and_agrees_with_every_declaration() {
 
     check_doc("docs/after-request.md", &page);
 }
+
+/// The catalog's scenarios that ask for the certificate after the request
+/// on some profile.
+fn after_request_scenarios() -> Vec<mtls_harness::scenario::Scenario> {
+    use mtls_harness::gateway::ProfileKind;
+    use mtls_harness::real::after_request::scenario::asks_after_request;
+    let all = mtls_harness::scenario::load_catalog(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"),
+    )
+    .expect("catalog");
+    all.into_iter()
+        .filter(|s| asks_after_request(&s.file, ProfileKind::Apache))
+        .collect()
+}
+
+fn run_with(
+    scenarios: &[mtls_harness::scenario::Scenario],
+    opts: &mtls_harness::runner::RunOptions,
+) -> mtls_harness::runner::report::RunReport {
+    use mtls_harness::runner::execute::{generate_pkis, run_all};
+    let scenarios: Vec<&mtls_harness::scenario::Scenario> = scenarios.iter().collect();
+    let pkis = generate_pkis(&scenarios).expect("pkis");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let report = rt.block_on(run_all(&scenarios, &pkis, opts, |_, _, _| {}));
+    rt.shutdown_timeout(std::time::Duration::from_secs(30));
+    report
+}
+
+/// Every scenario that asks after the request passes on the built-in
+/// profiles, and on real Apache with every real client whose declared
+/// answer (the table above) is the scenario's client's; each of its cases
+/// on Apache runs with at least one real client, and no run leaves a
+/// process or a directory behind.
+#[test]
+fn every_after_request_scenario_passes_built_in_and_on_real_apache_with_the_clients_that_answer_so()
+{
+    use mtls_harness::interrupt::CancelToken;
+    use mtls_harness::oracle::Verdict;
+    use mtls_harness::runner::execute::{ClientSelection, GatewaySelection};
+    use mtls_harness::runner::RunOptions;
+    let scenarios = after_request_scenarios();
+    assert!(
+        scenarios.len() >= 5,
+        "the catalog's after-request scenarios: {:?}",
+        scenarios.iter().map(|s| &s.id).collect::<Vec<_>>()
+    );
+
+    let builtin = run_with(
+        &scenarios,
+        &RunOptions {
+            cancel: CancelToken::new(),
+            ..RunOptions::default()
+        },
+    );
+    let s = builtin.summary();
+    assert_eq!(s.failed + s.hung + s.skipped, 0, "built-in: {s}");
+    // Apache (and lighttpd, judged as Apache) on both versions, and IIS
+    // where the scenario names it.
+    assert!(
+        builtin.results.len() >= scenarios.len() * 4,
+        "built-in cases: {}",
+        builtin.results.len()
+    );
+
+    if !support::require_real(RealKind::Apache) {
+        return;
+    }
+    let clients: Vec<RealClientKind> = RealClientKind::ALL
+        .into_iter()
+        .filter(|k| !k.is_browser() && k.after_request().is_ok())
+        .collect();
+    for k in &clients {
+        if !support::installed(k.executable().is_ok(), k.program(), k.package()) {
+            return;
+        }
+    }
+    // (scenario, TLS version) -> the clients it ran with.
+    let mut ran: std::collections::BTreeMap<(String, &'static str), Vec<String>> =
+        Default::default();
+    for s in &scenarios {
+        for v in &s.file.server.tls {
+            ran.insert((s.id.clone(), v.as_str()), Vec::new());
+        }
+    }
+    for client in clients {
+        let report = run_with(
+            &scenarios,
+            &RunOptions {
+                gateway: GatewaySelection::Real(RealKind::Apache),
+                client: ClientSelection::Real(client),
+                concurrency: 2,
+                cancel: CancelToken::new(),
+                ..RunOptions::default()
+            },
+        );
+        for r in &report.results {
+            assert!(
+                matches!(r.verdict, Verdict::Pass | Verdict::Skip { .. }),
+                "{client} on real Apache: {} TLS {}: {:?} {}",
+                r.scenario,
+                r.tls.as_str(),
+                r.verdict,
+                r.observed.clone().unwrap_or_default()
+            );
+            if r.verdict == Verdict::Pass {
+                ran.get_mut(&(r.scenario.clone(), r.tls.as_str()))
+                    .expect("a planned case")
+                    .push(client.to_string());
+            }
+        }
+    }
+    let unrun: Vec<_> = ran.iter().filter(|(_, c)| c.is_empty()).collect();
+    assert!(unrun.is_empty(), "cases no real client ran: {unrun:?}");
+    let (groups, dirs) = mtls_harness::interrupt::Registry::global().live();
+    assert!(groups.is_empty(), "process groups left: {groups:?}");
+    assert!(dirs.is_empty(), "directories left: {dirs:?}");
+}

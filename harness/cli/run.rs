@@ -56,7 +56,10 @@ pub struct RunArgs {
     /// Who makes the request: the built-in client, or a real client program
     /// against the built-in gateways; a real client runs only the scenarios
     /// whose `[client] selection` is the policy it follows (the others are
-    /// SKIP with the reason; see docs/clients.md).
+    /// SKIP with the reason; see docs/clients.md). With `--gateway
+    /// real:apache` it runs the scenarios that ask for the certificate after
+    /// the request, where it answers as the scenario's client does
+    /// (docs/after-request.md).
     #[arg(long, default_value = "builtin", value_parser = args::client_selection())]
     pub client: ClientSelection,
     /// The middlebox of the scenarios that have one (`[middlebox]`): the

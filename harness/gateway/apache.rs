@@ -83,6 +83,46 @@ impl Profile for Apache {
         }
     }
 
+    fn after_request_mode() -> Option<ApacheMode> {
+        Some(ApacheMode::PerDirectory)
+    }
+
+    fn answered_after_request(_mode: ApacheMode, _version: TlsVersion) -> Option<Enforcement> {
+        // `ssl_hook_Access` renegotiates (TLS 1.2) or sends the
+        // post-handshake CertificateRequest (TLS 1.3) with
+        // SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT: OpenSSL verifies
+        // and alerts as `per-server` does in the handshake (measured against
+        // real clients in docs/after-request.md).
+        Some(Enforcement::Handshake {
+            rules: Rules::OpenSsl,
+            cert_mandatory: true,
+            openssl_alerts: true,
+        })
+    }
+
+    fn after_request_failure_log(
+        version: TlsVersion,
+        alert: &str,
+        failure: Option<&CertFailure>,
+    ) -> Option<String> {
+        // ssl_engine_kernel.c `ssl_hook_Access`: a failed renegotiation is
+        // AH02261 whatever failed; after post-handshake auth, AH02262 for a
+        // certificate that failed verification, AH02263 for none (the one
+        // case OpenSSL answers with certificate_required).
+        let why = super::profile::reason(failure);
+        Some(match version {
+            TlsVersion::Tls12 => {
+                format!("AH02261: Re-negotiation handshake failed (sent alert {alert}{why})")
+            }
+            TlsVersion::Tls13 if alert == "certificate_required" => format!(
+                "AH02263: Re-negotiation handshake failed: Client certificate missing (sent alert {alert})"
+            ),
+            TlsVersion::Tls13 => format!(
+                "AH02262: Re-negotiation handshake failed: Client verification failed (sent alert {alert}{why})"
+            ),
+        })
+    }
+
     fn post_handshake_refusal(_mode: ApacheMode, version: TlsVersion) -> PostHandshakeRefusal {
         match version {
             TlsVersion::Tls12 => PostHandshakeRefusal::Alert {

@@ -65,6 +65,22 @@ impl Profile for Lighttpd {
         Apache::post_handshake_refusal(apache(mode), version)
     }
 
+    fn after_request_mode() -> Option<LighttpdMode> {
+        Some(LighttpdMode::PerDirectory)
+    }
+
+    fn answered_after_request(mode: LighttpdMode, version: TlsVersion) -> Option<Enforcement> {
+        Apache::answered_after_request(apache(mode), version)
+    }
+
+    fn after_request_failure_log(
+        version: TlsVersion,
+        alert: &str,
+        failure: Option<&CertFailure>,
+    ) -> Option<String> {
+        Apache::after_request_failure_log(version, alert, failure)
+    }
+
     fn expectations_fall_back_to() -> Option<&'static str> {
         Some("apache")
     }

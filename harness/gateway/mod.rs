@@ -121,6 +121,23 @@ impl ProfileKind {
             .map(String::as_str)
     }
 
+    /// The mode a scenario's `[server]` gives this profile: its
+    /// `[server.mode]` entry ([`Self::mode_in`]), else, when it asks after
+    /// the request (`asks = "after-request"`), the profile's after-request
+    /// mode; an error when the profile has none.
+    pub fn mode_for(
+        self,
+        modes: &std::collections::BTreeMap<String, String>,
+        asks: crate::knobs::Asks,
+    ) -> Result<Option<&str>, ModeError> {
+        match (asks, self.mode_in(modes)) {
+            (crate::knobs::Asks::AfterRequest, None) => GatewayProfile::after_request_mode(self)
+                .map(Some)
+                .ok_or(ModeError::CannotAskAfterRequest { profile: self }),
+            (_, mode) => Ok(mode),
+        }
+    }
+
     /// How `mode` (one of [`Self::modes`], not the default) treats clients
     /// as seen from outside, when that can be told ([`Profile::posture`]).
     pub fn posture(self, mode: &str) -> Option<Posture> {
@@ -146,6 +163,8 @@ pub enum ModeError {
     NoModes { profile: ProfileKind, mode: String },
     #[error("profile `{profile}` has no mode `{mode}` (known: {})", profile.modes().join(", "))]
     Unknown { profile: ProfileKind, mode: String },
+    #[error("{profile} cannot ask for a certificate after the request (`[server] asks = \"after-request\"`)")]
+    CannotAskAfterRequest { profile: ProfileKind },
 }
 
 /// A gateway profile with its mode: what the built-in server consults.
@@ -155,6 +174,9 @@ pub struct GatewayProfile {
     /// One of `kind.modes()`, or "" for profiles without modes.
     pub mode: &'static str,
     pub client_auth: ClientAuth,
+    /// The TLS version on which the case's client answers a certificate
+    /// asked for after the request ([`Self::answering_after_request`]).
+    pub answered_after_request: Option<TlsVersion>,
 }
 
 impl GatewayProfile {
@@ -190,7 +212,23 @@ impl GatewayProfile {
             kind,
             mode,
             client_auth,
+            answered_after_request: None,
         })
+    }
+
+    /// The mode that asks after the request (`[server] asks =
+    /// "after-request"`), when the gateway has one.
+    pub fn after_request_mode(kind: ProfileKind) -> Option<&'static str> {
+        kind.definition().after_request_mode()
+    }
+
+    /// The case's client answers a certificate asked for after the request
+    /// on `version` (renegotiation, post-handshake auth): an after-request
+    /// mode then checks the certificate as the profile says
+    /// ([`Profile::answered_after_request`]).
+    pub fn answering_after_request(mut self, version: TlsVersion) -> Self {
+        self.answered_after_request = Some(version);
+        self
     }
 
     pub fn name(&self) -> &'static str {
@@ -208,7 +246,14 @@ impl GatewayProfile {
     }
 
     pub fn enforcement(&self) -> Enforcement {
-        self.kind.definition().enforcement(self.mode, self.asks())
+        let definition = self.kind.definition();
+        let enforcement = definition.enforcement(self.mode, self.asks());
+        match (enforcement, self.answered_after_request) {
+            (Enforcement::PostHandshake, Some(version)) => definition
+                .answered_after_request(self.mode, version)
+                .unwrap_or(enforcement),
+            _ => enforcement,
+        }
     }
 
     /// The response to a request on a connection whose certificate status is
@@ -280,7 +325,13 @@ impl ClientAuthPolicy for GatewayProfile {
     }
 
     fn handshake_failure_log(&self, alert: &str, failure: Option<&CertFailure>) -> String {
-        self.kind.definition().handshake_failure_log(alert, failure)
+        let definition = self.kind.definition();
+        self.answered_after_request
+            .filter(|_| {
+                definition.enforcement(self.mode, self.asks()) == Enforcement::PostHandshake
+            })
+            .and_then(|v| definition.after_request_failure_log(v, alert, failure))
+            .unwrap_or_else(|| definition.handshake_failure_log(alert, failure))
     }
 
     fn missing_cert_alert(&self) -> Option<rustls::AlertDescription> {

@@ -159,6 +159,36 @@ pub trait Profile: Send + Sync + 'static {
         ))
     }
 
+    /// The mode that asks for the certificate after the request
+    /// ([`Enforcement::PostHandshake`]): what `[server] asks =
+    /// "after-request"` selects where `[server.mode]` names none. `None`:
+    /// the gateway cannot ask after the request.
+    fn after_request_mode() -> Option<Self::Mode> {
+        None
+    }
+
+    /// How an after-request `mode` checks the certificate of a client that
+    /// answers the ask on `version` (renegotiates on TLS 1.2, offered
+    /// post-handshake auth on TLS 1.3). The built-in gateway asks in the
+    /// handshake in its place (rustls, as client and server, implements
+    /// neither mechanism) and answers as the real gateway does once the
+    /// certificate arrived. `None`: the gateway cannot take it on that
+    /// version, and [`Self::post_handshake_refusal`] follows.
+    fn answered_after_request(_mode: Self::Mode, _version: TlsVersion) -> Option<Enforcement> {
+        None
+    }
+
+    /// The line logged when a certificate asked for after the request on
+    /// `version` fails with `alert` (`failure`: it came and failed; `None`:
+    /// none came); `None`: [`Self::handshake_failure_log`].
+    fn after_request_failure_log(
+        _version: TlsVersion,
+        _alert: &str,
+        _failure: Option<&CertFailure>,
+    ) -> Option<String> {
+        None
+    }
+
     /// The alert (as scenario files spell it) a missing mandatory
     /// certificate gets, where the gateway sends neither rustls's
     /// certificate_required nor OpenSSL's (handshake_failure on TLS 1.2);
@@ -239,6 +269,14 @@ pub(super) trait DynProfile: Sync {
     fn info(&self) -> &'static ProfileInfo;
     fn mode_names(&self) -> &'static [&'static str];
     fn mode_summary(&self, mode: &str) -> &'static str;
+    fn after_request_mode(&self) -> Option<&'static str>;
+    fn answered_after_request(&self, mode: &str, version: TlsVersion) -> Option<Enforcement>;
+    fn after_request_failure_log(
+        &self,
+        version: TlsVersion,
+        alert: &str,
+        failure: Option<&CertFailure>,
+    ) -> Option<String>;
     fn enforcement(&self, mode: &str, asks: bool) -> Enforcement;
     fn respond(&self, mode: &str, status: &ClientCertStatus) -> GatewayResponse;
     fn verify_alert(&self, mode: &str, failure: &CertFailure) -> &'static str;
@@ -279,6 +317,20 @@ impl<P: Profile> DynProfile for Erased<P> {
     }
     fn mode_summary(&self, mode: &str) -> &'static str {
         typed::<P::Mode>(mode).summary()
+    }
+    fn after_request_mode(&self) -> Option<&'static str> {
+        P::after_request_mode().map(ProfileMode::name)
+    }
+    fn answered_after_request(&self, mode: &str, version: TlsVersion) -> Option<Enforcement> {
+        P::answered_after_request(typed(mode), version)
+    }
+    fn after_request_failure_log(
+        &self,
+        version: TlsVersion,
+        alert: &str,
+        failure: Option<&CertFailure>,
+    ) -> Option<String> {
+        P::after_request_failure_log(version, alert, failure)
     }
     fn enforcement(&self, mode: &str, asks: bool) -> Enforcement {
         P::enforcement(typed(mode), asks)

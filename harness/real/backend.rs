@@ -32,6 +32,10 @@ impl Backend for RealGateway {
         super::START_TIMEOUT + super::LOG_TIMEOUT + STOP_SLACK
     }
 
+    fn refuses(&self, case: &CaseInput<'_>, _expected: &Expectation) -> Option<String> {
+        crate::backend::builtin_client_refusal(case.file, case.tls)
+    }
+
     fn observe<'a>(&'a self, case: CaseInput<'a>) -> Observing<'a> {
         Box::pin(super::observe_real_gateway(
             case.pki,
@@ -73,6 +77,12 @@ impl Backend for RealClient {
                 self.0
             ));
         }
+        if super::after_request::scenario::asks_after_request(case.file, case.profile) {
+            return Some(format!(
+                "the built-in gateway cannot ask {} for its certificate after the request (rustls has neither renegotiation nor post-handshake auth): run it with --gateway real:apache",
+                self.0
+            ));
+        }
         super::client::unfollowed_selection(case.file, self.0)
     }
 
@@ -100,6 +110,88 @@ impl Backend for RealClient {
             }];
         }
         Vec::new()
+    }
+}
+
+/// A real client program against a real gateway: the scenarios whose
+/// certificate is asked for after the request, on real Apache, with the
+/// clients that answer as the scenario's client does
+/// ([`super::after_request::scenario`]); every other case is SKIP with the
+/// reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RealClientOnRealGateway {
+    pub gateway: RealKind,
+    pub client: RealClientKind,
+}
+
+impl Backend for RealClientOnRealGateway {
+    fn label(&self, profile: ProfileKind) -> String {
+        format!("{} ({profile}) + {}", self.gateway, self.client)
+    }
+
+    fn judged_by(&self) -> Option<(String, ProfileKind)> {
+        Some((
+            format!("{} + {}", self.gateway, self.client),
+            self.gateway.profile(),
+        ))
+    }
+
+    fn refuses(&self, case: &CaseInput<'_>, _expected: &Expectation) -> Option<String> {
+        super::after_request::scenario::refusal(
+            case.file,
+            case.profile,
+            self.gateway,
+            self.client,
+            case.tls,
+        )
+    }
+
+    fn extra_time(&self, case: &CaseInput<'_>) -> Duration {
+        client_timeout(self.client, case.timeouts)
+            + super::START_TIMEOUT
+            + super::LOG_TIMEOUT
+            + STOP_SLACK
+    }
+
+    fn observe<'a>(&'a self, case: CaseInput<'a>) -> Observing<'a> {
+        Box::pin(super::after_request::scenario::observe(
+            case.pki,
+            case.file,
+            self.gateway,
+            self.client,
+            case.tls,
+            case.timeouts,
+        ))
+    }
+
+    fn adjust(&self, _case: &CaseInput<'_>, expected: &mut Expectation) -> Vec<Adjustment> {
+        let mut out = Vec::new();
+        // Who ended the connection is what the client read, and clients
+        // differ (Go sends no_renegotiation itself, JSSE often finds the
+        // connection closed before Apache's alert): docs/after-request.md.
+        if expected.alert.take().is_some() | expected.alert_sent_by.take().is_some() {
+            out.push(Adjustment {
+                field: "alert",
+                reason: "a real client reads Apache's alert, sends its own, or finds the connection closed (docs/after-request.md): judged by Apache's log",
+            });
+        }
+        for (field, taken) in [
+            ("handshake", expected.handshake.take().is_some()),
+            (
+                "certificate_requested",
+                expected.certificate_requested.take().is_some(),
+            ),
+            ("client_error", expected.client_error.take().is_some()),
+            ("body_contains", expected.body_contains.take().is_some()),
+        ] {
+            if taken {
+                out.push(Adjustment {
+                    field,
+                    reason: "known to the built-in client only: a real program against a real gateway is judged by its status and Apache's log",
+                });
+            }
+        }
+        out
     }
 }
 

@@ -39,7 +39,7 @@ use crate::pki::Pki;
 use crate::scenario::schema::ScenarioFile;
 use crate::tls::Timeouts;
 
-pub use backend::{RealClient, RealGateway, RealMiddleboxBackend};
+pub use backend::{RealClient, RealClientOnRealGateway, RealGateway, RealMiddleboxBackend};
 pub use error::{FillerCaError, RealError, Unsupported};
 pub use process::group_members;
 pub use render::{render, RealKind, RenderedGateway, APACHE_MODULES};

@@ -11,7 +11,9 @@ use crate::observation::TlsVersion;
 use crate::oracle::{judge, Diff, Verdict};
 use crate::pki::{Pki, PkiError};
 use crate::real::client::RealClientKind;
-use crate::real::{RealClient, RealGateway, RealKind, RealMiddleboxBackend};
+use crate::real::{
+    RealClient, RealClientOnRealGateway, RealGateway, RealKind, RealMiddleboxBackend,
+};
 use crate::scenario::schema::Expectation;
 use crate::scenario::Scenario;
 use crate::tls::Timeouts;
@@ -160,6 +162,12 @@ impl RunOptions {
             (_, ClientSelection::Builtin, _) => gateway,
             (GatewaySelection::Builtin, ClientSelection::Real(kind), None) => {
                 Arc::new(RealClient(kind))
+            }
+            (GatewaySelection::Real(gateway), ClientSelection::Real(client), None) => {
+                Arc::new(RealClientOnRealGateway {
+                    gateway: *gateway,
+                    client,
+                })
             }
             (_, ClientSelection::Real(client), _) => Arc::new(Unrunnable { gateway, client }),
         }

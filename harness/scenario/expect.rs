@@ -145,12 +145,21 @@ impl Scenario {
                 .iter()
                 .filter_map(|v| expect.for_version(*v))
                 .any(Expectation::has_checks);
+        // A gateway that cannot ask after the request has nothing to judge
+        // in a scenario that asks there.
+        let can_ask = |p: &str| {
+            self.file.server.asks.is_in_handshake()
+                || crate::gateway::ProfileKind::from_name(p)
+                    .and_then(crate::gateway::GatewayProfile::after_request_mode)
+                    .is_some()
+        };
         PROFILES.iter().copied().partition(|p| {
-            base_applies_to_all
-                || expect.gateway.contains_key(*p)
-                || self
-                    .fallback(p)
-                    .is_some_and(|f| expect.gateway.contains_key(f))
+            can_ask(p)
+                && (base_applies_to_all
+                    || expect.gateway.contains_key(*p)
+                    || self
+                        .fallback(p)
+                        .is_some_and(|f| expect.gateway.contains_key(f)))
         })
     }
 

@@ -2,8 +2,8 @@
 //! see DESIGN.md. Extend, never rename.
 
 pub use crate::knobs::{
-    CaNamesOverflow, CaNamesPolicy, ClientAuth, ForwardHeader, MiddleboxKind, OnlineRevocation,
-    ResponderState, Resumption, RevocationCheck, SelectionPolicy,
+    AlpnProtocol, Asks, CaNamesOverflow, CaNamesPolicy, ClientAuth, ForwardHeader, MiddleboxKind,
+    OnlineRevocation, ResponderState, Resumption, RevocationCheck, SelectionPolicy,
 };
 use crate::observation::{Side, TlsVersion};
 use crate::pki::spec::PkiSpec;
@@ -108,10 +108,21 @@ pub struct ServerSpec {
     /// own default; the built-in one keeps sessions, as `session-id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumption: Option<Resumption>,
+    /// When the certificate is asked for: in the handshake (default), or
+    /// after the request (renegotiation on TLS 1.2, post-handshake auth on
+    /// TLS 1.3), on every path.
+    #[serde(default, skip_serializing_if = "Asks::is_in_handshake")]
+    pub asks: Asks,
     /// The running responder of `[revocation]`, set by whoever runs the
     /// case (never read from a file): what a real gateway's config names.
     #[serde(skip)]
     pub online_revocation: Option<OnlineRevocation>,
+    /// The versions on which the case's client answers a certificate asked
+    /// for after the request ([`ClientSpec::answers_after_request`]), set
+    /// by whoever runs the case (never read from a file): the built-in
+    /// gateway's model of an after-request ask follows it.
+    #[serde(skip)]
+    pub client_answers_after_request: Vec<TlsVersion>,
 }
 
 impl Default for ServerSpec {
@@ -131,7 +142,9 @@ impl Default for ServerSpec {
             mode: BTreeMap::new(),
             send_chain: None,
             resumption: None,
+            asks: Asks::InHandshake,
             online_revocation: None,
+            client_answers_after_request: Vec::new(),
         }
     }
 }
@@ -167,6 +180,38 @@ pub struct ClientSpec {
     /// judged (default 1).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub connections: u32,
+    /// Offer TLS 1.3 post-handshake authentication (the
+    /// `post_handshake_auth` extension) and answer its CertificateRequest
+    /// (default false: rustls, the built-in client, does not).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub post_handshake_auth: bool,
+    /// Accept a TLS 1.2 renegotiation the server starts, and send the
+    /// certificate on the new handshake (default false: rustls refuses
+    /// with no_renegotiation).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub renegotiation: bool,
+    /// The ALPN protocols offered, in order (default: `http/1.1` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<Vec<AlpnProtocol>>,
+}
+
+impl ClientSpec {
+    /// Whether this client answers a certificate asked for after the
+    /// request on `version`: by renegotiation (TLS 1.2) or post-handshake
+    /// authentication (TLS 1.3).
+    pub fn answers_after_request(&self, version: TlsVersion) -> bool {
+        match version {
+            TlsVersion::Tls12 => self.renegotiation,
+            TlsVersion::Tls13 => self.post_handshake_auth,
+        }
+    }
+
+    /// Whether it offers `h2`.
+    pub fn offers_h2(&self) -> bool {
+        self.alpn
+            .as_ref()
+            .is_some_and(|a| a.contains(&AlpnProtocol::H2))
+    }
 }
 
 impl Default for ClientSpec {
@@ -180,12 +225,19 @@ impl Default for ClientSpec {
             sni: None,
             trust: Vec::new(),
             connections: 1,
+            post_handshake_auth: false,
+            renegotiation: false,
+            alpn: None,
         }
     }
 }
 
 fn yes() -> bool {
     true
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn one() -> u32 {

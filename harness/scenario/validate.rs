@@ -167,6 +167,9 @@ impl Validator<'_> {
                 "lists no TLS version: the scenario would never run".into(),
             );
         }
+        if !server.asks.is_in_handshake() {
+            self.check_after_request();
+        }
         for (profile, mode) in &server.mode {
             let at = [Seg::Key("server"), Seg::Key("mode"), Seg::Key(profile)];
             match modes_of(profile) {
@@ -188,6 +191,58 @@ impl Validator<'_> {
                     self.push(&at, msg);
                 }
                 Some(_) => {}
+            }
+        }
+    }
+
+    /// `asks = "after-request"`: the listener must ask at all, a mode
+    /// given must be the one that asks there, and a gateway table must name
+    /// a gateway that can.
+    fn check_after_request(&mut self) {
+        use crate::gateway::{GatewayProfile, ProfileKind};
+        let file = &self.scenario.file;
+        if file.server.client_auth == crate::knobs::ClientAuth::None {
+            self.push(
+                &[Seg::Key("server"), Seg::Key("asks")],
+                "`after-request` needs a listener that asks: client_auth is \"none\"".into(),
+            );
+        }
+        for (profile, mode) in &file.server.mode {
+            let Some(kind) = ProfileKind::from_name(profile) else {
+                continue;
+            };
+            if let Some(after) = GatewayProfile::after_request_mode(kind) {
+                if mode != after {
+                    let msg = format!(
+                        "`{mode}` asks in the handshake; with `asks = \"after-request\"` {profile} is `{after}` (leave the mode out)"
+                    );
+                    self.push(
+                        &[Seg::Key("server"), Seg::Key("mode"), Seg::Key(profile)],
+                        msg,
+                    );
+                }
+            }
+        }
+        for profile in file.expect.gateway.keys() {
+            let Some(kind) = ProfileKind::from_name(profile) else {
+                continue;
+            };
+            if GatewayProfile::after_request_mode(kind).is_none() {
+                let msg = format!(
+                    "{profile} cannot ask for a certificate after the request (`[server] asks = \"after-request\"`); the gateways that can: {}",
+                    PROFILES
+                        .iter()
+                        .filter(|p| ProfileKind::from_name(p)
+                            .and_then(GatewayProfile::after_request_mode)
+                            .is_some())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                self.push(
+                    &[Seg::Key("expect"), Seg::Key("gateway"), Seg::Key(profile)],
+                    msg,
+                );
             }
         }
     }

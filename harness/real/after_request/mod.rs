@@ -33,6 +33,7 @@ mod error;
 pub mod outcome;
 pub mod plan;
 pub mod run;
+pub mod scenario;
 pub mod table;
 
 pub use error::AfterRequestError;

@@ -344,7 +344,7 @@ async fn watch_refusal(
 /// Apache's lines since `mark`, once the log has been quiet for
 /// [`LOG_QUIET`] (Apache writes a connection's lines before closing it, so
 /// they are normally there when the client exits).
-async fn settled_log(server: &RealServer, mark: &[usize]) -> String {
+pub(super) async fn settled_log(server: &RealServer, mark: &[usize]) -> String {
     let start = Instant::now();
     let mut last = server.log_mark();
     let mut since = Instant::now();

@@ -17,7 +17,7 @@ use crate::scenario::schema::ScenarioFile;
 use crate::tls::server::ServerRecord;
 use crate::tls::Timeouts;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -285,32 +285,7 @@ pub async fn observe_real_client_with(
                 .map_err(setup)?,
         );
     }
-    let server = pki
-        .cert(&file.server.cert)
-        .map_err(|source| CaseError::Pki {
-            field: "server.cert",
-            source,
-        })?;
-    let root = server.root.clone().unwrap_or_else(|| server.name.clone());
-    let roots = if file.client.trust.is_empty() {
-        vec![root]
-    } else {
-        file.client.trust.clone()
-    };
-    let mut ca_pem = String::new();
-    for r in pki.resolve(&roots).map_err(|source| CaseError::Pki {
-        field: "client.trust",
-        source,
-    })? {
-        ca_pem.push_str(&r.cert_pem());
-    }
-    let server_ca = dir.path().join("server-ca.pem");
-    std::fs::write(&server_ca, ca_pem).map_err(|source| {
-        setup(RealClientError::Io {
-            path: server_ca.clone(),
-            source,
-        })
-    })?;
+    let server_ca = write_server_ca(pki, file, dir.path())?;
     let gateway = crate::tls::server::start(config)
         .await
         .map_err(|e| match e {
@@ -380,6 +355,41 @@ pub async fn observe_real_client_with(
     drop(dir);
     drop(dir_registered);
     Ok(observation(kind, &wallet, &records, &run))
+}
+
+/// Write the CA certificates the client trusts for the server (`[client]
+/// trust`, default the server certificate's root) to `dir/server-ca.pem`.
+pub fn write_server_ca(pki: &Pki, file: &ScenarioFile, dir: &Path) -> Result<PathBuf, CaseError> {
+    let server = pki
+        .cert(&file.server.cert)
+        .map_err(|source| CaseError::Pki {
+            field: "server.cert",
+            source,
+        })?;
+    let root = server.root.clone().unwrap_or_else(|| server.name.clone());
+    let roots = if file.client.trust.is_empty() {
+        vec![root]
+    } else {
+        file.client.trust.clone()
+    };
+    let mut ca_pem = String::new();
+    for r in pki.resolve(&roots).map_err(|source| CaseError::Pki {
+        field: "client.trust",
+        source,
+    })? {
+        ca_pem.push_str(&r.cert_pem());
+    }
+    let server_ca = dir.join("server-ca.pem");
+    std::fs::write(&server_ca, ca_pem).map_err(|source| {
+        CaseError::setup_in(
+            "server CA file",
+            RealClientError::Io {
+                path: server_ca.clone(),
+                source,
+            },
+        )
+    })?;
+    Ok(server_ca)
 }
 
 /// The connection that carried the request: one with a response, else the

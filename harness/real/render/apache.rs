@@ -103,6 +103,7 @@ impl RealProgram for Apache {
             ("ssl_module", "mod_ssl.so"),
             ("rewrite_module", "mod_rewrite.so"),
             ("mime_module", "mod_mime.so"),
+            ("http2_module", "mod_http2.so"),
         ];
         let mut c = String::new();
         preamble(&mut c, &p, "real Apache httpd for one case", &modules, 8);
@@ -131,6 +132,10 @@ impl RealProgram for Apache {
         );
         let _ = writeln!(c, "<VirtualHost 127.0.0.1:{port}>");
         let _ = writeln!(c, "  ServerName localhost");
+        // h2 for a real client that offers it (the built-in client offers
+        // http/1.1 only): asked after the request, Apache refuses the
+        // stream with HTTP_1_1_REQUIRED (docs/after-request.md).
+        let _ = writeln!(c, "  Protocols h2 http/1.1");
         let _ = writeln!(c, "  SSLEngine on");
         let _ = writeln!(c, "  SSLProtocol -all +{}", job.protocol());
         let _ = writeln!(c, "  SSLCertificateFile \"{}\"", p("server.crt"));

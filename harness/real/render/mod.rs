@@ -243,7 +243,9 @@ pub(crate) type JudgeMode<P> = <<P as RealProgram>::Judge as Profile>::Mode;
 /// The profile mode a real gateway is configured from (validated against the
 /// built-in profile's modes).
 fn mode_of<P: RealProgram>(server: &ServerSpec) -> Result<JudgeMode<P>, RealError> {
-    let mode = P::PROFILE.mode_in(&server.mode);
+    let mode = P::PROFILE
+        .mode_for(&server.mode, server.asks)
+        .map_err(RealError::Mode)?;
     let profile =
         GatewayProfile::new(P::PROFILE, mode, server.client_auth).map_err(RealError::Mode)?;
     Ok(profile
@@ -311,7 +313,9 @@ pub(crate) fn render_as<P: RealProgram>(
     if let Some(o) = &server.online_revocation {
         let judge = GatewayProfile::new(
             P::PROFILE,
-            P::PROFILE.mode_in(&server.mode),
+            P::PROFILE
+                .mode_for(&server.mode, server.asks)
+                .map_err(RealError::Mode)?,
             server.client_auth,
         )
         .map_err(RealError::Mode)?;

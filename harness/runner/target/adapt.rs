@@ -71,7 +71,9 @@ fn describe(posture: Posture) -> &'static str {
 fn posture_needed(file: &ScenarioFile, profile: ProfileKind) -> Result<Posture, Unmet> {
     let default_mode = profile.modes().first().copied();
     let mode = profile
-        .mode_in(&file.server.mode)
+        .mode_for(&file.server.mode, file.server.asks)
+        .ok()
+        .flatten()
         .filter(|m| Some(*m) != default_mode);
     match (mode, file.server.client_auth) {
         (None, ClientAuth::Required) => Ok(Posture::Requires),
@@ -335,7 +337,9 @@ pub fn unmet_need(
     let baseline = is_baseline_posture(file, profile);
     if let Some(declared) = facts.declared_mode {
         let needed = profile
-            .mode_in(&file.server.mode)
+            .mode_for(&file.server.mode, file.server.asks)
+            .ok()
+            .flatten()
             .or_else(|| profile.modes().first().copied());
         if needed != Some(declared) {
             return Some(format!(
