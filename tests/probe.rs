@@ -203,3 +203,58 @@ async fn unreachable_targets_and_bad_urls_are_clear_errors() {
     .expect_err("not https");
     assert!(matches!(err, ProbeError::BadUrl(_)), "{err}");
 }
+
+/// A path whose certificate is asked for after the request (Apache
+/// `SSLVerifyClient require` in a `<Location>`; IIS per-path) is named as
+/// such on each version, with the clients that cannot answer, and not as
+/// "does not ask"; the same server asking in the handshake is not.
+#[tokio::test]
+async fn a_path_that_asks_after_the_request_is_named_with_who_cannot_answer() {
+    use mtls_harness::probe::Conclusion;
+    use mtls_harness::scenario::schema::Asks;
+    let pki = pki();
+    let mut spec = server(
+        &["internal-root"],
+        CaNamesPolicy::AllTrusted,
+        ClientAuth::Required,
+    );
+    spec.asks = Asks::AfterRequest;
+    for who in [None, Some("alice")] {
+        let report = probe_gateway(&pki, &spec, ProfileKind::Apache, who).await;
+        assert_eq!(report.conclusion, Conclusion::NotAccepted, "{report:?}");
+        for v in &report.versions {
+            assert!(!v.certificate_requested, "{v:?}");
+            let cause = &v.finding.cause;
+            assert!(
+                cause.starts_with("this path asks for a certificate after the request"),
+                "{cause}"
+            );
+            match v.tls {
+                TlsVersion::Tls12 => {
+                    assert!(cause.contains("TLS 1.2 renegotiation"), "{cause}");
+                    // Go answers only with its switch; curl always does.
+                    assert!(cause.contains("real:go (without"), "{cause}");
+                    assert!(!cause.contains("real:curl"), "{cause}");
+                }
+                TlsVersion::Tls13 => {
+                    assert!(cause.contains("TLS 1.3 post-handshake auth"), "{cause}");
+                    assert!(cause.contains("real:node"), "{cause}");
+                    assert!(cause.contains("real:openssl (without `-enable_pha`)"), "{cause}");
+                }
+            }
+        }
+    }
+    let report = probe_gateway(&pki, &spec, ProfileKind::Iis, None).await;
+    let v13 = &report.versions[1];
+    assert!(
+        v13.finding.cause.contains("no client can answer it on TLS 1.3"),
+        "{:?}",
+        v13.finding
+    );
+    spec.asks = Asks::InHandshake;
+    let report = probe_gateway(&pki, &spec, ProfileKind::Apache, None).await;
+    for v in &report.versions {
+        assert!(v.asked_after_request.is_none(), "{v:?}");
+        assert!(!v.finding.cause.contains("after the request"), "{v:?}");
+    }
+}

@@ -7,7 +7,7 @@
 //! closes or resets the connection after asking instead of answering.
 
 use crate::exit_codes;
-use crate::observation::{Handshake, Observation, Side};
+use crate::observation::{Handshake, Observation, Side, TlsVersion};
 use serde::Serialize;
 
 /// What the probe concludes, on one version or overall.
@@ -190,6 +190,64 @@ pub fn unusable(bare: &Observation, timeout_secs: u64) -> Option<Finding> {
         )
     };
     Some(finding(Conclusion::Broken, cause))
+}
+
+/// How the exchange without a certificate (rustls: neither renegotiation
+/// nor post-handshake auth) shows the certificate asked for after the
+/// request on `version`, when it shows it alone: on TLS 1.2 a handshake
+/// with no CertificateRequest that completed, then, once the request was
+/// sent, the server's handshake_failure (the HelloRequest the client
+/// refused: Apache AH02261); on TLS 1.3 IIS's 500 with 0x80070032 (HTTP.sys
+/// cannot ask after the handshake). Apache's TLS 1.3 403 looks like any
+/// 403: [`after_request_on_tls13`] tells it from the TLS 1.2 exchange.
+pub fn asked_after_request(bare: &Observation, version: TlsVersion) -> Option<String> {
+    if bare.certificate_requested || bare.hang.is_some() {
+        return None;
+    }
+    match version {
+        // The handshake's time is recorded once it completed, before the
+        // request; the alert that came after it marks it aborted.
+        TlsVersion::Tls12 => (bare.timings.handshake_ms.is_some()
+            && bare.http.is_none()
+            && server_alert(bare) == Some("handshake_failure"))
+        .then(|| {
+            "TLS 1.2 renegotiation: the handshake completed without a CertificateRequest, and after the request the server ended the connection with handshake_failure when the client refused to renegotiate".to_string()
+        }),
+        TlsVersion::Tls13 => bare
+            .http
+            .as_ref()
+            .filter(|h| h.status == 500 && h.body_excerpt.contains("0x80070032"))
+            .map(|_| {
+                "IIS on TLS 1.3: HTTP.sys has no post-handshake authentication and answers 500.0 with 0x80070032 (ERROR_NOT_SUPPORTED) to every client".to_string()
+            }),
+    }
+}
+
+/// On TLS 1.3, a path that asks after the request by renegotiation on
+/// TLS 1.2 asks by post-handshake authentication: the exchange without a
+/// certificate completed without a CertificateRequest and was refused with
+/// a status (Apache: 403, AH10158, to a client that did not offer it).
+pub fn after_request_on_tls13(bare13: &Observation) -> Option<String> {
+    let refused = bare13.http.as_ref().is_some_and(|h| h.status == 403);
+    (!bare13.certificate_requested && refused).then(|| {
+        "TLS 1.3 post-handshake auth: the handshake completed without a CertificateRequest and the request got 403; the same path asks by renegotiation on TLS 1.2".to_string()
+    })
+}
+
+/// The finding for a path that asks after the request (`how`), on `version`.
+pub fn after_request_finding(how: &str, version: TlsVersion) -> Finding {
+    let who = if how.starts_with("IIS") {
+        "no client can answer it on TLS 1.3".to_string()
+    } else {
+        format!(
+            "these clients cannot answer: {}",
+            crate::real::after_request::cannot_answer_on(version)
+        )
+    };
+    finding(
+        Conclusion::NotAccepted,
+        format!("this path asks for a certificate after the request ({how}); {who}"),
+    )
 }
 
 /// What one version says, given the exchange without a certificate and,

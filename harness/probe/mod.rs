@@ -64,6 +64,14 @@ pub struct VersionReport {
     /// The CA names read from the raw TLS 1.2 flight when rustls refused a
     /// CertificateRequest over 64 KiB.
     pub raw_ca_names: Option<wire::RawCaNames>,
+    /// How the exchange without a certificate shows the certificate
+    /// asked for after the request ([`judge::asked_after_request`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asked_after_request: Option<String>,
+    /// TLS 1.3: what it shows if TLS 1.2 asks after the request
+    /// ([`judge::after_request_on_tls13`]).
+    #[serde(skip)]
+    after_request_if_tls12_asks: Option<String>,
     /// What this version says, and why.
     pub finding: Finding,
 }
@@ -181,7 +189,16 @@ pub async fn probe(opts: &ProbeOptions) -> Result<ProbeReport, ProbeError> {
         probe_version(opts, addr, &server_name, TlsVersion::Tls12),
         probe_version(opts, addr, &server_name, TlsVersion::Tls13),
     );
-    let versions = vec![v12, v13];
+    let mut versions = vec![v12, v13];
+    // Apache's TLS 1.3 refusal is a plain 403: told by the TLS 1.2 one.
+    if versions[0].asked_after_request.is_some() && versions[1].asked_after_request.is_none() {
+        versions[1].asked_after_request = versions[1].after_request_if_tls12_asks.clone();
+    }
+    for v in &mut versions {
+        if let Some(how) = &v.asked_after_request {
+            v.finding = judge::after_request_finding(how, v.tls);
+        }
+    }
     let mut verdict = verdict(&versions, opts.identity.as_ref());
     let findings: Vec<(TlsVersion, &Finding)> =
         versions.iter().map(|v| (v.tls, &v.finding)).collect();
@@ -269,6 +286,10 @@ async fn probe_version(
             .clone()
             .filter(|_| bare.http.is_none() && bare.alert.is_none()),
         raw_ca_names: None,
+        asked_after_request: judge::asked_after_request(&bare, v),
+        after_request_if_tls12_asks: (v == TlsVersion::Tls13)
+            .then(|| judge::after_request_on_tls13(&bare))
+            .flatten(),
         finding: judge::judge_version(&bare, None, timeout_secs),
     };
     if bare.client_error.as_deref() == Some("HANDSHAKE_PAYLOAD_TOO_LARGE") && v == TlsVersion::Tls12

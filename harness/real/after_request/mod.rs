@@ -38,7 +38,7 @@ pub mod table;
 
 pub use error::AfterRequestError;
 pub use outcome::{CaseOutcome, Outcome};
-pub use plan::{cannot_answer, plan, Case, Presented, Subject, Variant};
+pub use plan::{cannot_answer, cannot_answer_on, plan, Case, Presented, Subject, Variant};
 pub use run::measure;
 pub use table::{disagreements, markdown, Measured};
 

@@ -230,6 +230,29 @@ pub fn cannot_answer() -> String {
     )
 }
 
+/// The clients that cannot answer the mechanism a server asks by on
+/// `version` without a switch, each with the switch it needs if one does
+/// (what `probe` names for a path that asks after the request).
+pub fn cannot_answer_on(version: TlsVersion) -> String {
+    let subjects = RealClientKind::ALL
+        .into_iter()
+        .map(Subject::Real)
+        .chain([Subject::Rustls]);
+    let mut out = Vec::new();
+    for s in subjects {
+        let Some(d) = s.declared() else { continue };
+        match d.answer_on(version) {
+            Answer::Always => {}
+            Answer::WithOption(o) => out.push(format!("{} (without {o})", s.name())),
+            Answer::SendsThenFails(_) | Answer::Never => out.push(s.name()),
+        }
+    }
+    format!(
+        "{}, and any client that stays on HTTP/2 (docs/after-request.md)",
+        out.join(", ")
+    )
+}
+
 /// The clients that declare nothing (not measured), with their names.
 pub fn not_measured() -> Vec<RealClientKind> {
     RealClientKind::ALL
