@@ -239,7 +239,10 @@ async fn a_path_that_asks_after_the_request_is_named_with_who_cannot_answer() {
                 TlsVersion::Tls13 => {
                     assert!(cause.contains("TLS 1.3 post-handshake auth"), "{cause}");
                     assert!(cause.contains("real:node"), "{cause}");
-                    assert!(cause.contains("real:openssl (without `-enable_pha`)"), "{cause}");
+                    assert!(
+                        cause.contains("real:openssl (without `-enable_pha`)"),
+                        "{cause}"
+                    );
                 }
             }
         }
@@ -247,7 +250,9 @@ async fn a_path_that_asks_after_the_request_is_named_with_who_cannot_answer() {
     let report = probe_gateway(&pki, &spec, ProfileKind::Iis, None).await;
     let v13 = &report.versions[1];
     assert!(
-        v13.finding.cause.contains("no client can answer it on TLS 1.3"),
+        v13.finding
+            .cause
+            .contains("no client can answer it on TLS 1.3"),
         "{:?}",
         v13.finding
     );

@@ -661,6 +661,52 @@ result = "SUCCESS"
     }
 
     #[test]
+    fn asks_after_the_request_needs_a_listener_that_asks_its_mode_and_a_gateway_that_can() {
+        let after = |server_extra: &str, expect: &str| {
+            BASE.replace(
+                "cert = \"gw\"",
+                &format!("cert = \"gw\"\nasks = \"after-request\"\n{server_extra}"),
+            )
+            .replace("[expect]\nresult = \"SUCCESS\"", expect)
+        };
+        let apache = "[expect.gateway.apache]\nresult = \"SUCCESS\"";
+        let s = load(&after("", apache)).expect("valid");
+        assert_eq!(s.profiles_to_run().0, vec!["apache", "lighttpd"]);
+        // A base expectation runs only the gateways that can ask there.
+        let s = load(&after("", "[expect]\nresult = \"SUCCESS\"")).expect("valid");
+        assert_eq!(s.profiles_to_run().0, vec!["iis", "apache", "lighttpd"]);
+        let msg = error_of(&after("client_auth = \"none\"", apache));
+        assert!(
+            msg.contains("`server.asks`: `after-request` needs a listener that asks"),
+            "{msg}"
+        );
+        let msg = error_of(&after("mode = { apache = \"per-server\" }", apache));
+        assert!(
+            msg.contains("`server.mode.apache`: `per-server` asks in the handshake"),
+            "{msg}"
+        );
+        load(&after("mode = { apache = \"per-directory\" }", apache))
+            .expect("the mode that asks there");
+        let msg = error_of(&after(
+            "",
+            &format!("{apache}\n[expect.gateway.nginx]\nresult = \"SUCCESS\""),
+        ));
+        assert!(
+            msg.contains(
+                "`expect.gateway.nginx`: nginx cannot ask for a certificate after the request"
+            ),
+            "{msg}"
+        );
+        let msg = error_of(&BASE.replace("cert = \"gw\"", "cert = \"gw\"\nasks = \"later\""));
+        assert!(msg.contains("asks"), "{msg}");
+        let msg = error_of(&BASE.replace(
+            "certs = [\"alice\"]",
+            "certs = [\"alice\"]\nalpn = [\"h3\"]",
+        ));
+        assert!(msg.contains("alpn"), "{msg}");
+    }
+
+    #[test]
     fn seed_tls_and_modes() {
         let msg = error_of(&BASE.replace(
             "description = \"base\"",
