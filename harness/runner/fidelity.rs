@@ -149,6 +149,10 @@ async fn compare(scenario: &Scenario, pki: &Pki, kind: RealKind, timeouts: Timeo
     }
     let mut cell = Cell::default();
     for &v in &scenario.file.server.tls {
+        // The built-in client plays the scenario's client on both sides.
+        if let Some(reason) = crate::backend::builtin_client_refusal(&scenario.file, v) {
+            return Fidelity::NotApplicable { reason };
+        }
         let builtin = run_case(pki, &scenario.file, profile, v, timeouts).await;
         let real = observe_real_gateway(pki, &scenario.file, kind, v, timeouts, |_| {}).await;
         match Cell::pair(v, builtin, real) {
