@@ -187,13 +187,13 @@ fn run_with(
 }
 
 /// Every scenario that asks after the request passes on the built-in
-/// profiles, and on real Apache with every real client whose declared
-/// answer (the table above) is the scenario's client's; each of its cases
-/// on Apache runs with at least one real client, and no run leaves a
-/// process or a directory behind.
+/// profiles, and on real Apache and real Tomcat with every real client
+/// whose declared answer (the table above) is the scenario's client's; each
+/// of its cases on either runs with at least one real client, and no run
+/// leaves a process or a directory behind.
 #[test]
-fn every_after_request_scenario_passes_built_in_and_on_real_apache_with_the_clients_that_answer_so()
-{
+fn every_after_request_scenario_passes_built_in_and_on_real_apache_and_tomcat_with_the_clients_that_answer_so(
+) {
     use mtls_harness::interrupt::CancelToken;
     use mtls_harness::oracle::Verdict;
     use mtls_harness::runner::execute::{ClientSelection, GatewaySelection};
@@ -222,7 +222,8 @@ fn every_after_request_scenario_passes_built_in_and_on_real_apache_with_the_clie
         builtin.results.len()
     );
 
-    if !support::require_real(RealKind::Apache) {
+    let gateways = mtls_harness::real::after_request::scenario::ASKS_AFTER_REQUEST;
+    if !gateways.into_iter().all(support::require_real) {
         return;
     }
     let clients: Vec<RealClientKind> = RealClientKind::ALL
@@ -234,19 +235,29 @@ fn every_after_request_scenario_passes_built_in_and_on_real_apache_with_the_clie
             return;
         }
     }
-    // (scenario, TLS version) -> the clients it ran with.
-    let mut ran: std::collections::BTreeMap<(String, &'static str), Vec<String>> =
+    // (gateway, scenario, TLS version) -> the clients it ran with.
+    let mut ran: std::collections::BTreeMap<(RealKind, String, &'static str), Vec<String>> =
         Default::default();
-    for s in &scenarios {
-        for v in &s.file.server.tls {
-            ran.insert((s.id.clone(), v.as_str()), Vec::new());
+    for gateway in gateways {
+        let profile = gateway.profile();
+        let judged = |s: &&mtls_harness::scenario::Scenario| {
+            s.profiles_to_run().0.contains(&profile.name())
+                && mtls_harness::real::after_request::scenario::asks_after_request(&s.file, profile)
+        };
+        for s in scenarios.iter().filter(judged) {
+            for v in &s.file.server.tls {
+                ran.insert((gateway, s.id.clone(), v.as_str()), Vec::new());
+            }
         }
     }
-    for client in clients {
+    for (gateway, client) in gateways
+        .into_iter()
+        .flat_map(|g| clients.iter().map(move |c| (g, *c)))
+    {
         let report = run_with(
             &scenarios,
             &RunOptions {
-                gateway: GatewaySelection::Real(RealKind::Apache),
+                gateway: GatewaySelection::Real(gateway),
                 client: ClientSelection::Real(client),
                 concurrency: 2,
                 cancel: CancelToken::new(),
@@ -256,14 +267,14 @@ fn every_after_request_scenario_passes_built_in_and_on_real_apache_with_the_clie
         for r in &report.results {
             assert!(
                 matches!(r.verdict, Verdict::Pass | Verdict::Skip { .. }),
-                "{client} on real Apache: {} TLS {}: {:?} {}",
+                "{client} on {gateway}: {} TLS {}: {:?} {}",
                 r.scenario,
                 r.tls.as_str(),
                 r.verdict,
                 r.observed.clone().unwrap_or_default()
             );
             if r.verdict == Verdict::Pass {
-                ran.get_mut(&(r.scenario.clone(), r.tls.as_str()))
+                ran.get_mut(&(gateway, r.scenario.clone(), r.tls.as_str()))
                     .expect("a planned case")
                     .push(client.to_string());
             }

@@ -27,6 +27,7 @@ use super::{accepted, profile_modes, Profile, ProfileInfo};
 use crate::observation::TlsVersion;
 use crate::tls::policy::{
     CaListSize, ClientCertStatus, Enforcement, GatewayResponse, OversizedCaList,
+    PostHandshakeRefusal,
 };
 use crate::tls::verify::{CertFailure, Rules};
 
@@ -39,6 +40,8 @@ profile_modes! {
         Optional = "optional",
         /// `optionalNoCA`: under JSSE the same as `optional` (an untrusted certificate still fails).
         OptionalNoCa = "optional-no-ca",
+        /// `none` on the connector and a `CLIENT-CERT` security constraint on the path: Tomcat asks after the request, by renegotiation on TLS 1.2; on TLS 1.3 JSSE has no post-handshake auth and Tomcat answers 401.
+        ClientCertPath = "client-cert-path",
     }
 }
 
@@ -53,6 +56,7 @@ impl Profile for Jsse {
             "OpenJDK 17 sun.security.ssl CertificateMessage: `Empty client certificate chain` (bad_certificate) and `checkClientCerts` (certificate_unknown for any CertificateException)",
             "Apache Tomcat 10.1 SSLHostConfig: `certificateVerification`, `truststoreFile`, `certificateRevocationListFile`; optionalNoCA is honoured by the OpenSSL implementation only",
             "measured: Tomcat 10.1.60 on OpenJDK 17.0.15 (Debian 12 tomcat10), `openssl s_client -msg` and `mtls-harness fidelity` against `real:tomcat`, TLS 1.2 and 1.3 (docs/fidelity.md)",
+            "`client-cert-path`, measured on Tomcat 10.1.60 with curl and `openssl s_client -enable_pha` (tests/after_request.rs): TLS 1.2, a HelloRequest after the request (NioEndpoint `doClientAuth`: `setNeedClientAuth(true)` and a new handshake), the certificate checked as `required`, and a client that refuses to renegotiate gets handshake_failure; TLS 1.3, 401 \"No client certificate chain in this request\" whatever the client offers, and Tomcat warns at startup that CLIENT-CERT is not compatible with TLS 1.3 and JSSE unless certificateVerification is required",
         ],
     };
 
@@ -64,6 +68,9 @@ impl Profile for Jsse {
     }
 
     fn enforcement(mode: JsseMode, asks: bool) -> Enforcement {
+        if mode == JsseMode::ClientCertPath {
+            return Enforcement::PostHandshake;
+        }
         Enforcement::Handshake {
             rules: Rules::Jsse,
             cert_mandatory: asks && mode == JsseMode::Required,
@@ -73,6 +80,32 @@ impl Profile for Jsse {
 
     fn respond(_mode: JsseMode, status: &ClientCertStatus) -> GatewayResponse {
         accepted(status)
+    }
+
+    fn after_request_mode() -> Option<JsseMode> {
+        Some(JsseMode::ClientCertPath)
+    }
+
+    fn answered_after_request(_mode: JsseMode, version: TlsVersion) -> Option<Enforcement> {
+        // JSSE renegotiates with client auth required; it has no
+        // post-handshake authentication.
+        (version == TlsVersion::Tls12).then_some(Enforcement::Handshake {
+            rules: Rules::Jsse,
+            cert_mandatory: true,
+            openssl_alerts: false,
+        })
+    }
+
+    fn post_handshake_refusal(_mode: JsseMode, version: TlsVersion) -> PostHandshakeRefusal {
+        match version {
+            // The client answers the HelloRequest with no_renegotiation:
+            // JSSE ends the connection (measured against real:tomcat).
+            TlsVersion::Tls12 => PostHandshakeRefusal::Alert {
+                alert: rustls::AlertDescription::HandshakeFailure,
+                log: "javax.net.ssl.SSLHandshakeException: renegotiation refused by the client (no_renegotiation)".into(),
+            },
+            TlsVersion::Tls13 => PostHandshakeRefusal::Http(unauthorized()),
+        }
     }
 
     fn verify_alert(_mode: JsseMode, _failure: &CertFailure) -> &'static str {
@@ -120,4 +153,14 @@ impl Profile for Jsse {
     fn sends_whole_trust_store(_mode: JsseMode) -> bool {
         true
     }
+}
+
+/// Tomcat's CLIENT-CERT authenticator without a certificate (its
+/// `ErrorReportValve` page).
+fn unauthorized() -> GatewayResponse {
+    GatewayResponse::html(
+        401,
+        "<!doctype html><html lang=\"en\"><head><title>HTTP Status 401 \u{2013} Unauthorized</title></head><body><h1>HTTP Status 401 \u{2013} Unauthorized</h1><hr class=\"line\" /><p><b>Type</b> Status Report</p><p><b>Message</b> No client certificate chain in this request</p><p><b>Description</b> The request has not been applied to the target resource because it lacks valid authentication credentials for that resource.</p><hr class=\"line\" /><h3>Apache Tomcat/10.1.60 (Debian)</h3></body></html>".into(),
+        "401 No client certificate chain in this request (CLIENT-CERT)".into(),
+    )
 }

@@ -102,12 +102,16 @@ impl std::fmt::Display for CaseOutcome {
 
 /// Alert names as the clients print them (OpenSSL `tlsv1 alert unknown
 /// ca`, Go `tls: unknown certificate authority`, Java `handshake_failure`,
+/// JSSE's `certificate_unknown` as OpenSSL prints it (`sslv3 alert certificate unknown`),
 /// Node `ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`, GnuTLS `Unknown CA`),
 /// lower-cased with `_` as a space, and the RFC's name.
-const ALERT_PHRASES: [(&str, &str); 12] = [
+const ALERT_PHRASES: [(&str, &str); 14] = [
     ("certificate required", "certificate_required"),
     ("unknown ca", "unknown_ca"),
     ("unknown certificate authority", "unknown_ca"),
+    // After the CA one: Go says `tls: unknown certificate`.
+    ("unknown certificate", "certificate_unknown"),
+    ("certificate unknown", "certificate_unknown"),
     ("handshake failure", "handshake_failure"),
     ("no renegotiation", "no_renegotiation"),
     ("unexpected message", "unexpected_message"),

@@ -29,6 +29,11 @@ use crate::scenario::schema::ScenarioFile;
 use crate::tls::policy::Enforcement;
 use crate::tls::Timeouts;
 
+/// The real gateways rendered to ask after the request: Apache
+/// (`SSLVerifyClient require` in `<Location />`) and Tomcat (a `CLIENT-CERT`
+/// constraint on `/*`, `certificateVerification="none"`).
+pub const ASKS_AFTER_REQUEST: [RealKind; 2] = [RealKind::Apache, RealKind::Tomcat];
+
 /// Whether `profile` asks for the certificate after the request in this
 /// scenario (`asks = "after-request"`, or a mode that does).
 pub fn asks_after_request(file: &ScenarioFile, profile: ProfileKind) -> bool {
@@ -61,9 +66,9 @@ pub fn refusal(
     client: RealClientKind,
     version: TlsVersion,
 ) -> Option<String> {
-    if gateway != RealKind::Apache || !asks_after_request(file, profile) {
+    if !ASKS_AFTER_REQUEST.contains(&gateway) || !asks_after_request(file, profile) {
         return Some(format!(
-            "{client} runs against the built-in gateways, and against real:apache for a certificate asked after the request"
+            "{client} runs against the built-in gateways, and against real:apache and real:tomcat for a certificate asked after the request"
         ));
     }
     if let Some(why) = unsupported_client(file) {
@@ -195,9 +200,17 @@ pub async fn observe(
     // callback logs "Certificate Verification: Error", AH02276, at `info`
     // before AH02261); none when it logged it missing (AH02263), could not
     // ask (AH10158), or the client refused to renegotiate.
+    // Tomcat logs nothing of a refused certificate, but JSSE answers one
+    // that came and failed with certificate_unknown, and none with
+    // bad_certificate (the gateway's alert, as the client read it).
     let codes = apache_codes(&log);
-    let refused_one_that_came =
-        codes.iter().any(|c| c == "AH02262") || log.contains("Certificate Verification: Error");
+    let refused_one_that_came = codes.iter().any(|c| c == "AH02262")
+        || log.contains("Certificate Verification: Error")
+        || (gateway == RealKind::Tomcat
+            && obs
+                .alert
+                .as_ref()
+                .is_some_and(|a| a.description == "certificate_unknown"));
     let served = obs.http.as_ref().is_some_and(|h| h.status == 200);
     obs.client_certificate_sent = served || refused_one_that_came;
     if !log.is_empty() {

@@ -37,6 +37,10 @@ pub struct Material<'a> {
     pub crls_pem: String,
     /// The names list was cut to fit a byte budget.
     pub truncated: bool,
+    /// The subject of every client certificate of the PKI (`CN=..,O=..`):
+    /// the users of a realm that maps certificates to users (Tomcat
+    /// `CLIENT-CERT`).
+    pub client_subjects: Vec<String>,
 }
 
 impl<'a> Material<'a> {
@@ -117,6 +121,12 @@ impl<'a> Material<'a> {
             filler,
             crls_pem,
             truncated: list.truncated,
+            client_subjects: pki
+                .certs()
+                .iter()
+                .filter(|c| c.role == crate::pki::spec::Role::Client)
+                .map(|c| c.subject.clone())
+                .collect(),
         })
     }
 

@@ -46,6 +46,9 @@ pub(crate) enum Verification {
     Required,
     Optional,
     OptionalNoCa,
+    /// `none` on the connector; a `CLIENT-CERT` constraint on every path
+    /// asks after the request.
+    ClientCertPath,
 }
 
 impl Verification {
@@ -54,6 +57,7 @@ impl Verification {
             Verification::Required => "required",
             Verification::Optional => "optional",
             Verification::OptionalNoCa => "optionalNoCA",
+            Verification::ClientCertPath => "none",
         }
     }
 }
@@ -107,12 +111,14 @@ impl RealProgram for Tomcat {
             JsseMode::Required => Verification::Required,
             JsseMode::Optional => Verification::Optional,
             JsseMode::OptionalNoCa => Verification::OptionalNoCa,
+            JsseMode::ClientCertPath => Verification::ClientCertPath,
         })
     }
 
     fn render(job: &Job<'_, Self>, out: &mut RenderedGateway) -> Result<(), RealError> {
         let p = |rel: &str| attr(&job.path(rel));
         let m = job.material;
+        let client_cert_path = job.verify == Some(Verification::ClientCertPath);
         let mut ssl = format!(
             "      <SSLHostConfig protocols=\"{}\" certificateVerification=\"{}\"",
             job.protocol(),
@@ -149,7 +155,7 @@ impl RealProgram for Tomcat {
 {ssl}    </Connector>
     <Engine name="Catalina" defaultHost="localhost">
       <Host name="localhost" appBase="{apps}" autoDeploy="false" deployOnStartup="false" unpackWARs="false">
-        <Context path="" docBase="{webapp}">
+        <Context path="" docBase="{webapp}">{realm}
           <JarScanner scanClassPath="false" scanManifest="false"/>
           <Resources>
             <PreResources className="org.apache.catalina.webresources.DirResourceSet"
@@ -165,17 +171,50 @@ impl RealProgram for Tomcat {
             apps = p("webapps"),
             webapp = p("webapp"),
             classes = attr(&classes_dir().display().to_string()),
+            realm = if client_cert_path {
+                format!(
+                    "\n          <Realm className=\"org.apache.catalina.realm.MemoryRealm\" pathname=\"{}\"/>",
+                    p("conf/tomcat-users.xml")
+                )
+            } else {
+                String::new()
+            },
         );
-        let web_xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+        // CLIENT-CERT on every path: the certificate's subject (as
+        // X509SubjectDnRetriever prints it, either order of its parts) must
+        // be a user of the realm; every client certificate of the PKI is.
+        let constraint = if client_cert_path {
+            let mut users = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tomcat-users>\n");
+            for subject in &m.client_subjects {
+                let parts: Vec<&str> = subject.split(',').map(str::trim).collect();
+                let mut reversed = parts.clone();
+                reversed.reverse();
+                for name in [parts.join(", "), reversed.join(", ")] {
+                    let _ = writeln!(
+                        users,
+                        "  <user username=\"{}\" password=\"unused\" roles=\"client\"/>",
+                        attr(&name)
+                    );
+                }
+            }
+            users.push_str("</tomcat-users>\n");
+            out.files.push(("conf/tomcat-users.xml".into(), users, false));
+            "  <security-constraint>\n    <web-resource-collection><web-resource-name>all</web-resource-name><url-pattern>/*</url-pattern></web-resource-collection>\n    <auth-constraint><role-name>client</role-name></auth-constraint>\n  </security-constraint>\n  <login-config><auth-method>CLIENT-CERT</auth-method></login-config>\n  <security-role><role-name>client</role-name></security-role>\n"
+        } else {
+            ""
+        };
+        let web_xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
 <web-app xmlns="https://jakarta.ee/xml/ns/jakartaee" version="6.0" metadata-complete="true">
   <servlet><servlet-name>whoami</servlet-name><servlet-class>Whoami</servlet-class></servlet>
   <servlet-mapping><servlet-name>whoami</servlet-name><url-pattern>/</url-pattern></servlet-mapping>
-</web-app>
-"#;
+{constraint}</web-app>
+"#
+        );
         out.files
             .push(("conf/server.xml".into(), server_xml, false));
         out.files
-            .push(("webapp/WEB-INF/web.xml".into(), web_xml.into(), false));
+            .push(("webapp/WEB-INF/web.xml".into(), web_xml, false));
         out.dirs.extend(["temp".into(), "work".into(), "webapps".into()]);
         out.config_file = Some("conf/server.xml".into());
         out.args = jvm_args(job.prefix);
