@@ -171,6 +171,30 @@ pub fn markdown(measured: &[Measured]) -> String {
             d.over_h2.describe()
         ));
     }
+    out.push_str(
+        "\n## Where the declarations are used\n\n\
+         - Scenarios: `[server] asks = \"after-request\"` with `[client] renegotiation`, \
+         `post_handshake_auth` and `alpn` (docs/scenario-format.md, `scenarios/after_request/`). \
+         `run --gateway real:apache|real:tomcat --client real:<name>` runs a case only with a \
+         client whose declaration above, with the scenario's switches, answers as the \
+         scenario's client does; `tests/after_request.rs` runs every such scenario with every \
+         client and fails when a case fails or no client ran it.\n\
+         - Tomcat 10.1 (JSSE), a `CLIENT-CERT` constraint on the path and \
+         `certificateVerification=\"none\"` (jsse mode `client-cert-path`): TLS 1.2, a \
+         renegotiation, and the certificate checked as `required` (the page, \
+         `certificate_unknown`, or `bad_certificate` for none; `handshake_failure` to a \
+         client that refuses to renegotiate); TLS 1.3, 401 \"No client certificate chain in \
+         this request\" to every client, curl and `openssl s_client -enable_pha` included: \
+         JSSE has no post-handshake authentication, and Tomcat warns at startup that \
+         CLIENT-CERT is not compatible with TLS 1.3 and JSSE unless certificateVerification \
+         is required.\n\
+         - IIS (documented only, no IIS runs here; `iis` mode `per-path`): renegotiation on \
+         TLS 1.2; on TLS 1.3 HTTP.sys has no post-handshake authentication, and Windows \
+         Server 2025 answers 500.0 with 0x80070032 to every client.\n\
+         - `gateway-config` names the clients that cannot answer a route Apache asks for after \
+         the request; `probe URL` names such a path per version, with the clients that \
+         cannot answer it.\n",
+    );
     out.push_str("\n## Not measured\n\n");
     for k in not_measured() {
         if let Err(why) = k.after_request() {
