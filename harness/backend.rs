@@ -105,6 +105,13 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Whether a scenario's `[[step]]` (changes to the gateway's files and
+    /// reloads between connections) runs here: on the built-in gateways and
+    /// the real ones the harness starts.
+    fn runs_steps(&self) -> bool {
+        false
+    }
+
     /// Differences beyond the expectation's fields (the CA names a target
     /// was seen to send).
     fn judge_more(
@@ -155,7 +162,20 @@ impl Backend for BuiltinGateway {
         true
     }
 
+    fn runs_steps(&self) -> bool {
+        true
+    }
+
     fn observe<'a>(&'a self, case: CaseInput<'a>) -> Observing<'a> {
+        if !case.file.steps.is_empty() {
+            return Box::pin(crate::steps::builtin::run(
+                case.pki,
+                case.file,
+                case.profile,
+                case.tls,
+                case.timeouts,
+            ));
+        }
         Box::pin(crate::case::run_case(
             case.pki,
             case.file,

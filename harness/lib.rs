@@ -62,6 +62,7 @@ pub mod revocation;
 pub mod runner;
 pub mod scenario;
 pub mod source;
+pub mod steps;
 pub mod tls;
 
 pub use observation::{Observation, Side, TlsVersion};

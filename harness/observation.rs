@@ -171,6 +171,25 @@ pub struct Observation {
     /// the last one's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier_connections: Vec<String>,
+    /// The subject of the certificate the server presented (`CN=gw`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cert_subject: Option<String>,
+    /// A scenario with `[[step]]`: what each step did, in order (each
+    /// connection's observation, each change's description).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepSeen>,
+}
+
+/// What one `[[step]]` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepSeen {
+    /// Its place in the scenario, from 1.
+    pub step: usize,
+    /// `connect`, or the change as done (`revoke alice: root.crl replaced`).
+    pub what: String,
+    /// A connection's observation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observation: Option<Box<Observation>>,
 }
 
 /// How a connection ended, as one value: the part of an [`Observation`] that

@@ -232,44 +232,15 @@ impl Mechanism {
     }
 }
 
-/// One command on HAProxy's runtime API socket (a connection each, as
-/// its non-interactive mode takes them); its answer.
-fn runtime_api(socket: &std::path::Path, command: &str) -> Result<String, BenchError> {
-    use std::io::{Read, Write};
-    let io = BenchError::DuringIo;
-    let mut s = std::os::unix::net::UnixStream::connect(socket).map_err(io)?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(io)?;
-    s.set_write_timeout(Some(Duration::from_secs(5)))
-        .map_err(io)?;
-    s.write_all(command.as_bytes()).map_err(io)?;
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).map_err(io)?;
-    Ok(answer)
-}
-
-/// `set ssl <what> <path>` with `payload`, then `commit ssl <what> <path>`.
+/// [`crate::real::runtime_api::replace`], as a bench error.
 fn runtime_api_replace(
     socket: &std::path::Path,
     what: &str,
     path: &std::path::Path,
     payload: &str,
 ) -> Result<(), BenchError> {
-    let path = path.display();
-    let set = runtime_api(
-        socket,
-        &format!("set ssl {what} {path} <<\n{}\n\n", payload.trim_end()),
-    )?;
-    let commit = runtime_api(socket, &format!("commit ssl {what} {path}\n"))?;
-    if commit.contains("Success") {
-        Ok(())
-    } else {
-        Err(BenchError::DuringUnsupported(format!(
-            "HAProxy's runtime API refused the new {what}: {} {}",
-            set.trim(),
-            commit.trim()
-        )))
-    }
+    crate::real::runtime_api::replace(socket, what, path, payload)
+        .map_err(|e| BenchError::DuringUnsupported(e.to_string()))
 }
 
 /// Run the load against `opts.gateway` with a change every `opts.every`.

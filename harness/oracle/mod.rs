@@ -222,6 +222,16 @@ pub fn judge(expected: &Expectation, obs: &Observation) -> Verdict {
         }
     }
 
+    if let Some(want) = &expected.server_cert_subject {
+        if obs.server_cert_subject.as_ref() != Some(want) {
+            let got = obs
+                .server_cert_subject
+                .clone()
+                .unwrap_or_else(|| "no server certificate seen".into());
+            diff("server_cert_subject", want.clone(), got);
+        }
+    }
+
     if diffs.is_empty() {
         Verdict::Pass
     } else {

@@ -240,6 +240,14 @@ impl Pki {
             .or_else(|| self.empty_crls.get(issuer))
     }
 
+    /// This PKI with `issuer`'s CRL replaced by `crl`: what the CA
+    /// publishes anew (a `[[step]]` that revokes, or lets a CRL expire).
+    pub fn with_crl(&self, issuer: &str, crl: CertificateRevocationListDer<'static>) -> Pki {
+        let mut next = self.clone();
+        next.crls.insert(issuer.to_string(), crl);
+        next
+    }
+
     /// Issuers whose CRL lists something (the `<issuer>.crl` files).
     pub fn crl_issuers(&self) -> impl Iterator<Item = &str> {
         self.crls.keys().map(String::as_str)

@@ -36,7 +36,20 @@ impl Backend for RealGateway {
         crate::backend::builtin_client_refusal(case.file, case.tls)
     }
 
+    fn runs_steps(&self) -> bool {
+        true
+    }
+
     fn observe<'a>(&'a self, case: CaseInput<'a>) -> Observing<'a> {
+        if !case.file.steps.is_empty() {
+            return Box::pin(crate::steps::real::run(
+                case.pki,
+                case.file,
+                self.0,
+                case.tls,
+                case.timeouts,
+            ));
+        }
         Box::pin(super::observe_real_gateway(
             case.pki,
             case.file,

@@ -29,6 +29,7 @@ pub mod netns;
 pub mod origin;
 pub mod process;
 pub mod render;
+pub mod runtime_api;
 mod server;
 mod spawn;
 pub mod user_config;

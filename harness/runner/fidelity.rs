@@ -129,6 +129,21 @@ impl Cell {
         }
     }
 
+    /// [`Self::compare`] for the connection of step `step`.
+    pub(crate) fn compare_step(
+        &mut self,
+        v: TlsVersion,
+        step: usize,
+        builtin: &Observation,
+        real: &Observation,
+    ) {
+        let (b, r) = (outcome_key(builtin), outcome_key(real));
+        if b != r {
+            self.differ
+                .push((v, format!("step {step}: {b}"), format!("step {step}: {r}")));
+        }
+    }
+
     pub(crate) fn verdict(self) -> Fidelity {
         if self.differ.is_empty() {
             Fidelity::Agree
@@ -152,6 +167,23 @@ async fn compare(scenario: &Scenario, pki: &Pki, kind: RealKind, timeouts: Timeo
         // The built-in client plays the scenario's client on both sides.
         if let Some(reason) = crate::backend::builtin_client_refusal(&scenario.file, v) {
             return Fidelity::NotApplicable { reason };
+        }
+        if !scenario.file.steps.is_empty() {
+            // Every connection of the steps, compared one by one.
+            let builtin =
+                crate::steps::builtin::run(pki, &scenario.file, profile, v, timeouts).await;
+            let real = crate::steps::real::run(pki, &scenario.file, kind, v, timeouts).await;
+            match Cell::pair(v, builtin, real) {
+                Ok((b, r)) => {
+                    for (bs, rs) in b.steps.iter().zip(&r.steps) {
+                        if let (Some(bo), Some(ro)) = (&bs.observation, &rs.observation) {
+                            cell.compare_step(v, bs.step, bo, ro);
+                        }
+                    }
+                }
+                Err(end) => return end,
+            }
+            continue;
         }
         let builtin = run_case(pki, &scenario.file, profile, v, timeouts).await;
         let real = observe_real_gateway(pki, &scenario.file, kind, v, timeouts, |_| {}).await;

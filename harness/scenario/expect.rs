@@ -24,6 +24,7 @@ impl Expectation {
             resumed,
             ca_names,
             log_contains,
+            server_cert_subject,
             tls12: _,
             tls13: _,
             gateway: _,
@@ -43,6 +44,7 @@ impl Expectation {
             || resumed.is_some()
             || ca_names.is_some()
             || log_contains.is_some()
+            || server_cert_subject.is_some()
     }
 
     /// The `."1.2"` / `."1.3"` table below this one.
@@ -71,6 +73,7 @@ impl Expectation {
             resumed,
             ca_names,
             log_contains,
+            server_cert_subject,
             tls12: _,
             tls13: _,
             gateway: _,
@@ -94,6 +97,7 @@ impl Expectation {
         set(&mut self.certificate_requested, certificate_requested);
         set(&mut self.resumed, resumed);
         set(&mut self.log_contains, log_contains);
+        set(&mut self.server_cert_subject, server_cert_subject);
         if let Some(top_ca) = ca_names {
             let dst = self
                 .ca_names
@@ -139,12 +143,24 @@ impl Scenario {
     /// that only knows nginx's answer says nothing about IIS. `[expect.client.*]`
     /// tables alone do not make a profile run.
     pub fn profiles_to_run(&self) -> (Vec<&'static str>, Vec<&'static str>) {
-        let expect = &self.file.expect;
-        let base_applies_to_all = expect.has_checks()
-            || TlsVersion::ALL
+        // With `[[step]]`, each connection's `[step.expect]` selects as
+        // `[expect]` does.
+        let tables: Vec<&Expectation> = if self.file.steps.is_empty() {
+            vec![&self.file.expect]
+        } else {
+            self.file
+                .steps
                 .iter()
-                .filter_map(|v| expect.for_version(*v))
-                .any(Expectation::has_checks);
+                .filter_map(|s| s.expect.as_ref())
+                .collect()
+        };
+        let applies_to_all = |expect: &Expectation| {
+            expect.has_checks()
+                || TlsVersion::ALL
+                    .iter()
+                    .filter_map(|v| expect.for_version(*v))
+                    .any(Expectation::has_checks)
+        };
         // A gateway that cannot ask after the request has nothing to judge
         // in a scenario that asks there.
         let can_ask = |p: &str| {
@@ -155,11 +171,13 @@ impl Scenario {
         };
         PROFILES.iter().copied().partition(|p| {
             can_ask(p)
-                && (base_applies_to_all
-                    || expect.gateway.contains_key(*p)
-                    || self
-                        .fallback(p)
-                        .is_some_and(|f| expect.gateway.contains_key(f)))
+                && tables.iter().any(|expect| {
+                    applies_to_all(expect)
+                        || expect.gateway.contains_key(*p)
+                        || self
+                            .fallback(p)
+                            .is_some_and(|f| expect.gateway.contains_key(f))
+                })
         })
     }
 
@@ -178,7 +196,24 @@ impl Scenario {
     /// like another (lighttpd -> apache) takes that one's gateway tables
     /// where the scenario does not name it, and only its own where it does.
     pub fn expectation(&self, profile: &str, version: TlsVersion) -> Expectation {
-        let expect = &self.file.expect;
+        self.layered(&self.file.expect, profile, version)
+    }
+
+    /// [`Self::expectation`] for the connection of step `index` (from 0):
+    /// its `[step.expect]` layered the same way; `None` for a change.
+    pub fn step_expectation(
+        &self,
+        index: usize,
+        profile: &str,
+        version: TlsVersion,
+    ) -> Option<Expectation> {
+        let step = self.file.steps.get(index)?;
+        step.expect
+            .as_ref()
+            .map(|expect| self.layered(expect, profile, version))
+    }
+
+    fn layered(&self, expect: &Expectation, profile: &str, version: TlsVersion) -> Expectation {
         let client = expect.client.get(self.file.client.selection.as_str());
         let gateway = expect
             .gateway

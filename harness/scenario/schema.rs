@@ -32,6 +32,94 @@ pub struct ScenarioFile {
     pub revocation: Option<RevocationSpec>,
     #[serde(default)]
     pub expect: ExpectSpec,
+    /// `[[step]]`: connections and changes run in order against one
+    /// running gateway; each connection has its own `[step.expect]`.
+    #[serde(default, rename = "step", skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepSpec>,
+}
+
+/// One `[[step]]` of a scenario: a connection, or a change to the
+/// gateway's trust material on disk, or a reload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    pub action: StepAction,
+    /// `revoke`: the certificate revoked (its issuer's CRL is published
+    /// anew); `replace-server-cert`: the server certificate that replaces
+    /// the one in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<String>,
+    /// `connect`: the wallet of this connection (default `[client] certs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certs: Option<Vec<String>>,
+    /// `expire-crl`: the CA whose CRL is published past its nextUpdate;
+    /// `add-ca` / `remove-ca`: the CA added to or removed from the trust
+    /// store (and the CA names sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// `reload`: by which mechanism (default the program's own reload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<ReloadVia>,
+    /// `connect`: what this connection must give, layered as `[expect]` is
+    /// (gateway and version tables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expectation>,
+}
+
+/// What a `[[step]]` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepAction {
+    /// One connection and request, judged by the step's `expect`.
+    Connect,
+    /// Revoke `cert`: its issuer's CRL file is replaced by one listing it.
+    Revoke,
+    /// Replace `ca`'s CRL file by one past its nextUpdate.
+    ExpireCrl,
+    /// Replace the server certificate and key files by `cert`'s.
+    ReplaceServerCert,
+    /// Add `ca` to the trust store file (and the CA names).
+    AddCa,
+    /// Remove `ca` from the trust store file (and the CA names).
+    RemoveCa,
+    /// Make the gateway take what is on disk, `via` its mechanism.
+    Reload,
+}
+
+impl StepAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepAction::Connect => "connect",
+            StepAction::Revoke => "revoke",
+            StepAction::ExpireCrl => "expire-crl",
+            StepAction::ReplaceServerCert => "replace-server-cert",
+            StepAction::AddCa => "add-ca",
+            StepAction::RemoveCa => "remove-ca",
+            StepAction::Reload => "reload",
+        }
+    }
+}
+
+/// How a `reload` step makes the gateway take its changed files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReloadVia {
+    /// The program's own graceful reload: nginx `-s reload` (SIGHUP), Apache
+    /// `-k graceful` (SIGUSR1).
+    #[default]
+    Signal,
+    /// HAProxy's runtime API on its stats socket: `set ssl crl-file`, `set
+    /// ssl ca-file`, `set ssl cert`, then `commit`, for each file changed.
+    RuntimeApi,
+}
+
+impl ReloadVia {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReloadVia::Signal => "signal",
+            ReloadVia::RuntimeApi => "runtime-api",
+        }
+    }
 }
 
 /// `[revocation]`: how the gateway checks revocation and what the
@@ -329,6 +417,10 @@ pub struct Expectation {
     /// A substring of the gateway's log line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_contains: Option<String>,
+    /// The subject of the certificate the server presented (`CN=gw`): which
+    /// one a gateway serves after a rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cert_subject: Option<String>,
     #[serde(rename = "1.2", default, skip_serializing_if = "Option::is_none")]
     pub tls12: Option<Box<Expectation>>,
     #[serde(rename = "1.3", default, skip_serializing_if = "Option::is_none")]

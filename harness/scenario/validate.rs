@@ -23,6 +23,7 @@ pub(crate) fn validate(scenario: &Scenario) -> Vec<ScenarioError> {
     v.check_middlebox();
     v.check_revocation();
     v.check_expect();
+    v.check_steps();
     v.errors
 }
 
@@ -342,6 +343,119 @@ impl Validator<'_> {
                 "checks nothing: give [expect] fields (every profile runs) or [expect.gateway.<profile>] tables"
                     .into(),
             );
+        }
+    }
+
+    /// `[[step]]`: each names what its action needs and nothing else, a
+    /// change touches something the gateway loads, each connection has its
+    /// own `[step.expect]`, and `[expect]` is left empty.
+    fn check_steps(&mut self) {
+        use super::schema::StepAction as A;
+        let file = &self.scenario.file;
+        if file.steps.is_empty() {
+            return;
+        }
+        let top = &file.expect;
+        if top.has_checks()
+            || !top.gateway.is_empty()
+            || !top.client.is_empty()
+            || top.tls12.is_some()
+            || top.tls13.is_some()
+        {
+            self.push(
+                &[Seg::Key("expect")],
+                "with [[step]], each connection is judged by its own [step.expect]: leave [expect] out"
+                    .into(),
+            );
+        }
+        if file.client.connections != 1 {
+            self.push(
+                &[Seg::Key("client"), Seg::Key("connections")],
+                "with [[step]], each connect step is one connection: leave `connections` out"
+                    .into(),
+            );
+        }
+        if !file.steps.iter().any(|s| s.action == A::Connect) {
+            self.push(
+                &[Seg::Key("step")],
+                "no `connect` step: nothing would be judged".into(),
+            );
+        }
+        let issuer_of = |name: &str| {
+            file.pki
+                .cert
+                .iter()
+                .find(|c| c.name == name)
+                .and_then(|c| c.issuer.clone())
+        };
+        for (i, step) in file.steps.iter().enumerate() {
+            let at = |key: &'static str| [Seg::Key("step"), Seg::Index(i), Seg::Key(key)];
+            let action = step.action.name();
+            let needs_cert = matches!(step.action, A::Revoke | A::ReplaceServerCert);
+            let needs_ca = matches!(step.action, A::ExpireCrl | A::AddCa | A::RemoveCa);
+            for (key, given, wanted) in [
+                ("cert", step.cert.is_some(), needs_cert),
+                ("ca", step.ca.is_some(), needs_ca),
+                (
+                    "certs",
+                    step.certs.is_some(),
+                    step.action == A::Connect && step.certs.is_some(),
+                ),
+                (
+                    "via",
+                    step.via.is_some(),
+                    step.action == A::Reload && step.via.is_some(),
+                ),
+                ("expect", step.expect.is_some(), step.action == A::Connect),
+            ] {
+                if given && !wanted {
+                    self.push(&at(key), format!("a `{action}` step takes no `{key}`"));
+                } else if wanted && !given {
+                    self.push(&at(key), format!("a `{action}` step needs `{key}`"));
+                }
+            }
+            if let Some(certs) = &step.certs {
+                self.check_names(&at("certs"), certs);
+            }
+            if let Some(expect) = &step.expect {
+                let path = [Seg::Key("step"), Seg::Index(i), Seg::Key("expect")];
+                self.check_expectation(expect, &path, Level::Base);
+            }
+            let role = |v: &Self, name: &str| v.names.role_of(name, false);
+            match (step.action, step.cert.as_deref(), step.ca.as_deref()) {
+                (A::Revoke, Some(cert), _) => match issuer_of(cert) {
+                    None => {
+                        let msg = format!(
+                            "no issued certificate `{cert}` in [pki] ({})",
+                            self.names.hint()
+                        );
+                        self.push(&at("cert"), msg);
+                    }
+                    Some(issuer) if !file.server.crls.contains(&issuer) => {
+                        let msg = format!(
+                            "its issuer `{issuer}` is not in server.crls: the gateway loads no CRL a revocation would change"
+                        );
+                        self.push(&at("cert"), msg);
+                    }
+                    Some(_) => {}
+                },
+                (A::ReplaceServerCert, Some(cert), _) if role(self, cert) != Some(Role::Server) => {
+                    let msg = format!("`{cert}` is not a server certificate of [pki]");
+                    self.push(&at("cert"), msg);
+                }
+                (A::ExpireCrl, _, Some(ca)) if !file.server.crls.iter().any(|c| c == ca) => {
+                    let msg =
+                        format!("`{ca}` is not in server.crls: the gateway loads no CRL of it");
+                    self.push(&at("ca"), msg);
+                }
+                (A::AddCa | A::RemoveCa, _, Some(ca))
+                    if !matches!(role(self, ca), Some(Role::Root | Role::Intermediate)) =>
+                {
+                    let msg = format!("`{ca}` is not a CA of [pki] ({})", self.names.hint());
+                    self.push(&at("ca"), msg);
+                }
+                _ => {}
+            }
         }
     }
 

@@ -549,6 +549,13 @@ impl ClientSpec {
         obs.handshake = Some(Handshake::Complete);
         obs.tls_version = tls.get_ref().1.protocol_version().and_then(version_of);
         obs.resumed = tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+        obs.server_cert_subject = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .and_then(|leaf| x509_parser::parse_x509_certificate(leaf).ok())
+            .map(|(_, c)| name_to_string(c.subject().as_raw()));
 
         // TLS 1.3: the server's verdict on our certificate arrives after our
         // handshake completed, on the first read; classify on the response.

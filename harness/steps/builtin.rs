@@ -1,0 +1,115 @@
+//! `[[step]]` on the built-in gateway of a profile.
+//!
+//! The model of every program the harness runs: a gateway serves what it
+//! loaded, and takes what is on disk on a `reload` step only (nginx, Apache
+//! and HAProxy read their certificate, trust and CRL files at start and on
+//! reload alone). A reload restarts the built-in gateway on the same
+//! address with what is on disk. `via = "runtime-api"` is HAProxy's alone.
+
+use super::disk::Disk;
+use crate::case::{client_spec, exchange_and_merge_connections, gateway_config, CaseError};
+use crate::gateway::ProfileKind;
+use crate::observation::{Observation, StepSeen, TlsVersion};
+use crate::pki::Pki;
+use crate::scenario::schema::{ReloadVia, ScenarioFile, StepAction};
+use crate::tls::server::RunningGateway;
+use crate::tls::Timeouts;
+use std::net::SocketAddr;
+
+/// Why `profile` cannot take `via`; `None`: it can.
+pub fn unsupported_reload(profile: ProfileKind, via: ReloadVia) -> Option<String> {
+    (via == ReloadVia::RuntimeApi && profile != ProfileKind::Haproxy).then(|| {
+        format!("{profile} has no runtime API for its certificates (`via = \"runtime-api\"` is HAProxy's)")
+    })
+}
+
+async fn start(
+    disk: &Disk,
+    profile: ProfileKind,
+    version: TlsVersion,
+    timeouts: Timeouts,
+    listen: Option<SocketAddr>,
+) -> Result<RunningGateway, CaseError> {
+    let mut config = gateway_config(
+        &disk.pki,
+        &disk.server,
+        profile,
+        vec![version],
+        timeouts,
+        None,
+    )?;
+    if let Some(addr) = listen {
+        config.listen = addr;
+    }
+    crate::tls::server::start(config)
+        .await
+        .map_err(|e| match e {
+            crate::tls::TlsError::Unmodelled(why) => CaseError::Unsupported(why.into()),
+            other => CaseError::Tls {
+                field: "server",
+                source: other,
+            },
+        })
+}
+
+/// Run every step of `file` against the built-in gateway of `profile`.
+pub async fn run(
+    pki: &Pki,
+    file: &ScenarioFile,
+    profile: ProfileKind,
+    version: TlsVersion,
+    timeouts: Timeouts,
+) -> Result<Observation, CaseError> {
+    for step in &file.steps {
+        if let (StepAction::Reload, Some(why)) = (
+            step.action,
+            unsupported_reload(profile, step.via.unwrap_or_default()),
+        ) {
+            return Err(CaseError::Unsupported(why));
+        }
+    }
+    let mut disk = Disk::new(pki, &file.server);
+    // What the gateway loaded: the disk at start, and at each reload.
+    let mut loaded = disk.clone();
+    let mut gateway = start(&loaded, profile, version, timeouts, None).await?;
+    let addr = gateway.addr();
+    let mut seen = Vec::new();
+    for (i, step) in file.steps.iter().enumerate() {
+        let n = i + 1;
+        match step.action {
+            StepAction::Connect => {
+                let mut this = file.clone();
+                if let Some(certs) = &step.certs {
+                    this.client.certs = certs.clone();
+                }
+                let client = client_spec(&loaded.pki, &this, version, timeouts)?;
+                let obs = exchange_and_merge_connections(&gateway, &client, 1).await;
+                seen.push(StepSeen {
+                    step: n,
+                    what: "connect".into(),
+                    observation: Some(Box::new(obs)),
+                });
+            }
+            StepAction::Reload => {
+                loaded = disk.clone();
+                gateway.shutdown().await;
+                gateway = start(&loaded, profile, version, timeouts, Some(addr)).await?;
+                seen.push(StepSeen {
+                    step: n,
+                    what: format!("reload ({})", step.via.unwrap_or_default().name()),
+                    observation: None,
+                });
+            }
+            _ => {
+                let (_, what) = disk.apply(n, step)?;
+                seen.push(StepSeen {
+                    step: n,
+                    what,
+                    observation: None,
+                });
+            }
+        }
+    }
+    gateway.shutdown().await;
+    Ok(super::observation(seen))
+}

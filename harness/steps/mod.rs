@@ -1,0 +1,31 @@
+//! Scenarios with `[[step]]`: connections and changes run in order against
+//! one running gateway (issue 25).
+//!
+//! - [`disk`]: the trust material as it is on disk, changed by each step
+//!   (a CRL published anew, the server certificate replaced, a CA added or
+//!   removed), and the change described.
+//! - [`builtin`]: the built-in gateways' model: a gateway serves what it
+//!   loaded and takes what is on disk only on a `reload` step (nginx,
+//!   Apache and HAProxy read their files at start and on reload alone;
+//!   HAProxy's runtime API applies the changed files at once). Checked
+//!   against the real programs by `fidelity`.
+//! - [`real`]: the real programs: files rewritten in the program's prefix,
+//!   then its own mechanism (nginx SIGHUP, Apache SIGUSR1 = `-k graceful`,
+//!   HAProxy's runtime API), waited for until it took effect.
+
+pub mod builtin;
+pub mod disk;
+pub mod real;
+
+use crate::observation::{Observation, StepSeen};
+
+/// The case's observation: the last connection's, with every step's.
+pub(crate) fn observation(steps: Vec<StepSeen>) -> Observation {
+    let mut obs = steps
+        .iter()
+        .rev()
+        .find_map(|s| s.observation.as_deref().cloned())
+        .unwrap_or_default();
+    obs.steps = steps;
+    obs
+}
