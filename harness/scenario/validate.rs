@@ -337,7 +337,12 @@ impl Validator<'_> {
     fn check_expect(&mut self) {
         let expect = &self.scenario.file.expect;
         self.check_expectation(expect, &[Seg::Key("expect")], Level::Base);
-        if self.scenario.profiles_to_run().0.is_empty() {
+        // A connect step without `expect` is reported by `check_steps`.
+        let steps = &self.scenario.file.steps;
+        let unjudged_step = steps
+            .iter()
+            .any(|s| s.action == super::schema::StepAction::Connect && s.expect.is_none());
+        if !unjudged_step && self.scenario.profiles_to_run().0.is_empty() {
             self.push(
                 &[Seg::Key("expect")],
                 "checks nothing: give [expect] fields (every profile runs) or [expect.gateway.<profile>] tables"
@@ -818,6 +823,66 @@ result = "SUCCESS"
             "certs = [\"alice\"]\nalpn = [\"h3\"]",
         ));
         assert!(msg.contains("alpn"), "{msg}");
+    }
+
+    #[test]
+    fn steps_name_what_their_action_needs_and_touch_what_the_gateway_loads() {
+        let steps = |server_extra: &str, steps: &str| {
+            BASE.replace("cert = \"gw\"", &format!("cert = \"gw\"\n{server_extra}"))
+                .replace("[expect]\nresult = \"SUCCESS\"\n", steps)
+        };
+        let connect = "[[step]]\naction = \"connect\"\n[step.expect]\nresult = \"SUCCESS\"\n";
+        let revoke = "[[step]]\naction = \"revoke\"\ncert = \"alice\"\n";
+        let s = load(&steps(
+            "crls = [\"root\"]",
+            &format!("{connect}{revoke}[[step]]\naction = \"reload\"\n{connect}"),
+        ))
+        .expect("valid steps");
+        assert_eq!(s.file.steps.len(), 4);
+        assert!(s
+            .step_expectation(1, "nginx", crate::observation::TlsVersion::Tls12)
+            .is_none());
+        assert!(s
+            .step_expectation(3, "nginx", crate::observation::TlsVersion::Tls12)
+            .is_some());
+        // Revoking where no CRL is loaded changes nothing the gateway reads.
+        let msg = error_of(&steps("", &format!("{connect}{revoke}")));
+        assert!(
+            msg.contains("`step[1].cert`: its issuer `root` is not in server.crls"),
+            "{msg}"
+        );
+        let msg = error_of(&steps(
+            "crls = [\"root\"]",
+            &format!("{connect}[[step]]\naction = \"revoke\"\n"),
+        ));
+        assert!(msg.contains("a `revoke` step needs `cert`"), "{msg}");
+        let msg = error_of(&steps(
+            "",
+            &format!("{connect}[[step]]\naction = \"reload\"\nca = \"root\"\n"),
+        ));
+        assert!(msg.contains("a `reload` step takes no `ca`"), "{msg}");
+        let msg = error_of(&steps("", "[[step]]\naction = \"connect\"\n"));
+        assert!(msg.contains("a `connect` step needs `expect`"), "{msg}");
+        let msg = error_of(&steps(
+            "",
+            &format!("{connect}[[step]]\naction = \"replace-server-cert\"\ncert = \"alice\"\n"),
+        ));
+        assert!(msg.contains("`alice` is not a server certificate"), "{msg}");
+        let msg = error_of(&steps(
+            "",
+            &format!("{connect}[[step]]\naction = \"add-ca\"\nca = \"alice\"\n"),
+        ));
+        assert!(msg.contains("`alice` is not a CA of [pki]"), "{msg}");
+        let msg = error_of(&BASE.replace(
+            "[expect]\nresult = \"SUCCESS\"\n",
+            &format!("[expect]\nresult = \"SUCCESS\"\n{connect}"),
+        ));
+        assert!(
+            msg.contains("with [[step]], each connection is judged by its own [step.expect]"),
+            "{msg}"
+        );
+        let msg = error_of(&steps("", "[[step]]\naction = \"wait\"\n"));
+        assert!(msg.contains("action"), "{msg}");
     }
 
     #[test]

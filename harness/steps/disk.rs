@@ -152,3 +152,102 @@ impl Disk {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::spec::PkiSpec;
+
+    fn setup() -> (Pki, ServerSpec) {
+        let spec = PkiSpec::from_toml(
+            "[[cert]]\nname = \"root\"\nrole = \"root\"\n\
+             [[cert]]\nname = \"new\"\nrole = \"root\"\n\
+             [[cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n\
+             [[cert]]\nname = \"gw2\"\nrole = \"server\"\nissuer = \"root\"\n\
+             [[cert]]\nname = \"alice\"\nrole = \"client\"\nissuer = \"root\"\n\
+             [[cert]]\nname = \"bob\"\nrole = \"client\"\nissuer = \"root\"\ndefects = [\"revoked\"]\n",
+            "disk.toml",
+        )
+        .expect("spec");
+        let pki = Pki::generate(&spec).expect("pki");
+        let server: ServerSpec =
+            toml::from_str("cert = \"gw\"\ntrust = [\"root\"]\ncrls = [\"root\"]\n")
+                .expect("server");
+        (pki, server)
+    }
+
+    fn step(action: StepAction, cert: Option<&str>, ca: Option<&str>) -> StepSpec {
+        StepSpec {
+            action,
+            cert: cert.map(str::to_string),
+            certs: None,
+            ca: ca.map(str::to_string),
+            via: None,
+            expect: None,
+        }
+    }
+
+    /// The serials `issuer`'s CRL lists, and whether it is past nextUpdate.
+    fn crl_of(pki: &Pki, issuer: &str) -> (Vec<Vec<u8>>, bool) {
+        let der = pki.crl(issuer).expect("a CRL");
+        let (_, crl) = x509_parser::parse_x509_crl(der).expect("parses");
+        let serials = crl
+            .iter_revoked_certificates()
+            .map(|r| r.raw_serial().to_vec())
+            .collect();
+        let next = crl.next_update().expect("nextUpdate").timestamp();
+        (
+            serials,
+            next < time::OffsetDateTime::now_utc().unix_timestamp(),
+        )
+    }
+
+    #[test]
+    fn a_revocation_keeps_what_was_listed_and_an_expiry_keeps_what_is_revoked() {
+        let (pki, server) = setup();
+        let mut disk = Disk::new(&pki, &server);
+        let bob = serial_octets(&pki.cert("bob").expect("bob").serial);
+        let alice = serial_octets(&pki.cert("alice").expect("alice").serial);
+        assert_eq!(crl_of(&disk.pki, "root").0, vec![bob.clone()]);
+        let (changed, what) = disk
+            .apply(2, &step(StepAction::Revoke, Some("alice"), None))
+            .expect("revoke");
+        assert_eq!(changed, Changed::Crl("root".into()));
+        assert_eq!(what, "revoke alice: root's CRL replaced");
+        let (listed, expired) = crl_of(&disk.pki, "root");
+        assert_eq!(listed, vec![bob.clone(), alice.clone()]);
+        assert!(!expired);
+        // The PKI the case started with is untouched.
+        assert_eq!(crl_of(&pki, "root").0, vec![bob.clone()]);
+        disk.apply(3, &step(StepAction::ExpireCrl, None, Some("root")))
+            .expect("expire");
+        let (listed, expired) = crl_of(&disk.pki, "root");
+        assert_eq!(listed, vec![bob, alice]);
+        assert!(expired);
+    }
+
+    #[test]
+    fn trust_and_server_certificate_changes_touch_server_only() {
+        let (pki, server) = setup();
+        let mut disk = Disk::new(&pki, &server);
+        disk.apply(1, &step(StepAction::AddCa, None, Some("new")))
+            .expect("add");
+        disk.apply(2, &step(StepAction::AddCa, None, Some("new")))
+            .expect("added twice is once");
+        assert_eq!(
+            disk.server.trust,
+            vec!["root".to_string(), "new".to_string()]
+        );
+        disk.apply(3, &step(StepAction::RemoveCa, None, Some("root")))
+            .expect("remove");
+        assert_eq!(disk.server.trust, vec!["new".to_string()]);
+        let (changed, _) = disk
+            .apply(4, &step(StepAction::ReplaceServerCert, Some("gw2"), None))
+            .expect("replace");
+        assert_eq!(changed, Changed::ServerCert);
+        assert_eq!(disk.server.cert, "gw2");
+        assert!(disk
+            .apply(5, &step(StepAction::Reload, None, None))
+            .is_err());
+    }
+}

@@ -518,6 +518,13 @@ fn every_key_of_every_table_is_documented() {
             ),
         ),
         (
+            "[[step]]",
+            (
+                "`[[step]]`",
+                format!("{PROBE_BASE}[[step]]\naction = \"connect\"\nzz_unknown = 1\n"),
+            ),
+        ),
+        (
             "[expect.ca_names]",
             (
                 "`[expect]`",
