@@ -371,7 +371,7 @@ fn bench_during_changes_on_real_nginx_and_haproxy() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    for change in ["reload", "crl-update", "cert-rotation"] {
+    for change in ["reload", "crl-update", "cert-rotation", "ca-rollover"] {
         let svg = tmp.path().join(format!("{change}.svg"));
         let (code, out, err) = support::run(&[
             "bench",
@@ -411,6 +411,15 @@ fn bench_during_changes_on_real_nginx_and_haproxy() {
                 && svg.contains("seconds"),
             "{svg}"
         );
+        if change == "ca-rollover" {
+            // The overlap, then the removal, each seen by the canary (a
+            // client of the new CA); the load's failures are measured.
+            assert_eq!(
+                changes[0]["what"], "new-ca trusted beside root, then SIGHUP",
+                "{run}"
+            );
+            assert_eq!(changes[1]["what"], "new-ca removed, then SIGHUP", "{run}");
+        }
         if change == "crl-update" {
             assert_eq!(changes[0]["what"], "an empty CRL, then SIGHUP", "{run}");
             assert_eq!(
@@ -447,7 +456,7 @@ fn bench_during_changes_on_real_nginx_and_haproxy() {
     // HAProxy takes a new CRL and certificate through its runtime API,
     // without a reload.
     if support::require("haproxy") {
-        for change in ["crl-update", "cert-rotation"] {
+        for change in ["crl-update", "cert-rotation", "ca-rollover"] {
             let (code, out, err) = support::run(&[
                 "bench",
                 "--gateway",

@@ -14,6 +14,11 @@
 //!   certificates; the effect is the canary's first handshake that sees the
 //!   new one, and a handshake that still sees the old one after that is a
 //!   stale certificate served.
+//! - `ca-rollover`: a second client CA (`new-ca`) alternates between
+//!   trusted beside the first (the overlap of a rollover) and removed; the
+//!   canary holds a certificate of the new CA, the load one of the old, so
+//!   the effect is the canary's request answered the other way and the
+//!   load must lose nothing.
 //!
 //! The load's certificate is never revoked, so a failed handshake is the
 //! change's cost, not its effect.
@@ -37,6 +42,7 @@ pub enum During {
     Reload,
     CrlUpdate,
     CertRotation,
+    CaRollover,
 }
 
 impl During {
@@ -45,6 +51,7 @@ impl During {
             During::Reload => "reload",
             During::CrlUpdate => "crl-update",
             During::CertRotation => "cert-rotation",
+            During::CaRollover => "ca-rollover",
         }
     }
 }
@@ -161,8 +168,9 @@ enum Seen {
 }
 
 /// The scenario of a `--during` run: `root`, two server certificates, the
-/// load's client `alice` and the canary `canary` (revoked: the CRL the
-/// program starts with lists it).
+/// load's client `alice`, the canary `canary` (revoked: the CRL the
+/// program starts with lists it) and, for `ca-rollover`, the CA `new-ca`
+/// (not trusted at the start) and its client `newcomer`.
 fn scenario() -> Result<crate::scenario::schema::ScenarioFile, BenchError> {
     let text = "description = \"bench --during\"\n\
         [[pki.cert]]\nname = \"root\"\nrole = \"root\"\n\
@@ -170,6 +178,8 @@ fn scenario() -> Result<crate::scenario::schema::ScenarioFile, BenchError> {
         [[pki.cert]]\nname = \"gw-next\"\nrole = \"server\"\nissuer = \"root\"\n\
         [[pki.cert]]\nname = \"alice\"\nrole = \"client\"\nissuer = \"root\"\n\
         [[pki.cert]]\nname = \"canary\"\nrole = \"client\"\nissuer = \"root\"\ndefects = [\"revoked\"]\n\
+        [[pki.cert]]\nname = \"new-ca\"\nrole = \"root\"\n\
+        [[pki.cert]]\nname = \"newcomer\"\nrole = \"client\"\nissuer = \"new-ca\"\n\
         [server]\ncert = \"gw\"\ntrust = [\"root\"]\ncrls = [\"root\"]\n\
         [client]\ncerts = [\"alice\"]\n";
     toml::from_str(text).map_err(BenchError::Scenario)
@@ -210,7 +220,7 @@ impl Mechanism {
             (RealKind::Nginx, _) => Ok(Mechanism::Signal(libc::SIGHUP)),
             // Apache: SIGUSR1 is `-k graceful`.
             (RealKind::Apache, _) => Ok(Mechanism::Signal(libc::SIGUSR1)),
-            (RealKind::Haproxy, During::CrlUpdate | During::CertRotation) => {
+            (RealKind::Haproxy, During::CrlUpdate | During::CertRotation | During::CaRollover) => {
                 Ok(Mechanism::RuntimeApi)
             }
             (RealKind::Haproxy, During::Reload) => Err(BenchError::DuringUnsupported(
@@ -304,6 +314,14 @@ pub async fn during(
     let changes = {
         let (every, duration, change) = (opts.every, opts.duration, opts.change);
         let socket = prefix.join(crate::real::render::HAPROXY_ADMIN_SOCKET);
+        let (kind, tls, server_spec, pki) =
+            (opts.gateway, opts.tls, file.server.clone(), pki.clone());
+        let listen = match server.rendered().inherited_fd {
+            Some(_) => crate::real::render::Listen::Inherited {
+                port: server.rendered().port,
+            },
+            None => crate::real::render::Listen::Port(server.rendered().port),
+        };
         tokio::spawn(async move {
             let mut done: Vec<(f64, String)> = Vec::new();
             let mut k = 1u32;
@@ -311,7 +329,7 @@ pub async fn during(
                 let at = started + every * k;
                 tokio::time::sleep_until(at.into()).await;
                 // What to tell the runtime API, once the files are on disk.
-                let mut pending: Option<(&str, std::path::PathBuf, String)> = None;
+                let mut pending: Vec<(&str, std::path::PathBuf, String)> = Vec::new();
                 let what = match change {
                     During::Reload => "unchanged".to_string(),
                     During::CrlUpdate => {
@@ -323,7 +341,7 @@ pub async fn during(
                         let path = prefix.join(crate::real::render::CRL);
                         replace(&path, crl)?;
                         if mechanism == Mechanism::RuntimeApi {
-                            pending = Some(("crl-file", path, crl.clone()));
+                            pending.push(("crl-file", path, crl.clone()));
                         }
                         what.to_string()
                     }
@@ -341,15 +359,50 @@ pub async fn during(
                             let pem = next.chain_pem() + &next.key_pem();
                             let path = prefix.join(crate::real::render::HAPROXY_SERVER_PEM);
                             replace(&path, &pem)?;
-                            pending = Some(("cert", path, pem));
+                            pending.push(("cert", path, pem));
                         }
                         format!("server certificate {}", next.name)
+                    }
+                    During::CaRollover => {
+                        // The program's files rendered anew with the trust
+                        // the change gives (its config file stays the same).
+                        let mut spec = server_spec.clone();
+                        let overlap = k % 2 == 1;
+                        if overlap {
+                            // Its CRL too: with a CRL loaded, OpenSSL wants
+                            // one for every CA of the chain.
+                            spec.trust.push("new-ca".into());
+                            spec.crls.push("new-ca".into());
+                        }
+                        let files = crate::real::render::render_listening(
+                            kind, &pki, &spec, tls, listen, &prefix,
+                        )
+                        .map_err(|e| BenchError::Real(Box::new(e)))?;
+                        for (rel, text, _) in &files.files {
+                            use crate::real::render::{CA_NAMES, CA_VERIFY, CRL, TRUST};
+                            let api = match rel.as_str() {
+                                CA_NAMES | CA_VERIFY => Some("ca-file"),
+                                CRL => Some("crl-file"),
+                                TRUST => None,
+                                _ => continue,
+                            };
+                            let path = prefix.join(rel);
+                            replace(&path, text)?;
+                            if let (Mechanism::RuntimeApi, Some(api)) = (mechanism, api) {
+                                pending.push((api, path, text.clone()));
+                            }
+                        }
+                        if overlap {
+                            "new-ca trusted beside root".to_string()
+                        } else {
+                            "new-ca removed".to_string()
+                        }
                     }
                 };
                 // The change is on disk now: its time to effect counts from
                 // here.
                 let at_s = started.elapsed().as_secs_f64();
-                if let Some((what, path, payload)) = &pending {
+                for (what, path, payload) in &pending {
                     runtime_api_replace(&socket, what, path, payload)?;
                 }
                 if let Mechanism::Signal(signal) = mechanism {
@@ -393,11 +446,17 @@ pub async fn during(
     })
 }
 
-/// The canary's client: `canary` for `crl-update`, else the load's.
+/// The canary's client: `canary` for `crl-update`, `newcomer` for
+/// `ca-rollover`, else the load's.
 fn canary_client(load: &ClientSpec, pki: &Pki, change: During) -> Result<ClientSpec, BenchError> {
     let mut spec = load.clone();
-    if change == During::CrlUpdate {
-        let canary = pki.cert("canary").map_err(BenchError::Pki)?;
+    let name = match change {
+        During::CrlUpdate => Some("canary"),
+        During::CaRollover => Some("newcomer"),
+        During::Reload | During::CertRotation => None,
+    };
+    if let Some(name) = name {
+        let canary = pki.cert(name).map_err(BenchError::Pki)?;
         spec.wallet = crate::tls::client::WalletEntry::from_issued(canary, true)
             .map(|w| vec![w])
             .map_err(|source| BenchError::Config {
@@ -473,7 +532,7 @@ async fn canary(
                 known = now;
                 (new > 0).then_some(Seen::Workers(new))
             }
-            During::CrlUpdate => Some(Seen::Served(
+            During::CrlUpdate | During::CaRollover => Some(Seen::Served(
                 look(&connector, &name, addr)
                     .await
                     .is_some_and(|(_, served)| served),
@@ -505,7 +564,8 @@ fn records(
             let until = done.get(i + 1).map_or(end, |(t, _)| *t);
             let window = || seen.iter().filter(move |(t, _)| *t >= *at && *t < until);
             // What the change makes the canary see: the CRL's k-th change
-            // serves the canary when k is odd (it starts revoked); the k-th
+            // serves the canary when k is odd (it starts revoked), and so
+            // does the k-th CA change (its CA starts untrusted); the k-th
             // rotation shows the second certificate when k is odd.
             let k = i + 1;
             let effect = window()

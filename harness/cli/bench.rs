@@ -132,6 +132,7 @@ fn during(args: &BenchArgs, change: DuringArg) -> Result<i32> {
             DuringArg::Reload => During::Reload,
             DuringArg::CrlUpdate => During::CrlUpdate,
             DuringArg::CertRotation => During::CertRotation,
+            DuringArg::CaRollover => During::CaRollover,
         },
         every: args.every,
         duration: args.duration,

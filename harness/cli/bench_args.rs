@@ -27,6 +27,10 @@ pub enum DuringArg {
     /// The server certificate and key alternate between two; then the
     /// reload.
     CertRotation,
+    /// A second client CA alternates between trusted beside the first (a
+    /// rollover's overlap) and removed; the load's clients, of the first,
+    /// must lose nothing; then the reload.
+    CaRollover,
 }
 
 /// A floor to measure each point against (`--floor`).

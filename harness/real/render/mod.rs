@@ -23,7 +23,7 @@ use std::path::Path;
 pub(crate) use apache::preamble as apache_preamble;
 pub use apache::APACHE_MODULES;
 pub use haproxy::{ADMIN_SOCKET as HAPROXY_ADMIN_SOCKET, SERVER_PEM as HAPROXY_SERVER_PEM};
-pub use material::{CA_NAMES, CA_VERIFY, CRL, SERVER_CHAIN, SERVER_KEY};
+pub use material::{CA_NAMES, CA_VERIFY, CRL, SERVER_CHAIN, SERVER_KEY, TRUST};
 use registry::real_programs;
 pub use rendered::RenderedGateway;
 
