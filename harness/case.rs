@@ -237,6 +237,17 @@ pub fn client_spec(
     })
 }
 
+/// Start the built-in gateway `config` describes: what it cannot model is
+/// SKIP (`Unsupported`), any other failure a setup error.
+pub async fn start_gateway(config: GatewayConfig) -> Result<RunningGateway, CaseError> {
+    crate::tls::server::start(config)
+        .await
+        .map_err(|e| match e {
+            crate::tls::TlsError::Unmodelled(why) => CaseError::Unsupported(why.into()),
+            other => tls_error("server")(other),
+        })
+}
+
 /// Run one case: start the gateway, make one request, merge both ends' views.
 pub async fn run_case(
     pki: &Pki,
@@ -260,12 +271,7 @@ pub async fn run_case(
         default_proxy,
     )?;
     let mut client = client_spec(pki, file, version, timeouts)?;
-    let gateway = crate::tls::server::start(config)
-        .await
-        .map_err(|e| match e {
-            crate::tls::TlsError::Unmodelled(why) => CaseError::Unsupported(why.into()),
-            other => tls_error("server")(other),
-        })?;
+    let gateway = start_gateway(config).await?;
     let connections = file.client.connections;
     let obs = match &file.middlebox {
         None => exchange_and_merge_connections(&gateway, &client, connections).await,

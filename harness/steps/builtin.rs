@@ -3,18 +3,20 @@
 //! The model of every program the harness runs: a gateway serves what it
 //! loaded, and takes what is on disk on a `reload` step only (nginx, Apache
 //! and HAProxy read their certificate, trust and CRL files at start and on
-//! reload alone). A reload restarts the built-in gateway on the same
-//! address with what is on disk. `via = "runtime-api"` is HAProxy's alone.
+//! reload alone). A reload starts a built-in gateway with what is on disk
+//! in place of the one before (on a port of its own: the one before may be
+//! taken by another case's program the moment it is freed; the clients of
+//! the steps that follow connect to the new one). `via = "runtime-api"` is
+//! HAProxy's alone.
 
 use super::disk::Disk;
-use crate::case::{client_spec, exchange_and_merge_connections, gateway_config, CaseError};
+use crate::case::{exchange_and_merge_connections, gateway_config, CaseError};
 use crate::gateway::ProfileKind;
 use crate::observation::{Observation, StepSeen, TlsVersion};
 use crate::pki::Pki;
 use crate::scenario::schema::{ReloadVia, ScenarioFile, StepAction};
 use crate::tls::server::RunningGateway;
 use crate::tls::Timeouts;
-use std::net::SocketAddr;
 
 /// Why `profile` cannot take `via`; `None`: it can.
 pub fn unsupported_reload(profile: ProfileKind, via: ReloadVia) -> Option<String> {
@@ -28,9 +30,8 @@ async fn start(
     profile: ProfileKind,
     version: TlsVersion,
     timeouts: Timeouts,
-    listen: Option<SocketAddr>,
 ) -> Result<RunningGateway, CaseError> {
-    let mut config = gateway_config(
+    let config = gateway_config(
         &disk.pki,
         &disk.server,
         profile,
@@ -38,18 +39,7 @@ async fn start(
         timeouts,
         None,
     )?;
-    if let Some(addr) = listen {
-        config.listen = addr;
-    }
-    crate::tls::server::start(config)
-        .await
-        .map_err(|e| match e {
-            crate::tls::TlsError::Unmodelled(why) => CaseError::Unsupported(why.into()),
-            other => CaseError::Tls {
-                field: "server",
-                source: other,
-            },
-        })
+    crate::case::start_gateway(config).await
 }
 
 /// Run every step of `file` against the built-in gateway of `profile`.
@@ -71,18 +61,13 @@ pub async fn run(
     let mut disk = Disk::new(pki, &file.server);
     // What the gateway loaded: the disk at start, and at each reload.
     let mut loaded = disk.clone();
-    let mut gateway = start(&loaded, profile, version, timeouts, None).await?;
-    let addr = gateway.addr();
+    let mut gateway = start(&loaded, profile, version, timeouts).await?;
     let mut seen = Vec::new();
     for (i, step) in file.steps.iter().enumerate() {
         let n = i + 1;
         match step.action {
             StepAction::Connect => {
-                let mut this = file.clone();
-                if let Some(certs) = &step.certs {
-                    this.client.certs = certs.clone();
-                }
-                let client = client_spec(&loaded.pki, &this, version, timeouts)?;
+                let client = super::connect_client(&loaded.pki, file, step, version, timeouts)?;
                 let obs = exchange_and_merge_connections(&gateway, &client, 1).await;
                 seen.push(StepSeen {
                     step: n,
@@ -93,7 +78,7 @@ pub async fn run(
             StepAction::Reload => {
                 loaded = disk.clone();
                 gateway.shutdown().await;
-                gateway = start(&loaded, profile, version, timeouts, Some(addr)).await?;
+                gateway = start(&loaded, profile, version, timeouts).await?;
                 seen.push(StepSeen {
                     step: n,
                     what: format!("reload ({})", step.via.unwrap_or_default().name()),

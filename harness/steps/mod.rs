@@ -17,7 +17,31 @@ pub mod builtin;
 pub mod disk;
 pub mod real;
 
-use crate::observation::{Observation, StepSeen};
+use crate::case::{client_spec, CaseError};
+use crate::observation::{Observation, StepSeen, TlsVersion};
+use crate::pki::Pki;
+use crate::scenario::schema::{ScenarioFile, StepSpec};
+use crate::tls::client::ClientSpec;
+use crate::tls::Timeouts;
+
+/// The client of a `connect` step: the scenario's, with the step's wallet
+/// when it names one.
+pub(crate) fn connect_client(
+    pki: &Pki,
+    file: &ScenarioFile,
+    step: &StepSpec,
+    version: TlsVersion,
+    timeouts: Timeouts,
+) -> Result<ClientSpec, CaseError> {
+    match &step.certs {
+        None => client_spec(pki, file, version, timeouts),
+        Some(certs) => {
+            let mut this = file.clone();
+            this.client.certs = certs.clone();
+            client_spec(pki, &this, version, timeouts)
+        }
+    }
+}
 
 /// The case's observation: the last connection's, with every step's.
 pub(crate) fn observation(steps: Vec<StepSeen>) -> Observation {

@@ -16,7 +16,7 @@
 //! workers that read the new files.
 
 use super::disk::{Changed, Disk};
-use crate::case::{client_spec, CaseError};
+use crate::case::CaseError;
 use crate::observation::{Observation, StepSeen, TlsVersion};
 use crate::pki::Pki;
 use crate::real::render::{self, Listen};
@@ -173,11 +173,7 @@ pub async fn run(
             let n = i + 1;
             match step.action {
                 StepAction::Connect => {
-                    let mut this = file.clone();
-                    if let Some(certs) = &step.certs {
-                        this.client.certs = certs.clone();
-                    }
-                    let client = client_spec(&disk.pki, &this, version, timeouts)?;
+                    let client = super::connect_client(&disk.pki, file, step, version, timeouts)?;
                     let mark = server.log_mark();
                     let (mut obs, local) = client.exchange_connections(server.addr(), 1).await;
                     let log = server.log_of_connection(&mark, local).await;

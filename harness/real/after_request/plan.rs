@@ -196,13 +196,8 @@ pub fn plan() -> Vec<Case> {
 /// declarations (what `gateway-config` reports for a `<Location>` that
 /// asks after the request).
 pub fn cannot_answer() -> String {
-    let subjects = RealClientKind::ALL
-        .into_iter()
-        .map(Subject::Real)
-        .chain([Subject::Rustls]);
     let mut out = Vec::new();
-    for s in subjects {
-        let Some(d) = s.declared() else { continue };
+    for (s, d) in declarations() {
         let mut lacks = Vec::new();
         for (what, answer) in [
             ("renegotiation (TLS 1.2)", d.renegotiation),
@@ -230,17 +225,22 @@ pub fn cannot_answer() -> String {
     )
 }
 
+/// Every client that declares what it answers (the real ones, then the
+/// harness's own), with its declaration.
+fn declarations() -> impl Iterator<Item = (Subject, AfterRequest)> {
+    RealClientKind::ALL
+        .into_iter()
+        .map(Subject::Real)
+        .chain([Subject::Rustls])
+        .filter_map(|s| s.declared().map(|d| (s, d)))
+}
+
 /// The clients that cannot answer the mechanism a server asks by on
 /// `version` without a switch, each with the switch it needs if one does
 /// (what `probe` names for a path that asks after the request).
 pub fn cannot_answer_on(version: TlsVersion) -> String {
-    let subjects = RealClientKind::ALL
-        .into_iter()
-        .map(Subject::Real)
-        .chain([Subject::Rustls]);
     let mut out = Vec::new();
-    for s in subjects {
-        let Some(d) = s.declared() else { continue };
+    for (s, d) in declarations() {
         match d.answer_on(version) {
             Answer::Always => {}
             Answer::WithOption(o) => out.push(format!("{} (without {o})", s.name())),

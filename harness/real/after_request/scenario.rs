@@ -22,7 +22,7 @@ use crate::observation::{
 use crate::pki::Pki;
 use crate::real::client::{
     client_timeout, run_real_client, unsupported_client, AfterRequestOptions, Alpn, Answer,
-    ClientJob, RealClientKind, WalletFiles,
+    ClientJob, RealClientKind,
 };
 use crate::real::{RealKind, RealServer};
 use crate::scenario::schema::ScenarioFile;
@@ -129,17 +129,7 @@ pub async fn observe(
     let (dir, dir_registered) = Registry::global()
         .create_temp_dir("mtls-client-")
         .map_err(|e| CaseError::setup_in(format!("{client}: temporary directory"), e))?;
-    let mut wallet = Vec::new();
-    for (i, name) in file.client.certs.iter().enumerate() {
-        let cert = pki.cert(name).map_err(|source| CaseError::Pki {
-            field: "client.certs",
-            source,
-        })?;
-        wallet.push(
-            WalletFiles::write(dir.path(), i, cert, file.client.send_intermediates)
-                .map_err(setup)?,
-        );
-    }
+    let wallet = crate::real::client::write_wallet(pki, file, client, dir.path())?;
     let server_ca = crate::real::client::write_server_ca(pki, file, dir.path())?;
     let server = RealServer::start(gateway, pki, &server_spec, version).await?;
     let mark = server.log_mark();

@@ -24,8 +24,8 @@ pub use answers::{AfterRequest, AfterRequestOptions, Alpn, Answer, OverH2};
 pub(crate) use run::observation;
 pub use run::{
     client_timeout, observe_real_client, observe_real_client_with, run_real_client,
-    run_real_client_until, unfollowed_selection, unsupported_client, write_server_ca, ClientRun,
-    RealClientError,
+    run_real_client_until, unfollowed_selection, unsupported_client, write_server_ca, write_wallet,
+    ClientRun, RealClientError,
 };
 pub use wallet::{WalletFiles, WALLET_PASSWORD};
 

@@ -274,27 +274,9 @@ pub async fn observe_real_client_with(
     let (dir, dir_registered) = Registry::global()
         .create_temp_dir("mtls-client-")
         .map_err(|e| CaseError::setup_in(format!("{kind}: temporary directory"), e))?;
-    let mut wallet = Vec::new();
-    for (i, name) in file.client.certs.iter().enumerate() {
-        let cert = pki.cert(name).map_err(|source| CaseError::Pki {
-            field: "client.certs",
-            source,
-        })?;
-        wallet.push(
-            WalletFiles::write(dir.path(), i, cert, file.client.send_intermediates)
-                .map_err(setup)?,
-        );
-    }
+    let wallet = write_wallet(pki, file, kind, dir.path())?;
     let server_ca = write_server_ca(pki, file, dir.path())?;
-    let gateway = crate::tls::server::start(config)
-        .await
-        .map_err(|e| match e {
-            crate::tls::TlsError::Unmodelled(why) => CaseError::Unsupported(why.into()),
-            other => CaseError::Tls {
-                field: "server",
-                source: other,
-            },
-        })?;
+    let gateway = crate::case::start_gateway(config).await?;
     let mut events = gateway.subscribe();
     let port = gateway.addr().port();
     let job = ClientJob {
@@ -355,6 +337,28 @@ pub async fn observe_real_client_with(
     drop(dir);
     drop(dir_registered);
     Ok(observation(kind, &wallet, &records, &run))
+}
+
+/// Write the scenario's wallet (`[client] certs`, in order) into `dir` as
+/// `kind` takes it.
+pub fn write_wallet(
+    pki: &Pki,
+    file: &ScenarioFile,
+    kind: RealClientKind,
+    dir: &Path,
+) -> Result<Vec<WalletFiles>, CaseError> {
+    let mut wallet = Vec::new();
+    for (i, name) in file.client.certs.iter().enumerate() {
+        let cert = pki.cert(name).map_err(|source| CaseError::Pki {
+            field: "client.certs",
+            source,
+        })?;
+        wallet.push(
+            WalletFiles::write(dir, i, cert, file.client.send_intermediates)
+                .map_err(|e| CaseError::setup_in(kind.to_string(), e))?,
+        );
+    }
+    Ok(wallet)
 }
 
 /// Write the CA certificates the client trusts for the server (`[client]

@@ -56,15 +56,7 @@ pub async fn observe_through_middlebox(
                 timeouts,
                 spec.upstream_cert.as_deref(),
             )?;
-            let gateway = crate::tls::server::start(config)
-                .await
-                .map_err(|e| match e {
-                    crate::tls::TlsError::Unmodelled(why) => CaseError::Unsupported(why.into()),
-                    other => CaseError::Tls {
-                        field: "server",
-                        source: other,
-                    },
-                })?;
+            let gateway = crate::case::start_gateway(config).await?;
             let mb = match RunningRealMiddlebox::start(
                 program,
                 pki,
