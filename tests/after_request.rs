@@ -25,6 +25,11 @@ use std::time::Instant;
 /// Concurrent lanes (one Apache each): the machine has two cores.
 const LANES: usize = 3;
 
+/// The tests of this file one at a time: each checks that no process
+/// group or directory of the global registry is left, which the other's
+/// running programs would be.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn check_doc(rel: &str, want: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     if std::env::var_os("UPDATE_DOCS").is_some() {
@@ -47,6 +52,7 @@ fn check_doc(rel: &str, want: &str) {
 
 #[test]
 fn the_after_request_table_is_measured_and_agrees_with_every_declaration() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     if !support::require_real(RealKind::Apache) {
         return;
     }
@@ -194,6 +200,7 @@ fn run_with(
 #[test]
 fn every_after_request_scenario_passes_built_in_and_on_real_apache_and_tomcat_with_the_clients_that_answer_so(
 ) {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     use mtls_harness::interrupt::CancelToken;
     use mtls_harness::oracle::Verdict;
     use mtls_harness::runner::execute::{ClientSelection, GatewaySelection};

@@ -26,7 +26,7 @@ const LAYERS: &[&[&str]] = &[
     &["gateway"],
     &["scenario", "policy"],
     &["oracle"],
-    &["case", "backend"],
+    &["case", "steps", "backend"],
     &["real", "probe", "bench", "runner"],
     &["docs", "api", "prelude"],
     // The binary: `main.rs` and the modules under `cli/`.

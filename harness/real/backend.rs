@@ -42,7 +42,7 @@ impl Backend for RealGateway {
 
     fn observe<'a>(&'a self, case: CaseInput<'a>) -> Observing<'a> {
         if !case.file.steps.is_empty() {
-            return Box::pin(crate::steps::real::run(
+            return Box::pin(crate::real::steps::run(
                 case.pki,
                 case.file,
                 self.0,

@@ -17,6 +17,7 @@
 //! runner ignores `body_contains` for `real:openssl` (status and alerts are
 //! still judged).
 
+pub mod admin_api;
 pub mod after_request;
 mod backend;
 pub mod bounded;
@@ -32,6 +33,7 @@ pub mod render;
 pub mod runtime_api;
 mod server;
 mod spawn;
+pub mod steps;
 pub mod user_config;
 
 use crate::case::{client_spec, CaseError};

@@ -172,7 +172,7 @@ async fn compare(scenario: &Scenario, pki: &Pki, kind: RealKind, timeouts: Timeo
             // Every connection of the steps, compared one by one.
             let builtin =
                 crate::steps::builtin::run(pki, &scenario.file, profile, v, timeouts).await;
-            let real = crate::steps::real::run(pki, &scenario.file, kind, v, timeouts).await;
+            let real = crate::real::steps::run(pki, &scenario.file, kind, v, timeouts).await;
             match Cell::pair(v, builtin, real) {
                 Ok((b, r)) => {
                     for (bs, rs) in b.steps.iter().zip(&r.steps) {

@@ -111,6 +111,9 @@ pub enum ReloadVia {
     /// HAProxy's runtime API on its stats socket: `set ssl crl-file`, `set
     /// ssl ca-file`, `set ssl cert`, then `commit`, for each file changed.
     RuntimeApi,
+    /// Caddy's admin endpoint: `POST /load` with the configuration as on
+    /// disk (what `caddy reload` does).
+    AdminApi,
 }
 
 impl ReloadVia {
@@ -118,6 +121,7 @@ impl ReloadVia {
         match self {
             ReloadVia::Signal => "signal",
             ReloadVia::RuntimeApi => "runtime-api",
+            ReloadVia::AdminApi => "admin-api",
         }
     }
 }

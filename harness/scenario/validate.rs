@@ -793,7 +793,10 @@ result = "SUCCESS"
         assert_eq!(s.profiles_to_run().0, vec!["apache", "lighttpd"]);
         // A base expectation runs only the gateways that can ask there.
         let s = load(&after("", "[expect]\nresult = \"SUCCESS\"")).expect("valid");
-        assert_eq!(s.profiles_to_run().0, vec!["iis", "apache", "jsse", "lighttpd"]);
+        assert_eq!(
+            s.profiles_to_run().0,
+            vec!["iis", "apache", "jsse", "lighttpd"]
+        );
         let msg = error_of(&after("client_auth = \"none\"", apache));
         assert!(
             msg.contains("`server.asks`: `after-request` needs a listener that asks"),

@@ -7,7 +7,7 @@
 //! in place of the one before (on a port of its own: the one before may be
 //! taken by another case's program the moment it is freed; the clients of
 //! the steps that follow connect to the new one). `via = "runtime-api"` is
-//! HAProxy's alone.
+//! HAProxy's alone, `via = "admin-api"` Caddy's (the `go` profile).
 
 use super::disk::Disk;
 use crate::case::{exchange_and_merge_connections, gateway_config, CaseError};
@@ -20,9 +20,16 @@ use crate::tls::Timeouts;
 
 /// Why `profile` cannot take `via`; `None`: it can.
 pub fn unsupported_reload(profile: ProfileKind, via: ReloadVia) -> Option<String> {
-    (via == ReloadVia::RuntimeApi && profile != ProfileKind::Haproxy).then(|| {
-        format!("{profile} has no runtime API for its certificates (`via = \"runtime-api\"` is HAProxy's)")
-    })
+    match via {
+        ReloadVia::Signal => None,
+        ReloadVia::RuntimeApi => (profile != ProfileKind::Haproxy).then(|| {
+            format!("{profile} has no runtime API for its certificates (`via = \"runtime-api\"` is HAProxy's)")
+        }),
+        // Caddy, judged as the `go` profile.
+        ReloadVia::AdminApi => (profile != ProfileKind::Go).then(|| {
+            format!("{profile} has no admin endpoint that loads a configuration (`via = \"admin-api\"` is Caddy's)")
+        }),
+    }
 }
 
 async fn start(

@@ -9,13 +9,12 @@
 //!   Apache and HAProxy read their files at start and on reload alone;
 //!   HAProxy's runtime API applies the changed files at once). Checked
 //!   against the real programs by `fidelity`.
-//! - [`real`]: the real programs: files rewritten in the program's prefix,
+//! - `real::steps`: the real programs: files rewritten in the program's prefix,
 //!   then its own mechanism (nginx SIGHUP, Apache SIGUSR1 = `-k graceful`,
 //!   HAProxy's runtime API), waited for until it took effect.
 
 pub mod builtin;
 pub mod disk;
-pub mod real;
 
 use crate::case::{client_spec, CaseError};
 use crate::observation::{Observation, StepSeen, TlsVersion};

@@ -4,7 +4,9 @@
 //! `verify_if_given`, `request`, `require`).
 //!
 //! - Configured in JSON (`caddy run --config caddy.json`): the admin
-//!   endpoint off and nothing persisted, automatic HTTPS off, storage and
+//!   endpoint on a unix socket in the prefix ([`ADMIN_SOCKET`]: no TCP port,
+//!   reachable by the harness alone; `POST /load` is how Caddy reloads) and
+//!   nothing persisted, automatic HTTPS off, storage and
 //!   `HOME`/XDG directories inside the prefix; the server certificate from
 //!   files, one connection policy pinned to the TLS version.
 //! - `trusted_ca_certs`: every trusted CA (and filler CA), base64 DER, one
@@ -30,6 +32,9 @@ use std::path::Path;
 pub(crate) struct Caddy;
 
 const CONFIG: &str = "caddy.json";
+
+/// The admin endpoint's unix socket, relative to the prefix.
+pub const ADMIN_SOCKET: &str = "admin.sock";
 
 /// Caddy's `client_authentication.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +126,10 @@ impl RealProgram for Caddy {
             })
         };
         let config = serde_json::json!({
-            "admin": { "disabled": true, "config": { "persist": false } },
+            "admin": {
+                "listen": format!("unix/{}", p(ADMIN_SOCKET)),
+                "config": { "persist": false },
+            },
             "logging": { "logs": { "default": { "level": "DEBUG", "writer": { "output": "stderr" } } } },
             "storage": { "module": "file_system", "root": p("data") },
             "apps": {
@@ -210,7 +218,8 @@ mod tests {
                 Some(2)
             );
             assert!(file(&c, "caddy.json").contains(&format!("{who}: ")), "{mode}");
-            assert_eq!(json["admin"]["disabled"], true);
+            assert_eq!(json["admin"]["listen"], "unix//p/admin.sock");
+            assert_eq!(json["admin"]["config"]["persist"], false);
         }
     }
 }

@@ -22,6 +22,7 @@ use std::path::Path;
 
 pub(crate) use apache::preamble as apache_preamble;
 pub use apache::APACHE_MODULES;
+pub use caddy::ADMIN_SOCKET as CADDY_ADMIN_SOCKET;
 pub use haproxy::{ADMIN_SOCKET as HAPROXY_ADMIN_SOCKET, SERVER_PEM as HAPROXY_SERVER_PEM};
 pub use material::{CA_NAMES, CA_VERIFY, CRL, SERVER_CHAIN, SERVER_KEY, TRUST};
 use registry::real_programs;

@@ -9,19 +9,22 @@
 //! - HAProxy (`via = "runtime-api"`): `set ssl crl-file` / `ca-file` /
 //!   `cert` with the changed file, then `commit`, on its stats socket. It
 //!   runs in the foreground without a master (`-db`), where a reload is a
-//!   new process started with `-sf`: `via = "signal"` is not run on it.
+//!   new process started with `-sf`: `via = "signal"` is not run on it;
+//! - Caddy (`via = "admin-api"`): `POST /load` with the configuration as on
+//!   disk, on its admin endpoint's unix socket (its trusted CAs are in the
+//!   configuration itself).
 //!
 //! A signal's reload is done when every worker the master had before it
 //! has exited and a new one runs; the next connection then meets only
 //! workers that read the new files.
 
-use super::disk::{Changed, Disk};
 use crate::case::CaseError;
 use crate::observation::{Observation, StepSeen, TlsVersion};
 use crate::pki::Pki;
 use crate::real::render::{self, Listen};
 use crate::real::{RealError, RealKind, RealServer};
 use crate::scenario::schema::{ReloadVia, ScenarioFile, StepAction};
+use crate::steps::disk::{Changed, Disk};
 use crate::tls::Timeouts;
 use std::time::{Duration, Instant};
 
@@ -32,24 +35,30 @@ const RELOAD_LIMIT: Duration = Duration::from_secs(15);
 /// runs changes without a reload (what it does when only its files
 /// change); a `reload` runs on those whose mechanism the harness drives.
 pub fn unsupported(kind: RealKind, file: &ScenarioFile) -> Option<String> {
-    let reloads = file.steps.iter().any(|s| s.action == StepAction::Reload);
-    if reloads && !matches!(kind, RealKind::Nginx | RealKind::Apache | RealKind::Haproxy) {
-        return Some(format!(
-            "{kind} is not reloaded here so far: a `reload` step runs on real:nginx (SIGHUP), real:apache (graceful) and real:haproxy (runtime API)"
-        ));
-    }
     file.steps
         .iter()
         .filter(|s| s.action == StepAction::Reload)
         .find_map(|s| match (kind, s.via.unwrap_or_default()) {
+            (RealKind::Nginx | RealKind::Apache, ReloadVia::Signal)
+            | (RealKind::Haproxy, ReloadVia::RuntimeApi)
+            | (RealKind::Caddy, ReloadVia::AdminApi) => None,
             (RealKind::Haproxy, ReloadVia::Signal) => Some(
                 "real:haproxy runs in the foreground without a master (-db), where a reload is a new process started with -sf: give the reload `via = \"runtime-api\"`"
                     .to_string(),
             ),
-            (RealKind::Nginx | RealKind::Apache, ReloadVia::RuntimeApi) => Some(format!(
+            (RealKind::Caddy, _) => Some(
+                "real:caddy reloads through its admin endpoint: give the reload `via = \"admin-api\"`"
+                    .to_string(),
+            ),
+            (_, ReloadVia::RuntimeApi) => Some(format!(
                 "{kind} has no runtime API for its certificates (`via = \"runtime-api\"` is HAProxy's)"
             )),
-            _ => None,
+            (_, ReloadVia::AdminApi) => Some(format!(
+                "{kind} has no admin endpoint that loads a configuration (`via = \"admin-api\"` is Caddy's)"
+            )),
+            (_, ReloadVia::Signal) => Some(format!(
+                "{kind} is not reloaded here so far: a `reload` runs on real:nginx and real:apache (signal), real:haproxy (runtime API) and real:caddy (admin API)"
+            )),
         })
 }
 
@@ -173,7 +182,8 @@ pub async fn run(
             let n = i + 1;
             match step.action {
                 StepAction::Connect => {
-                    let client = super::connect_client(&disk.pki, file, step, version, timeouts)?;
+                    let client =
+                        crate::steps::connect_client(&disk.pki, file, step, version, timeouts)?;
                     let mark = server.log_mark();
                     let (mut obs, local) = client.exchange_connections(server.addr(), 1).await;
                     let log = server.log_of_connection(&mark, local).await;
@@ -191,6 +201,19 @@ pub async fn run(
                     match (kind, via) {
                         (RealKind::Haproxy, ReloadVia::RuntimeApi) => {
                             reload_by_runtime_api(&server, &on_disk, &unapplied, n)?
+                        }
+                        (RealKind::Caddy, ReloadVia::AdminApi) => {
+                            let config = on_disk
+                                .config_file
+                                .as_ref()
+                                .and_then(|c| file_text(&on_disk, c))
+                                .unwrap_or_default();
+                            let socket = rendered.prefix.join(render::CADDY_ADMIN_SOCKET);
+                            crate::real::admin_api::load(&socket, config)
+                                .await
+                                .map_err(|e| {
+                                    CaseError::setup_in(format!("step {n}: admin API"), e)
+                                })?
                         }
                         (RealKind::Nginx, _) => reload_by_signal(&server, libc::SIGHUP, n).await?,
                         _ => reload_by_signal(&server, libc::SIGUSR1, n).await?,
@@ -214,14 +237,17 @@ pub async fn run(
                         listen,
                         &rendered.prefix,
                     )?;
-                    if on_disk
-                        .config_file
-                        .as_ref()
-                        .and_then(|c| file_text(&on_disk, c))
-                        != rendered
+                    // Caddy's trusted CAs are in its configuration, which
+                    // its admin endpoint takes whole.
+                    if kind != RealKind::Caddy
+                        && on_disk
                             .config_file
                             .as_ref()
-                            .and_then(|c| file_text(&rendered, c))
+                            .and_then(|c| file_text(&on_disk, c))
+                            != rendered
+                                .config_file
+                                .as_ref()
+                                .and_then(|c| file_text(&rendered, c))
                     {
                         return Err(CaseError::Unsupported(format!(
                             "step {n} ({what}) changes {kind}'s configuration, not only its files"
@@ -244,7 +270,7 @@ pub async fn run(
     .await;
     server.shutdown().await;
     result?;
-    Ok(super::observation(seen))
+    Ok(crate::steps::observation(seen))
 }
 
 fn file_text<'a>(r: &'a render::RenderedGateway, rel: &str) -> Option<&'a str> {
