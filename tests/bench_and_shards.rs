@@ -366,7 +366,7 @@ fn three_shards_cover_every_case_once_and_merge_to_the_unsharded_report() {
 /// `bench --during`: real nginx reloads, its CRL and its certificate change
 /// under load; each change's time to effect is measured by the canary.
 #[test]
-fn bench_during_changes_on_real_nginx_and_haproxy() {
+fn bench_during_changes_on_real_nginx_haproxy_and_caddy() {
     if !support::require("nginx") {
         return;
     }
@@ -453,6 +453,44 @@ fn bench_during_changes_on_real_nginx_and_haproxy() {
     let (code, _, err) = support::run(&["bench", "--during", "reload"]).into_parts();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--during takes one --gateway real:"), "{err}");
+    // Caddy takes a new certificate and a new trust through its admin
+    // endpoint (`POST /load`); it loads no CRL, and has no workers a reload
+    // replaces.
+    if support::require("caddy") {
+        for change in ["cert-rotation", "ca-rollover"] {
+            let (code, out, err) = support::run(&[
+                "bench",
+                "--gateway",
+                "real:caddy",
+                "--during",
+                change,
+                "--every",
+                "1s",
+                "--duration",
+                "3s",
+                "--format",
+                "json",
+            ])
+            .into_parts();
+            assert_eq!(code, 0, "{change}: {err}");
+            let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+            for c in run["changes"].as_array().unwrap() {
+                assert!(c["effect_ms"].as_f64().is_some(), "{change}: {run}");
+                assert!(
+                    c["what"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("through the admin API (POST /load), no restart"),
+                    "{run}"
+                );
+            }
+        }
+        let (code, _, err) =
+            support::run(&["bench", "--gateway", "real:caddy", "--during", "crl-update"])
+                .into_parts();
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("loads no CRL"), "{err}");
+    }
     // HAProxy takes a new CRL and certificate through its runtime API,
     // without a reload.
     if support::require("haproxy") {

@@ -1,7 +1,8 @@
 //! `bench --during CHANGE --every D`: `bench`'s load against a real
 //! gateway while its trust material changes on disk and the program
 //! reloads by its own mechanism (nginx: SIGHUP to the master; Apache:
-//! SIGUSR1, `apachectl -k graceful`). Beside the load a canary makes one
+//! SIGUSR1, `apachectl -k graceful`; HAProxy: its runtime API; Caddy: its
+//! admin endpoint, `POST /load`). Beside the load a canary makes one
 //! handshake every [`CANARY_EVERY`] and says what it saw, so each change's
 //! time to effect is measured from the moment the files were replaced:
 //!
@@ -31,6 +32,9 @@ use crate::tls::client::ClientSpec;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Caddy's configuration file in its prefix (real/render/caddy.rs).
+const CADDY_CONFIG: &str = "caddy.json";
 
 /// How often the canary looks.
 pub const CANARY_EVERY: Duration = Duration::from_millis(20);
@@ -201,6 +205,9 @@ enum Mechanism {
     /// HAProxy's runtime API: `set ssl crl-file` / `set ssl cert`, then
     /// `commit`, on its stats socket; no reload.
     RuntimeApi,
+    /// Caddy's admin endpoint: `POST /load` with the configuration as on
+    /// disk (what `caddy reload` does); no restart.
+    AdminApi,
     /// The files replaced and nothing told (`--no-reload`): what a
     /// program does on its own when its files change.
     Nothing,
@@ -212,9 +219,18 @@ impl Mechanism {
             (_, During::Reload) if !reload => Err(BenchError::DuringUnsupported(
                 "--during reload --no-reload changes nothing".into(),
             )),
-            (RealKind::Nginx | RealKind::Apache | RealKind::Haproxy, _) if !reload => {
+            (RealKind::Caddy, During::CrlUpdate) => Err(BenchError::DuringUnsupported(
+                "--during crl-update with real:caddy: Caddy (Go's crypto/tls) loads no CRL".into(),
+            )),
+            (RealKind::Caddy, During::Reload) => Err(BenchError::DuringUnsupported(
+                "--during reload with real:caddy: it has no worker processes a reload replaces, so the canary cannot see one; cert-rotation and ca-rollover go through its admin endpoint".into(),
+            )),
+            (RealKind::Nginx | RealKind::Apache | RealKind::Haproxy | RealKind::Caddy, _)
+                if !reload =>
+            {
                 Ok(Mechanism::Nothing)
             }
+            (RealKind::Caddy, _) => Ok(Mechanism::AdminApi),
             // nginx: SIGHUP to the master starts new workers with the new
             // configuration and lets the old ones finish their connections.
             (RealKind::Nginx, _) => Ok(Mechanism::Signal(libc::SIGHUP)),
@@ -227,7 +243,7 @@ impl Mechanism {
                 "--during reload with real:haproxy: it runs in the foreground without a master (-db), where a reload is a new process started with -sf; crl-update and cert-rotation go through its runtime API".into(),
             )),
             (other, _) => Err(BenchError::DuringUnsupported(format!(
-                "--during with {other}: real:nginx (SIGHUP), real:apache (graceful) and real:haproxy (runtime API) take changes here so far"
+                "--during with {other}: real:nginx (SIGHUP), real:apache (graceful), real:haproxy (runtime API) and real:caddy (admin API) take changes here so far"
             ))),
         }
     }
@@ -237,6 +253,7 @@ impl Mechanism {
             Mechanism::Signal(libc::SIGHUP) => "then SIGHUP",
             Mechanism::Signal(_) => "then a graceful restart",
             Mechanism::RuntimeApi => "through the runtime API, no reload",
+            Mechanism::AdminApi => "through the admin API (POST /load), no restart",
             Mechanism::Nothing => "no reload",
         }
     }
@@ -330,6 +347,9 @@ pub async fn during(
                 tokio::time::sleep_until(at.into()).await;
                 // What to tell the runtime API, once the files are on disk.
                 let mut pending: Vec<(&str, std::path::PathBuf, String)> = Vec::new();
+                // What to load through Caddy's admin API: its configuration,
+                // as rendered anew (`ca-rollover`) or as on disk.
+                let mut admin_config: Option<String> = None;
                 let what = match change {
                     During::Reload => "unchanged".to_string(),
                     During::CrlUpdate => {
@@ -378,6 +398,14 @@ pub async fn during(
                             kind, &pki, &spec, tls, listen, &prefix,
                         )
                         .map_err(|e| BenchError::Real(Box::new(e)))?;
+                        admin_config = files
+                            .config_file
+                            .as_ref()
+                            .and_then(|c| files.files.iter().find(|(r, _, _)| r == c))
+                            .map(|(rel, text, _)| {
+                                replace(&prefix.join(rel), text).map(|()| text.clone())
+                            })
+                            .transpose()?;
                         for (rel, text, _) in &files.files {
                             use crate::real::render::{CA_NAMES, CA_VERIFY, CRL, TRUST};
                             let api = match rel.as_str() {
@@ -404,6 +432,19 @@ pub async fn during(
                 let at_s = started.elapsed().as_secs_f64();
                 for (what, path, payload) in &pending {
                     runtime_api_replace(&socket, what, path, payload)?;
+                }
+                if mechanism == Mechanism::AdminApi {
+                    let config = match admin_config {
+                        Some(c) => c,
+                        None => std::fs::read_to_string(prefix.join(CADDY_CONFIG))
+                            .map_err(BenchError::DuringIo)?,
+                    };
+                    crate::real::admin_api::load(
+                        &prefix.join(crate::real::render::CADDY_ADMIN_SOCKET),
+                        &config,
+                    )
+                    .await
+                    .map_err(|e| BenchError::DuringUnsupported(e.to_string()))?;
                 }
                 if let Mechanism::Signal(signal) = mechanism {
                     // SAFETY: kill(2) on the gateway's master, which this

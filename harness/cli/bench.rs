@@ -115,7 +115,7 @@ fn during(args: &BenchArgs, change: DuringArg) -> Result<i32> {
         }
     }
     let [GatewaySelection::Real(kind)] = args.gateway[..] else {
-        bail!("--during takes one --gateway real:nginx, real:apache or real:haproxy");
+        bail!("--during takes one --gateway real:nginx, real:apache, real:haproxy or real:caddy");
     };
     kind.find_program()
         .with_context(|| format!("--gateway {kind}"))?;

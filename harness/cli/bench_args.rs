@@ -130,8 +130,8 @@ pub struct BenchArgs {
     /// first client certificate without defects).
     #[arg(long, requires = "target")]
     pub client: Option<String>,
-    /// Load one real gateway (`--gateway real:nginx|real:apache`, one
-    /// trust anchor) while this changes every `--every`: each change's
+    /// Load one real gateway (`--gateway real:nginx|real:apache|real:haproxy|real:caddy`,
+    /// one trust anchor) while this changes every `--every`: each change's
     /// time to effect (seen by a canary handshake every 20 ms), the
     /// failed handshakes until the next change, and for `cert-rotation`
     /// the stale certificates served after it.
@@ -140,9 +140,9 @@ pub struct BenchArgs {
     /// With `--during`: how often the change is made, e.g. 2s.
     #[arg(long, default_value = "2s", value_parser = args::duration, requires = "during")]
     pub every: Duration,
-    /// With `--during crl-update|cert-rotation`: replace the files and do
-    /// not tell the program (no signal, no runtime API): whether it picks
-    /// the change up on its own.
+    /// With `--during crl-update|cert-rotation|ca-rollover`: replace the
+    /// files and do not tell the program (no signal, no runtime or admin
+    /// API): whether it picks the change up on its own.
     #[arg(long, requires = "during")]
     pub no_reload: bool,
     /// With `--target`: per-stage timeout in seconds for the preflight and
