@@ -363,6 +363,40 @@ fn three_shards_cover_every_case_once_and_merge_to_the_unsharded_report() {
     assert_eq!(totals(&m), totals(&w));
 }
 
+/// `bench --gateway GATEWAY --during CHANGE` for 3 s, a change a second:
+/// each change is seen by the canary and was made by `mechanism` (the end
+/// of its `what`).
+fn every_change_takes_effect(gateway: &str, change: &str, mechanism: &str) {
+    let (code, out, err) = support::run(&[
+        "bench",
+        "--gateway",
+        gateway,
+        "--during",
+        change,
+        "--every",
+        "1s",
+        "--duration",
+        "3s",
+        "--format",
+        "json",
+    ])
+    .into_parts();
+    assert_eq!(code, 0, "{gateway} {change}: {err}");
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let changes = run["changes"].as_array().unwrap();
+    assert!(!changes.is_empty(), "{gateway} {change}: {run}");
+    for c in changes {
+        assert!(
+            c["effect_ms"].as_f64().is_some(),
+            "{gateway} {change}: {run}"
+        );
+        assert!(
+            c["what"].as_str().unwrap().ends_with(mechanism),
+            "{gateway} {change}: {run}"
+        );
+    }
+}
+
 /// `bench --during`: real nginx reloads, its CRL and its certificate change
 /// under load; each change's time to effect is measured by the canary.
 #[test]
@@ -458,32 +492,11 @@ fn bench_during_changes_on_real_nginx_haproxy_and_caddy() {
     // replaces.
     if support::require("caddy") {
         for change in ["cert-rotation", "ca-rollover"] {
-            let (code, out, err) = support::run(&[
-                "bench",
-                "--gateway",
+            every_change_takes_effect(
                 "real:caddy",
-                "--during",
                 change,
-                "--every",
-                "1s",
-                "--duration",
-                "3s",
-                "--format",
-                "json",
-            ])
-            .into_parts();
-            assert_eq!(code, 0, "{change}: {err}");
-            let run: serde_json::Value = serde_json::from_str(&out).unwrap();
-            for c in run["changes"].as_array().unwrap() {
-                assert!(c["effect_ms"].as_f64().is_some(), "{change}: {run}");
-                assert!(
-                    c["what"]
-                        .as_str()
-                        .unwrap()
-                        .ends_with("through the admin API (POST /load), no restart"),
-                    "{run}"
-                );
-            }
+                "through the admin API (POST /load), no restart",
+            );
         }
         let (code, _, err) =
             support::run(&["bench", "--gateway", "real:caddy", "--during", "crl-update"])
@@ -495,32 +508,7 @@ fn bench_during_changes_on_real_nginx_haproxy_and_caddy() {
     // without a reload.
     if support::require("haproxy") {
         for change in ["crl-update", "cert-rotation", "ca-rollover"] {
-            let (code, out, err) = support::run(&[
-                "bench",
-                "--gateway",
-                "real:haproxy",
-                "--during",
-                change,
-                "--every",
-                "1s",
-                "--duration",
-                "3s",
-                "--format",
-                "json",
-            ])
-            .into_parts();
-            assert_eq!(code, 0, "{change}: {err}");
-            let run: serde_json::Value = serde_json::from_str(&out).unwrap();
-            for c in run["changes"].as_array().unwrap() {
-                assert!(c["effect_ms"].as_f64().is_some(), "{change}: {run}");
-                assert!(
-                    c["what"]
-                        .as_str()
-                        .unwrap()
-                        .ends_with("through the runtime API, no reload"),
-                    "{run}"
-                );
-            }
+            every_change_takes_effect("real:haproxy", change, "through the runtime API, no reload");
         }
     }
 }

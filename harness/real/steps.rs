@@ -62,22 +62,13 @@ pub fn unsupported(kind: RealKind, file: &ScenarioFile) -> Option<String> {
         })
 }
 
-/// The processes whose parent is `pid`.
-fn children(pid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|child| {
-            std::fs::read_to_string(format!("/proc/{child}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    // `pid (comm) state ppid ...`: comm may hold spaces.
-                    let rest = &stat[stat.rfind(')')? + 1..];
-                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
+/// The live processes of the program's group other than its master (the
+/// group leader): its workers.
+fn workers(master: u32) -> Vec<u32> {
+    crate::process::group_members(master)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| *p != master)
         .collect()
 }
 
@@ -88,7 +79,7 @@ async fn reload_by_signal(
     step: usize,
 ) -> Result<(), CaseError> {
     let pid = server.pid();
-    let before = children(pid);
+    let before = workers(pid);
     // SAFETY: kill(2) on the program's master, which this case started and
     // still owns (its process group is stopped on drop).
     if unsafe { libc::kill(pid as i32, signal) } != 0 {
@@ -100,7 +91,7 @@ async fn reload_by_signal(
     let started = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let now = children(pid);
+        let now = workers(pid);
         let renewed = !now.is_empty() && now.iter().all(|c| !before.contains(c));
         if renewed {
             return Ok(());
