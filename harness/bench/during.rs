@@ -1,7 +1,8 @@
 //! `bench --during CHANGE --every D`: `bench`'s load against a real
 //! gateway while its trust material changes on disk and the program
 //! reloads by its own mechanism (nginx: SIGHUP to the master; Apache:
-//! SIGUSR1, `apachectl -k graceful`; HAProxy: its runtime API; Caddy: its
+//! SIGUSR1, `apachectl -k graceful`; HAProxy: its runtime API, or SIGUSR2
+//! to its master for `reload` (a new worker with `-sf`); Caddy: its
 //! admin endpoint, `POST /load`). Beside the load a canary makes one
 //! handshake every [`CANARY_EVERY`] and says what it saw, so each change's
 //! time to effect is measured from the moment the files were replaced:
@@ -239,9 +240,9 @@ impl Mechanism {
             (RealKind::Haproxy, During::CrlUpdate | During::CertRotation | During::CaRollover) => {
                 Ok(Mechanism::RuntimeApi)
             }
-            (RealKind::Haproxy, During::Reload) => Err(BenchError::DuringUnsupported(
-                "--during reload with real:haproxy: it runs in the foreground without a master (-db), where a reload is a new process started with -sf; crl-update and cert-rotation go through its runtime API".into(),
-            )),
+            // HAProxy in master-worker mode: SIGUSR2 to the master, which
+            // re-executes itself with -sf <old workers>.
+            (RealKind::Haproxy, During::Reload) => Ok(Mechanism::Signal(libc::SIGUSR2)),
             (other, _) => Err(BenchError::DuringUnsupported(format!(
                 "--during with {other}: real:nginx (SIGHUP), real:apache (graceful), real:haproxy (runtime API) and real:caddy (admin API) take changes here so far"
             ))),
@@ -251,6 +252,7 @@ impl Mechanism {
     fn describe(self) -> &'static str {
         match self {
             Mechanism::Signal(libc::SIGHUP) => "then SIGHUP",
+            Mechanism::Signal(libc::SIGUSR2) => "then SIGUSR2 (a new worker with -sf)",
             Mechanism::Signal(_) => "then a graceful restart",
             Mechanism::RuntimeApi => "through the runtime API, no reload",
             Mechanism::AdminApi => "through the admin API (POST /load), no restart",

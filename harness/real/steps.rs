@@ -7,9 +7,9 @@
 //!   new files, the old ones finish;
 //! - Apache: SIGUSR1 to the parent (`apachectl -k graceful`);
 //! - HAProxy (`via = "runtime-api"`): `set ssl crl-file` / `ca-file` /
-//!   `cert` with the changed file, then `commit`, on its stats socket. It
-//!   runs in the foreground without a master (`-db`), where a reload is a
-//!   new process started with `-sf`: `via = "signal"` is not run on it;
+//!   `cert` with the changed file, then `commit`, on its stats socket;
+//!   (`via = "signal"`): SIGUSR2 to its master (master-worker mode), which
+//!   re-executes itself with `-sf <old workers>`;
 //! - Caddy (`via = "admin-api"`): `POST /load` with the configuration as on
 //!   disk, on its admin endpoint's unix socket (its trusted CAs are in the
 //!   configuration itself).
@@ -39,13 +39,9 @@ pub fn unsupported(kind: RealKind, file: &ScenarioFile) -> Option<String> {
         .iter()
         .filter(|s| s.action == StepAction::Reload)
         .find_map(|s| match (kind, s.via.unwrap_or_default()) {
-            (RealKind::Nginx | RealKind::Apache, ReloadVia::Signal)
+            (RealKind::Nginx | RealKind::Apache | RealKind::Haproxy, ReloadVia::Signal)
             | (RealKind::Haproxy, ReloadVia::RuntimeApi)
             | (RealKind::Caddy, ReloadVia::AdminApi) => None,
-            (RealKind::Haproxy, ReloadVia::Signal) => Some(
-                "real:haproxy runs in the foreground without a master (-db), where a reload is a new process started with -sf: give the reload `via = \"runtime-api\"`"
-                    .to_string(),
-            ),
             (RealKind::Caddy, _) => Some(
                 "real:caddy reloads through its admin endpoint: give the reload `via = \"admin-api\"`"
                     .to_string(),
@@ -57,7 +53,7 @@ pub fn unsupported(kind: RealKind, file: &ScenarioFile) -> Option<String> {
                 "{kind} has no admin endpoint that loads a configuration (`via = \"admin-api\"` is Caddy's)"
             )),
             (_, ReloadVia::Signal) => Some(format!(
-                "{kind} is not reloaded here so far: a `reload` runs on real:nginx and real:apache (signal), real:haproxy (runtime API) and real:caddy (admin API)"
+                "{kind} is not reloaded here so far: a `reload` runs on real:nginx, real:apache and real:haproxy (signal), real:haproxy (runtime API) and real:caddy (admin API)"
             )),
         })
 }
@@ -207,6 +203,11 @@ pub async fn run(
                                 })?
                         }
                         (RealKind::Nginx, _) => reload_by_signal(&server, libc::SIGHUP, n).await?,
+                        // Master-worker mode: the master re-executes itself
+                        // with -sf <old workers>.
+                        (RealKind::Haproxy, _) => {
+                            reload_by_signal(&server, libc::SIGUSR2, n).await?
+                        }
                         _ => reload_by_signal(&server, libc::SIGUSR1, n).await?,
                     }
                     unapplied.clear();

@@ -12,6 +12,11 @@
 //!   sends an empty CA list.
 //! - The log line is written to stderr (`log stderr`, `-db` keeps HAProxy in
 //!   the foreground) and carries `ssl_c_verify`, the X509_V_ERR_* code.
+//! - Master-worker mode (`-W`): the master (the process the harness
+//!   started) forks the worker that serves. SIGUSR2 to the master is
+//!   HAProxy's reload: it re-executes itself with `-sf <old workers>` (and
+//!   `-x` to take their listeners), the new worker reads every file anew,
+//!   and the old one finishes its connections and exits.
 //! - Resumption: by default a session cache and tickets. `[server]
 //!   resumption`: `session-id` adds `no-tls-tickets`, `tickets` sets
 //!   `tune.ssl.cachesize 0`, `off` both.
@@ -152,8 +157,9 @@ impl RealProgram for Haproxy {
         out.files.push(("haproxy.cfg".into(), c, false));
         out.config_file = Some("haproxy.cfg".into());
         // -V prints the poller once the config (certificates included) is
-        // loaded: the readiness marker.
+        // loaded: the readiness marker. -W: a master that reloads on SIGUSR2.
         out.args = vec![
+            "-W".into(),
             "-f".into(),
             config_path(job.prefix),
             "-db".into(),
