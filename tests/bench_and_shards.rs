@@ -383,6 +383,11 @@ fn every_change_takes_effect(gateway: &str, change: &str, mechanism: &str) {
     .into_parts();
     assert_eq!(code, 0, "{gateway} {change}: {err}");
     let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Requests went on established connections the whole run.
+    assert!(
+        run["keep_alive"]["requests"].as_u64().unwrap() > 0,
+        "{gateway} {change}: {run}"
+    );
     let changes = run["changes"].as_array().unwrap();
     assert!(!changes.is_empty(), "{gateway} {change}: {run}");
     for c in changes {
@@ -483,10 +488,11 @@ fn bench_during_changes_on_real_nginx_haproxy_and_caddy() {
     for c in run["changes"].as_array().unwrap() {
         assert!(c["effect_ms"].is_null(), "{run}");
     }
-    // Only a real gateway with a reload mechanism the harness drives.
-    let (code, _, err) = support::run(&["bench", "--during", "reload"]).into_parts();
+    // Only a gateway with a reload mechanism the harness drives.
+    let (code, _, err) =
+        support::run(&["bench", "--gateway", "real:openssl", "--during", "reload"]).into_parts();
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--during takes one --gateway real:"), "{err}");
+    assert!(err.contains("--during with real:openssl"), "{err}");
     // Caddy takes a new certificate and a new trust through its admin
     // endpoint (`POST /load`); it loads no CRL, and has no workers a reload
     // replaces.
@@ -505,10 +511,72 @@ fn bench_during_changes_on_real_nginx_haproxy_and_caddy() {
         assert!(err.contains("loads no CRL"), "{err}");
     }
     // HAProxy takes a new CRL and certificate through its runtime API,
-    // without a reload.
+    // without a reload, and reloads by SIGUSR2 to its master.
     if support::require("haproxy") {
         for change in ["crl-update", "cert-rotation", "ca-rollover"] {
             every_change_takes_effect("real:haproxy", change, "through the runtime API, no reload");
         }
+        every_change_takes_effect(
+            "real:haproxy",
+            "reload",
+            "then SIGUSR2 (a new worker with -sf)",
+        );
+    }
+}
+
+/// `bench --during` against the built-in gateway: a reload swaps a
+/// configuration built from the changed files in whole, each change is
+/// seen, and no request on an established connection fails (those keep the
+/// configuration they were accepted with); without a reload no change is
+/// seen (the model of every program here: none watches its files).
+#[test]
+fn bench_during_on_the_built_in_gateway_swaps_its_configuration() {
+    for change in ["reload", "crl-update", "cert-rotation", "ca-rollover"] {
+        every_change_takes_effect(
+            "builtin",
+            change,
+            "then a reload (a configuration from the files, swapped in)",
+        );
+    }
+    let (code, out, err) = support::run(&[
+        "bench",
+        "--during",
+        "cert-rotation",
+        "--every",
+        "500ms",
+        "--duration",
+        "1500ms",
+        "--format",
+        "json",
+    ])
+    .into_parts();
+    assert_eq!(code, 0, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run["gateway"], "builtin", "{run}");
+    assert_eq!(run["keep_alive"]["failed"], 0, "{run}");
+    for c in run["changes"].as_array().unwrap() {
+        assert_eq!(c["stale_after_rotation"], 0, "{run}");
+        assert_eq!(c["failed_handshakes"], 0, "{run}");
+    }
+    let (code, out, err) = support::run(&[
+        "bench",
+        "--during",
+        "crl-update",
+        "--no-reload",
+        "--every",
+        "500ms",
+        "--duration",
+        "1500ms",
+        "--format",
+        "json",
+    ])
+    .into_parts();
+    assert_eq!(code, 0, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let changes = run["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{run}");
+    for c in changes {
+        assert!(c["effect_ms"].is_null(), "{run}");
+        assert!(c["what"].as_str().unwrap().ends_with("no reload"), "{run}");
     }
 }

@@ -23,8 +23,12 @@
 //!   load must lose nothing.
 //!
 //! The load's certificate is never revoked, so a failed handshake is the
-//! change's cost, not its effect.
+//! change's cost, not its effect. Beside the handshakes, a few keep-alive
+//! connections send a request every few milliseconds
+//! ([`super::keep_alive`]): a request that fails on an established
+//! connection is the change's cost too.
 
+use super::keep_alive::{KeepAliveStats, RequestEvent};
 use super::{BenchError, LoadStats};
 use crate::observation::TlsVersion;
 use crate::pki::{IssuedCert, Pki};
@@ -61,10 +65,28 @@ impl During {
     }
 }
 
+/// The gateway of a `--during` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuringGateway {
+    /// The built-in gateway (`strict`), its configuration swapped whole on
+    /// a reload.
+    Builtin,
+    Real(RealKind),
+}
+
+impl std::fmt::Display for DuringGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DuringGateway::Builtin => f.write_str("builtin"),
+            DuringGateway::Real(kind) => kind.fmt(f),
+        }
+    }
+}
+
 /// How a `--during` run goes.
 #[derive(Debug, Clone)]
 pub struct DuringOptions {
-    pub gateway: RealKind,
+    pub gateway: DuringGateway,
     pub change: During,
     pub every: Duration,
     pub duration: Duration,
@@ -92,6 +114,12 @@ pub struct ChangeRecord {
     /// first saw the new one (`cert-rotation`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stale_after_rotation: Option<u64>,
+    /// Requests on established keep-alive connections from this change to
+    /// the next that got no 200.
+    pub failed_requests: u64,
+    /// Keep-alive connections the server closed between two requests from
+    /// this change to the next.
+    pub closed_by_server: u64,
 }
 
 /// A whole `--during` run.
@@ -104,6 +132,13 @@ pub struct DuringRun {
     pub duration_s: f64,
     pub concurrency: usize,
     pub stats: LoadStats,
+    /// The requests on established connections beside the load.
+    pub keep_alive: KeepAliveStats,
+    /// Of [`Self::keep_alive`]'s failed requests, those before the first
+    /// change: what the gateway does to keep-alive connections under this
+    /// load without any change (a server that closes an idle connection as
+    /// a request arrives fails it).
+    pub failed_requests_before_changes: u64,
     pub changes: Vec<ChangeRecord>,
     /// The length of one [`Self::timeline`] step, seconds.
     pub timeline_step_s: f64,
@@ -115,8 +150,9 @@ impl DuringRun {
     /// A settings line, the load's figures, then one row per change.
     pub fn render_table(&self) -> String {
         let s = &self.stats;
+        let k = &self.keep_alive;
         let mut t = format!(
-            "{}, TLS {}, {} workers, {:?}, {} every {:.1}s\n{:.0} handshakes/s, {} handshakes, {} failed{}\n{:>6} {:>8} {:>10} {:>8} {:>7}  files\n",
+            "{}, TLS {}, {} workers, {:?}, {} every {:.1}s\n{:.0} handshakes/s, {} handshakes, {} failed{}\n{} requests on {} keep-alive connections, {} failed{} ({} before the first change), {} connections closed by the server between requests\n{:>6} {:>8} {:>10} {:>8} {:>7} {:>10} {:>7}  files\n",
             self.gateway,
             self.tls,
             self.concurrency,
@@ -138,15 +174,34 @@ impl DuringRun {
                         .join(", ")
                 )
             },
+            k.requests,
+            k.connections,
+            k.failed,
+            if k.failures_by_kind.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    k.failures_by_kind
+                        .iter()
+                        .map(|(why, n)| format!("{why} x{n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+            self.failed_requests_before_changes,
+            k.closed_by_server,
             "change",
             "at s",
             "effect ms",
             "failed",
             "stale",
+            "failed req",
+            "closed",
         );
         for (i, c) in self.changes.iter().enumerate() {
             t.push_str(&format!(
-                "{:>6} {:>8.2} {:>10} {:>8} {:>7}  {}\n",
+                "{:>6} {:>8.2} {:>10} {:>8} {:>7} {:>10} {:>7}  {}\n",
                 i + 1,
                 c.at_s,
                 c.effect_ms
@@ -154,6 +209,8 @@ impl DuringRun {
                 c.failed_handshakes,
                 c.stale_after_rotation
                     .map_or_else(|| "-".to_string(), |n| n.to_string()),
+                c.failed_requests,
+                c.closed_by_server,
                 c.what
             ));
         }
@@ -168,8 +225,10 @@ enum Seen {
     Served(bool),
     /// The server certificate it got: the first (0) or the second (1).
     Cert(u8),
-    /// A worker process that was not there before the change.
-    Workers(u64),
+    /// Worker processes that were not there before the change (a real
+    /// program), or a configuration newly swapped in that a connection was
+    /// accepted with (the built-in gateway).
+    Renewed(u64),
 }
 
 /// The scenario of a `--during` run: `root`, two server certificates, the
@@ -209,17 +268,27 @@ enum Mechanism {
     /// Caddy's admin endpoint: `POST /load` with the configuration as on
     /// disk (what `caddy reload` does); no restart.
     AdminApi,
+    /// The built-in gateway: a configuration built from the files and
+    /// swapped in whole; connections in flight keep theirs.
+    Swap,
     /// The files replaced and nothing told (`--no-reload`): what a
     /// program does on its own when its files change.
     Nothing,
 }
 
 impl Mechanism {
-    fn of(kind: RealKind, change: During, reload: bool) -> Result<Mechanism, BenchError> {
+    fn of(gateway: DuringGateway, change: During, reload: bool) -> Result<Mechanism, BenchError> {
+        let kind = match gateway {
+            _ if change == During::Reload && !reload => {
+                return Err(BenchError::DuringUnsupported(
+                    "--during reload --no-reload changes nothing".into(),
+                ))
+            }
+            DuringGateway::Builtin if reload => return Ok(Mechanism::Swap),
+            DuringGateway::Builtin => return Ok(Mechanism::Nothing),
+            DuringGateway::Real(kind) => kind,
+        };
         match (kind, change) {
-            (_, During::Reload) if !reload => Err(BenchError::DuringUnsupported(
-                "--during reload --no-reload changes nothing".into(),
-            )),
             (RealKind::Caddy, During::CrlUpdate) => Err(BenchError::DuringUnsupported(
                 "--during crl-update with real:caddy: Caddy (Go's crypto/tls) loads no CRL".into(),
             )),
@@ -244,7 +313,7 @@ impl Mechanism {
             // re-executes itself with -sf <old workers>.
             (RealKind::Haproxy, During::Reload) => Ok(Mechanism::Signal(libc::SIGUSR2)),
             (other, _) => Err(BenchError::DuringUnsupported(format!(
-                "--during with {other}: real:nginx (SIGHUP), real:apache (graceful), real:haproxy (runtime API) and real:caddy (admin API) take changes here so far"
+                "--during with {other}: the built-in gateway, real:nginx (SIGHUP), real:apache (graceful), real:haproxy (runtime API, SIGUSR2) and real:caddy (admin API) take changes here so far"
             ))),
         }
     }
@@ -256,6 +325,7 @@ impl Mechanism {
             Mechanism::Signal(_) => "then a graceful restart",
             Mechanism::RuntimeApi => "through the runtime API, no reload",
             Mechanism::AdminApi => "through the admin API (POST /load), no restart",
+            Mechanism::Swap => "then a reload (a configuration from the files, swapped in)",
             Mechanism::Nothing => "no reload",
         }
     }
@@ -272,6 +342,350 @@ fn runtime_api_replace(
         .map_err(|e| BenchError::DuringUnsupported(e.to_string()))
 }
 
+/// The gateway a `--during` run loads.
+enum Gateway {
+    Real(RealServer),
+    Builtin(super::server::SwappingGateway),
+}
+
+impl Gateway {
+    fn addr(&self) -> std::net::SocketAddr {
+        match self {
+            Gateway::Real(s) => s.addr(),
+            Gateway::Builtin(g) => g.addr(),
+        }
+    }
+
+    /// The process group whose CPU is the server's (none: this process).
+    fn group(&self) -> Option<u32> {
+        match self {
+            Gateway::Real(s) => Some(s.pid()),
+            Gateway::Builtin(_) => None,
+        }
+    }
+
+    /// Counts what a reload renews since the last call: new worker
+    /// processes of a real program, new configurations of the built-in
+    /// gateway that a connection was accepted with.
+    fn renewals(&self) -> Box<dyn FnMut() -> u64 + Send> {
+        match self {
+            Gateway::Real(s) => {
+                let pid = s.pid();
+                let workers = move || -> Vec<u32> {
+                    crate::process::group_members(pid)
+                        .into_iter()
+                        .map(|(p, _)| p)
+                        .filter(|p| *p != pid)
+                        .collect()
+                };
+                let mut known = workers();
+                Box::new(move || {
+                    let now = workers();
+                    let new = now.iter().filter(|p| !known.contains(p)).count() as u64;
+                    known = now;
+                    new
+                })
+            }
+            Gateway::Builtin(g) => {
+                let configs = g.configs();
+                let mut known = configs.served_generation();
+                Box::new(move || {
+                    let now = configs.served_generation();
+                    let new = now.saturating_sub(known);
+                    known = now;
+                    new
+                })
+            }
+        }
+    }
+
+    async fn shutdown(self) {
+        match self {
+            Gateway::Real(s) => s.shutdown().await,
+            Gateway::Builtin(g) => g.shutdown().await,
+        }
+    }
+}
+
+/// The built-in gateway's configuration for `server` (the `strict`
+/// profile, what `bench` loads).
+fn builtin_config(
+    pki: &Pki,
+    server: &crate::scenario::schema::ServerSpec,
+    tls: TlsVersion,
+) -> Result<Arc<rustls::ServerConfig>, BenchError> {
+    let gateway = crate::case::gateway_config(
+        pki,
+        server,
+        crate::gateway::ProfileKind::Strict,
+        vec![tls],
+        crate::tls::Timeouts::default(),
+        None,
+    )
+    .map_err(|source| BenchError::Case {
+        what: "gateway",
+        source: Box::new(source),
+    })?;
+    crate::tls::server::gateway_tls(&gateway)
+        .map(|t| t.config)
+        .map_err(|source| BenchError::Config {
+            what: "gateway",
+            source,
+        })
+}
+
+/// The two CRLs `crl-update` alternates between (DER): the one the PKI
+/// published (listing the canary) and an empty one.
+struct Crls {
+    with_canary: rustls_pki_types::CertificateRevocationListDer<'static>,
+    empty: rustls_pki_types::CertificateRevocationListDer<'static>,
+}
+
+impl Crls {
+    fn of(pki: &Pki) -> Result<Crls, BenchError> {
+        let root = pki.cert("root").map_err(BenchError::Pki)?;
+        let empty = crate::pki::sign_crl(
+            &root.der,
+            &root.key_pkcs8,
+            root.key_type,
+            time::OffsetDateTime::now_utc(),
+            false,
+            &[],
+        )
+        .map_err(|e| BenchError::DuringIo(std::io::Error::other(e)))?;
+        Ok(Crls {
+            with_canary: pki.crl("root").cloned().ok_or_else(|| {
+                BenchError::DuringUnsupported("the PKI published no CRL for root".into())
+            })?,
+            empty,
+        })
+    }
+
+    /// The k-th change's CRL and how to say it: the empty one first.
+    fn for_change(
+        &self,
+        k: u32,
+    ) -> (
+        &rustls_pki_types::CertificateRevocationListDer<'static>,
+        &'static str,
+    ) {
+        if k % 2 == 1 {
+            (&self.empty, "an empty CRL")
+        } else {
+            (&self.with_canary, "a CRL listing the canary")
+        }
+    }
+
+    fn pem(der: &[u8]) -> String {
+        IssuedCert::pem_of(der).replace("CERTIFICATE", "X509 CRL")
+    }
+}
+
+/// The k-th change's server certificate: `gw-next` first, then `gw` again.
+fn server_cert_for_change(k: u32) -> &'static str {
+    if k % 2 == 1 {
+        "gw-next"
+    } else {
+        "gw"
+    }
+}
+
+/// The k-th `ca-rollover` change's `[server]`: `new-ca` trusted beside
+/// `root` (the overlap) first, then removed.
+fn rollover_for_change(
+    k: u32,
+    server: &crate::scenario::schema::ServerSpec,
+) -> (crate::scenario::schema::ServerSpec, &'static str) {
+    let mut spec = server.clone();
+    if k % 2 == 1 {
+        // Its CRL too: with a CRL loaded, OpenSSL wants one for every CA of
+        // the chain (and rustls's verifier refuses an unknown status).
+        spec.trust.push("new-ca".into());
+        spec.crls.push("new-ca".into());
+        (spec, "new-ca trusted beside root")
+    } else {
+        (spec, "new-ca removed")
+    }
+}
+
+/// What makes each change on a real program: its files replaced in its
+/// prefix, then its mechanism told.
+struct RealChanger {
+    kind: RealKind,
+    mechanism: Mechanism,
+    prefix: std::path::PathBuf,
+    listen: crate::real::render::Listen,
+    pid: u32,
+    pki: Pki,
+    server: crate::scenario::schema::ServerSpec,
+    tls: TlsVersion,
+    crls: Crls,
+}
+
+impl RealChanger {
+    /// Make change `k` (from 1); when it was on disk (seconds from
+    /// `started`) and what it was.
+    async fn apply(
+        &self,
+        k: u32,
+        change: During,
+        started: Instant,
+    ) -> Result<(f64, String), BenchError> {
+        let (prefix, mechanism) = (&self.prefix, self.mechanism);
+        // What to tell the runtime API, once the files are on disk.
+        let mut pending: Vec<(&str, std::path::PathBuf, String)> = Vec::new();
+        // What to load through Caddy's admin API: its configuration, as
+        // rendered anew (`ca-rollover`) or as on disk.
+        let mut admin_config: Option<String> = None;
+        let what = match change {
+            During::Reload => "unchanged".to_string(),
+            During::CrlUpdate => {
+                let (crl, what) = self.crls.for_change(k);
+                let crl = Crls::pem(crl);
+                let path = prefix.join(crate::real::render::CRL);
+                replace(&path, &crl)?;
+                if mechanism == Mechanism::RuntimeApi {
+                    pending.push(("crl-file", path, crl));
+                }
+                what.to_string()
+            }
+            During::CertRotation => {
+                let next = self
+                    .pki
+                    .cert(server_cert_for_change(k))
+                    .map_err(BenchError::Pki)?;
+                replace(
+                    &prefix.join(crate::real::render::SERVER_KEY),
+                    &next.key_pem(),
+                )?;
+                replace(
+                    &prefix.join(crate::real::render::SERVER_CHAIN),
+                    &next.chain_pem(),
+                )?;
+                if mechanism == Mechanism::RuntimeApi {
+                    let pem = next.chain_pem() + &next.key_pem();
+                    let path = prefix.join(crate::real::render::HAPROXY_SERVER_PEM);
+                    replace(&path, &pem)?;
+                    pending.push(("cert", path, pem));
+                }
+                format!("server certificate {}", next.name)
+            }
+            During::CaRollover => {
+                // The program's files rendered anew with the trust the
+                // change gives (its config file stays the same).
+                let (spec, what) = rollover_for_change(k, &self.server);
+                let files = crate::real::render::render_listening(
+                    self.kind,
+                    &self.pki,
+                    &spec,
+                    self.tls,
+                    self.listen,
+                    prefix,
+                )
+                .map_err(|e| BenchError::Real(Box::new(e)))?;
+                admin_config = files
+                    .config_file
+                    .as_ref()
+                    .and_then(|c| files.files.iter().find(|(r, _, _)| r == c))
+                    .map(|(rel, text, _)| replace(&prefix.join(rel), text).map(|()| text.clone()))
+                    .transpose()?;
+                for (rel, text, _) in &files.files {
+                    use crate::real::render::{CA_NAMES, CA_VERIFY, CRL, TRUST};
+                    let api = match rel.as_str() {
+                        CA_NAMES | CA_VERIFY => Some("ca-file"),
+                        CRL => Some("crl-file"),
+                        TRUST => None,
+                        _ => continue,
+                    };
+                    let path = prefix.join(rel);
+                    replace(&path, text)?;
+                    if let (Mechanism::RuntimeApi, Some(api)) = (mechanism, api) {
+                        pending.push((api, path, text.clone()));
+                    }
+                }
+                what.to_string()
+            }
+        };
+        // The change is on disk now: its time to effect counts from here.
+        let at_s = started.elapsed().as_secs_f64();
+        let socket = prefix.join(crate::real::render::HAPROXY_ADMIN_SOCKET);
+        for (what, path, payload) in &pending {
+            runtime_api_replace(&socket, what, path, payload)?;
+        }
+        if mechanism == Mechanism::AdminApi {
+            let config = match admin_config {
+                Some(c) => c,
+                None => std::fs::read_to_string(prefix.join(CADDY_CONFIG))
+                    .map_err(BenchError::DuringIo)?,
+            };
+            crate::real::admin_api::load(
+                &prefix.join(crate::real::render::CADDY_ADMIN_SOCKET),
+                &config,
+            )
+            .await
+            .map_err(|e| BenchError::DuringUnsupported(e.to_string()))?;
+        }
+        if let Mechanism::Signal(signal) = mechanism {
+            // SAFETY: kill(2) on the gateway's master, which this run
+            // started.
+            unsafe { libc::kill(self.pid as i32, signal) };
+        }
+        Ok((at_s, what))
+    }
+}
+
+/// What makes each change on the built-in gateway: the model of the files
+/// on disk (the PKI's CRLs as published, `[server]`'s certificate and
+/// trust) changed, then, on a reload, a configuration built from it and
+/// swapped in; without one the gateway keeps what it loaded (the model of
+/// every program here: none watches its files).
+struct BuiltinChanger {
+    configs: Arc<super::server::SwappableConfig>,
+    reload: bool,
+    pki: Pki,
+    /// `[server]` as at the start, and as on disk now.
+    first: crate::scenario::schema::ServerSpec,
+    server: crate::scenario::schema::ServerSpec,
+    tls: TlsVersion,
+    crls: Crls,
+}
+
+impl BuiltinChanger {
+    /// Make change `k` (from 1); when it was on disk (seconds from
+    /// `started`) and what it was.
+    fn apply(
+        &mut self,
+        k: u32,
+        change: During,
+        started: Instant,
+    ) -> Result<(f64, String), BenchError> {
+        let what = match change {
+            During::Reload => "unchanged".to_string(),
+            During::CrlUpdate => {
+                let (crl, what) = self.crls.for_change(k);
+                self.pki = self.pki.with_crl("root", crl.clone());
+                what.to_string()
+            }
+            During::CertRotation => {
+                let next = server_cert_for_change(k);
+                self.server.cert = next.to_string();
+                format!("server certificate {next}")
+            }
+            During::CaRollover => {
+                let (spec, what) = rollover_for_change(k, &self.first);
+                self.server = spec;
+                what.to_string()
+            }
+        };
+        let at_s = started.elapsed().as_secs_f64();
+        if self.reload {
+            self.configs
+                .swap(builtin_config(&self.pki, &self.server, self.tls)?);
+        }
+        Ok((at_s, what))
+    }
+}
+
 /// Run the load against `opts.gateway` with a change every `opts.every`.
 pub async fn during(
     opts: &DuringOptions,
@@ -280,31 +694,25 @@ pub async fn during(
     let mechanism = Mechanism::of(opts.gateway, opts.change, opts.reload)?;
     let file = scenario()?;
     let pki = Pki::generate(&file.pki).map_err(BenchError::Pki)?;
-    let server = RealServer::start(opts.gateway, &pki, &file.server, opts.tls)
-        .await
-        .map_err(|e| BenchError::Real(Box::new(e)))?;
-    let prefix = server.rendered().prefix.clone();
+    let crls = Crls::of(&pki)?;
+    let gateway = match opts.gateway {
+        DuringGateway::Real(kind) => Gateway::Real(
+            RealServer::start(kind, &pki, &file.server, opts.tls)
+                .await
+                .map_err(|e| BenchError::Real(Box::new(e)))?,
+        ),
+        DuringGateway::Builtin => Gateway::Builtin(
+            super::server::SwappingGateway::start(
+                builtin_config(&pki, &file.server, opts.tls)?,
+                crate::tls::Timeouts::default().handshake,
+            )
+            .await
+            .map_err(BenchError::Listen)?,
+        ),
+    };
     let s = super::setup_from(1, &pki, &file, opts.tls)?;
     let canary_spec = canary_client(&s.client, &pki, opts.change)?;
-    let cert = |name: &str| pki.cert(name).map_err(BenchError::Pki);
-    let gw = cert("gw")?.clone();
-    let gw_next = cert("gw-next")?.clone();
-    let root = cert("root")?.clone();
-    let crl_with = pki
-        .crl("root")
-        .map(|c| IssuedCert::pem_of(c).replace("CERTIFICATE", "X509 CRL"))
-        .unwrap_or_default();
-    let crl_without = crate::pki::sign_crl(
-        &root.der,
-        &root.key_pkcs8,
-        root.key_type,
-        time::OffsetDateTime::now_utc(),
-        false,
-        &[],
-    )
-    .map(|c| IssuedCert::pem_of(&c).replace("CERTIFICATE", "X509 CRL"))
-    .map_err(|e| BenchError::DuringIo(std::io::Error::other(e)))?;
-    let pid = server.pid();
+    let gw = pki.cert("gw").map_err(BenchError::Pki)?.clone();
     let started = Instant::now();
     let observations: Arc<Mutex<Vec<(f64, Seen)>>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -320,159 +728,105 @@ pub async fn during(
     let canary = tokio::spawn(canary(
         connector,
         name,
-        server.addr(),
+        gateway.addr(),
         opts.change,
-        pid,
+        gateway.renewals(),
         gw.der.to_vec(),
         started,
         observations.clone(),
         stop.clone(),
     ));
-    // The changes, on their own task: file replaced, then the signal (or
-    // the runtime API told).
+    // The changes, on their own task: the files replaced, then the program
+    // told by its mechanism.
+    enum Changer {
+        Real(RealChanger),
+        Builtin(BuiltinChanger),
+    }
+    let mut changer = match &gateway {
+        Gateway::Real(server) => Changer::Real(RealChanger {
+            kind: server.kind(),
+            mechanism,
+            prefix: server.rendered().prefix.clone(),
+            listen: match server.rendered().inherited_fd {
+                Some(_) => crate::real::render::Listen::Inherited {
+                    port: server.rendered().port,
+                },
+                None => crate::real::render::Listen::Port(server.rendered().port),
+            },
+            pid: server.pid(),
+            pki: pki.clone(),
+            server: file.server.clone(),
+            tls: opts.tls,
+            crls,
+        }),
+        Gateway::Builtin(g) => Changer::Builtin(BuiltinChanger {
+            configs: g.configs(),
+            reload: mechanism == Mechanism::Swap,
+            pki: pki.clone(),
+            first: file.server.clone(),
+            server: file.server.clone(),
+            tls: opts.tls,
+            crls,
+        }),
+    };
     let changes = {
         let (every, duration, change) = (opts.every, opts.duration, opts.change);
-        let socket = prefix.join(crate::real::render::HAPROXY_ADMIN_SOCKET);
-        let (kind, tls, server_spec, pki) =
-            (opts.gateway, opts.tls, file.server.clone(), pki.clone());
-        let listen = match server.rendered().inherited_fd {
-            Some(_) => crate::real::render::Listen::Inherited {
-                port: server.rendered().port,
-            },
-            None => crate::real::render::Listen::Port(server.rendered().port),
-        };
         tokio::spawn(async move {
             let mut done: Vec<(f64, String)> = Vec::new();
             let mut k = 1u32;
             while every * k < duration {
-                let at = started + every * k;
-                tokio::time::sleep_until(at.into()).await;
-                // What to tell the runtime API, once the files are on disk.
-                let mut pending: Vec<(&str, std::path::PathBuf, String)> = Vec::new();
-                // What to load through Caddy's admin API: its configuration,
-                // as rendered anew (`ca-rollover`) or as on disk.
-                let mut admin_config: Option<String> = None;
-                let what = match change {
-                    During::Reload => "unchanged".to_string(),
-                    During::CrlUpdate => {
-                        let (crl, what) = if k % 2 == 1 {
-                            (&crl_without, "an empty CRL")
-                        } else {
-                            (&crl_with, "a CRL listing the canary")
-                        };
-                        let path = prefix.join(crate::real::render::CRL);
-                        replace(&path, crl)?;
-                        if mechanism == Mechanism::RuntimeApi {
-                            pending.push(("crl-file", path, crl.clone()));
-                        }
-                        what.to_string()
-                    }
-                    During::CertRotation => {
-                        let next = if k % 2 == 1 { &gw_next } else { &gw };
-                        replace(
-                            &prefix.join(crate::real::render::SERVER_KEY),
-                            &next.key_pem(),
-                        )?;
-                        replace(
-                            &prefix.join(crate::real::render::SERVER_CHAIN),
-                            &next.chain_pem(),
-                        )?;
-                        if mechanism == Mechanism::RuntimeApi {
-                            let pem = next.chain_pem() + &next.key_pem();
-                            let path = prefix.join(crate::real::render::HAPROXY_SERVER_PEM);
-                            replace(&path, &pem)?;
-                            pending.push(("cert", path, pem));
-                        }
-                        format!("server certificate {}", next.name)
-                    }
-                    During::CaRollover => {
-                        // The program's files rendered anew with the trust
-                        // the change gives (its config file stays the same).
-                        let mut spec = server_spec.clone();
-                        let overlap = k % 2 == 1;
-                        if overlap {
-                            // Its CRL too: with a CRL loaded, OpenSSL wants
-                            // one for every CA of the chain.
-                            spec.trust.push("new-ca".into());
-                            spec.crls.push("new-ca".into());
-                        }
-                        let files = crate::real::render::render_listening(
-                            kind, &pki, &spec, tls, listen, &prefix,
-                        )
-                        .map_err(|e| BenchError::Real(Box::new(e)))?;
-                        admin_config = files
-                            .config_file
-                            .as_ref()
-                            .and_then(|c| files.files.iter().find(|(r, _, _)| r == c))
-                            .map(|(rel, text, _)| {
-                                replace(&prefix.join(rel), text).map(|()| text.clone())
-                            })
-                            .transpose()?;
-                        for (rel, text, _) in &files.files {
-                            use crate::real::render::{CA_NAMES, CA_VERIFY, CRL, TRUST};
-                            let api = match rel.as_str() {
-                                CA_NAMES | CA_VERIFY => Some("ca-file"),
-                                CRL => Some("crl-file"),
-                                TRUST => None,
-                                _ => continue,
-                            };
-                            let path = prefix.join(rel);
-                            replace(&path, text)?;
-                            if let (Mechanism::RuntimeApi, Some(api)) = (mechanism, api) {
-                                pending.push((api, path, text.clone()));
-                            }
-                        }
-                        if overlap {
-                            "new-ca trusted beside root".to_string()
-                        } else {
-                            "new-ca removed".to_string()
-                        }
-                    }
+                tokio::time::sleep_until((started + every * k).into()).await;
+                let (at_s, what) = match &mut changer {
+                    Changer::Real(c) => c.apply(k, change, started).await?,
+                    Changer::Builtin(c) => c.apply(k, change, started)?,
                 };
-                // The change is on disk now: its time to effect counts from
-                // here.
-                let at_s = started.elapsed().as_secs_f64();
-                for (what, path, payload) in &pending {
-                    runtime_api_replace(&socket, what, path, payload)?;
-                }
-                if mechanism == Mechanism::AdminApi {
-                    let config = match admin_config {
-                        Some(c) => c,
-                        None => std::fs::read_to_string(prefix.join(CADDY_CONFIG))
-                            .map_err(BenchError::DuringIo)?,
-                    };
-                    crate::real::admin_api::load(
-                        &prefix.join(crate::real::render::CADDY_ADMIN_SOCKET),
-                        &config,
-                    )
-                    .await
-                    .map_err(|e| BenchError::DuringUnsupported(e.to_string()))?;
-                }
-                if let Mechanism::Signal(signal) = mechanism {
-                    // SAFETY: kill(2) on the gateway's master, which this
-                    // run started.
-                    unsafe { libc::kill(pid as i32, signal) };
-                }
                 done.push((at_s, format!("{what}, {}", mechanism.describe())));
                 k += 1;
             }
             Ok::<_, BenchError>(done)
         })
     };
+    let keep_alive = {
+        let connector =
+            tokio_rustls::TlsConnector::from(s.client.load_config().map_err(|source| {
+                BenchError::Config {
+                    what: "keep-alive client",
+                    source,
+                }
+            })?);
+        let name = rustls_pki_types::ServerName::try_from(s.client.server_name.clone())
+            .map_err(BenchError::ServerName)?;
+        (0..super::keep_alive::CONNECTIONS)
+            .map(|_| {
+                tokio::spawn(super::keep_alive::run(
+                    connector.clone(),
+                    name.clone(),
+                    gateway.addr(),
+                    started,
+                    started + opts.duration,
+                ))
+            })
+            .collect::<Vec<_>>()
+    };
     let load = super::load_timeline(
-        server.addr(),
+        gateway.addr(),
         &s.client,
         opts.duration,
         opts.concurrency,
-        Some(pid),
+        gateway.group(),
         started,
         progress,
     )
     .await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = canary.await;
+    let mut requests: Vec<(f64, RequestEvent)> = Vec::new();
+    for k in keep_alive {
+        requests.extend(k.await.map_err(BenchError::Worker)?);
+    }
+    requests.sort_by(|a, b| a.0.total_cmp(&b.0));
     let done = changes.await.map_err(BenchError::Worker)??;
-    server.shutdown().await;
+    gateway.shutdown().await;
     let (stats, events) = load?;
     let seen = std::mem::take(&mut *observations.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(DuringRun {
@@ -484,7 +838,20 @@ pub async fn during(
         concurrency: opts.concurrency,
         timeline_step_s: TIMELINE_STEP.as_secs_f64(),
         timeline: timeline(&events, opts.duration),
-        changes: records(&done, &seen, &events, opts.duration.as_secs_f64()),
+        changes: records(
+            &done,
+            &seen,
+            &events,
+            &requests,
+            opts.duration.as_secs_f64(),
+        ),
+        keep_alive: KeepAliveStats::of(super::keep_alive::CONNECTIONS, &requests),
+        failed_requests_before_changes: in_window(
+            &requests,
+            0.0,
+            done.first().map_or(f64::INFINITY, |(t, _)| *t),
+            |e| matches!(e, RequestEvent::Failed(_)),
+        ),
         stats,
     })
 }
@@ -552,28 +919,18 @@ async fn canary(
     name: rustls_pki_types::ServerName<'static>,
     addr: std::net::SocketAddr,
     change: During,
-    pid: u32,
+    mut renewals: Box<dyn FnMut() -> u64 + Send>,
     first_cert: Vec<u8>,
     started: Instant,
     seen: Arc<Mutex<Vec<(f64, Seen)>>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
-    let workers = |pid: u32| -> Vec<u32> {
-        crate::interrupt::group_members(pid)
-            .into_iter()
-            .map(|(p, _)| p)
-            .filter(|p| *p != pid)
-            .collect()
-    };
-    let mut known = workers(pid);
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         let t = started.elapsed().as_secs_f64();
         let observed = match change {
             During::Reload => {
-                let now = workers(pid);
-                let new = now.iter().filter(|p| !known.contains(p)).count() as u64;
-                known = now;
-                (new > 0).then_some(Seen::Workers(new))
+                let new = renewals();
+                (new > 0).then_some(Seen::Renewed(new))
             }
             During::CrlUpdate | During::CaRollover => Some(Seen::Served(
                 look(&connector, &name, addr)
@@ -596,6 +953,7 @@ fn records(
     done: &[(f64, String)],
     seen: &[(f64, Seen)],
     events: &[(f64, bool)],
+    requests: &[(f64, RequestEvent)],
     end: f64,
 ) -> Vec<ChangeRecord> {
     // The files alternate, so a change after one the program never took
@@ -613,11 +971,11 @@ fn records(
             let k = i + 1;
             let effect = window()
                 .find(|(_, o)| match o {
-                    Seen::Workers(_) => true,
+                    Seen::Renewed(_) => true,
                     Seen::Served(served) => *served == (k % 2 == 1),
                     Seen::Cert(c) => *c == u8::from(k % 2 == 1),
                 })
-                .filter(|(_, o)| previous_took || matches!(o, Seen::Workers(_)));
+                .filter(|(_, o)| previous_took || matches!(o, Seen::Renewed(_)));
             previous_took = effect.is_some();
             let stale = match (effect, window().next()) {
                 (Some((te, Seen::Cert(new))), _) => Some(
@@ -632,14 +990,25 @@ fn records(
                 at_s: *at,
                 what: what.clone(),
                 effect_ms: effect.map(|(t, _)| (t - at) * 1000.0),
-                failed_handshakes: events
-                    .iter()
-                    .filter(|(t, ok)| !ok && *t >= *at && *t < until)
-                    .count() as u64,
+                failed_handshakes: in_window(events, *at, until, |ok| !ok),
                 stale_after_rotation: stale,
+                failed_requests: in_window(requests, *at, until, |e| {
+                    matches!(e, RequestEvent::Failed(_))
+                }),
+                closed_by_server: in_window(requests, *at, until, |e| {
+                    *e == RequestEvent::ClosedBetween
+                }),
             }
         })
         .collect()
+}
+
+/// How many of `events` from `from` up to `until` are `which`.
+fn in_window<T>(events: &[(f64, T)], from: f64, until: f64, which: impl Fn(&T) -> bool) -> u64 {
+    events
+        .iter()
+        .filter(|(t, e)| *t >= from && *t < until && which(e))
+        .count() as u64
 }
 
 /// The timeline's step.
@@ -678,7 +1047,17 @@ mod tests {
             (2.2, Seen::Cert(0)),
         ];
         let events = vec![(0.2, true), (1.5, false), (2.5, true)];
-        let r = records(&done, &seen, &events, 3.0);
+        let requests = vec![
+            (
+                1.2,
+                RequestEvent::Failed("connection closed before the response".into()),
+            ),
+            (1.3, RequestEvent::ClosedBetween),
+            (2.4, RequestEvent::Served),
+        ];
+        let r = records(&done, &seen, &events, &requests, 3.0);
+        assert_eq!((r[0].failed_requests, r[0].closed_by_server), (1, 1));
+        assert_eq!((r[1].failed_requests, r[1].closed_by_server), (0, 0));
         assert!((r[0].effect_ms.unwrap() - 50.0).abs() < 1e-6, "{r:?}");
         assert_eq!(r[0].stale_after_rotation, Some(1));
         assert_eq!(r[0].failed_handshakes, 1);
@@ -692,7 +1071,7 @@ mod tests {
         // A program that never takes the first change still shows the
         // state the second asks for: that is not the second's effect.
         let seen = vec![(1.5, Seen::Served(false)), (2.5, Seen::Served(false))];
-        let r = records(&done, &seen, &[], 3.0);
+        let r = records(&done, &seen, &[], &[], 3.0);
         assert_eq!(r[0].effect_ms, None);
         assert_eq!(r[1].effect_ms, None);
     }

@@ -5,6 +5,7 @@
 
 pub mod during;
 pub mod floor_tcp;
+pub mod keep_alive;
 pub mod real;
 pub mod s_time;
 pub mod server;

@@ -104,7 +104,7 @@ pub fn bench(args: BenchArgs) -> Result<i32> {
 
 /// `bench --during CHANGE --gateway real:X`.
 fn during(args: &BenchArgs, change: DuringArg) -> Result<i32> {
-    use mtls_harness::bench::during::{During, DuringOptions};
+    use mtls_harness::bench::during::{During, DuringGateway, DuringOptions};
     for (set, flag) in [
         (!args.floor.is_empty(), "--floor"),
         (args.compare.is_some(), "--compare"),
@@ -114,11 +114,15 @@ fn during(args: &BenchArgs, change: DuringArg) -> Result<i32> {
             bail!("{flag} does not apply to --during (one gateway, one trust anchor, changes over time)");
         }
     }
-    let [GatewaySelection::Real(kind)] = args.gateway[..] else {
-        bail!("--during takes one --gateway real:nginx, real:apache, real:haproxy or real:caddy");
+    let kind = match args.gateway[..] {
+        [GatewaySelection::Builtin] => DuringGateway::Builtin,
+        [GatewaySelection::Real(kind)] => {
+            kind.find_program()
+                .with_context(|| format!("--gateway {kind}"))?;
+            DuringGateway::Real(kind)
+        }
+        _ => bail!("--during takes one --gateway: builtin, real:nginx, real:apache, real:haproxy or real:caddy"),
     };
-    kind.find_program()
-        .with_context(|| format!("--gateway {kind}"))?;
     if args.every >= args.duration {
         bail!(
             "--every {:?} is not shorter than --duration {:?}: no change would be made",

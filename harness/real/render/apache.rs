@@ -208,7 +208,11 @@ impl RealProgram for Apache {
 /// saying what it is, the server root, pid file and runtime directory
 /// inside the prefix (`p` makes a prefix path), the `modules` (name, file
 /// under [`APACHE_MODULES`]), one child of `threads` threads, and the error
-/// log.
+/// log. `ServerLimit 2` with `MaxRequestWorkers` one child's threads: one
+/// child serves, and a graceful restart may start the new child while the
+/// old one finishes its connections in the second scoreboard slot (the
+/// event MPM's documented need; with one slot the new child waited until
+/// the old left, and a change took effect seconds late).
 pub(crate) fn preamble(
     c: &mut String,
     p: &dyn Fn(&str) -> String,
@@ -230,7 +234,7 @@ pub(crate) fn preamble(
     }
     let _ = writeln!(
         c,
-        "StartServers 1\nServerLimit 1\nThreadLimit {threads}\nThreadsPerChild {threads}\nMaxRequestWorkers {threads}\nMinSpareThreads 1\nMaxSpareThreads {threads}"
+        "StartServers 1\nServerLimit 2\nThreadLimit {threads}\nThreadsPerChild {threads}\nMaxRequestWorkers {threads}\nMinSpareThreads 1\nMaxSpareThreads {threads}"
     );
     let _ = writeln!(c, "ErrorLog \"{}\"", p("logs/error.log"));
 }
