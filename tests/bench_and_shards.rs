@@ -447,6 +447,7 @@ fn bench_during_changes_on_real_nginx_haproxy_and_caddy() {
         assert!(
             svg.starts_with("<svg")
                 && svg.contains("failed handshakes/s")
+                && svg.contains("failed request on a keep-alive connection")
                 && svg.contains("seconds"),
             "{svg}"
         );

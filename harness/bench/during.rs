@@ -139,6 +139,9 @@ pub struct DuringRun {
     /// load without any change (a server that closes an idle connection as
     /// a request arrives fails it).
     pub failed_requests_before_changes: u64,
+    /// When each of those failed, seconds from the start (the plot marks
+    /// them).
+    pub failed_requests_at_s: Vec<f64>,
     pub changes: Vec<ChangeRecord>,
     /// The length of one [`Self::timeline`] step, seconds.
     pub timeline_step_s: f64,
@@ -846,6 +849,11 @@ pub async fn during(
             opts.duration.as_secs_f64(),
         ),
         keep_alive: KeepAliveStats::of(super::keep_alive::CONNECTIONS, &requests),
+        failed_requests_at_s: requests
+            .iter()
+            .filter(|(_, e)| matches!(e, RequestEvent::Failed(_)))
+            .map(|(t, _)| *t)
+            .collect(),
         failed_requests_before_changes: in_window(
             &requests,
             0.0,

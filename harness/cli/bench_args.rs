@@ -130,11 +130,14 @@ pub struct BenchArgs {
     /// first client certificate without defects).
     #[arg(long, requires = "target")]
     pub client: Option<String>,
-    /// Load one real gateway (`--gateway real:nginx|real:apache|real:haproxy|real:caddy`,
-    /// one trust anchor) while this changes every `--every`: each change's
-    /// time to effect (seen by a canary handshake every 20 ms), the
-    /// failed handshakes until the next change, and for `cert-rotation`
-    /// the stale certificates served after it.
+    /// Load one gateway (the built-in one, whose reload swaps in a
+    /// configuration built from the files, or `--gateway
+    /// real:nginx|real:apache|real:haproxy|real:caddy`; one trust anchor)
+    /// while this changes every `--every`: each change's time to effect
+    /// (seen by a canary handshake every 20 ms), the failed handshakes
+    /// until the next change, the requests that failed on established
+    /// keep-alive connections (two, a request every 10 ms each), and for
+    /// `cert-rotation` the stale certificates served after it.
     #[arg(long, value_enum)]
     pub during: Option<DuringArg>,
     /// With `--during`: how often the change is made, e.g. 2s.

@@ -153,6 +153,16 @@ pub fn render_during(run: &mtls_harness::bench::during::DuringRun) -> Result<Str
             .context("drawing the plot")?
             .label("failed handshakes/s")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+        // Requests that failed on established (keep-alive) connections.
+        chart
+            .draw_series(
+                run.failed_requests_at_s
+                    .iter()
+                    .map(|t| Cross::new((*t, max_y * 0.02), 5, MAGENTA.stroke_width(2))),
+            )
+            .context("drawing the plot")?
+            .label("failed request on a keep-alive connection")
+            .legend(|(x, y)| Cross::new((x + 10, y), 5, MAGENTA.stroke_width(2)));
         for c in &run.changes {
             chart
                 .draw_series(LineSeries::new(
