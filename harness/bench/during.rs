@@ -347,7 +347,7 @@ fn runtime_api_replace(
 
 /// The gateway a `--during` run loads.
 enum Gateway {
-    Real(RealServer),
+    Real(Box<RealServer>),
     Builtin(super::server::SwappingGateway),
 }
 
@@ -699,11 +699,11 @@ pub async fn during(
     let pki = Pki::generate(&file.pki).map_err(BenchError::Pki)?;
     let crls = Crls::of(&pki)?;
     let gateway = match opts.gateway {
-        DuringGateway::Real(kind) => Gateway::Real(
+        DuringGateway::Real(kind) => Gateway::Real(Box::new(
             RealServer::start(kind, &pki, &file.server, opts.tls)
                 .await
                 .map_err(|e| BenchError::Real(Box::new(e)))?,
-        ),
+        )),
         DuringGateway::Builtin => Gateway::Builtin(
             super::server::SwappingGateway::start(
                 builtin_config(&pki, &file.server, opts.tls)?,
@@ -742,11 +742,11 @@ pub async fn during(
     // The changes, on their own task: the files replaced, then the program
     // told by its mechanism.
     enum Changer {
-        Real(RealChanger),
-        Builtin(BuiltinChanger),
+        Real(Box<RealChanger>),
+        Builtin(Box<BuiltinChanger>),
     }
     let mut changer = match &gateway {
-        Gateway::Real(server) => Changer::Real(RealChanger {
+        Gateway::Real(server) => Changer::Real(Box::new(RealChanger {
             kind: server.kind(),
             mechanism,
             prefix: server.rendered().prefix.clone(),
@@ -761,8 +761,8 @@ pub async fn during(
             server: file.server.clone(),
             tls: opts.tls,
             crls,
-        }),
-        Gateway::Builtin(g) => Changer::Builtin(BuiltinChanger {
+        })),
+        Gateway::Builtin(g) => Changer::Builtin(Box::new(BuiltinChanger {
             configs: g.configs(),
             reload: mechanism == Mechanism::Swap,
             pki: pki.clone(),
@@ -770,7 +770,7 @@ pub async fn during(
             server: file.server.clone(),
             tls: opts.tls,
             crls,
-        }),
+        })),
     };
     let changes = {
         let (every, duration, change) = (opts.every, opts.duration, opts.change);
