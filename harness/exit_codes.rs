@@ -67,6 +67,22 @@ pub const PROBE: [(i32, &str); 3] = [
     ),
 ];
 
+/// `check-client`: no finding.
+pub const CHECK_CLIENT_OK: i32 = 0;
+/// `check-client`: at least one finding.
+pub const CHECK_CLIENT_FINDING: i32 = 1;
+/// `check-client`: a file that cannot be read, a password missing or wrong,
+/// a bad flag, or a `--target` that cannot be probed.
+pub const CHECK_CLIENT_UNREADABLE: i32 = 2;
+
+/// `check-client`'s exit codes with what each means, for the generated
+/// documentation.
+pub const CHECK_CLIENT: [(i32, &str); 3] = [
+    (CHECK_CLIENT_OK, "no finding: the credential loads, matches, is valid and (with `--target`) would be sent and accepted"),
+    (CHECK_CLIENT_FINDING, "at least one finding, each printed as one `FINDING id: ... Fix: ...` line"),
+    (CHECK_CLIENT_UNREADABLE, "a file that cannot be read (with the reason), a password missing or wrong, a bad flag, or a `--target` that cannot be probed"),
+];
+
 #[cfg(test)]
 mod tests {
     use crate::interrupt::Signal;

@@ -42,6 +42,7 @@ pub mod backend;
 pub mod bench;
 pub mod capture;
 pub mod case;
+pub mod credential;
 /// The generated pages (`docs/*.md`) the command line writes and checks.
 #[cfg(feature = "cli")]
 pub mod docs;

@@ -27,7 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["scenario", "policy"],
     &["oracle"],
     &["case", "steps", "backend"],
-    &["real", "probe", "bench", "runner"],
+    &["real", "probe", "bench", "runner", "credential"],
     &["docs", "api", "prelude"],
     // The binary: `main.rs` and the modules under `cli/`.
     &["cli", "main"],

@@ -29,7 +29,7 @@ fn cases() -> Vec<Case> {
             what: "unknown key",
             spec: "[[cert]]\nname = \"root\"\nrole = \"root\"\ncolour = \"red\"\n",
             line: 4,
-            message: "field `cert[0].colour`: unknown field `colour`, expected one of `name`, `role`, `subject`, `issuer`, `key`, `signs_client_certs`, `defects`, `validity`, `not_before`, `not_after`, `sans`, `path_len`, `permitted_dns`, `cross_signed_by`, `ocsp_url`, `crl_distribution_points`",
+            message: "field `cert[0].colour`: unknown field `colour`, expected one of `name`, `role`, `subject`, `issuer`, `key`, `signs_client_certs`, `defects`, `validity`, `not_before`, `not_after`, `sans`, `path_len`, `permitted_dns`, `cross_signed_by`, `ocsp_url`, `crl_distribution_points`, `key_format`, `key_encryption`, `pkcs12`, `chain_in_file`, `chain_order`",
         },
         Case {
             what: "unknown issuer",

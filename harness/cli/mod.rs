@@ -8,6 +8,7 @@ mod bench_args;
 mod bench_plot;
 mod bench_target;
 mod catalog;
+mod check_client;
 mod docs;
 mod explain;
 mod fidelity;
@@ -58,6 +59,10 @@ pub enum Command {
     /// Diagnose a target: does it ask for a certificate, which CA names, why
     /// yours would not be sent.
     Probe(probe::ProbeArgs),
+    /// Check your own client credential (PEM, PKCS#12): does the key match,
+    /// is it valid, is the chain complete and in order, would a client send
+    /// it and the target accept it.
+    CheckClient(check_client::CheckClientArgs),
     /// Handshake throughput and CPU against the built-in gateway or real
     /// ones with large trust stores, with ratios against the first
     /// (baseline) point.
@@ -87,6 +92,7 @@ impl Command {
             Command::Serve(args) => serve::serve(args),
             Command::GatewayConfig(args) => gateway_config::gateway_config(args),
             Command::Probe(args) => probe::probe(args),
+            Command::CheckClient(args) => check_client::check_client(args),
             Command::TargetKit(args) => target_kit::target_kit(args),
             Command::Bench(args) => bench::bench(args),
             Command::Report(args) => report::report(args),

@@ -45,6 +45,9 @@ pub enum PkiError {
     },
     #[error("{}: output directory exists and is not empty", path.display())]
     OutDirNotEmpty { path: PathBuf },
+    /// A key or PKCS#12 file as `[[cert]]` asks could not be encoded.
+    #[error(transparent)]
+    KeyFile(#[from] super::key_file::KeyFileError),
     /// A PKI directory (written by `pki generate`) could not be loaded.
     #[error("{}: {source}", path.display())]
     Load {

@@ -191,6 +191,7 @@ impl<'s> Generator<'s> {
             defects: c.defects.clone(),
             signs_client_certs: c.signs_client_certs,
             bulk: None,
+            files: c.files(),
         });
 
         if c.role.is_ca() {
@@ -257,6 +258,7 @@ impl<'s> Generator<'s> {
             defects: vec![Defect::CrossSigned],
             signs_client_certs: c.signs_client_certs,
             bulk: None,
+            files: super::spec::CredentialFiles::default(),
         });
         Ok(())
     }
@@ -355,6 +357,7 @@ impl<'s> Generator<'s> {
                 defects: vec![],
                 signs_client_certs: spec.signs_client_certs,
                 bulk: Some(spec.prefix.clone()),
+                files: super::spec::CredentialFiles::default(),
             });
         }
         self.pki

@@ -82,6 +82,7 @@ pub(super) fn load_dir(dir: &Path) -> Result<Pki, PkiError> {
             defects: m.defects.clone(),
             signs_client_certs: m.signs_client_certs,
             bulk: None,
+            files: super::spec::CredentialFiles::default(),
         });
     }
     for b in &manifest.bulk {
@@ -112,6 +113,7 @@ pub(super) fn load_dir(dir: &Path) -> Result<Pki, PkiError> {
                 defects: Vec::new(),
                 signs_client_certs: b.signs_client_certs,
                 bulk: Some(b.prefix.clone()),
+                files: super::spec::CredentialFiles::default(),
             });
         }
         pki.bulk.insert(b.prefix.clone(), start..pki.certs.len());

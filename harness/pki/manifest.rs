@@ -31,8 +31,12 @@ pub struct ManifestCert {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ManifestFiles {
     pub cert: String,
+    /// In the `[[cert]]`'s `key_format`, encrypted with `key_encryption`.
     pub key: String,
     pub chain: String,
+    /// `<name>.p12`, when the `[[cert]]` has `pkcs12`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs12: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ mod dn;
 mod error;
 mod generate;
 mod graph;
+mod key_file;
 mod keys;
 mod load;
 mod locate;
@@ -41,7 +42,10 @@ pub use keys::signature_algorithm as signature_algorithm_of;
 pub use keys::KeyError;
 pub use load::LoadError;
 pub use params::{FORBIDDEN_SUFFIX, PERMITTED_SUBTREE};
-pub use spec::{BulkSpec, CertSpec, Defect, KeyType, PkiSpec, Role, Validity};
+pub use spec::{
+    BulkSpec, CertSpec, ChainOrder, CredentialFiles, Defect, KeyEncryption, KeyFileFormat, KeyType,
+    Pkcs12File, PkiSpec, Role, Validity,
+};
 pub use write::PkiFiles;
 pub use x509::SanError;
 
@@ -74,6 +78,9 @@ pub struct IssuedCert {
     pub signs_client_certs: bool,
     /// The `[[bulk]]` prefix that generated it.
     pub bulk: Option<String>,
+    /// How its files are written (`key_format`, `key_encryption`,
+    /// `pkcs12`, `chain_in_file`, `chain_order`).
+    pub files: spec::CredentialFiles,
 }
 
 impl IssuedCert {
@@ -110,9 +117,24 @@ impl IssuedCert {
         x509::pem_block("PRIVATE KEY", &self.key_pkcs8)
     }
 
-    /// PEM of the cert followed by its intermediates (root excluded).
+    /// The certificates of its chain file: the cert and its intermediates
+    /// (root excluded), or the cert alone (`chain_in_file = false`), issuers
+    /// first with `chain_order = "reversed"`.
+    pub fn chain_file_certs(&self) -> Vec<CertificateDer<'static>> {
+        let mut certs = if self.files.chain_in_file {
+            self.chain_with_leaf()
+        } else {
+            vec![self.der.clone()]
+        };
+        if self.files.chain_order == spec::ChainOrder::Reversed {
+            certs.reverse();
+        }
+        certs
+    }
+
+    /// PEM of the chain file ([`IssuedCert::chain_file_certs`]).
     pub fn chain_pem(&self) -> String {
-        self.chain_with_leaf()
+        self.chain_file_certs()
             .iter()
             .map(|c| x509::pem_block("CERTIFICATE", c))
             .collect()

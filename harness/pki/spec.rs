@@ -64,6 +64,133 @@ pub struct CertSpec {
     /// entry each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub crl_distribution_points: Vec<String>,
+    /// How `pki generate` writes the key file `<name>.key`: `pkcs8`
+    /// (default), `pkcs1` (RSA keys) or `sec1` (ECDSA keys).
+    #[serde(default, skip_serializing_if = "KeyFileFormat::is_default")]
+    pub key_format: KeyFileFormat,
+    /// Encrypt the key file with a password: `{ password = "..." }`
+    /// (PKCS#8, PBES2 with AES-256-CBC and PBKDF2-SHA256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_encryption: Option<KeyEncryption>,
+    /// Also write `<name>.p12`: `{ password = "...", legacy = false }`
+    /// (`legacy`: RC2-40 and 3DES, what OpenSSL 1.x wrote, which OpenSSL 3
+    /// reads only with its legacy provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs12: Option<Pkcs12File>,
+    /// `false`: `<name>.chain.pem` and `<name>.p12` hold the certificate
+    /// without its intermediates, and the harness's client sends it alone
+    /// (a client sends what its file holds).
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub chain_in_file: bool,
+    /// `reversed`: `<name>.chain.pem` lists the issuers before the
+    /// certificate.
+    #[serde(default, skip_serializing_if = "ChainOrder::is_default")]
+    pub chain_order: ChainOrder,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
+}
+
+/// How a private key file is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyFileFormat {
+    /// `BEGIN PRIVATE KEY`.
+    #[default]
+    Pkcs8,
+    /// `BEGIN RSA PRIVATE KEY`.
+    Pkcs1,
+    /// `BEGIN EC PRIVATE KEY`.
+    Sec1,
+}
+
+impl KeyFileFormat {
+    fn is_default(&self) -> bool {
+        *self == KeyFileFormat::Pkcs8
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyFileFormat::Pkcs8 => "pkcs8",
+            KeyFileFormat::Pkcs1 => "pkcs1",
+            KeyFileFormat::Sec1 => "sec1",
+        }
+    }
+}
+
+/// `key_encryption`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEncryption {
+    pub password: String,
+}
+
+/// `pkcs12`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs12File {
+    pub password: String,
+    #[serde(default)]
+    pub legacy: bool,
+}
+
+/// The order of a chain file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChainOrder {
+    /// The certificate, then each issuer in turn.
+    #[default]
+    LeafFirst,
+    /// The issuers first, the certificate last.
+    Reversed,
+}
+
+impl ChainOrder {
+    fn is_default(&self) -> bool {
+        *self == ChainOrder::LeafFirst
+    }
+}
+
+/// How a certificate's files are written (the `[[cert]]` knobs
+/// `key_format`, `key_encryption`, `pkcs12`, `chain_in_file`,
+/// `chain_order`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialFiles {
+    pub key_format: KeyFileFormat,
+    pub key_encryption: Option<KeyEncryption>,
+    pub pkcs12: Option<Pkcs12File>,
+    pub chain_in_file: bool,
+    pub chain_order: ChainOrder,
+}
+
+impl Default for CredentialFiles {
+    fn default() -> Self {
+        CredentialFiles {
+            key_format: KeyFileFormat::Pkcs8,
+            key_encryption: None,
+            pkcs12: None,
+            chain_in_file: true,
+            chain_order: ChainOrder::LeafFirst,
+        }
+    }
+}
+
+impl CertSpec {
+    /// Its file knobs.
+    pub fn files(&self) -> CredentialFiles {
+        CredentialFiles {
+            key_format: self.key_format,
+            key_encryption: self.key_encryption.clone(),
+            pkcs12: self.pkcs12.clone(),
+            chain_in_file: self.chain_in_file,
+            chain_order: self.chain_order,
+        }
+    }
 }
 
 /// Many filler CAs, named `<prefix>-00001` ... for large trust stores.
@@ -105,6 +232,11 @@ impl Default for CertSpec {
             cross_signed_by: None,
             ocsp_url: None,
             crl_distribution_points: Vec::new(),
+            key_format: KeyFileFormat::Pkcs8,
+            key_encryption: None,
+            pkcs12: None,
+            chain_in_file: true,
+            chain_order: ChainOrder::LeafFirst,
         }
     }
 }

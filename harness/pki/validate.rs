@@ -216,6 +216,26 @@ impl Validator<'_, '_, '_> {
                 "path_len applies to CA certificates".into(),
             );
         }
+        if !super::key_file::format_fits(c.key_format, c.key) {
+            self.cert_error(
+                i,
+                "key_format",
+                Some(c.key_format.as_str()),
+                format!(
+                    "`key = \"{}\"` cannot be written as `{}` (pkcs1 holds RSA keys, sec1 ECDSA keys, pkcs8 all)",
+                    c.key,
+                    c.key_format.as_str()
+                ),
+            );
+        }
+        if c.key_encryption.is_some() && c.key_format != super::spec::KeyFileFormat::Pkcs8 {
+            self.cert_error(
+                i,
+                "key_encryption",
+                None,
+                "key_encryption writes an encrypted PKCS#8 key: leave key_format at pkcs8".into(),
+            );
+        }
         if !c.permitted_dns.is_empty() && !c.role.is_ca() {
             self.cert_error(
                 i,

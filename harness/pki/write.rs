@@ -152,10 +152,23 @@ fn write_files(pki: &Pki, dir: &Path, every_crl: bool) -> Result<(), PkiError> {
             cert: format!("{}.crt", c.name),
             key: format!("{}.key", c.name),
             chain: format!("{}.chain.pem", c.name),
+            pkcs12: None,
         };
         write_file(&dir.join(&files.cert), c.cert_pem().as_bytes(), false)?;
-        write_file(&dir.join(&files.key), c.key_pem().as_bytes(), true)?;
+        write_file(
+            &dir.join(&files.key),
+            super::key_file::key_file_pem(c)?.as_bytes(),
+            true,
+        )?;
         write_file(&dir.join(&files.chain), c.chain_pem().as_bytes(), false)?;
+        // `pkcs12`: the key and the chain file's certificates, 0600 (it
+        // holds the key).
+        let mut files = files;
+        if let Some(der) = super::key_file::pkcs12_der(c)? {
+            let file = format!("{}.p12", c.name);
+            write_file(&dir.join(&file), &der, true)?;
+            files.pkcs12 = Some(file);
+        }
         manifest.certs.push(ManifestCert {
             name: c.name.clone(),
             role: c.role,

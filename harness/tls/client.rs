@@ -42,9 +42,11 @@ pub struct WalletEntry {
 }
 
 impl WalletEntry {
-    /// From a PKI cert; `send_intermediates` false sends the leaf alone.
+    /// From a PKI cert; `send_intermediates` false sends the leaf alone, and
+    /// so does a cert whose chain file holds it alone (`chain_in_file =
+    /// false`: a client sends what its file holds).
     pub fn from_issued(cert: &IssuedCert, send_intermediates: bool) -> Result<Self, TlsError> {
-        let chain = if send_intermediates {
+        let chain = if send_intermediates && cert.files.chain_in_file {
             cert.chain_with_leaf()
         } else {
             vec![cert.der.clone()]

@@ -1,0 +1,330 @@
+//! `check-client` (issue 26): credential files written by `pki generate`,
+//! each with one defect, are each named by their finding with exit 1; the
+//! same credential without a defect, in every format, gives exit 0; a file
+//! that cannot be read gives exit 2 and the reason. The files are checked
+//! with OpenSSL too, so the formats are what they claim.
+
+mod support;
+
+use std::path::Path;
+
+const SPEC: &str = r#"
+[[cert]]
+name = "root"
+role = "root"
+[[cert]]
+name = "issuing"
+role = "intermediate"
+issuer = "root"
+[[cert]]
+name = "good"
+role = "client"
+issuer = "issuing"
+pkcs12 = { password = "s3cret" }
+[[cert]]
+name = "legacy"
+role = "client"
+issuer = "issuing"
+pkcs12 = { password = "s3cret", legacy = true }
+[[cert]]
+name = "rsa-pkcs1"
+role = "client"
+issuer = "issuing"
+key = "rsa-2048"
+key_format = "pkcs1"
+[[cert]]
+name = "ec-sec1"
+role = "client"
+issuer = "issuing"
+key_format = "sec1"
+[[cert]]
+name = "encrypted"
+role = "client"
+issuer = "issuing"
+key_encryption = { password = "s3cret" }
+[[cert]]
+name = "leaf-only"
+role = "client"
+issuer = "issuing"
+chain_in_file = false
+pkcs12 = { password = "s3cret" }
+[[cert]]
+name = "reversed"
+role = "client"
+issuer = "issuing"
+chain_order = "reversed"
+[[cert]]
+name = "expired"
+role = "client"
+issuer = "issuing"
+validity = "expired"
+[[cert]]
+name = "not-yet"
+role = "client"
+issuer = "issuing"
+validity = "not-yet-valid"
+[[cert]]
+name = "server-eku"
+role = "client"
+issuer = "issuing"
+defects = ["eku-server-only"]
+[[cert]]
+name = "revoked"
+role = "client"
+issuer = "issuing"
+defects = ["revoked"]
+[[cert]]
+name = "mismatch"
+role = "client"
+issuer = "issuing"
+defects = ["key-mismatch"]
+"#;
+
+/// `pki generate` of [`SPEC`] into `dir/pki`.
+fn generate(dir: &Path) -> std::path::PathBuf {
+    let spec = dir.join("spec.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let out = dir.join("pki");
+    let (code, _, err) = support::run(&[
+        "pki",
+        "generate",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .into_parts();
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+/// `check-client` with `args` and `PW=s3cret` in its environment.
+fn check(args: &[&str]) -> (i32, String, String) {
+    let mut cmd = support::command();
+    cmd.arg("check-client").args(args).env("PW", "s3cret");
+    support::run_command(cmd, std::time::Duration::from_secs(60)).into_parts()
+}
+
+fn pem_pair(dir: &Path, name: &str) -> Vec<String> {
+    vec![
+        "--cert".into(),
+        dir.join(format!("{name}.chain.pem")).display().to_string(),
+        "--key".into(),
+        dir.join(format!("{name}.key")).display().to_string(),
+        "--password-env".into(),
+        "PW".into(),
+    ]
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn each_defect_is_named_and_a_good_credential_passes_in_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = generate(tmp.path());
+    // No defect: exit 0, in PEM (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8)
+    // and PKCS#12 (modern and legacy).
+    for name in ["good", "rsa-pkcs1", "ec-sec1", "encrypted", "legacy"] {
+        let (code, out, err) = check(&args(&pem_pair(&pki, name)));
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        assert!(out.contains("OK: no finding"), "{name}: {out}");
+    }
+    for (name, container) in [
+        ("good", "a PKCS#12 file (PBES2/AES)"),
+        ("legacy", "legacy encryption (RC2-40-CBC)"),
+    ] {
+        let p12 = pki.join(format!("{name}.p12"));
+        let (code, out, err) = check(&["--cert", p12.to_str().unwrap(), "--password-env", "PW"]);
+        assert_eq!(code, 0, "{name}.p12: {out}{err}");
+        assert!(out.contains(container), "{name}.p12: {out}");
+    }
+    let formats = [
+        ("rsa-pkcs1", "PKCS#1 (RSA PRIVATE KEY)"),
+        ("ec-sec1", "SEC1 (EC PRIVATE KEY)"),
+        ("encrypted", "an encrypted PKCS#8 PEM key"),
+    ];
+    for (name, said) in formats {
+        let (_, out, _) = check(&args(&pem_pair(&pki, name)));
+        assert!(out.contains(said), "{name}: {out}");
+    }
+    // One defect each: its finding, exit 1.
+    let crl = pki.join("issuing.crl");
+    for (name, finding, extra) in [
+        ("leaf-only", "chain-incomplete", None),
+        ("reversed", "chain-out-of-order", None),
+        ("expired", "expired", None),
+        ("not-yet", "not-yet-valid", None),
+        ("server-eku", "no-client-auth-eku", None),
+        ("mismatch", "key-mismatch", None),
+        ("revoked", "revoked", Some(crl.to_str().unwrap())),
+    ] {
+        let mut a = pem_pair(&pki, name);
+        if let Some(crl) = extra {
+            a.extend(["--crl".to_string(), crl.to_string()]);
+        }
+        let (code, out, err) = check(&args(&a));
+        assert_eq!(code, 1, "{name}: {out}{err}");
+        let findings: Vec<&str> = out.lines().filter(|l| l.starts_with("FINDING ")).collect();
+        assert_eq!(findings.len(), 1, "{name}: {out}");
+        assert!(
+            findings[0].starts_with(&format!("FINDING {finding}: "))
+                && findings[0].contains(". Fix: "),
+            "{name}: {out}"
+        );
+    }
+    // The leaf alone in a PKCS#12 file too; and as JSON.
+    let p12 = pki.join("leaf-only.p12");
+    let (code, out, err) = check(&[
+        "--cert",
+        p12.to_str().unwrap(),
+        "--password-env",
+        "PW",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        report["findings"][0]["kind"], "chain-incomplete",
+        "{report}"
+    );
+    assert_eq!(report["container"]["kind"], "pkcs12", "{report}");
+    // Revocation is not judged without a CRL: the revoked one passes then.
+    let (code, out, _) = check(&args(&pem_pair(&pki, "revoked")));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn unreadable_files_and_passwords_exit_2_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = generate(tmp.path());
+    let garbage = tmp.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let missing = tmp.path().join("missing.pem");
+    let good = pki.join("good.chain.pem");
+    let enc_key = pki.join("encrypted.key");
+    let p12 = pki.join("good.p12");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--cert", missing.to_str().unwrap()], "missing.pem"),
+        (
+            vec!["--cert", garbage.to_str().unwrap()],
+            "neither PEM nor PKCS#12",
+        ),
+        (
+            vec![
+                "--cert",
+                good.to_str().unwrap(),
+                "--key",
+                enc_key.to_str().unwrap(),
+            ],
+            "needs a password: give --password-env VAR",
+        ),
+        (
+            vec![
+                "--cert",
+                p12.to_str().unwrap(),
+                "--password-env",
+                "NOT_SET_ANYWHERE",
+            ],
+            "--password-env NOT_SET_ANYWHERE: the variable is not set",
+        ),
+        (vec!["--cert", p12.to_str().unwrap()], "needs a password"),
+        (
+            vec![
+                "--cert",
+                good.to_str().unwrap(),
+                "--key",
+                garbage.to_str().unwrap(),
+            ],
+            "no PRIVATE KEY block",
+        ),
+    ];
+    for (a, reason) in cases {
+        let (code, out, err) = check(&a);
+        assert_eq!(code, 2, "{a:?}: {out}{err}");
+        assert!(err.contains(reason), "{a:?}: {err}");
+    }
+    // A wrong password.
+    let mut cmd = support::command();
+    cmd.args([
+        "check-client",
+        "--cert",
+        p12.to_str().unwrap(),
+        "--password-env",
+        "PW",
+    ])
+    .env("PW", "wrong");
+    let (code, _, err) = support::run_command(cmd, std::time::Duration::from_secs(60)).into_parts();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not open with the password"), "{err}");
+}
+
+/// The files are what they claim, as OpenSSL reads them: the legacy
+/// PKCS#12 needs OpenSSL 3's legacy provider, the modern one does not.
+#[test]
+fn openssl_reads_the_formats_as_written() {
+    if !support::require("openssl") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = generate(tmp.path());
+    let openssl = |a: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(a)
+            .output()
+            .expect("openssl runs")
+    };
+    let path = |f: &str| pki.join(f).display().to_string();
+    for (key, extra) in [
+        ("rsa-pkcs1.key", None),
+        ("ec-sec1.key", None),
+        ("encrypted.key", Some("pass:s3cret")),
+    ] {
+        let k = path(key);
+        let mut a = vec!["pkey", "-in", k.as_str(), "-noout"];
+        if let Some(p) = extra {
+            a.extend(["-passin", p]);
+        }
+        let o = openssl(&a);
+        assert!(
+            o.status.success(),
+            "{key}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let modern = path("good.p12");
+    let o = openssl(&[
+        "pkcs12",
+        "-in",
+        &modern,
+        "-passin",
+        "pass:s3cret",
+        "-nokeys",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let legacy = path("legacy.p12");
+    let o = openssl(&[
+        "pkcs12",
+        "-in",
+        &legacy,
+        "-passin",
+        "pass:s3cret",
+        "-nokeys",
+    ]);
+    let version = String::from_utf8_lossy(&openssl(&["version"]).stdout).to_string();
+    if version.starts_with("OpenSSL 3") {
+        assert!(!o.status.success(), "OpenSSL 3 read RC2-40 without -legacy");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("RC2-40-CBC"));
+        let o = openssl(&[
+            "pkcs12",
+            "-legacy",
+            "-in",
+            &legacy,
+            "-passin",
+            "pass:s3cret",
+            "-nokeys",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}
