@@ -58,6 +58,9 @@ pub enum FindingKind {
     TargetRefuses,
     /// `--policy`: the subject or SANs match none of its identities.
     PolicyMismatch,
+    /// The file's format or encryption is one some client stacks cannot
+    /// read (measured: docs/client-credentials.md).
+    UnreadableBy,
 }
 
 impl FindingKind {
@@ -74,6 +77,7 @@ impl FindingKind {
             FindingKind::IssuerNotInCaNames => "issuer-not-in-ca-names",
             FindingKind::TargetRefuses => "target-refuses",
             FindingKind::PolicyMismatch => "policy-mismatch",
+            FindingKind::UnreadableBy => "unreadable-by",
         }
     }
 }
@@ -160,9 +164,86 @@ impl CredentialReport {
     }
 }
 
+/// The grid's row for a container, when it was measured.
+fn grid_variant(container: &Container) -> Option<crate::real::credential_grid::Variant> {
+    use crate::real::credential_grid::Variant;
+    Some(match container {
+        Container::Pem {
+            key: Some(KeyFormat::Pkcs8) | None,
+        } => Variant::PemPkcs8,
+        Container::Pem {
+            key: Some(KeyFormat::Pkcs1),
+        } => Variant::PemPkcs1,
+        Container::Pem {
+            key: Some(KeyFormat::Sec1),
+        } => Variant::PemSec1,
+        Container::Pem {
+            key: Some(KeyFormat::EncryptedPkcs8),
+        } => Variant::PemEncryptedPkcs8,
+        Container::Pem {
+            key: Some(KeyFormat::TraditionalEncrypted),
+        } => return None,
+        Container::Pkcs12 {
+            encryption: Pkcs12Encryption::Modern,
+            ..
+        } => Variant::Pkcs12Modern,
+        Container::Pkcs12 {
+            encryption: Pkcs12Encryption::Legacy,
+            ..
+        } => Variant::Pkcs12Legacy,
+    })
+}
+
+/// What the measured grid says of the container: a finding when stacks
+/// that take the format fail to read this one (its encryption), a note for
+/// stacks that take no such format at all.
+pub fn stack_findings(container: &Container) -> (Vec<Finding>, Vec<String>) {
+    use crate::real::credential_grid::{declared, no_loader_reason, Class, Stack, Variant};
+    let Some(variant) = grid_variant(container) else {
+        return (
+            Vec::new(),
+            vec!["not measured: which stacks read OpenSSL's traditional key encryption (docs/client-credentials.md); convert with `openssl pkcs8 -topk8 -in KEY -out KEY.pk8`".into()],
+        );
+    };
+    let mut findings = Vec::new();
+    let mut notes = Vec::new();
+    let failing: Vec<&str> = Stack::ALL
+        .into_iter()
+        .filter(|s| declared(*s, variant) == Some(Class::NotLoaded))
+        .map(Stack::name)
+        .collect();
+    if !failing.is_empty() {
+        let fix = match variant {
+            Variant::Pkcs12Legacy => "re-encrypt it: `openssl pkcs12 -legacy -in F.p12 -nodes -out F.pem`, then `openssl pkcs12 -export -in F.pem -out F-modern.p12` (PBES2/AES, what OpenSSL 3 reads)",
+            _ => "convert it to a PEM chain and a PKCS#8 key (`openssl pkcs8 -topk8`)",
+        };
+        findings.push(Finding::new(
+            FindingKind::UnreadableBy,
+            format!(
+                "{} cannot read {} (measured: docs/client-credentials.md)",
+                failing.join(" and "),
+                container.describe()
+            ),
+            fix,
+        ));
+    }
+    for stack in Stack::ALL {
+        if let Some(why) = no_loader_reason(stack, variant) {
+            notes.push(format!("{}: {why}", stack.name()));
+        }
+    }
+    if matches!(container, Container::Pem { .. }) {
+        notes.push("openssl s_client: `-cert` loads the first certificate only and sends the leaf alone; give the intermediates with `-cert_chain FILE` (measured)".into());
+    }
+    (findings, notes)
+}
+
 /// The report of `cred` checked with `inputs` (offline part).
 pub fn report(cred: &Credential, inputs: &CheckInputs) -> CredentialReport {
-    let checked = check::check(cred, inputs);
+    let mut checked = check::check(cred, inputs);
+    let (findings, notes) = stack_findings(&cred.container);
+    checked.findings.extend(findings);
+    checked.notes.extend(notes);
     CredentialReport {
         leaf: checked.leaf,
         findings: checked.findings,

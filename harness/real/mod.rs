@@ -22,6 +22,7 @@ pub mod after_request;
 mod backend;
 pub mod bounded;
 pub mod client;
+pub mod credential_grid;
 mod error;
 mod identity;
 mod kind;

@@ -1,0 +1,485 @@
+//! Which client stacks load which credential files, and what they send:
+//! measured, not assumed (issue 26, docs/client-credentials.md). Each
+//! stack is pointed, the way its users point it, at one credential file
+//! written by the PKI (`key_format`, `key_encryption`, `pkcs12`,
+//! `chain_in_file`, `chain_order`) and connects to a built-in gateway
+//! (`strict`, certificate required, TLS 1.2 so the gateway has judged the
+//! certificate before any side closes). Each cell is read from both ends:
+//! the program's own load error when it never connected, else what the
+//! gateway saw (a certificate or none, accepted or its alert).
+//!
+//! [`DECLARED`] is what each stack was measured to do here; `check-client`
+//! quotes it, and `tests/client_credentials.rs` measures it again and
+//! fails where a program does otherwise.
+
+use crate::observation::TlsVersion;
+use crate::pki::{Pki, PkiSpec};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The password of every encrypted file of the grid.
+pub const PASSWORD: &str = "changeit";
+
+/// A client stack, as its users give it a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stack {
+    /// curl (OpenSSL 3): `--cert CHAIN --key KEY --pass PW`, or
+    /// `--cert-type P12 --cert FILE:PW`.
+    Curl,
+    /// `openssl s_client -cert CHAIN -key KEY -pass pass:PW`.
+    Openssl,
+    /// Python `ssl`: `SSLContext.load_cert_chain(CHAIN, KEY, password)`.
+    Python,
+    /// Node `https`: `{cert, key, passphrase}`, or `{pfx, passphrase}`.
+    Node,
+}
+
+impl Stack {
+    pub const ALL: [Stack; 4] = [Stack::Curl, Stack::Openssl, Stack::Python, Stack::Node];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stack::Curl => "curl",
+            Stack::Openssl => "openssl s_client",
+            Stack::Python => "Python ssl",
+            Stack::Node => "Node https",
+        }
+    }
+
+    /// The program run, and its Debian package.
+    pub fn program(self) -> (&'static str, &'static str) {
+        match self {
+            Stack::Curl => ("curl", "curl"),
+            Stack::Openssl => ("openssl", "openssl"),
+            Stack::Python => ("python3", "python3"),
+            Stack::Node => ("node", "nodejs"),
+        }
+    }
+}
+
+/// A credential file, in one format or with one defect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    /// PEM chain and a PKCS#8 key: the reference.
+    PemPkcs8,
+    PemPkcs1,
+    PemSec1,
+    PemEncryptedPkcs8,
+    Pkcs12Modern,
+    Pkcs12Legacy,
+    /// The chain file without the intermediate.
+    LeafOnly,
+    /// The chain file with the intermediate first.
+    Reversed,
+    /// A key that is not the certificate's.
+    KeyMismatch,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 9] = [
+        Variant::PemPkcs8,
+        Variant::PemPkcs1,
+        Variant::PemSec1,
+        Variant::PemEncryptedPkcs8,
+        Variant::Pkcs12Modern,
+        Variant::Pkcs12Legacy,
+        Variant::LeafOnly,
+        Variant::Reversed,
+        Variant::KeyMismatch,
+    ];
+
+    /// The PKI name of its client certificate.
+    pub fn cert_name(self) -> &'static str {
+        match self {
+            Variant::PemPkcs8 => "pkcs8",
+            Variant::PemPkcs1 => "pkcs1",
+            Variant::PemSec1 => "sec1",
+            Variant::PemEncryptedPkcs8 => "encrypted",
+            Variant::Pkcs12Modern => "p12-modern",
+            Variant::Pkcs12Legacy => "p12-legacy",
+            Variant::LeafOnly => "leaf-only",
+            Variant::Reversed => "reversed",
+            Variant::KeyMismatch => "mismatch",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Variant::PemPkcs8 => "PEM chain, PKCS#8 key",
+            Variant::PemPkcs1 => "PEM chain, PKCS#1 RSA key",
+            Variant::PemSec1 => "PEM chain, SEC1 EC key",
+            Variant::PemEncryptedPkcs8 => "PEM chain, encrypted PKCS#8 key",
+            Variant::Pkcs12Modern => "PKCS#12, PBES2/AES",
+            Variant::Pkcs12Legacy => "PKCS#12, RC2-40/3DES (legacy)",
+            Variant::LeafOnly => "PEM, intermediate missing",
+            Variant::Reversed => "PEM, chain reversed",
+            Variant::KeyMismatch => "PEM, key of another certificate",
+        }
+    }
+
+    fn is_pkcs12(self) -> bool {
+        matches!(self, Variant::Pkcs12Modern | Variant::Pkcs12Legacy)
+    }
+
+    /// The `[[cert]]` knobs of its certificate.
+    fn knobs(self) -> &'static str {
+        match self {
+            Variant::PemPkcs8 | Variant::LeafOnly | Variant::Reversed | Variant::KeyMismatch => "",
+            Variant::PemPkcs1 => "key = \"rsa-2048\"\nkey_format = \"pkcs1\"\n",
+            Variant::PemSec1 => "key_format = \"sec1\"\n",
+            Variant::PemEncryptedPkcs8 => "key_encryption = { password = \"changeit\" }\n",
+            Variant::Pkcs12Modern => "pkcs12 = { password = \"changeit\" }\n",
+            Variant::Pkcs12Legacy => "pkcs12 = { password = \"changeit\", legacy = true }\n",
+        }
+    }
+
+    fn defect(self) -> &'static str {
+        match self {
+            Variant::LeafOnly => "chain_in_file = false\n",
+            Variant::Reversed => "chain_order = \"reversed\"\n",
+            Variant::KeyMismatch => "defects = [\"key-mismatch\"]\n",
+            _ => "",
+        }
+    }
+}
+
+/// What a stack did with a variant, by class (what [`DECLARED`] holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// Loaded; sent the certificate and its chain; accepted.
+    Accepted,
+    /// Loaded; sent a certificate the gateway refused (an incomplete chain).
+    SentRefused,
+    /// Loaded, connected, sent no certificate.
+    NoneSent,
+    /// The program refused to load the file (its own error).
+    NotLoaded,
+    /// The stack has no way to take this format.
+    NoLoader,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Accepted => "accepted",
+            Class::SentRefused => "sent, refused",
+            Class::NoneSent => "none sent",
+            Class::NotLoaded => "does not load",
+            Class::NoLoader => "no loader",
+        }
+    }
+}
+
+/// A measured cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    pub stack: Stack,
+    pub variant: Variant,
+    pub class: Class,
+    /// The program's error, the gateway's alert, or why there is no loader.
+    pub detail: String,
+}
+
+/// What each stack was measured to do with each variant (see the module
+/// docs); the test holds the programs to it.
+pub const DECLARED: &[(Stack, Variant, Class)] = &[
+    (Stack::Curl, Variant::PemPkcs8, Class::Accepted),
+    (Stack::Curl, Variant::PemPkcs1, Class::Accepted),
+    (Stack::Curl, Variant::PemSec1, Class::Accepted),
+    (Stack::Curl, Variant::PemEncryptedPkcs8, Class::Accepted),
+    (Stack::Curl, Variant::Pkcs12Modern, Class::Accepted),
+    (Stack::Curl, Variant::Pkcs12Legacy, Class::NotLoaded),
+    (Stack::Curl, Variant::LeafOnly, Class::SentRefused),
+    (Stack::Curl, Variant::Reversed, Class::NotLoaded),
+    (Stack::Curl, Variant::KeyMismatch, Class::NotLoaded),
+    (Stack::Openssl, Variant::PemPkcs8, Class::SentRefused),
+    (Stack::Openssl, Variant::PemPkcs1, Class::SentRefused),
+    (Stack::Openssl, Variant::PemSec1, Class::SentRefused),
+    (
+        Stack::Openssl,
+        Variant::PemEncryptedPkcs8,
+        Class::SentRefused,
+    ),
+    (Stack::Openssl, Variant::Pkcs12Modern, Class::NoLoader),
+    (Stack::Openssl, Variant::Pkcs12Legacy, Class::NoLoader),
+    (Stack::Openssl, Variant::LeafOnly, Class::SentRefused),
+    (Stack::Openssl, Variant::Reversed, Class::NotLoaded),
+    (Stack::Openssl, Variant::KeyMismatch, Class::NotLoaded),
+    (Stack::Python, Variant::PemPkcs8, Class::Accepted),
+    (Stack::Python, Variant::PemPkcs1, Class::Accepted),
+    (Stack::Python, Variant::PemSec1, Class::Accepted),
+    (Stack::Python, Variant::PemEncryptedPkcs8, Class::Accepted),
+    (Stack::Python, Variant::Pkcs12Modern, Class::NoLoader),
+    (Stack::Python, Variant::Pkcs12Legacy, Class::NoLoader),
+    (Stack::Python, Variant::LeafOnly, Class::SentRefused),
+    (Stack::Python, Variant::Reversed, Class::NotLoaded),
+    (Stack::Python, Variant::KeyMismatch, Class::NotLoaded),
+    (Stack::Node, Variant::PemPkcs8, Class::Accepted),
+    (Stack::Node, Variant::PemPkcs1, Class::Accepted),
+    (Stack::Node, Variant::PemSec1, Class::Accepted),
+    (Stack::Node, Variant::PemEncryptedPkcs8, Class::Accepted),
+    (Stack::Node, Variant::Pkcs12Modern, Class::Accepted),
+    (Stack::Node, Variant::Pkcs12Legacy, Class::NotLoaded),
+    (Stack::Node, Variant::LeafOnly, Class::SentRefused),
+    (Stack::Node, Variant::Reversed, Class::NotLoaded),
+    (Stack::Node, Variant::KeyMismatch, Class::NotLoaded),
+];
+
+/// The declared class of `stack` with `variant`.
+pub fn declared(stack: Stack, variant: Variant) -> Option<Class> {
+    DECLARED
+        .iter()
+        .find(|(s, v, _)| *s == stack && *v == variant)
+        .map(|(_, _, c)| *c)
+}
+
+/// Why a stack has no loader for a format, and the conversion to use.
+pub fn no_loader_reason(stack: Stack, variant: Variant) -> Option<&'static str> {
+    match (stack, variant.is_pkcs12()) {
+        (Stack::Openssl, true) => Some(
+            "s_client takes a PEM or DER certificate and key, no PKCS#12: convert with `openssl pkcs12 -in F.p12 -nodes -out F.pem`",
+        ),
+        (Stack::Python, true) => Some(
+            "Python's ssl loads PEM only (load_cert_chain): convert with `openssl pkcs12 -in F.p12 -nodes -out F.pem`",
+        ),
+        _ => None,
+    }
+}
+
+/// The PKI of the grid: `root` > `issuing` > one client per variant.
+fn spec() -> String {
+    let mut s = String::from(
+        "[[cert]]\nname = \"root\"\nrole = \"root\"\n\
+         [[cert]]\nname = \"issuing\"\nrole = \"intermediate\"\nissuer = \"root\"\n\
+         [[cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n",
+    );
+    for v in Variant::ALL {
+        s.push_str(&format!(
+            "[[cert]]\nname = \"{}\"\nrole = \"client\"\nissuer = \"issuing\"\n{}{}",
+            v.cert_name(),
+            v.knobs(),
+            v.defect()
+        ));
+    }
+    s
+}
+
+/// Why the grid could not be measured.
+#[derive(Debug, thiserror::Error)]
+pub enum GridError {
+    #[error("the grid's PKI: {0}")]
+    Pki(#[from] crate::pki::PkiError),
+    #[error("the grid's gateway: {0}")]
+    Gateway(#[from] crate::case::CaseError),
+    #[error("{0}")]
+    Missing(#[from] crate::real::RealError),
+    #[error("{0}")]
+    Run(#[from] crate::real::bounded::BoundedError),
+}
+
+/// The command that makes `stack` load `variant`'s files from `dir` and
+/// request `https://localhost:port/`.
+fn command(program: &Path, stack: Stack, variant: Variant, dir: &Path, port: u16) -> Command {
+    let name = variant.cert_name();
+    let file = |ext: &str| dir.join(format!("{name}.{ext}")).display().to_string();
+    let (chain, key, p12) = (file("chain.pem"), file("key"), file("p12"));
+    let root = dir.join("root.crt").display().to_string();
+    let url = format!("https://localhost:{port}/");
+    let mut cmd = Command::new(program);
+    match stack {
+        Stack::Curl => {
+            cmd.args(["-sS", "--max-time", "10", "--tlsv1.2", "--tls-max", "1.2"])
+                .args(["--cacert", &root, "-o", "/dev/null", "-w", "%{http_code}"]);
+            if variant.is_pkcs12() {
+                cmd.args(["--cert-type", "P12", "--cert", &format!("{p12}:{PASSWORD}")]);
+            } else {
+                cmd.args(["--cert", &chain, "--key", &key, "--pass", PASSWORD]);
+            }
+            cmd.arg(url);
+        }
+        Stack::Openssl => {
+            cmd.args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+                .args(["-servername", "localhost", "-tls1_2", "-CAfile", &root])
+                .args(["-verify_return_error", "-cert", &chain, "-key", &key])
+                .args(["-pass", &format!("pass:{PASSWORD}")]);
+        }
+        Stack::Python => {
+            let script = format!(
+                "import ssl, sys, http.client\n\
+                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)\n\
+                 ctx.load_verify_locations({root:?})\n\
+                 ctx.maximum_version = ssl.TLSVersion.TLSv1_2\n\
+                 try:\n    ctx.load_cert_chain({chain:?}, {key:?}, password={PASSWORD:?})\n\
+                 except Exception as e:\n    print('LOADERROR', e, file=sys.stderr); sys.exit(3)\n\
+                 c = http.client.HTTPSConnection('localhost', {port}, context=ctx, timeout=10)\n\
+                 c.request('GET', '/')\n\
+                 print('HTTP', c.getresponse().status)\n"
+            );
+            cmd.args(["-c", &script]);
+        }
+        Stack::Node => {
+            let creds = if variant.is_pkcs12() {
+                format!("pfx: fs.readFileSync({p12:?}), passphrase: {PASSWORD:?}")
+            } else {
+                format!(
+                    "cert: fs.readFileSync({chain:?}), key: fs.readFileSync({key:?}), passphrase: {PASSWORD:?}"
+                )
+            };
+            let script = format!(
+                "const fs = require('fs'), https = require('https');\n\
+                 let opts;\n\
+                 try {{ opts = {{ host: 'localhost', port: {port}, path: '/', ca: fs.readFileSync({root:?}), maxVersion: 'TLSv1.2', {creds} }};\n\
+                   require('tls').createSecureContext(opts); }}\n\
+                 catch (e) {{ console.error('LOADERROR', e.message); process.exit(3); }}\n\
+                 https.get(opts, r => {{ console.log('HTTP', r.statusCode); r.resume(); }})\n\
+                   .on('error', e => {{ console.error('ERROR', e.message); process.exit(1); }});\n"
+            );
+            cmd.args(["-e", &script]);
+        }
+    }
+    cmd
+}
+
+/// The last meaningful line of a program's stderr (its error), without
+/// OpenSSL's thread-id prefix, source locations, the run's directory or
+/// the scripts' markers.
+fn error_line(stderr: &str, dir: &Path) -> String {
+    let line = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .rfind(|l| !l.starts_with("at ") && !l.starts_with("Node.js v"))
+        .unwrap_or("");
+    let line = line
+        .trim_start_matches("LOADERROR ")
+        .trim_start_matches("ERROR ");
+    // `402CCBFBDA7F0000:error:05800074:...`: from `error:` on.
+    let line = match line.split_once(":error:") {
+        Some((hex, rest)) if hex.chars().all(|c| c.is_ascii_hexdigit()) => rest,
+        _ => line,
+    };
+    // `...:../crypto/x509/x509_cmp.c:403:`: the source location goes.
+    let line = line.split(":../").next().unwrap_or(line);
+    line.replace(&format!("{}/", dir.display()), "")
+        .chars()
+        .take(140)
+        .collect()
+}
+
+/// Measure every stack of `stacks` with every variant.
+pub async fn measure(stacks: &[Stack], dir: &Path) -> Result<Vec<Cell>, GridError> {
+    let spec = PkiSpec::from_toml(&spec(), "credential grid")?;
+    let pki = Pki::generate(&spec)?;
+    let files: PathBuf = dir.join("pki");
+    pki.write_to(&files)?;
+    let server: crate::scenario::schema::ServerSpec =
+        toml::from_str("cert = \"gw\"\ntrust = [\"root\"]\n").expect("a fixed [server]");
+    let config = crate::case::gateway_config(
+        &pki,
+        &server,
+        crate::gateway::ProfileKind::Strict,
+        vec![TlsVersion::Tls12],
+        crate::tls::Timeouts::default(),
+        None,
+    )?;
+    let gateway = crate::case::start_gateway(config).await?;
+    let port = gateway.addr().port();
+    let mut cells = Vec::new();
+    for &stack in stacks {
+        let (program, package) = stack.program();
+        let program = crate::real::kind::find_installed(program, package)?;
+        for variant in Variant::ALL {
+            if let Some(why) = no_loader_reason(stack, variant) {
+                cells.push(Cell {
+                    stack,
+                    variant,
+                    class: Class::NoLoader,
+                    detail: why.to_string(),
+                });
+                continue;
+            }
+            let before = gateway.records().len();
+            let mut cmd = command(&program, stack, variant, &files, port);
+            let out = tokio::task::spawn_blocking(move || {
+                crate::real::bounded::output_within(&mut cmd, Duration::from_secs(30))
+            })
+            .await
+            .map_err(|e| crate::real::bounded::BoundedError::Spawn {
+                command: stack.name().to_string(),
+                source: std::io::Error::other(e),
+            })??;
+            // The gateway's record of this connection, once it is done.
+            let mut seen = None;
+            for _ in 0..50 {
+                if let Some(r) = gateway.records().into_iter().skip(before).find(|r| r.done) {
+                    seen = Some(r);
+                    break;
+                }
+                if gateway.records().len() == before {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let (class, detail) = match seen {
+                // No connection, or one closed before its ClientHello (curl
+                // connects first and loads the certificate after).
+                None => (Class::NotLoaded, error_line(&stderr, &files)),
+                Some(r) if r.client_certificate_sent.is_none() && r.alert.is_none() => {
+                    (Class::NotLoaded, error_line(&stderr, &files))
+                }
+                Some(r) => match (r.client_certificate_sent, &r.alert) {
+                    (Some(true), None) => (Class::Accepted, "sent the chain, accepted".into()),
+                    (Some(true), Some(a)) => (Class::SentRefused, a.clone()),
+                    _ => (Class::NoneSent, "connected without a certificate".into()),
+                },
+            };
+            cells.push(Cell {
+                stack,
+                variant,
+                class,
+                detail,
+            });
+        }
+    }
+    gateway.shutdown().await;
+    Ok(cells)
+}
+
+/// The grid as Markdown: one row per variant, one column per stack, each
+/// cell the class and its detail.
+pub fn render(cells: &[Cell]) -> String {
+    let stacks: Vec<Stack> = Stack::ALL
+        .into_iter()
+        .filter(|s| cells.iter().any(|c| c.stack == *s))
+        .collect();
+    let mut s = String::from("| credential file |");
+    for st in &stacks {
+        s.push_str(&format!(" {} |", st.name()));
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---|".repeat(stacks.len()));
+    s.push('\n');
+    for v in Variant::ALL {
+        s.push_str(&format!("| {} |", v.describe()));
+        for st in &stacks {
+            let cell = cells.iter().find(|c| c.stack == *st && c.variant == v);
+            match cell {
+                Some(c) if c.class == Class::Accepted => s.push_str(" accepted |"),
+                Some(c) => s.push_str(&format!(
+                    " {}: {} |",
+                    c.class.as_str(),
+                    c.detail.replace('|', "\\|").replace('`', "'")
+                )),
+                None => s.push_str(" - |"),
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
