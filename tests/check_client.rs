@@ -410,3 +410,37 @@ fn a_target_names_an_issuer_missing_from_its_ca_names_and_a_refusal() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--target"), "{err}");
 }
+
+/// A Java keystore (JKS), made from the modern PKCS#12 file with the JDK's
+/// keytool, is read through keytool: no finding, and the leaf alone in it
+/// is named.
+#[test]
+fn a_jks_keystore_is_read_where_a_jdk_is_installed() {
+    if !support::require("keytool") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = generate(tmp.path());
+    for (name, expect) in [("good", 0), ("leaf-only", 1)] {
+        let p12 = pki.join(format!("{name}.p12"));
+        // Beside the PKI's files, where the missing intermediate is found.
+        let jks = pki.join(format!("{name}.jks"));
+        let out = std::process::Command::new("keytool")
+            .args(["-importkeystore", "-noprompt", "-srcstoretype", "PKCS12"])
+            .arg("-srckeystore")
+            .arg(&p12)
+            .args(["-deststoretype", "JKS", "-destkeystore"])
+            .arg(&jks)
+            .args(["-srcstorepass", "s3cret", "-deststorepass", "s3cret"])
+            .env("JAVA_TOOL_OPTIONS", "-XX:-UsePerfData")
+            .output()
+            .expect("keytool runs");
+        assert!(out.status.success(), "{out:?}");
+        let (code, out, err) = check(&["--cert", jks.to_str().unwrap(), "--password-env", "PW"]);
+        assert_eq!(code, expect, "{name}: {out}{err}");
+        assert!(out.contains("a Java keystore (JKS)"), "{out}");
+        if expect == 1 {
+            assert!(out.contains("FINDING chain-incomplete: "), "{out}");
+        }
+    }
+}

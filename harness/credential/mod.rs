@@ -191,6 +191,7 @@ fn grid_variant(container: &Container) -> Option<crate::real::credential_grid::V
             encryption: Pkcs12Encryption::Legacy,
             ..
         } => Variant::Pkcs12Legacy,
+        Container::Jks => return None,
     })
 }
 
@@ -200,19 +201,30 @@ fn grid_variant(container: &Container) -> Option<crate::real::credential_grid::V
 pub fn stack_findings(container: &Container) -> (Vec<Finding>, Vec<String>) {
     use crate::real::credential_grid::{declared, no_loader_reason, Class, Stack, Variant};
     let Some(variant) = grid_variant(container) else {
-        return (
-            Vec::new(),
-            vec!["not measured: which stacks read OpenSSL's traditional key encryption (docs/client-credentials.md); convert with `openssl pkcs8 -topk8 -in KEY -out KEY.pk8`".into()],
-        );
+        let note = match container {
+            Container::Jks => "only Java reads a JKS keystore; for any other client convert it: `keytool -importkeystore -srckeystore F.jks -destkeystore F.p12 -deststoretype PKCS12` (then `openssl pkcs12 -in F.p12 -nodes -out F.pem` for PEM)",
+            _ => "not measured: which stacks read OpenSSL's traditional key encryption (docs/client-credentials.md); convert with `openssl pkcs8 -topk8 -in KEY -out KEY.pk8`",
+        };
+        return (Vec::new(), vec![note.into()]);
     };
     let mut findings = Vec::new();
     let mut notes = Vec::new();
-    let failing: Vec<&str> = Stack::ALL
+    let failing: Vec<Stack> = Stack::ALL
         .into_iter()
         .filter(|s| declared(*s, variant) == Some(Class::NotLoaded))
-        .map(Stack::name)
         .collect();
-    if !failing.is_empty() {
+    // A file OpenSSL 3 cannot read is a defect (curl, Python, Node and
+    // most tools read files with it); one stack's own limit is a note.
+    if !failing.iter().any(|s| s.is_openssl3()) {
+        for s in &failing {
+            notes.push(format!(
+                "{} cannot read {} (measured: docs/client-credentials.md)",
+                s.name(),
+                container.describe()
+            ));
+        }
+    } else {
+        let failing: Vec<&str> = failing.iter().map(|s| s.name()).collect();
         let fix = match variant {
             Variant::Pkcs12Legacy => "re-encrypt it: `openssl pkcs12 -legacy -in F.p12 -nodes -out F.pem`, then `openssl pkcs12 -export -in F.pem -out F-modern.p12` (PBES2/AES, what OpenSSL 3 reads)",
             _ => "convert it to a PEM chain and a PKCS#8 key (`openssl pkcs8 -topk8`)",

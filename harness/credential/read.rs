@@ -67,6 +67,9 @@ pub enum Container {
         #[serde(skip_serializing_if = "Option::is_none")]
         cipher: Option<String>,
     },
+    /// A Java keystore in Sun's own JKS format, read through the JDK's
+    /// `keytool` (converted to PKCS#12 in a temporary directory).
+    Jks,
 }
 
 impl Container {
@@ -85,6 +88,7 @@ impl Container {
                 "a PKCS#12 file with legacy encryption ({})",
                 cipher.as_deref().unwrap_or("PKCS#12 PBE")
             ),
+            Container::Jks => "a Java keystore (JKS)".into(),
         }
     }
 }
@@ -296,6 +300,10 @@ fn read_pkcs12(
         path: path.to_path_buf(),
         reason,
     };
+    // JKS's magic number (JCEKS: 0xCECECECE is refused below as neither).
+    if bytes.starts_with(&[0xfe, 0xed, 0xfe, 0xed]) {
+        return read_jks(path, bytes, password);
+    }
     // A DER SEQUENCE first: PKCS#12 (or a DER certificate, which clients
     // read as neither a chain nor a key file).
     if bytes.first() != Some(&0x30) {
@@ -350,6 +358,75 @@ fn read_pkcs12(
         certs,
         key,
     })
+}
+
+/// A JKS keystore, converted by the JDK's `keytool` into a PKCS#12 file
+/// in a temporary directory (removed on return) and read from there.
+fn read_jks(
+    path: &Path,
+    bytes: &[u8],
+    password: Option<&str>,
+) -> Result<Credential, CredentialError> {
+    let unreadable = |reason: String| CredentialError::Unreadable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let Some(password) = password else {
+        return Err(CredentialError::PasswordNeeded {
+            path: path.to_path_buf(),
+            what: "a Java keystore (JKS)",
+        });
+    };
+    let keytool = crate::real::find_installed("keytool", "openjdk-17-jdk-headless")
+        .map_err(|_| {
+            unreadable(
+                "a Java keystore (JKS): reading it needs a JDK's keytool, which is not installed (apt-get install openjdk-17-jdk-headless), or convert it where one is: `keytool -importkeystore -srckeystore F.jks -destkeystore F.p12 -deststoretype PKCS12`".into(),
+            )
+        })?;
+    let tmp = tempfile::tempdir().map_err(|source| CredentialError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let _registered = crate::interrupt::register_temp_dir(tmp.path());
+    let source = tmp.path().join("in.jks");
+    std::fs::write(&source, bytes).map_err(|e| CredentialError::Io {
+        path: source.clone(),
+        source: e,
+    })?;
+    let converted = tmp.path().join("out.p12");
+    let out = crate::real::bounded::output_within(
+        std::process::Command::new(keytool)
+            .args(["-importkeystore", "-noprompt", "-srcstoretype", "JKS"])
+            .arg("-srckeystore")
+            .arg(&source)
+            .args(["-deststoretype", "PKCS12"])
+            .arg("-destkeystore")
+            .arg(&converted)
+            // keytool takes passwords from the environment by name.
+            .args(["-srcstorepass:env", "MTLS_JKS_PASSWORD"])
+            .args(["-deststorepass:env", "MTLS_JKS_PASSWORD"])
+            .env("MTLS_JKS_PASSWORD", password)
+            .env("JAVA_TOOL_OPTIONS", "-XX:-UsePerfData"),
+        crate::real::bounded::SETUP_LIMIT,
+    )
+    .map_err(|e| unreadable(format!("keytool: {e}")))?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        return Err(unreadable(format!(
+            "keytool could not read the JKS keystore: {}",
+            said.lines()
+                .find(|l| l.contains("keytool error") || l.contains("Exception"))
+                .unwrap_or(said.trim())
+        )));
+    }
+    let p12 = std::fs::read(&converted).map_err(|source| CredentialError::Io {
+        path: converted.clone(),
+        source,
+    })?;
+    let mut cred = read_pkcs12(path, &p12, Some(password))?;
+    cred.container = Container::Jks;
+    Ok(cred)
 }
 
 #[cfg(test)]

@@ -35,10 +35,23 @@ pub enum Stack {
     Python,
     /// Node `https`: `{cert, key, passphrase}`, or `{pfx, passphrase}`.
     Node,
+    /// Go `crypto/tls`: `tls.LoadX509KeyPair(CHAIN, KEY)` (the harness's Go
+    /// client, built once). It sends a certificate only when its chain
+    /// reaches one of the CA names the server sends.
+    Go,
+    /// Java 17 JSSE: a `PKCS12` key store with its password.
+    Java,
 }
 
 impl Stack {
-    pub const ALL: [Stack; 4] = [Stack::Curl, Stack::Openssl, Stack::Python, Stack::Node];
+    pub const ALL: [Stack; 6] = [
+        Stack::Curl,
+        Stack::Openssl,
+        Stack::Python,
+        Stack::Node,
+        Stack::Go,
+        Stack::Java,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -46,16 +59,29 @@ impl Stack {
             Stack::Openssl => "openssl s_client",
             Stack::Python => "Python ssl",
             Stack::Node => "Node https",
+            Stack::Go => "Go crypto/tls",
+            Stack::Java => "Java JSSE",
         }
     }
 
     /// The program run, and its Debian package.
+    /// The stack links OpenSSL 3 (what most clients and tools on a
+    /// current distribution read files with).
+    pub fn is_openssl3(self) -> bool {
+        matches!(
+            self,
+            Stack::Curl | Stack::Openssl | Stack::Python | Stack::Node
+        )
+    }
+
     pub fn program(self) -> (&'static str, &'static str) {
         match self {
             Stack::Curl => ("curl", "curl"),
             Stack::Openssl => ("openssl", "openssl"),
             Stack::Python => ("python3", "python3"),
             Stack::Node => ("node", "nodejs"),
+            Stack::Go => ("go", "golang-go"),
+            Stack::Java => ("java", "openjdk-17-jdk-headless"),
         }
     }
 }
@@ -228,6 +254,24 @@ pub const DECLARED: &[(Stack, Variant, Class)] = &[
     (Stack::Node, Variant::LeafOnly, Class::SentRefused),
     (Stack::Node, Variant::Reversed, Class::NotLoaded),
     (Stack::Node, Variant::KeyMismatch, Class::NotLoaded),
+    (Stack::Go, Variant::PemPkcs8, Class::Accepted),
+    (Stack::Go, Variant::PemPkcs1, Class::Accepted),
+    (Stack::Go, Variant::PemSec1, Class::Accepted),
+    (Stack::Go, Variant::PemEncryptedPkcs8, Class::NotLoaded),
+    (Stack::Go, Variant::Pkcs12Modern, Class::NoLoader),
+    (Stack::Go, Variant::Pkcs12Legacy, Class::NoLoader),
+    (Stack::Go, Variant::LeafOnly, Class::NoneSent),
+    (Stack::Go, Variant::Reversed, Class::NotLoaded),
+    (Stack::Go, Variant::KeyMismatch, Class::NotLoaded),
+    (Stack::Java, Variant::PemPkcs8, Class::NoLoader),
+    (Stack::Java, Variant::PemPkcs1, Class::NoLoader),
+    (Stack::Java, Variant::PemSec1, Class::NoLoader),
+    (Stack::Java, Variant::PemEncryptedPkcs8, Class::NoLoader),
+    (Stack::Java, Variant::Pkcs12Modern, Class::Accepted),
+    (Stack::Java, Variant::Pkcs12Legacy, Class::Accepted),
+    (Stack::Java, Variant::LeafOnly, Class::NoLoader),
+    (Stack::Java, Variant::Reversed, Class::NoLoader),
+    (Stack::Java, Variant::KeyMismatch, Class::NoLoader),
 ];
 
 /// The declared class of `stack` with `variant`.
@@ -246,6 +290,12 @@ pub fn no_loader_reason(stack: Stack, variant: Variant) -> Option<&'static str> 
         ),
         (Stack::Python, true) => Some(
             "Python's ssl loads PEM only (load_cert_chain): convert with `openssl pkcs12 -in F.p12 -nodes -out F.pem`",
+        ),
+        (Stack::Go, true) => Some(
+            "Go's standard library has no PKCS#12 loader (tls.LoadX509KeyPair takes PEM): convert with `openssl pkcs12 -in F.p12 -nodes -out F.pem`",
+        ),
+        (Stack::Java, false) => Some(
+            "JSSE takes a key store (PKCS12 or JKS), not PEM files: convert with `openssl pkcs12 -export -in CHAIN -inkey KEY -out F.p12`",
         ),
         _ => None,
     }
@@ -280,7 +330,37 @@ pub enum GridError {
     Missing(#[from] crate::real::RealError),
     #[error("{0}")]
     Run(#[from] crate::real::bounded::BoundedError),
+    #[error("{0}")]
+    Client(String),
 }
+
+/// Java's loader: a PKCS#12 key store (`args[0]`, password `args[1]`) and
+/// the server's CA (`args[2]`), then `GET args[3]`. Run by the JDK's
+/// source launcher.
+const JAVA_LOADER: &str = r#"
+import java.io.*; import java.net.*; import java.security.*; import java.security.cert.*;
+import javax.net.ssl.*;
+public class Loader {
+  public static void main(String[] a) throws Exception {
+    SSLContext ctx;
+    try {
+      KeyStore ks = KeyStore.getInstance("PKCS12");
+      try (InputStream in = new FileInputStream(a[0])) { ks.load(in, a[1].toCharArray()); }
+      KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
+      kmf.init(ks, a[1].toCharArray());
+      KeyStore ts = KeyStore.getInstance("PKCS12"); ts.load(null, null);
+      try (InputStream in = new FileInputStream(a[2])) {
+        ts.setCertificateEntry("root", CertificateFactory.getInstance("X.509").generateCertificate(in));
+      }
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX"); tmf.init(ts);
+      ctx = SSLContext.getInstance("TLSv1.2"); ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+    } catch (Exception e) { System.err.println("LOADERROR " + e); System.exit(3); return; }
+    HttpsURLConnection c = (HttpsURLConnection) new URL(a[3]).openConnection();
+    c.setSSLSocketFactory(ctx.getSocketFactory()); c.setConnectTimeout(10000); c.setReadTimeout(10000);
+    System.out.println("HTTP " + c.getResponseCode());
+  }
+}
+"#;
 
 /// The command that makes `stack` load `variant`'s files from `dir` and
 /// request `https://localhost:port/`.
@@ -341,6 +421,27 @@ fn command(program: &Path, stack: Stack, variant: Variant, dir: &Path, port: u16
             );
             cmd.args(["-e", &script]);
         }
+        // The harness's Go client: URL, version, CA, timeout, then PEM
+        // pairs (`tls.LoadX509KeyPair`).
+        Stack::Go => {
+            cmd.args([
+                url.as_str(),
+                "1.2",
+                root.as_str(),
+                "10",
+                chain.as_str(),
+                key.as_str(),
+            ]);
+        }
+        Stack::Java => {
+            cmd.args([
+                "-XX:-UsePerfData",
+                "-Xshare:auto",
+                "-XX:TieredStopAtLevel=1",
+            ])
+            .arg(dir.join("Loader.java"))
+            .args([p12.as_str(), PASSWORD, root.as_str(), url.as_str()]);
+        }
     }
     cmd
 }
@@ -390,9 +491,21 @@ pub async fn measure(stacks: &[Stack], dir: &Path) -> Result<Vec<Cell>, GridErro
     let gateway = crate::case::start_gateway(config).await?;
     let port = gateway.addr().port();
     let mut cells = Vec::new();
+    std::fs::write(files.join("Loader.java"), JAVA_LOADER).map_err(|source| {
+        crate::real::bounded::BoundedError::Spawn {
+            command: "writing Loader.java".into(),
+            source,
+        }
+    })?;
     for &stack in stacks {
         let (program, package) = stack.program();
-        let program = crate::real::kind::find_installed(program, package)?;
+        let program = match stack {
+            // Built once per source and toolchain (the real:go client).
+            Stack::Go => crate::real::client::RealClientKind::Go
+                .executable()
+                .map_err(|e| GridError::Client(e.to_string()))?,
+            _ => crate::real::kind::find_installed(program, package)?,
+        };
         for variant in Variant::ALL {
             if let Some(why) = no_loader_reason(stack, variant) {
                 cells.push(Cell {
@@ -425,7 +538,12 @@ pub async fn measure(stacks: &[Stack], dir: &Path) -> Result<Vec<Cell>, GridErro
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            let stderr = String::from_utf8_lossy(&out.stderr);
+            // The program's error: stderr, or stdout for the Go client
+            // (which prints `ERROR ...` there).
+            let stderr = match String::from_utf8_lossy(&out.stderr) {
+                e if e.trim().is_empty() => String::from_utf8_lossy(&out.stdout).into_owned(),
+                e => e.into_owned(),
+            };
             let (class, detail) = match seen {
                 // No connection, or one closed before its ClientHello (curl
                 // connects first and loads the certificate after).
@@ -471,6 +589,7 @@ pub fn render(cells: &[Cell]) -> String {
             let cell = cells.iter().find(|c| c.stack == *st && c.variant == v);
             match cell {
                 Some(c) if c.class == Class::Accepted => s.push_str(" accepted |"),
+                Some(c) if c.class == Class::NoLoader => s.push_str(" no loader |"),
                 Some(c) => s.push_str(&format!(
                     " {}: {} |",
                     c.class.as_str(),
@@ -480,6 +599,18 @@ pub fn render(cells: &[Cell]) -> String {
             }
         }
         s.push('\n');
+    }
+    // Why a stack has no loader, once per stack and reason.
+    let mut reasons: Vec<String> = Vec::new();
+    for c in cells.iter().filter(|c| c.class == Class::NoLoader) {
+        let line = format!("- {}: {}\n", c.stack.name(), c.detail);
+        if !reasons.contains(&line) {
+            reasons.push(line);
+        }
+    }
+    if !reasons.is_empty() {
+        s.push_str("\nNo loader:\n\n");
+        s.extend(reasons);
     }
     s
 }

@@ -45,6 +45,7 @@ use crate::tls::Timeouts;
 
 pub use backend::{RealClient, RealClientOnRealGateway, RealGateway, RealMiddleboxBackend};
 pub use error::{FillerCaError, RealError, Unsupported};
+pub(crate) use kind::find_installed;
 pub use process::group_members;
 pub use render::{render, RealKind, RenderedGateway, APACHE_MODULES};
 pub use server::{RealServer, LOG_TIMEOUT, START_TIMEOUT};

@@ -51,7 +51,9 @@ impl WalletFiles {
         let key = dir.join(format!("{stem}.key"));
         std::fs::write(&leaf, cert.cert_pem()).map_err(io(&leaf))?;
         let mut sent = String::new();
-        if send_intermediates {
+        // A chain file that holds the leaf alone (`chain_in_file = false`)
+        // is what the client has: it sends no intermediate.
+        if send_intermediates && cert.files.chain_in_file {
             for der in &cert.chain {
                 sent.push_str(&IssuedCert::pem_of(der));
             }
