@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-/// The password of every encrypted file of the grid.
-pub const PASSWORD: &str = "changeit";
+/// The password of every encrypted file of the grid: the harness's wallet
+/// password, which the browsers' NSS import is given.
+pub const PASSWORD: &str = crate::real::client::WALLET_PASSWORD;
 
 /// A client stack, as its users give it a credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,16 +42,21 @@ pub enum Stack {
     Go,
     /// Java 17 JSSE: a `PKCS12` key store with its password.
     Java,
+    /// Chromium, headless: the PKCS#12 file imported into its NSS database
+    /// (`pk12util`, what Firefox's import does too), a certificate
+    /// auto-selected.
+    Chromium,
 }
 
 impl Stack {
-    pub const ALL: [Stack; 6] = [
+    pub const ALL: [Stack; 7] = [
         Stack::Curl,
         Stack::Openssl,
         Stack::Python,
         Stack::Node,
         Stack::Go,
         Stack::Java,
+        Stack::Chromium,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +67,7 @@ impl Stack {
             Stack::Node => "Node https",
             Stack::Go => "Go crypto/tls",
             Stack::Java => "Java JSSE",
+            Stack::Chromium => "Chromium (NSS)",
         }
     }
 
@@ -82,6 +89,7 @@ impl Stack {
             Stack::Node => ("node", "nodejs"),
             Stack::Go => ("go", "golang-go"),
             Stack::Java => ("java", "openjdk-17-jdk-headless"),
+            Stack::Chromium => ("chromium", "chromium"),
         }
     }
 }
@@ -157,9 +165,9 @@ impl Variant {
             Variant::PemPkcs8 | Variant::LeafOnly | Variant::Reversed | Variant::KeyMismatch => "",
             Variant::PemPkcs1 => "key = \"rsa-2048\"\nkey_format = \"pkcs1\"\n",
             Variant::PemSec1 => "key_format = \"sec1\"\n",
-            Variant::PemEncryptedPkcs8 => "key_encryption = { password = \"changeit\" }\n",
-            Variant::Pkcs12Modern => "pkcs12 = { password = \"changeit\" }\n",
-            Variant::Pkcs12Legacy => "pkcs12 = { password = \"changeit\", legacy = true }\n",
+            Variant::PemEncryptedPkcs8 => "key_encryption = { password = \"mtls-harness\" }\n",
+            Variant::Pkcs12Modern => "pkcs12 = { password = \"mtls-harness\" }\n",
+            Variant::Pkcs12Legacy => "pkcs12 = { password = \"mtls-harness\", legacy = true }\n",
         }
     }
 
@@ -272,6 +280,15 @@ pub const DECLARED: &[(Stack, Variant, Class)] = &[
     (Stack::Java, Variant::LeafOnly, Class::NoLoader),
     (Stack::Java, Variant::Reversed, Class::NoLoader),
     (Stack::Java, Variant::KeyMismatch, Class::NoLoader),
+    (Stack::Chromium, Variant::PemPkcs8, Class::NoLoader),
+    (Stack::Chromium, Variant::PemPkcs1, Class::NoLoader),
+    (Stack::Chromium, Variant::PemSec1, Class::NoLoader),
+    (Stack::Chromium, Variant::PemEncryptedPkcs8, Class::NoLoader),
+    (Stack::Chromium, Variant::Pkcs12Modern, Class::Accepted),
+    (Stack::Chromium, Variant::Pkcs12Legacy, Class::Accepted),
+    (Stack::Chromium, Variant::LeafOnly, Class::NoLoader),
+    (Stack::Chromium, Variant::Reversed, Class::NoLoader),
+    (Stack::Chromium, Variant::KeyMismatch, Class::NoLoader),
 ];
 
 /// The declared class of `stack` with `variant`.
@@ -296,6 +313,9 @@ pub fn no_loader_reason(stack: Stack, variant: Variant) -> Option<&'static str> 
         ),
         (Stack::Java, false) => Some(
             "JSSE takes a key store (PKCS12 or JKS), not PEM files: convert with `openssl pkcs12 -export -in CHAIN -inkey KEY -out F.p12`",
+        ),
+        (Stack::Chromium, false) => Some(
+            "browsers import a PKCS#12 file into their certificate store (NSS: `pk12util -i F.p12`), not PEM files: convert with `openssl pkcs12 -export -in CHAIN -inkey KEY -out F.p12`",
         ),
         _ => None,
     }
@@ -442,8 +462,53 @@ fn command(program: &Path, stack: Stack, variant: Variant, dir: &Path, port: u16
             .arg(dir.join("Loader.java"))
             .args([p12.as_str(), PASSWORD, root.as_str(), url.as_str()]);
         }
+        // Run through the real:chromium client ([`chromium`]).
+        Stack::Chromium => {}
     }
     cmd
+}
+
+/// Chromium with `variant`'s PKCS#12 file imported into its NSS database
+/// (the real:chromium client's run); its error when it could not start.
+async fn chromium(variant: Variant, files: &Path, port: u16) -> Option<String> {
+    use crate::real::client::{run_real_client, ClientJob, RealClientKind, WalletFiles};
+    let name = variant.cert_name();
+    let run_dir = files.join(format!("chromium-{name}"));
+    if let Err(e) = std::fs::create_dir_all(&run_dir) {
+        return Some(e.to_string());
+    }
+    let wallet = [WalletFiles::existing(
+        name,
+        &format!("CN={name}"),
+        files.join(format!("{name}.chain.pem")),
+        files.join(format!("{name}.key")),
+        files.join(format!("{name}.p12")),
+    )];
+    let job = ClientJob {
+        url: format!("https://localhost:{port}/"),
+        port,
+        version: TlsVersion::Tls12,
+        wallet: &wallet,
+        server_ca: files.join("root.crt"),
+        dir: &run_dir,
+        timeout: Duration::from_secs(30),
+        auto_select: true,
+        headers: &[],
+        connect_to: None,
+        after_request: Default::default(),
+    };
+    match run_real_client(RealClientKind::Chromium, &job).await {
+        Ok(run) => Some(format!(
+            "{}{} (exit {})",
+            run.hang.map(|h| format!("{h}; ")).unwrap_or_default(),
+            run.stderr
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or(""),
+            run.exit
+        )),
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// The last meaningful line of a program's stderr (its error), without
@@ -517,27 +582,45 @@ pub async fn measure(stacks: &[Stack], dir: &Path) -> Result<Vec<Cell>, GridErro
                 continue;
             }
             let before = gateway.records().len();
-            let mut cmd = command(&program, stack, variant, &files, port);
-            let out = tokio::task::spawn_blocking(move || {
-                crate::real::bounded::output_within(&mut cmd, Duration::from_secs(30))
-            })
-            .await
-            .map_err(|e| crate::real::bounded::BoundedError::Spawn {
-                command: stack.name().to_string(),
-                source: std::io::Error::other(e),
-            })??;
-            // The gateway's record of this connection, once it is done.
-            let mut seen = None;
-            for _ in 0..50 {
-                if let Some(r) = gateway.records().into_iter().skip(before).find(|r| r.done) {
-                    seen = Some(r);
-                    break;
+            let out = if stack == Stack::Chromium {
+                let error = chromium(variant, &files, port).await.unwrap_or_default();
+                std::process::Output {
+                    status: std::process::ExitStatus::default(),
+                    stdout: Vec::new(),
+                    stderr: error.into_bytes(),
                 }
-                if gateway.records().len() == before {
+            } else {
+                let mut cmd = command(&program, stack, variant, &files, port);
+                tokio::task::spawn_blocking(move || {
+                    crate::real::bounded::output_within(&mut cmd, Duration::from_secs(30))
+                })
+                .await
+                .map_err(|e| crate::real::bounded::BoundedError::Spawn {
+                    command: stack.name().to_string(),
+                    source: std::io::Error::other(e),
+                })??
+            };
+            // The gateway's records of the program's connections, once
+            // each is done (a browser may open more than one, some without
+            // a ClientHello): the one that got furthest tells.
+            let mut new: Vec<crate::tls::server::ServerRecord> = Vec::new();
+            for _ in 0..50 {
+                new = gateway.records().into_iter().skip(before).collect();
+                if new.iter().all(|r| r.done) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
+            let rank = |r: &crate::tls::server::ServerRecord| match (
+                r.client_certificate_sent,
+                &r.alert,
+            ) {
+                (Some(true), _) => 3,
+                (_, Some(_)) => 2,
+                (Some(false), _) => 1,
+                _ => 0,
+            };
+            let seen = new.into_iter().max_by_key(|r| (rank(r), r.opened));
             // The program's error: stderr, or stdout for the Go client
             // (which prints `ERROR ...` there).
             let stderr = match String::from_utf8_lossy(&out.stderr) {

@@ -81,6 +81,26 @@ impl WalletFiles {
         })
     }
 
+    /// Files written elsewhere (the credential grid's): `p12`, a PKCS#12
+    /// file with the password [`WALLET_PASSWORD`], is used as it is.
+    pub fn existing(
+        name: &str,
+        subject: &str,
+        chain: PathBuf,
+        key: PathBuf,
+        p12: PathBuf,
+    ) -> WalletFiles {
+        WalletFiles {
+            name: name.to_string(),
+            subject: subject.to_string(),
+            leaf: chain.clone(),
+            chain,
+            key,
+            intermediates: None,
+            p12,
+        }
+    }
+
     /// The PKCS#12 file of this certificate, its chain and key (friendly
     /// name = the PKI name, password [`WALLET_PASSWORD`]), made once.
     pub fn p12(&self) -> Result<PathBuf, RealClientError> {
