@@ -42,6 +42,8 @@ pub enum Stack {
     Go,
     /// Java 17 JSSE: a `PKCS12` key store with its password.
     Java,
+    /// `gnutls-cli --x509certfile CHAIN --x509keyfile KEY`.
+    Gnutls,
     /// Chromium, headless: the PKCS#12 file imported into its NSS database
     /// (`pk12util`, what Firefox's import does too), a certificate
     /// auto-selected.
@@ -49,13 +51,14 @@ pub enum Stack {
 }
 
 impl Stack {
-    pub const ALL: [Stack; 7] = [
+    pub const ALL: [Stack; 8] = [
         Stack::Curl,
         Stack::Openssl,
         Stack::Python,
         Stack::Node,
         Stack::Go,
         Stack::Java,
+        Stack::Gnutls,
         Stack::Chromium,
     ];
 
@@ -67,6 +70,7 @@ impl Stack {
             Stack::Node => "Node https",
             Stack::Go => "Go crypto/tls",
             Stack::Java => "Java JSSE",
+            Stack::Gnutls => "gnutls-cli",
             Stack::Chromium => "Chromium (NSS)",
         }
     }
@@ -89,6 +93,7 @@ impl Stack {
             Stack::Node => ("node", "nodejs"),
             Stack::Go => ("go", "golang-go"),
             Stack::Java => ("java", "openjdk-17-jdk-headless"),
+            Stack::Gnutls => ("gnutls-cli", "gnutls-bin"),
             Stack::Chromium => ("chromium", "chromium"),
         }
     }
@@ -280,6 +285,18 @@ pub const DECLARED: &[(Stack, Variant, Class)] = &[
     (Stack::Java, Variant::LeafOnly, Class::NoLoader),
     (Stack::Java, Variant::Reversed, Class::NoLoader),
     (Stack::Java, Variant::KeyMismatch, Class::NoLoader),
+    (Stack::Gnutls, Variant::PemPkcs8, Class::Accepted),
+    (Stack::Gnutls, Variant::PemPkcs1, Class::Accepted),
+    (Stack::Gnutls, Variant::PemSec1, Class::Accepted),
+    // It asks for the key's password at a prompt, with no option for it.
+    (Stack::Gnutls, Variant::PemEncryptedPkcs8, Class::NotLoaded),
+    (Stack::Gnutls, Variant::Pkcs12Modern, Class::NoLoader),
+    (Stack::Gnutls, Variant::Pkcs12Legacy, Class::NoLoader),
+    (Stack::Gnutls, Variant::LeafOnly, Class::SentRefused),
+    // GnuTLS does not check the key against the certificate: it sends
+    // them, and the server refuses (certificate_unknown, decrypt_error).
+    (Stack::Gnutls, Variant::Reversed, Class::SentRefused),
+    (Stack::Gnutls, Variant::KeyMismatch, Class::SentRefused),
     (Stack::Chromium, Variant::PemPkcs8, Class::NoLoader),
     (Stack::Chromium, Variant::PemPkcs1, Class::NoLoader),
     (Stack::Chromium, Variant::PemSec1, Class::NoLoader),
@@ -313,6 +330,9 @@ pub fn no_loader_reason(stack: Stack, variant: Variant) -> Option<&'static str> 
         ),
         (Stack::Java, false) => Some(
             "JSSE takes a key store (PKCS12 or JKS), not PEM files: convert with `openssl pkcs12 -export -in CHAIN -inkey KEY -out F.p12`",
+        ),
+        (Stack::Gnutls, true) => Some(
+            "gnutls-cli takes PEM or DER files (--x509certfile, --x509keyfile), no PKCS#12: convert with `openssl pkcs12 -in F.p12 -nodes -out F.pem`",
         ),
         (Stack::Chromium, false) => Some(
             "browsers import a PKCS#12 file into their certificate store (NSS: `pk12util -i F.p12`), not PEM files: convert with `openssl pkcs12 -export -in CHAIN -inkey KEY -out F.p12`",
@@ -461,6 +481,11 @@ fn command(program: &Path, stack: Stack, variant: Variant, dir: &Path, port: u16
             ])
             .arg(dir.join("Loader.java"))
             .args([p12.as_str(), PASSWORD, root.as_str(), url.as_str()]);
+        }
+        Stack::Gnutls => {
+            cmd.args(["--x509cafile", &root, "--x509certfile", &chain])
+                .args(["--x509keyfile", &key, "-p", &port.to_string()])
+                .args(["--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2", "localhost"]);
         }
         // Run through the real:chromium client ([`chromium`]).
         Stack::Chromium => {}
