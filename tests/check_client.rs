@@ -444,3 +444,68 @@ fn a_jks_keystore_is_read_where_a_jdk_is_installed() {
         }
     }
 }
+
+/// A revoked certificate whose CRL distribution point is on loopback is
+/// named without `--crl`: the CRL is fetched from there (and only there).
+#[test]
+fn a_loopback_crl_distribution_point_is_asked() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tmp.path().join("spec.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "[[cert]]\nname = \"root\"\nrole = \"root\"\n\
+             [[cert]]\nname = \"alice\"\nrole = \"client\"\nissuer = \"root\"\ndefects = [\"revoked\"]\n\
+             crl_distribution_points = [\"http://127.0.0.1:{port}/root.crl\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("pki");
+    let (code, _, err) = support::run(&[
+        "pki",
+        "generate",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .into_parts();
+    assert_eq!(code, 0, "{err}");
+    // The distribution point: every request gets the CRL (PEM, as written).
+    let crl = std::fs::read(out.join("root.crl")).unwrap();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    listener.set_nonblocking(false).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                crl.len()
+            );
+            let _ = stream.write_all(&crl);
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let chain = out.join("alice.chain.pem");
+    let key = out.join("alice.key");
+    let (code, out, err) = check(&[
+        "--cert",
+        chain.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("FINDING revoked: "), "{out}");
+    assert!(
+        out.contains(&format!("http://127.0.0.1:{port}/root.crl")),
+        "{out}"
+    );
+    assert!(served.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}

@@ -51,7 +51,9 @@ pub struct CheckClientArgs {
     /// A report for people, or JSON.
     #[arg(long, value_enum, default_value = "text")]
     pub format: LogFormat,
-    /// With `--target`: per-stage timeout in seconds.
+    /// Per-stage timeout in seconds: `--target`'s probe, and the CRL and
+    /// OCSP URLs of the certificates that are on loopback (no other host
+    /// is contacted).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 }
@@ -117,8 +119,21 @@ fn issuers(ca: &[PathBuf], cert: &Path) -> Result<Vec<CertificateDer<'static>>, 
 pub fn check_client(args: CheckClientArgs) -> Result<i32> {
     let password = credential::read::password_from_env(args.password_env.as_deref())?;
     let cred = credential::read_credential(&args.cert, args.key.as_deref(), password.as_deref())?;
-    let inputs = CheckInputs::new(crls(&args.crl)?, issuers(&args.ca, &args.cert)?);
+    let mut inputs = CheckInputs::new(crls(&args.crl)?, issuers(&args.ca, &args.cert)?);
     let mut report = credential::report(&cred, &inputs);
+    // Revocation where the certificates say, on loopback only.
+    let online = credential::online::ask(
+        &cred,
+        report.leaf,
+        &inputs.issuers,
+        Duration::from_secs(args.timeout),
+    );
+    if !online.crls.is_empty() {
+        inputs.crls.extend(online.crls);
+        report = credential::report(&cred, &inputs);
+    }
+    report.findings.extend(online.findings);
+    report.notes.extend(online.notes);
     if let Some(path) = &args.policy {
         let policy = mtls_harness::policy::Policy::load(path)
             .map_err(|e| CredentialError::Policy(e.to_string()))?;

@@ -302,6 +302,7 @@ fn revocation(
 ) {
     for (path, der) in &inputs.crls {
         let Ok((_, crl)) = x509_parser::parse_x509_crl(der) else {
+            notes.push(format!("{}: not a CRL, not used", path.display()));
             continue;
         };
         let mut applies = false;

@@ -7,6 +7,7 @@
 //! against the policy's identities.
 
 pub mod check;
+pub mod online;
 pub mod read;
 
 pub use check::CheckInputs;
