@@ -509,3 +509,72 @@ fn a_loopback_crl_distribution_point_is_asked() {
     );
     assert!(served.load(std::sync::atomic::Ordering::SeqCst) >= 1);
 }
+
+/// `--policy`: a certificate whose subject is one of the policy's
+/// identities passes; another subject is named with the identities the
+/// policy knows; an identity's SAN missing from the certificate is named.
+#[test]
+fn a_policy_names_a_subject_it_does_not_know_and_a_missing_san() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tmp.path().join("spec.toml");
+    std::fs::write(
+        &spec,
+        "[[cert]]\nname = \"root\"\nrole = \"root\"\n\
+         [[cert]]\nname = \"ops\"\nrole = \"client\"\nissuer = \"root\"\nsubject = \"CN=ops-laptop-17,OU=SRE,O=Example Corp,C=DE\"\n\
+         [[cert]]\nname = \"stranger\"\nrole = \"client\"\nissuer = \"root\"\nsubject = \"CN=stranger,O=Elsewhere\"\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("pki");
+    let (code, _, err) = support::run(&[
+        "pki",
+        "generate",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .into_parts();
+    assert_eq!(code, 0, "{err}");
+    let policy =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policies/nginx-policy.toml");
+    let run = |name: &str, policy: &Path| {
+        let chain = out.join(format!("{name}.chain.pem"));
+        let key = out.join(format!("{name}.key"));
+        check(&[
+            "--cert",
+            chain.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ])
+    };
+    let (code, out_ops, err) = run("ops", &policy);
+    assert_eq!(code, 0, "{out_ops}{err}");
+    let (code, text, err) = run("stranger", &policy);
+    assert_eq!(code, 1, "{text}{err}");
+    assert!(
+        text.contains("FINDING policy-mismatch: the subject"),
+        "{text}"
+    );
+    assert!(text.contains("CN=ci-runner,O=Example Corp,C=DE"), "{text}");
+    // The same identity with a SAN the certificate lacks.
+    let with_san = tmp.path().join("policy.toml");
+    std::fs::write(
+        &with_san,
+        "[[identity]]\nname = \"ops\"\nsubject = \"CN=ops-laptop-17,OU=SRE,O=Example Corp,C=DE\"\nsan_dns = [\"ops-laptop-17.example.org\"]\n\
+         [[route]]\npath = \"/\"\nallow = [\"ops\"]\n[route.expect]\nallowed = { status = 200 }\ndenied = { status = 403 }\nno_certificate = { status = 403 }\nrejected = \"refused\"\n",
+    )
+    .unwrap();
+    let (code, text, err) = run("ops", &with_san);
+    assert_eq!(code, 1, "{text}{err}");
+    assert!(
+        text.contains("lacks the SANs the policy expects: ops-laptop-17.example.org"),
+        "{text}"
+    );
+    // A policy that does not load: exit 2, named.
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[[identity]]\nnam = 1\n").unwrap();
+    let (code, _, err) = run("ops", &bad);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--policy"), "{err}");
+}

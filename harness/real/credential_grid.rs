@@ -48,10 +48,12 @@ pub enum Stack {
     /// (`pk12util`, what Firefox's import does too), a certificate
     /// auto-selected.
     Chromium,
+    /// Firefox ESR, headless: the same, with `security.default_personal_cert`.
+    Firefox,
 }
 
 impl Stack {
-    pub const ALL: [Stack; 8] = [
+    pub const ALL: [Stack; 9] = [
         Stack::Curl,
         Stack::Openssl,
         Stack::Python,
@@ -60,6 +62,7 @@ impl Stack {
         Stack::Java,
         Stack::Gnutls,
         Stack::Chromium,
+        Stack::Firefox,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +75,7 @@ impl Stack {
             Stack::Java => "Java JSSE",
             Stack::Gnutls => "gnutls-cli",
             Stack::Chromium => "Chromium (NSS)",
+            Stack::Firefox => "Firefox (NSS)",
         }
     }
 
@@ -95,6 +99,7 @@ impl Stack {
             Stack::Java => ("java", "openjdk-17-jdk-headless"),
             Stack::Gnutls => ("gnutls-cli", "gnutls-bin"),
             Stack::Chromium => ("chromium", "chromium"),
+            Stack::Firefox => ("firefox-esr", "firefox-esr"),
         }
     }
 }
@@ -306,6 +311,15 @@ pub const DECLARED: &[(Stack, Variant, Class)] = &[
     (Stack::Chromium, Variant::LeafOnly, Class::NoLoader),
     (Stack::Chromium, Variant::Reversed, Class::NoLoader),
     (Stack::Chromium, Variant::KeyMismatch, Class::NoLoader),
+    (Stack::Firefox, Variant::PemPkcs8, Class::NoLoader),
+    (Stack::Firefox, Variant::PemPkcs1, Class::NoLoader),
+    (Stack::Firefox, Variant::PemSec1, Class::NoLoader),
+    (Stack::Firefox, Variant::PemEncryptedPkcs8, Class::NoLoader),
+    (Stack::Firefox, Variant::Pkcs12Modern, Class::Accepted),
+    (Stack::Firefox, Variant::Pkcs12Legacy, Class::Accepted),
+    (Stack::Firefox, Variant::LeafOnly, Class::NoLoader),
+    (Stack::Firefox, Variant::Reversed, Class::NoLoader),
+    (Stack::Firefox, Variant::KeyMismatch, Class::NoLoader),
 ];
 
 /// The declared class of `stack` with `variant`.
@@ -334,7 +348,7 @@ pub fn no_loader_reason(stack: Stack, variant: Variant) -> Option<&'static str> 
         (Stack::Gnutls, true) => Some(
             "gnutls-cli takes PEM or DER files (--x509certfile, --x509keyfile), no PKCS#12: convert with `openssl pkcs12 -in F.p12 -nodes -out F.pem`",
         ),
-        (Stack::Chromium, false) => Some(
+        (Stack::Chromium | Stack::Firefox, false) => Some(
             "browsers import a PKCS#12 file into their certificate store (NSS: `pk12util -i F.p12`), not PEM files: convert with `openssl pkcs12 -export -in CHAIN -inkey KEY -out F.p12`",
         ),
         _ => None,
@@ -487,18 +501,25 @@ fn command(program: &Path, stack: Stack, variant: Variant, dir: &Path, port: u16
                 .args(["--x509keyfile", &key, "-p", &port.to_string()])
                 .args(["--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.2", "localhost"]);
         }
-        // Run through the real:chromium client ([`chromium`]).
-        Stack::Chromium => {}
+        // Run through the real:chromium and real:firefox clients
+        // ([`browser`]).
+        Stack::Chromium | Stack::Firefox => {}
     }
     cmd
 }
 
-/// Chromium with `variant`'s PKCS#12 file imported into its NSS database
-/// (the real:chromium client's run); its error when it could not start.
-async fn chromium(variant: Variant, files: &Path, port: u16) -> Option<String> {
-    use crate::real::client::{run_real_client, ClientJob, RealClientKind, WalletFiles};
+/// A browser with `variant`'s PKCS#12 file imported into its NSS
+/// database (the real:chromium or real:firefox client's run); what it
+/// said.
+async fn browser(
+    kind: crate::real::client::RealClientKind,
+    variant: Variant,
+    files: &Path,
+    port: u16,
+) -> Option<String> {
+    use crate::real::client::{run_real_client, ClientJob, WalletFiles};
     let name = variant.cert_name();
-    let run_dir = files.join(format!("chromium-{name}"));
+    let run_dir = files.join(format!("{kind}-{name}").replace(':', "-"));
     if let Err(e) = std::fs::create_dir_all(&run_dir) {
         return Some(e.to_string());
     }
@@ -522,7 +543,7 @@ async fn chromium(variant: Variant, files: &Path, port: u16) -> Option<String> {
         connect_to: None,
         after_request: Default::default(),
     };
-    match run_real_client(RealClientKind::Chromium, &job).await {
+    match run_real_client(kind, &job).await {
         Ok(run) => Some(format!(
             "{}{} (exit {})",
             run.hang.map(|h| format!("{h}; ")).unwrap_or_default(),
@@ -607,8 +628,15 @@ pub async fn measure(stacks: &[Stack], dir: &Path) -> Result<Vec<Cell>, GridErro
                 continue;
             }
             let before = gateway.records().len();
-            let out = if stack == Stack::Chromium {
-                let error = chromium(variant, &files, port).await.unwrap_or_default();
+            let browser_kind = match stack {
+                Stack::Chromium => Some(crate::real::client::RealClientKind::Chromium),
+                Stack::Firefox => Some(crate::real::client::RealClientKind::Firefox),
+                _ => None,
+            };
+            let out = if let Some(kind) = browser_kind {
+                let error = browser(kind, variant, &files, port)
+                    .await
+                    .unwrap_or_default();
                 std::process::Output {
                     status: std::process::ExitStatus::default(),
                     stdout: Vec::new(),
