@@ -578,3 +578,77 @@ fn a_policy_names_a_subject_it_does_not_know_and_a_missing_san() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--policy"), "{err}");
 }
+
+/// OpenSSL's traditional key encryption (`Proc-Type: 4,ENCRYPTED`),
+/// AES-256-CBC on a PKCS#1 key and DES-EDE3-CBC on a SEC1 key as `openssl
+/// rsa -aes256 -traditional` and `openssl ec -des3` write them: decrypted,
+/// matched against the certificate; a wrong password is exit 2.
+#[test]
+fn traditional_key_encryption_is_decrypted() {
+    if !support::require("openssl") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = generate(tmp.path());
+    for (name, cmd, cipher) in [("rsa-pkcs1", "rsa", "-aes256"), ("ec-sec1", "ec", "-des3")] {
+        let plain = pki.join(format!("{name}.key"));
+        let trad = tmp.path().join(format!("{name}.trad.key"));
+        let mut args = vec![
+            cmd,
+            "-in",
+            plain.to_str().unwrap(),
+            cipher,
+            "-passout",
+            "pass:s3cret",
+        ];
+        if cmd == "rsa" {
+            args.push("-traditional");
+        }
+        args.extend(["-out", trad.to_str().unwrap()]);
+        let out = std::process::Command::new("openssl")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = std::fs::read_to_string(&trad).unwrap();
+        assert!(text.contains("Proc-Type: 4,ENCRYPTED"), "{text}");
+        let chain = pki.join(format!("{name}.chain.pem"));
+        let (code, out, err) = check(&[
+            "--cert",
+            chain.to_str().unwrap(),
+            "--key",
+            trad.to_str().unwrap(),
+            "--password-env",
+            "PW",
+        ]);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        assert!(out.contains("traditional encryption"), "{out}");
+        // Another certificate with this key: the match is checked.
+        let other = pki.join("good.chain.pem");
+        let (code, out, _) = check(&[
+            "--cert",
+            other.to_str().unwrap(),
+            "--key",
+            trad.to_str().unwrap(),
+            "--password-env",
+            "PW",
+        ]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("FINDING key-mismatch: "), "{out}");
+        let mut cmd = support::command();
+        cmd.args([
+            "check-client",
+            "--cert",
+            chain.to_str().unwrap(),
+            "--key",
+            trad.to_str().unwrap(),
+            "--password-env",
+            "PW",
+        ])
+        .env("PW", "wrong");
+        let (code, _, err) =
+            support::run_command(cmd, std::time::Duration::from_secs(60)).into_parts();
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("does not decrypt with the password"), "{err}");
+    }
+}

@@ -132,12 +132,10 @@ pub fn check(cred: &Credential, inputs: &CheckInputs) -> Checked {
         }
         None => {
             if cred.key.is_none() {
-                notes.push(match &cred.container {
-                    super::read::Container::Pem {
-                        key: Some(super::read::KeyFormat::TraditionalEncrypted),
-                    } => "not checked: whether the key matches the certificate (its traditional encryption is not decrypted here)".to_string(),
-                    _ => "not checked: the key (none given: pass --key, or a file with both)".to_string(),
-                });
+                notes.push(
+                    "not checked: the key (none given: pass --key, or a file with both)"
+                        .to_string(),
+                );
             }
             // The certificate no other in the file names as its issuer.
             (0..parsed.len())

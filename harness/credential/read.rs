@@ -1,7 +1,7 @@
 //! Reading a user's credential files as a client stack would: a PEM
 //! certificate or chain and a PEM key (PKCS#8, PKCS#1 or SEC1; PKCS#8
-//! encrypted with a password; OpenSSL's traditional `Proc-Type: 4,ENCRYPTED`
-//! recognised), or a PKCS#12 file (modern PBES2 or legacy RC2/3DES
+//! encrypted with a password; PKCS#1 and SEC1 with OpenSSL's traditional
+//! `Proc-Type: 4,ENCRYPTED`), a PKCS#12 file (modern PBES2 or legacy RC2/3DES
 //! encryption). What the file is (its [`Container`]) is kept: some stacks
 //! cannot read some containers, and that is a finding of its own.
 
@@ -26,7 +26,8 @@ pub enum KeyFormat {
     /// `BEGIN EC PRIVATE KEY`.
     Sec1,
     /// `BEGIN RSA PRIVATE KEY` / `BEGIN EC PRIVATE KEY` with
-    /// `Proc-Type: 4,ENCRYPTED` (OpenSSL's traditional encryption).
+    /// `Proc-Type: 4,ENCRYPTED` (OpenSSL's traditional encryption,
+    /// AES-CBC or DES-EDE3-CBC: decrypted with the password).
     TraditionalEncrypted,
 }
 
@@ -213,7 +214,31 @@ fn read_pem_key(
                 Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der))),
             ),
             "RSA PRIVATE KEY" | "EC PRIVATE KEY" if traditional => {
-                (KeyFormat::TraditionalEncrypted, None)
+                let Some(password) = password else {
+                    return Err(CredentialError::PasswordNeeded {
+                        path: path.to_path_buf(),
+                        what: "a key with OpenSSL's traditional encryption",
+                    });
+                };
+                let dek = block.headers().get("DEK-Info").unwrap_or("");
+                let plain = decrypt_traditional(dek, &der, password).map_err(unreadable)?;
+                let key = if block.tag() == "RSA PRIVATE KEY" {
+                    PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(plain))
+                } else {
+                    PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(plain))
+                };
+                // A wrong password can pass the padding check by chance:
+                // the key then does not load.
+                if rustls::crypto::ring::default_provider()
+                    .key_provider
+                    .load_private_key(key.clone_key())
+                    .is_err()
+                {
+                    return Err(unreadable(
+                        "the key does not decrypt with the password (no key comes out)".into(),
+                    ));
+                }
+                (KeyFormat::TraditionalEncrypted, Some(key))
             }
             "RSA PRIVATE KEY" => (
                 KeyFormat::Pkcs1,
@@ -249,6 +274,73 @@ fn read_pem_key(
         return Ok(Some(key));
     }
     Ok(None)
+}
+
+/// OpenSSL's traditional PEM encryption undone: `DEK-Info: CIPHER,IV`,
+/// the key from `EVP_BytesToKey(MD5, password, IV[..8], 1)`, CBC with
+/// PKCS#7 padding. A wrong password shows as bad padding or a key that does
+/// not parse.
+fn decrypt_traditional(dek: &str, data: &[u8], password: &str) -> Result<Vec<u8>, String> {
+    use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, KeyIvInit};
+    use md5::Digest;
+    let (cipher, iv_hex) = dek
+        .split_once(',')
+        .ok_or_else(|| format!("DEK-Info `{dek}` is not CIPHER,IV"))?;
+    let iv: Vec<u8> = (0..iv_hex.trim().len() / 2)
+        .map(|i| u8::from_str_radix(&iv_hex.trim()[2 * i..2 * i + 2], 16))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("DEK-Info IV: {e}"))?;
+    let key_len = match cipher.trim() {
+        "AES-128-CBC" => 16,
+        "AES-192-CBC" => 24,
+        "AES-256-CBC" => 32,
+        "DES-EDE3-CBC" => 24,
+        other => return Err(format!(
+            "the traditional encryption {other} is not read here (AES-CBC and DES-EDE3-CBC are)"
+        )),
+    };
+    if iv.len() < 8 {
+        return Err("DEK-Info IV is shorter than 8 bytes".into());
+    }
+    let mut key = Vec::with_capacity(key_len + 16);
+    let mut last: Vec<u8> = Vec::new();
+    while key.len() < key_len {
+        let mut h = md5::Md5::new();
+        h.update(&last);
+        h.update(password.as_bytes());
+        h.update(&iv[..8]);
+        last = h.finalize().to_vec();
+        key.extend_from_slice(&last);
+    }
+    key.truncate(key_len);
+    let mut buf = data.to_vec();
+    let wrong = |_| "the key does not decrypt with the password (bad padding)".to_string();
+    let bad_iv = |_| "the DEK-Info IV does not fit the cipher".to_string();
+    let plain = match key_len {
+        _ if cipher.trim() == "DES-EDE3-CBC" => {
+            cbc::Decryptor::<des::TdesEde3>::new_from_slices(&key, &iv)
+                .map_err(bad_iv)?
+                .decrypt_padded::<Pkcs7>(&mut buf)
+                .map_err(wrong)?
+                .to_vec()
+        }
+        16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(&key, &iv)
+            .map_err(bad_iv)?
+            .decrypt_padded::<Pkcs7>(&mut buf)
+            .map_err(wrong)?
+            .to_vec(),
+        24 => cbc::Decryptor::<aes::Aes192>::new_from_slices(&key, &iv)
+            .map_err(bad_iv)?
+            .decrypt_padded::<Pkcs7>(&mut buf)
+            .map_err(wrong)?
+            .to_vec(),
+        _ => cbc::Decryptor::<aes::Aes256>::new_from_slices(&key, &iv)
+            .map_err(bad_iv)?
+            .decrypt_padded::<Pkcs7>(&mut buf)
+            .map_err(wrong)?
+            .to_vec(),
+    };
+    Ok(plain)
 }
 
 /// The legacy PKCS#12 PBE algorithms (1.2.840.113549.1.12.1.x) by the last
