@@ -31,7 +31,10 @@ fn every_stack_loads_and_sends_what_is_declared_and_the_doc_shows_it() {
         .build()
         .unwrap();
     let cells = rt.block_on(measure(&stacks, tmp.path())).expect("measured");
-    assert_eq!(cells.len(), stacks.len() * 9);
+    assert_eq!(
+        cells.len(),
+        stacks.len() * mtls_harness::real::credential_grid::Variant::ALL.len()
+    );
     let wrong: Vec<String> = cells
         .iter()
         .filter(|c| declared(c.stack, c.variant) != Some(c.class))

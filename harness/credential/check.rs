@@ -176,9 +176,16 @@ fn validity(
             format!("the chain's certificate {}", p.subject())
         };
         if v.not_after.timestamp() < ts {
+            use crate::real::credential_grid::{stacks_with, Class, Variant};
             findings.push(Finding::new(
                 FindingKind::Expired,
-                format!("{who} expired on {} ({})", v.not_after, p.subject()),
+                format!(
+                    "{who} expired on {} ({}); measured: {} do not offer it, {} send it and are refused",
+                    v.not_after,
+                    p.subject(),
+                    stacks_with(Variant::Expired, Class::NoneSent).join(", "),
+                    stacks_with(Variant::Expired, Class::SentRefused).join(", ")
+                ),
                 "have the CA issue a new certificate; servers refuse it (certificate_expired, nginx 400, IIS 403.17) and Windows stores hide it from selection",
             ));
         } else if v.not_before.timestamp() > ts {
@@ -198,11 +205,14 @@ fn validity(
 fn eku(leaf: &Parsed<'_>, findings: &mut Vec<Finding>) {
     if let Ok(Some(ext)) = leaf.cert.extended_key_usage() {
         if !ext.value.client_auth && !ext.value.any {
+            use crate::real::credential_grid::{stacks_with, Class, Variant};
             findings.push(Finding::new(
                 FindingKind::NoClientAuthEku,
                 format!(
-                    "the certificate's extended key usage lacks clientAuth ({})",
-                    leaf.subject()
+                    "the certificate's extended key usage lacks clientAuth ({}); measured: {} do not offer it, {} send it and are refused",
+                    leaf.subject(),
+                    stacks_with(Variant::NoClientAuthEku, Class::NoneSent).join(", "),
+                    stacks_with(Variant::NoClientAuthEku, Class::SentRefused).join(", ")
                 ),
                 "have it reissued with extendedKeyUsage = clientAuth; servers refuse it (unsupported_certificate) and browsers do not offer it",
             ));

@@ -295,9 +295,11 @@ fn decrypt_traditional(dek: &str, data: &[u8], password: &str) -> Result<Vec<u8>
         "AES-192-CBC" => 24,
         "AES-256-CBC" => 32,
         "DES-EDE3-CBC" => 24,
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "the traditional encryption {other} is not read here (AES-CBC and DES-EDE3-CBC are)"
-        )),
+        ))
+        }
     };
     if iv.len() < 8 {
         return Err("DEK-Info IV is shorter than 8 bytes".into());

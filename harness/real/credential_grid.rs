@@ -121,10 +121,18 @@ pub enum Variant {
     Reversed,
     /// A key that is not the certificate's.
     KeyMismatch,
+    /// An expired certificate (PKCS#12: what every stack takes, browsers
+    /// included).
+    Expired,
+    /// A certificate whose extendedKeyUsage is serverAuth alone.
+    NoClientAuthEku,
+    /// A certificate whose issuer is not among the CA names the server
+    /// sends (it lists another root; it trusts both).
+    IssuerNotInCaNames,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 12] = [
         Variant::PemPkcs8,
         Variant::PemPkcs1,
         Variant::PemSec1,
@@ -134,6 +142,9 @@ impl Variant {
         Variant::LeafOnly,
         Variant::Reversed,
         Variant::KeyMismatch,
+        Variant::Expired,
+        Variant::NoClientAuthEku,
+        Variant::IssuerNotInCaNames,
     ];
 
     /// The PKI name of its client certificate.
@@ -148,6 +159,9 @@ impl Variant {
             Variant::LeafOnly => "leaf-only",
             Variant::Reversed => "reversed",
             Variant::KeyMismatch => "mismatch",
+            Variant::Expired => "expired",
+            Variant::NoClientAuthEku => "server-eku",
+            Variant::IssuerNotInCaNames => "not-named",
         }
     }
 
@@ -162,17 +176,35 @@ impl Variant {
             Variant::LeafOnly => "PEM, intermediate missing",
             Variant::Reversed => "PEM, chain reversed",
             Variant::KeyMismatch => "PEM, key of another certificate",
+            Variant::Expired => "expired certificate",
+            Variant::NoClientAuthEku => "EKU serverAuth only",
+            Variant::IssuerNotInCaNames => "issuer not among the CA names",
         }
     }
 
+    /// The stacks take it as a PKCS#12 file (the certificate defects come
+    /// in both forms: PEM for the stacks that read PEM, PKCS#12 for those
+    /// that read only that).
     fn is_pkcs12(self) -> bool {
         matches!(self, Variant::Pkcs12Modern | Variant::Pkcs12Legacy)
+    }
+
+    /// A defect of the certificate itself, not of its file: every stack is
+    /// given it in the form it reads.
+    fn is_certificate_defect(self) -> bool {
+        matches!(
+            self,
+            Variant::Expired | Variant::NoClientAuthEku | Variant::IssuerNotInCaNames
+        )
     }
 
     /// The `[[cert]]` knobs of its certificate.
     fn knobs(self) -> &'static str {
         match self {
             Variant::PemPkcs8 | Variant::LeafOnly | Variant::Reversed | Variant::KeyMismatch => "",
+            Variant::Expired | Variant::NoClientAuthEku | Variant::IssuerNotInCaNames => {
+                "pkcs12 = { password = \"mtls-harness\" }\n"
+            }
             Variant::PemPkcs1 => "key = \"rsa-2048\"\nkey_format = \"pkcs1\"\n",
             Variant::PemSec1 => "key_format = \"sec1\"\n",
             Variant::PemEncryptedPkcs8 => "key_encryption = { password = \"mtls-harness\" }\n",
@@ -186,6 +218,8 @@ impl Variant {
             Variant::LeafOnly => "chain_in_file = false\n",
             Variant::Reversed => "chain_order = \"reversed\"\n",
             Variant::KeyMismatch => "defects = [\"key-mismatch\"]\n",
+            Variant::Expired => "validity = \"expired\"\n",
+            Variant::NoClientAuthEku => "defects = [\"eku-server-only\"]\n",
             _ => "",
         }
     }
@@ -320,7 +354,56 @@ pub const DECLARED: &[(Stack, Variant, Class)] = &[
     (Stack::Firefox, Variant::LeafOnly, Class::NoLoader),
     (Stack::Firefox, Variant::Reversed, Class::NoLoader),
     (Stack::Firefox, Variant::KeyMismatch, Class::NoLoader),
+    // The certificate's own defects: OpenSSL, GnuTLS, Go and Java send an
+    // expired certificate and one without clientAuth (the server refuses
+    // them); the browsers (NSS) do not offer them. Go, Java and the
+    // browsers choose by the CA names; the others send what they hold.
+    (Stack::Curl, Variant::Expired, Class::SentRefused),
+    (Stack::Curl, Variant::NoClientAuthEku, Class::SentRefused),
+    (Stack::Curl, Variant::IssuerNotInCaNames, Class::Accepted),
+    (Stack::Openssl, Variant::Expired, Class::SentRefused),
+    (Stack::Openssl, Variant::NoClientAuthEku, Class::SentRefused),
+    // The leaf alone (`-cert`): refused whatever the CA names.
+    (
+        Stack::Openssl,
+        Variant::IssuerNotInCaNames,
+        Class::SentRefused,
+    ),
+    (Stack::Python, Variant::Expired, Class::SentRefused),
+    (Stack::Python, Variant::NoClientAuthEku, Class::SentRefused),
+    (Stack::Python, Variant::IssuerNotInCaNames, Class::Accepted),
+    (Stack::Node, Variant::Expired, Class::SentRefused),
+    (Stack::Node, Variant::NoClientAuthEku, Class::SentRefused),
+    (Stack::Node, Variant::IssuerNotInCaNames, Class::Accepted),
+    (Stack::Go, Variant::Expired, Class::SentRefused),
+    (Stack::Go, Variant::NoClientAuthEku, Class::SentRefused),
+    (Stack::Go, Variant::IssuerNotInCaNames, Class::NoneSent),
+    (Stack::Java, Variant::Expired, Class::SentRefused),
+    (Stack::Java, Variant::NoClientAuthEku, Class::SentRefused),
+    (Stack::Java, Variant::IssuerNotInCaNames, Class::NoneSent),
+    (Stack::Gnutls, Variant::Expired, Class::SentRefused),
+    (Stack::Gnutls, Variant::NoClientAuthEku, Class::SentRefused),
+    (Stack::Gnutls, Variant::IssuerNotInCaNames, Class::Accepted),
+    (Stack::Chromium, Variant::Expired, Class::NoneSent),
+    (Stack::Chromium, Variant::NoClientAuthEku, Class::NoneSent),
+    (
+        Stack::Chromium,
+        Variant::IssuerNotInCaNames,
+        Class::NoneSent,
+    ),
+    (Stack::Firefox, Variant::Expired, Class::NoneSent),
+    (Stack::Firefox, Variant::NoClientAuthEku, Class::NoneSent),
+    (Stack::Firefox, Variant::IssuerNotInCaNames, Class::NoneSent),
 ];
+
+/// The names of the stacks declared to do `class` with `variant`.
+pub fn stacks_with(variant: Variant, class: Class) -> Vec<&'static str> {
+    Stack::ALL
+        .into_iter()
+        .filter(|s| declared(*s, variant) == Some(class))
+        .map(Stack::name)
+        .collect()
+}
 
 /// The declared class of `stack` with `variant`.
 pub fn declared(stack: Stack, variant: Variant) -> Option<Class> {
@@ -332,7 +415,10 @@ pub fn declared(stack: Stack, variant: Variant) -> Option<Class> {
 
 /// Why a stack has no loader for a format, and the conversion to use.
 pub fn no_loader_reason(stack: Stack, variant: Variant) -> Option<&'static str> {
-    match (stack, variant.is_pkcs12()) {
+    // A certificate's own defect comes in the form each stack reads.
+    let takes_pkcs12_only = matches!(stack, Stack::Java | Stack::Chromium | Stack::Firefox);
+    let as_pkcs12 = variant.is_pkcs12() || (variant.is_certificate_defect() && takes_pkcs12_only);
+    match (stack, as_pkcs12) {
         (Stack::Openssl, true) => Some(
             "s_client takes a PEM or DER certificate and key, no PKCS#12: convert with `openssl pkcs12 -in F.p12 -nodes -out F.pem`",
         ),
@@ -360,7 +446,8 @@ fn spec() -> String {
     let mut s = String::from(
         "[[cert]]\nname = \"root\"\nrole = \"root\"\n\
          [[cert]]\nname = \"issuing\"\nrole = \"intermediate\"\nissuer = \"root\"\n\
-         [[cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n",
+         [[cert]]\nname = \"gw\"\nrole = \"server\"\nissuer = \"root\"\n\
+         [[cert]]\nname = \"other-root\"\nrole = \"root\"\n",
     );
     for v in Variant::ALL {
         s.push_str(&format!(
@@ -515,9 +602,11 @@ async fn browser(
     kind: crate::real::client::RealClientKind,
     variant: Variant,
     files: &Path,
-    port: u16,
+    gateway: &crate::tls::server::RunningGateway,
 ) -> Option<String> {
-    use crate::real::client::{run_real_client, ClientJob, WalletFiles};
+    use crate::real::client::{run_real_client_until, ClientJob, WalletFiles};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let port = gateway.addr().port();
     let name = variant.cert_name();
     let run_dir = files.join(format!("{kind}-{name}").replace(':', "-"));
     if let Err(e) = std::fs::create_dir_all(&run_dir) {
@@ -543,7 +632,21 @@ async fn browser(
         connect_to: None,
         after_request: Default::default(),
     };
-    match run_real_client(kind, &job).await {
+    // A browser keeps its error page open after the gateway's alert: it is
+    // stopped soon after one, not at its time limit.
+    let failed = std::sync::Arc::new(AtomicBool::new(false));
+    let mut events = gateway.subscribe();
+    let seen = failed.clone();
+    let watch = tokio::spawn(async move {
+        while let Ok(r) = events.recv().await {
+            if r.alert.is_some() {
+                seen.store(true, Ordering::SeqCst);
+            }
+        }
+    });
+    let ran = run_real_client_until(kind, &job, failed).await;
+    watch.abort();
+    match ran {
         Ok(run) => Some(format!(
             "{}{} (exit {})",
             run.hang.map(|h| format!("{h}; ")).unwrap_or_default(),
@@ -600,7 +703,21 @@ pub async fn measure(stacks: &[Stack], dir: &Path) -> Result<Vec<Cell>, GridErro
         None,
     )?;
     let gateway = crate::case::start_gateway(config).await?;
-    let port = gateway.addr().port();
+    // The gateway for `issuer-not-in-ca-names`: it trusts both roots and
+    // names only the other.
+    let named_other: crate::scenario::schema::ServerSpec = toml::from_str(
+        "cert = \"gw\"\ntrust = [\"root\", \"other-root\"]\nca_names = { explicit = [\"other-root\"] }\n",
+    )
+    .expect("a fixed [server]");
+    let config = crate::case::gateway_config(
+        &pki,
+        &named_other,
+        crate::gateway::ProfileKind::Strict,
+        vec![TlsVersion::Tls12],
+        crate::tls::Timeouts::default(),
+        None,
+    )?;
+    let other_gateway = crate::case::start_gateway(config).await?;
     let mut cells = Vec::new();
     std::fs::write(files.join("Loader.java"), JAVA_LOADER).map_err(|source| {
         crate::real::bounded::BoundedError::Spawn {
@@ -627,6 +744,12 @@ pub async fn measure(stacks: &[Stack], dir: &Path) -> Result<Vec<Cell>, GridErro
                 });
                 continue;
             }
+            let gateway = if variant == Variant::IssuerNotInCaNames {
+                &other_gateway
+            } else {
+                &gateway
+            };
+            let port = gateway.addr().port();
             let before = gateway.records().len();
             let browser_kind = match stack {
                 Stack::Chromium => Some(crate::real::client::RealClientKind::Chromium),
@@ -634,7 +757,7 @@ pub async fn measure(stacks: &[Stack], dir: &Path) -> Result<Vec<Cell>, GridErro
                 _ => None,
             };
             let out = if let Some(kind) = browser_kind {
-                let error = browser(kind, variant, &files, port)
+                let error = browser(kind, variant, &files, gateway)
                     .await
                     .unwrap_or_default();
                 std::process::Output {
@@ -702,6 +825,7 @@ pub async fn measure(stacks: &[Stack], dir: &Path) -> Result<Vec<Cell>, GridErro
         }
     }
     gateway.shutdown().await;
+    other_gateway.shutdown().await;
     Ok(cells)
 }
 
