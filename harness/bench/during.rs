@@ -934,7 +934,6 @@ async fn canary(
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-        let t = started.elapsed().as_secs_f64();
         let observed = match change {
             During::Reload => {
                 let new = renewals();
@@ -949,6 +948,10 @@ async fn canary(
                 .await
                 .map(|(cert, _)| Seen::Cert(u8::from(cert != first_cert))),
         };
+        // When it was seen: at the end of the canary's handshake, so one
+        // begun before a change and answered after it counts after it (the
+        // change's `at_s` is taken before the program is told).
+        let t = started.elapsed().as_secs_f64();
         if let Some(o) = observed {
             seen.lock().unwrap_or_else(|p| p.into_inner()).push((t, o));
         }
