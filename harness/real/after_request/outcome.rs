@@ -19,6 +19,11 @@ pub enum Outcome {
     /// while the client was still writing, and the client never read the
     /// alert (see [`CaseOutcome`]).
     ConnectionClosed,
+    /// Apache refused what the client sent after the request and the
+    /// client reported its alert or the connection closed under it: which
+    /// it reads first is a race in clients that write while Apache closes
+    /// (JSSE, GnuTLS), so for them the two are one outcome.
+    ClosedOrAlert,
     /// The client stopped with an error that names no alert (normalized:
     /// no ports, paths or numbers of the run).
     ClientError(String),
@@ -57,6 +62,10 @@ impl std::fmt::Display for Outcome {
                 sent_by: Side::Client,
             } => write!(f, "alert {alert} from client"),
             Outcome::ConnectionClosed => write!(f, "connection closed"),
+            Outcome::ClosedOrAlert => write!(
+                f,
+                "Apache's alert or the connection closed (which the client reads first is a race)"
+            ),
             Outcome::ClientError(e) => write!(f, "client error: {e}"),
             Outcome::Hang => write!(f, "hang"),
         }
@@ -147,8 +156,11 @@ pub fn alert_in(error: &str) -> Option<(String, Side)> {
 }
 
 /// How clients say the peer closed the connection under them.
-const CLOSED_PHRASES: [&str; 8] = [
+const CLOSED_PHRASES: [&str; 9] = [
     "broken pipe",
+    // GnuTLS after Apache refused the certificate it sent for a
+    // post-handshake request: `GNUTLS_E_INVALID_SESSION`.
+    "session has been invalidated",
     "connection reset",
     "reset by peer",
     "empty reply from server",
@@ -267,6 +279,9 @@ pub fn of_real_run(run: &ClientRun, requests: &[String], browser: bool) -> Outco
     }
     match alert_in(&error) {
         Some((alert, sent_by)) => Outcome::Alert { alert, sent_by },
+        // GnuTLS failing on its own side after a renegotiation Apache
+        // accepted: its error, not the connection closed under it.
+        None if error.contains("unexpected TLS packet") => Outcome::ClientError(normalize(&error)),
         None if closed_in(&error) => Outcome::ConnectionClosed,
         None => Outcome::ClientError(normalize(&error)),
     }
