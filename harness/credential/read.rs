@@ -281,7 +281,6 @@ fn read_pem_key(
 /// PKCS#7 padding. A wrong password shows as bad padding or a key that does
 /// not parse.
 fn decrypt_traditional(dek: &str, data: &[u8], password: &str) -> Result<Vec<u8>, String> {
-    use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, KeyIvInit};
     use md5::Digest;
     let (cipher, iv_hex) = dek
         .split_once(',')
@@ -290,15 +289,16 @@ fn decrypt_traditional(dek: &str, data: &[u8], password: &str) -> Result<Vec<u8>
         .map(|i| u8::from_str_radix(&iv_hex.trim()[2 * i..2 * i + 2], 16))
         .collect::<Result<_, _>>()
         .map_err(|e| format!("DEK-Info IV: {e}"))?;
-    let key_len = match cipher.trim() {
-        "AES-128-CBC" => 16,
-        "AES-192-CBC" => 24,
-        "AES-256-CBC" => 32,
-        "DES-EDE3-CBC" => 24,
+    type Decrypt = fn(&[u8], &[u8], &[u8]) -> Result<Vec<u8>, String>;
+    let (key_len, decrypt): (usize, Decrypt) = match cipher.trim() {
+        "AES-128-CBC" => (16, cbc_decrypt::<cbc::Decryptor<aes::Aes128>>),
+        "AES-192-CBC" => (24, cbc_decrypt::<cbc::Decryptor<aes::Aes192>>),
+        "AES-256-CBC" => (32, cbc_decrypt::<cbc::Decryptor<aes::Aes256>>),
+        "DES-EDE3-CBC" => (24, cbc_decrypt::<cbc::Decryptor<des::TdesEde3>>),
         other => {
             return Err(format!(
-            "the traditional encryption {other} is not read here (AES-CBC and DES-EDE3-CBC are)"
-        ))
+                "the traditional encryption {other} is not read here (AES-CBC and DES-EDE3-CBC are)"
+            ))
         }
     };
     if iv.len() < 8 {
@@ -315,34 +315,20 @@ fn decrypt_traditional(dek: &str, data: &[u8], password: &str) -> Result<Vec<u8>
         key.extend_from_slice(&last);
     }
     key.truncate(key_len);
+    decrypt(&key, &iv, data)
+}
+
+/// `data` decrypted by the CBC decryptor `D` with PKCS#7 padding.
+fn cbc_decrypt<D>(key: &[u8], iv: &[u8], data: &[u8]) -> Result<Vec<u8>, String>
+where
+    D: cbc::cipher::KeyIvInit + cbc::cipher::BlockModeDecrypt,
+{
     let mut buf = data.to_vec();
-    let wrong = |_| "the key does not decrypt with the password (bad padding)".to_string();
-    let bad_iv = |_| "the DEK-Info IV does not fit the cipher".to_string();
-    let plain = match key_len {
-        _ if cipher.trim() == "DES-EDE3-CBC" => {
-            cbc::Decryptor::<des::TdesEde3>::new_from_slices(&key, &iv)
-                .map_err(bad_iv)?
-                .decrypt_padded::<Pkcs7>(&mut buf)
-                .map_err(wrong)?
-                .to_vec()
-        }
-        16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(&key, &iv)
-            .map_err(bad_iv)?
-            .decrypt_padded::<Pkcs7>(&mut buf)
-            .map_err(wrong)?
-            .to_vec(),
-        24 => cbc::Decryptor::<aes::Aes192>::new_from_slices(&key, &iv)
-            .map_err(bad_iv)?
-            .decrypt_padded::<Pkcs7>(&mut buf)
-            .map_err(wrong)?
-            .to_vec(),
-        _ => cbc::Decryptor::<aes::Aes256>::new_from_slices(&key, &iv)
-            .map_err(bad_iv)?
-            .decrypt_padded::<Pkcs7>(&mut buf)
-            .map_err(wrong)?
-            .to_vec(),
-    };
-    Ok(plain)
+    D::new_from_slices(key, iv)
+        .map_err(|_| "the DEK-Info IV does not fit the cipher".to_string())?
+        .decrypt_padded::<cbc::cipher::block_padding::Pkcs7>(&mut buf)
+        .map(<[u8]>::to_vec)
+        .map_err(|_| "the key does not decrypt with the password (bad padding)".to_string())
 }
 
 /// The legacy PKCS#12 PBE algorithms (1.2.840.113549.1.12.1.x) by the last

@@ -615,6 +615,7 @@ async fn browser(
     let wallet = [WalletFiles::existing(
         name,
         &format!("CN={name}"),
+        files.join(format!("{name}.crt")),
         files.join(format!("{name}.chain.pem")),
         files.join(format!("{name}.key")),
         files.join(format!("{name}.p12")),

@@ -86,6 +86,7 @@ impl WalletFiles {
     pub fn existing(
         name: &str,
         subject: &str,
+        leaf: PathBuf,
         chain: PathBuf,
         key: PathBuf,
         p12: PathBuf,
@@ -93,7 +94,7 @@ impl WalletFiles {
         WalletFiles {
             name: name.to_string(),
             subject: subject.to_string(),
-            leaf: chain.clone(),
+            leaf,
             chain,
             key,
             intermediates: None,
